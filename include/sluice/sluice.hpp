@@ -1,0 +1,7 @@
+// sluice/sluice.hpp -- the umbrella header: every public concept of sluice in one include.
+#pragma once
+#include "pipeline.hpp"
+#include "queue.hpp"
+#include "subprocess.hpp"
+#include "thread.hpp"
+#include "thread_pool.hpp"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the library, the job runner and the whole test suite, then runs it under CTest.
+#   scripts/test.sh                      the suite (build/test)
+#   scripts/test.sh --sanitize address   the suite under ASan+UBSan (build/asan)
+#   scripts/test.sh --sanitize thread    the suite under TSan (build/tsan)
+# Further arguments go to ctest (for example -L library, or -R queue).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-packages.sh
+
+sanitize=""
+if [ "${1:-}" = "--sanitize" ]; then sanitize=$2; shift 2; fi
+case "$sanitize" in
+  "") dir=build/test ;;
+  address) dir=build/asan ;;
+  thread) dir=build/tsan ;;
+  *) echo "scripts/test.sh: --sanitize takes address or thread, not '$sanitize'" >&2; exit 2 ;;
+esac
+
+# The job runner's differential tests compare against GNU parallel; the examples pipe through openssl.
+ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl
+mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"
+
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE="$sanitize" \
+      -DSLUICE_BUILD_TESTS=ON -DSLUICE_BUILD_EXAMPLES=ON -DSLUICE_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build "$dir" -j "$(nproc)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" "$@"
