@@ -1,0 +1,144 @@
+// bench/harness.hpp -- timing and reporting shared by sluice's benchmarks (not installed).
+//
+// The machines these run on are shared and noisy, so absolute times mean little: every figure is
+// compared with a peer measured in the same process, the contenders take turns (A B C A B C ...)
+// and the median of the rounds is reported. Each benchmark prints markdown table rows
+//   | case | sluice | peer | ratio | target | met? |
+// plus "note: ..." lines; scripts/bench.sh gathers them into docs/benchmarks.md.
+//
+//   std::vector<sluice_bench::contender> cs{{"sluice", [] { return time_one_thing(); }},
+//                                           {"raw", [] { return time_other_thing(); }}};
+//   auto med = sluice_bench::interleave(cs, 5);
+//   sluice_bench::row("case", med[0], "raw", med[1], sluice_bench::unit::seconds_per_op,
+//                     sluice_bench::goal::time_at_most, 1.15);
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace sluice_bench {
+
+inline constexpr double missing = std::numeric_limits<double>::quiet_NaN();
+
+inline double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+inline double median(std::vector<double> v) {
+  if (v.empty()) return missing;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// An environment variable as a count, so a run can be shortened without rebuilding.
+inline long env_long(const char* name, long fallback) {
+  const char* s = std::getenv(name);
+  if (!s || !*s) return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(s, &end, 10);
+  return (end && *end == '\0' && v > 0) ? v : fallback;
+}
+
+// One side of a comparison. run() performs one repetition and returns its figure; an empty run means the
+// contender is not available in this build (its rows then say so instead of showing a number).
+struct contender {
+  std::string name;
+  std::function<double()> run;
+};
+
+// Runs the contenders in turn, `rounds` times, and returns each one's median (NaN when unavailable).
+inline std::vector<double> interleave(const std::vector<contender>& cs, int rounds) {
+  std::vector<std::vector<double>> figures(cs.size());
+  for (int r = 0; r < rounds; ++r)
+    for (std::size_t i = 0; i < cs.size(); ++i)
+      if (cs[i].run) figures[i].push_back(cs[i].run());
+  std::vector<double> medians;
+  for (auto& f : figures) medians.push_back(median(f));
+  return medians;
+}
+
+enum class unit {
+  seconds_per_op,    // latency: lower is better
+  ops_per_second,    // throughput: higher is better
+  bytes_per_second,  // throughput: higher is better
+};
+
+enum class goal {
+  none,              // shown for context (a physical limit, a peer without a target)
+  time_at_most,      // ratio = sluice time / peer time, met when <= target
+  speed_at_least,    // ratio = sluice speed / peer speed, met when >= target
+};
+
+inline bool is_rate(unit u) { return u != unit::seconds_per_op; }
+
+inline std::string format(double v, unit u) {
+  if (std::isnan(v)) return "n/a";
+  char buf[64];
+  switch (u) {
+    case unit::seconds_per_op:
+      if (v >= 1) std::snprintf(buf, sizeof buf, "%.2f s", v);
+      else if (v >= 1e-3) std::snprintf(buf, sizeof buf, "%.2f ms", v * 1e3);
+      else if (v >= 1e-6) std::snprintf(buf, sizeof buf, "%.2f us", v * 1e6);
+      else std::snprintf(buf, sizeof buf, "%.1f ns", v * 1e9);
+      break;
+    case unit::ops_per_second:
+      if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M/s", v / 1e6);
+      else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.1f k/s", v / 1e3);
+      else std::snprintf(buf, sizeof buf, "%.1f /s", v);
+      break;
+    case unit::bytes_per_second:
+      std::snprintf(buf, sizeof buf, "%.2f GiB/s", v / double(1ull << 30));
+      break;
+  }
+  return buf;
+}
+
+// Prints one table row. `sluice` or `peer` NaN means that side was not built / not installed.
+inline void row(const std::string& case_name, double sluice, const std::string& peer_name, double peer, unit u,
+                goal g = goal::none, double target = 0, const std::string& sluice_missing = "not built",
+                const std::string& peer_missing = "not installed") {
+  const std::string s = std::isnan(sluice) ? sluice_missing : format(sluice, u);
+  const std::string p = peer_name + ": " + (std::isnan(peer) ? peer_missing : format(peer, u));
+  std::string ratio = "—", tgt = "—", met = "—";
+  if (!std::isnan(sluice) && !std::isnan(peer) && peer > 0 && sluice > 0) {
+    char buf[64];
+    // The ratio is expressed in the target's own terms, so the two columns read together.
+    const bool as_time = g == goal::time_at_most || (g == goal::none && !is_rate(u));
+    double r;
+    if (as_time) r = is_rate(u) ? peer / sluice : sluice / peer;
+    else r = is_rate(u) ? sluice / peer : peer / sluice;
+    std::snprintf(buf, sizeof buf, "%.2f (%s)", r, as_time ? "time" : "speed");
+    ratio = buf;
+    if (g == goal::time_at_most) met = r <= target ? "yes" : "**no**";
+    if (g == goal::speed_at_least) met = r >= target ? "yes" : "**no**";
+  }
+  if (g != goal::none) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s %g×", g == goal::time_at_most ? "time ≤" : "speed ≥", target);
+    tgt = buf;
+  }
+  std::printf("| %s | %s | %s | %s | %s | %s |\n", case_name.c_str(), s.c_str(), p.c_str(), ratio.c_str(),
+              tgt.c_str(), met.c_str());
+  std::fflush(stdout);
+}
+
+inline void note(const std::string& text) {
+  std::printf("note: %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+// Keeps the optimiser from discarding a computed value.
+template <class T>
+inline void keep(const T& v) {
+  asm volatile("" : : "g"(&v) : "memory");
+}
+
+}  // namespace sluice_bench

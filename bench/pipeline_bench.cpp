@@ -1,0 +1,95 @@
+// bench/pipeline_bench.cpp -- sluice::pipeline against tbb::parallel_pipeline.
+//
+// Case: three stages, trivial work -- a serial source counting 0..N-1, a parallel map (x * 2 + 1) on nproc
+// workers, a serial in-order sink summing (checked). So this measures the cost of moving items between stages,
+// which is what a pipeline adds. sluice runs with ordered = true and default capacities; TBB with
+// serial_in_order -> parallel -> serial_in_order and 4 * nproc tokens (its usual setting).
+// Environment: SLUICE_BENCH_PIPELINE_ITEMS, SLUICE_BENCH_ROUNDS.
+#include <cstdio>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+
+#if __has_include(<sluice/pipeline.hpp>)
+#include <sluice/pipeline.hpp>
+#define SLUICE_BENCH_HAVE_SLUICE 1
+#endif
+#ifdef SLUICE_BENCH_HAVE_TBB
+#include <tbb/parallel_pipeline.h>
+#endif
+
+namespace {
+
+using namespace sluice_bench;
+
+std::size_t workers() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+void check_sum(long sum, long n, const char* who) {
+  // sum of (2i + 1) for i < n is n^2
+  if (sum != n * n) {
+    std::fprintf(stderr, "pipeline_bench: %s produced the wrong sum\n", who);
+    std::exit(1);
+  }
+}
+
+#ifdef SLUICE_BENCH_HAVE_SLUICE
+double sluice_pipeline(long n) {
+  long sum = 0;
+  const double t0 = now();
+  sluice::pipeline<long>(std::views::iota(0L, n), {.ordered = true})
+      .stage([](long x) { return x * 2 + 1; }, {.workers = workers()})
+      .for_each([&](long x) { sum += x; });
+  const double t = now() - t0;
+  check_sum(sum, n, "sluice::pipeline");
+  return static_cast<double>(n) / t;
+}
+#endif
+
+#ifdef SLUICE_BENCH_HAVE_TBB
+double tbb_pipeline(long n) {
+  long sum = 0, next = 0;
+  const double t0 = now();
+  tbb::parallel_pipeline(
+      4 * workers(),
+      tbb::make_filter<void, long>(tbb::filter_mode::serial_in_order,
+                                   [&](tbb::flow_control& fc) -> long {
+                                     if (next >= n) {
+                                       fc.stop();
+                                       return 0;
+                                     }
+                                     return next++;
+                                   }) &
+          tbb::make_filter<long, long>(tbb::filter_mode::parallel, [](long x) { return x * 2 + 1; }) &
+          tbb::make_filter<long, void>(tbb::filter_mode::serial_in_order, [&](long x) { sum += x; }));
+  const double t = now() - t0;
+  check_sum(sum, n, "tbb::parallel_pipeline");
+  return static_cast<double>(n) / t;
+}
+#endif
+
+}  // namespace
+
+int main() {
+  const long items = env_long("SLUICE_BENCH_PIPELINE_ITEMS", 2'000'000);
+  const int rounds = static_cast<int>(env_long("SLUICE_BENCH_ROUNDS", 3));
+  note("pipeline: " + std::to_string(items) + " items, serial source -> parallel map on " +
+       std::to_string(workers()) + " workers -> serial in-order sink; items per second, median of " +
+       std::to_string(rounds) + " interleaved rounds");
+  std::vector<contender> cs(2);
+  cs[0].name = "sluice";
+  cs[1].name = "tbb";
+#ifdef SLUICE_BENCH_HAVE_SLUICE
+  cs[0].run = [=] { return sluice_pipeline(items); };
+#endif
+#ifdef SLUICE_BENCH_HAVE_TBB
+  cs[1].run = [=] { return tbb_pipeline(items); };
+#endif
+  const auto m = interleave(cs, rounds);
+  row("pipeline: 3 stages, " + std::to_string(items / 1'000'000) + " M trivial items", m[0],
+      "tbb::parallel_pipeline", m[1], unit::ops_per_second, goal::speed_at_least, 1);
+  return 0;
+}
