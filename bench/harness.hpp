@@ -81,7 +81,7 @@ inline bool is_rate(unit u) { return u != unit::seconds_per_op; }
 
 inline std::string format(double v, unit u) {
   if (std::isnan(v)) return "n/a";
-  char buf[64];
+  char buf[64] = "";
   switch (u) {
     case unit::seconds_per_op:
       if (v >= 1) std::snprintf(buf, sizeof buf, "%.2f s", v);

@@ -80,7 +80,7 @@ struct tbb_adapter {
   explicit tbb_adapter(std::size_t cap) { q.set_capacity(static_cast<std::ptrdiff_t>(cap)); }
   void put(long v) { q.push(v); }
   long get() {
-    long v;
+    long v = 0;
     q.pop(v);
     return v;
   }
@@ -92,7 +92,7 @@ struct moodycamel_adapter {
   explicit moodycamel_adapter(std::size_t) {}  // unbounded: the capacity has no equivalent
   void put(long v) { q.enqueue(v); }
   long get() {
-    long v;
+    long v = 0;
     q.wait_dequeue(v);
     return v;
   }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds sluice and its benchmarks in Release (build/bench), runs every benchmark against its peers, prints the
+# table and records it in docs/benchmarks.md.
+#   scripts/bench.sh                 everything (about 10-15 minutes on 2 cores), writes docs/benchmarks.md
+#   scripts/bench.sh queue pool      only these (subprocess queue pool pipeline cli); prints, writes nothing
+# Sizes can be shrunk through the SLUICE_BENCH_* variables each benchmark documents at its top.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-packages.sh
+
+all=(subprocess queue pool pipeline cli)
+selected=("$@")
+[ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
+for b in "${selected[@]}"; do
+  case " ${all[*]} " in *" $b "*) ;; *) echo "scripts/bench.sh: unknown benchmark '$b' (${all[*]})" >&2; exit 2 ;; esac
+done
+
+# The peers (and GNU time for peak RSS). A peer that cannot be installed only loses its rows.
+ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libbenchmark-dev python3 parallel libboost1.81-dev libtbb-dev \
+  libconcurrentqueue-dev libthread-pool-dev hyperfine time ||
+  echo "scripts/bench.sh: some peers could not be installed; their rows will say so" >&2
+
+dir=build/bench
+cmake -S . -B "$dir" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DSLUICE_SANITIZE= \
+      -DSLUICE_BUILD_BENCHMARKS=ON -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_EXAMPLES=OFF -DSLUICE_BUILD_APP=ON >/dev/null
+# Keep going past a target that does not build: the others still get measured, and its rows say "not built".
+cmake --build "$dir" -j2 -- -k >"$dir/build.log" 2>&1 || echo "scripts/bench.sh: some targets did not build (see $dir/build.log)" >&2
+
+out=$dir/results
+mkdir -p "$out"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+t0=$(date +%s)
+for b in "${selected[@]}"; do
+  echo "== $b" >&2
+  if [ "$b" = cli ]; then
+    bench/cli_bench.sh "$dir/apps/sluice/sluice" | tee "$out/$b.txt" || true
+  elif [ -x "$dir/bench/${b}_bench" ]; then
+    "$dir/bench/${b}_bench" | tee "$out/$b.txt" ||
+      echo "| $b: the benchmark failed (exit $?) | — | — | — | — | — |" | tee -a "$out/$b.txt"
+  else
+    echo "| every $b case | not built | — | — | — | — |" | tee "$out/$b.txt"
+  fi
+done
+elapsed=$(( $(date +%s) - t0 ))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+[ ${#selected[@]} -eq ${#all[@]} ] || exit 0
+
+doc=docs/benchmarks.md
+kept=""
+# A "## Findings" section written by hand after a run survives the next run (it is re-read, then re-appended).
+[ -f "$doc" ] && kept=$(awk '/^## Findings/ {k = 1} k' "$doc")
+cpu=$(LC_ALL=C lscpu 2>/dev/null | awk -F: '/^Model name/ {sub(/^ +/, "", $2); print $2; exit}')
+{
+  cat <<EOF
+# sluice benchmarks
+
+Produced by \`scripts/bench.sh\` (Release build in \`build/bench\`). Every figure is measured in the same run
+on the same machine as the peer it is compared with; the contenders take turns (A B C A B C ...) and the
+median of the rounds is shown. The machine is shared: absolute figures mean little, ratios a little more.
+
+- Run: $started, $(git rev-parse --short HEAD 2>/dev/null || echo "unknown commit")$(git diff --quiet HEAD -- src include apps 2>/dev/null || echo " plus uncommitted changes in the working tree"), ${elapsed} s
+- Machine: \`nproc\` = $(nproc), CPU: ${cpu:-unknown}, $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
+- Load average before / after: $load_before / $load_after (other engineers were compiling and testing on the
+  same 2 cores during the run, so every figure carries that noise)
+- Peers: $(g++ --version | head -1); Python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo "absent");
+  $(dpkg-query -W -f='${Package} ${Version}; ' libboost1.81-dev libtbb-dev libconcurrentqueue-dev libthread-pool-dev parallel 2>/dev/null)
+
+**How to read a row.** \`ratio\` is stated in the target's own terms: "(time)" is sluice's time over the peer's
+(lower is better, targets "time ≤ x"), "(speed)" is sluice's speed over the peer's (higher is better,
+targets "speed ≥ x"). "not built" means the sluice side did not exist or did not compile in this run;
+"not installed" that the peer is missing. Rows without a target give context (physical limits, peers the
+spec lists without a goal).
+
+| case | sluice | peer | ratio | target | met? |
+|---|---|---|---|---|---|
+EOF
+  cat "$out"/{subprocess,queue,pool,pipeline,cli}.txt | grep '^|'
+  echo
+  echo "## Sizes and methods used in this run"
+  echo
+  cat "$out"/{subprocess,queue,pool,pipeline,cli}.txt | sed -n 's/^note: /- /p'
+  if [ -n "$kept" ]; then echo; echo "$kept"; fi
+} >"$doc"
+echo "scripts/bench.sh: wrote $doc" >&2
