@@ -1,0 +1,191 @@
+// src/posix/io.cpp -- descriptors, poll, waiting for and signalling children.
+#include "posix/platform.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sluice::detail::os {
+
+int make_pipe(int fds[2]) noexcept { return ::pipe2(fds, O_CLOEXEC); }
+
+int open_cloexec(const char* path, int flags, mode_t mode) noexcept {
+  int fd;
+  do fd = ::open(path, flags | O_CLOEXEC, mode);
+  while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+int dup_cloexec(int fd) noexcept { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+
+// close() is not retried on EINTR: on Linux the descriptor is gone either way, and a retry could close a
+// descriptor another thread has just been given.
+void close_fd(int fd) noexcept {
+  if (fd >= 0) ::close(fd);
+}
+
+void grow_pipe(int fd, int size) noexcept { ::fcntl(fd, F_SETPIPE_SZ, size); }
+
+ssize_t read_some(int fd, void* buf, std::size_t n) noexcept {
+  ssize_t r;
+  do r = ::read(fd, buf, n);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept {
+  ssize_t r;
+  do r = ::write(fd, buf, n);
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+void set_nonblocking(int fd, bool on) noexcept {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return;
+  int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+  if (want != fl) ::fcntl(fd, F_SETFL, want);
+}
+
+sigpipe_guard::sigpipe_guard() noexcept {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &s, &old_);
+  was_blocked_ = sigismember(&old_, SIGPIPE) == 1;
+  // Only a SIGPIPE that was blocked already can be pending now; that one belongs to someone else.
+  if (was_blocked_) {
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+}
+
+sigpipe_guard::~sigpipe_guard() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGPIPE);
+  if (!was_pending_) {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 1) {
+      timespec zero{};
+      while (sigtimedwait(&s, nullptr, &zero) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  if (!was_blocked_) pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+}
+
+namespace {
+std::atomic<bool> pidfd_unavailable{false};
+
+int remaining_ms(const clock::time_point* deadline) {
+  if (!deadline) return -1;
+  auto left = *deadline - clock::now();
+  if (left <= clock::duration::zero()) return 0;
+  // Round up so that a wait never ends before its deadline.
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::min<long long>(ms, INT_MAX));
+}
+}  // namespace
+
+int open_pidfd(pid_t pid) noexcept {
+  if (pidfd_unavailable.load(std::memory_order_relaxed)) return -1;
+  // pidfd_open's descriptor is close-on-exec by definition.
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    // ENOSYS: kernel before 5.3; EPERM/EINVAL: seccomp filters or sandboxes. Fall back to polling for good.
+    if (errno == ENOSYS || errno == EPERM || errno == EINVAL) pidfd_unavailable.store(true, std::memory_order_relaxed);
+    return -1;
+  }
+  return static_cast<int>(fd);
+}
+
+int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept {
+  pollfd fds[8];
+  if (n > 8) {
+    errno = EINVAL;
+    return -1;
+  }
+  for (;;) {
+    for (std::size_t i = 0; i < n; ++i) fds[i] = pollfd{entries[i].fd, entries[i].events, 0};
+    int ms = remaining_ms(deadline);
+    int r = ::poll(fds, n, ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0 && deadline && clock::now() < *deadline) continue;  // woke a little early: not a timeout yet
+    for (std::size_t i = 0; i < n; ++i) entries[i].revents = r > 0 ? fds[i].revents : 0;
+    return r;
+  }
+}
+
+bool try_reap(pid_t pid, int& returncode) noexcept {
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return false;
+  if (r < 0) {
+    // ECHILD: SIGCHLD is SIG_IGN (or SA_NOCLDWAIT) and the kernel reaped the child; the status is lost.
+    returncode = 0;
+    return true;
+  }
+  if (WIFEXITED(status))
+    returncode = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    returncode = -WTERMSIG(status);
+  else
+    return false;  // stopped/continued are not ends
+  return true;
+}
+
+bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept {
+  if (pidfd >= 0) {
+    poll_entry e{pidfd, POLLIN, 0};
+    int r = poll_until(&e, 1, deadline);
+    return r != 0;  // an error (should not happen) counts as "go and look"
+  }
+  if (!deadline) {
+    // WNOWAIT leaves the zombie in place, so the pid cannot be recycled before try_reap runs under its lock.
+    siginfo_t info;
+    int r;
+    do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    return true;
+  }
+  // Fallback with a deadline: look, then sleep with a growing backoff (1 ms .. 50 ms).
+  auto nap = std::chrono::milliseconds(1);
+  for (;;) {
+    siginfo_t info{};
+    int r;
+    do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 || info.si_pid != 0) return true;
+    auto now = clock::now();
+    if (now >= *deadline) return false;
+    std::this_thread::sleep_for(std::min<clock::duration>(nap, *deadline - now));
+    nap = std::min(nap * 2, std::chrono::milliseconds(50));
+  }
+}
+
+int send_signal(pid_t pid, int pidfd, int sig) noexcept {
+  long r = pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) : ::kill(pid, sig);
+  return r == 0 ? 0 : errno;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = ::sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : std::string();
+}
+
+}  // namespace sluice::detail::os

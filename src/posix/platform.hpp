@@ -1,0 +1,93 @@
+// src/posix/platform.hpp -- sluice's one internal interface to the operating system (Linux).
+// Everything that spawns, waits, polls or juggles descriptors lives behind these functions, so the portable
+// part of the library (src/subprocess*.cpp) never touches a raw syscall. Not installed.
+#pragma once
+#include <chrono>
+#include <csignal>
+#include <cstddef>
+#include <string>
+#include <sys/types.h>
+
+namespace sluice::detail::os {
+
+using clock = std::chrono::steady_clock;
+
+// What the child must do between clone and exec. All pointers stay owned by the caller; they are read in the
+// child, which shares the parent's memory until it execs.
+struct spawn_request {
+  const char* const* exec_paths = nullptr;  // candidates, tried in order (PATH search done by the caller)
+  std::size_t n_exec_paths = 0;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+  int std_fds[3] = {-1, -1, -1};  // descriptor to become 0/1/2 in the child; -1 leaves it as inherited
+  const char* cwd = nullptr;
+  bool close_fds = true;
+  const int* pass_fds = nullptr;  // sorted ascending, no duplicates
+  std::size_t n_pass_fds = 0;
+  bool restore_signals = true;
+  bool new_session = false;
+  pid_t process_group = -1;  // -1: leave alone
+  int umask = -1;            // -1: leave alone
+};
+
+// Which step failed in the child.
+enum class spawn_step { none, exec, cwd, dup, setsid, setpgid, close_fds, other };
+
+struct spawn_result {
+  pid_t pid = -1;
+  int pidfd = -1;  // -1 when the kernel offers none; wait then falls back to waitpid(WNOHANG) polling
+  int error = 0;   // errno of the failed step (child reaped already)
+  spawn_step step = spawn_step::none;
+};
+
+spawn_result spawn(const spawn_request& req) noexcept;
+int open_pidfd(pid_t pid) noexcept;  // -1 when the kernel refuses (the answer is remembered process-wide)
+
+// Descriptors (all close-on-exec). Return -1 and set errno on failure.
+int make_pipe(int fds[2]) noexcept;
+int open_cloexec(const char* path, int flags, mode_t mode = 0666) noexcept;
+int dup_cloexec(int fd) noexcept;
+void close_fd(int fd) noexcept;
+void grow_pipe(int fd, int size) noexcept;  // best effort F_SETPIPE_SZ
+
+// Reads and writes retried on EINTR; -1 and errno on failure.
+ssize_t read_some(int fd, void* buf, std::size_t n) noexcept;
+ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept;
+void set_nonblocking(int fd, bool on) noexcept;
+
+// Blocks SIGPIPE in the calling thread for its lifetime; a SIGPIPE raised meanwhile by our own writes is
+// consumed before the old mask returns, so the parent never dies of it.
+class sigpipe_guard {
+ public:
+  sigpipe_guard() noexcept;
+  ~sigpipe_guard();
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t old_;
+  bool was_pending_ = false;
+  bool was_blocked_ = false;
+};
+
+// Waiting for a child. `pidfd` may be -1 (fallback polling).
+// try_reap: non-blocking; true with the decoded returncode when the child has ended and was reaped
+// (returncode 0 when SIGCHLD is ignored and the kernel reaped it for us).
+bool try_reap(pid_t pid, int& returncode) noexcept;
+// Blocks until the child is reapable or the deadline passes; returns false on timeout. Does not reap.
+bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept;
+// Signal delivery that cannot hit a recycled pid when a pidfd exists. Returns 0 or an errno.
+int send_signal(pid_t pid, int pidfd, int sig) noexcept;
+
+// poll() on up to N descriptors with an absolute deadline (nullptr: none), EINTR retried with the remaining
+// time. Returns the number ready, 0 on timeout, -1 on error.
+struct poll_entry {
+  int fd;
+  short events;
+  short revents;
+};
+int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept;
+
+std::string signal_name(int sig);  // "SIGTERM", or "" when unknown
+
+}  // namespace sluice::detail::os

@@ -1,0 +1,203 @@
+// src/posix/spawn.cpp -- starting a child with clone(CLONE_VM | CLONE_VFORK) on a private stack.
+//
+// Why this shape:
+//  - CLONE_VM shares the parent's memory, so spawning costs the same from a 2 GiB parent as from a small one
+//    (fork would copy the page tables). CLONE_VFORK suspends the calling thread until the child execs or
+//    exits, so the child may write its errno straight into the parent's memory: no error pipe is needed.
+//  - The child shares memory with a live parent, so it runs only raw system calls: no malloc, no locks, no
+//    sanitizer interceptors (they would update the parent's bookkeeping), no libc wrapper that touches state.
+//  - All signals are blocked around clone, so no application handler can run in the child on the shared
+//    memory; the child resets caught handlers to SIG_DFL, then restores the caller's mask just before exec.
+#include "posix/platform.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__clang__)
+#define SLUICE_NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined", "memory"), noinline))
+#else
+#define SLUICE_NO_SANITIZE \
+  __attribute__((no_sanitize_address, no_sanitize_thread, no_sanitize_undefined, noinline))
+#endif
+
+namespace sluice::detail::os {
+namespace {
+
+// The kernel's struct sigaction (x86_64, arm64 and the generic layout agree on the first field, the handler;
+// the rest is only ever zero here). Padded so that a larger kernel layout can never write past it.
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  std::uint64_t mask;
+  std::uint64_t spare[4];
+};
+
+constexpr int kernel_nsig = 64;  // rt_sigaction's last valid signal number on Linux
+
+struct child_context {
+  const spawn_request* req;
+  const sigset_t* caller_mask;
+  volatile int error;
+  volatile int step;
+};
+
+SLUICE_NO_SANITIZE long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
+  return syscall(n, a, b, c, d);
+}
+
+SLUICE_NO_SANITIZE int child_fail(child_context* ctx, spawn_step step) {
+  ctx->error = errno;
+  ctx->step = static_cast<int>(step);
+  syscall(SYS_exit_group, 127);
+  return 127;
+}
+
+SLUICE_NO_SANITIZE bool is_passed(const spawn_request* r, int fd) {
+  for (std::size_t i = 0; i < r->n_pass_fds; ++i)
+    if (r->pass_fds[i] == fd) return true;
+  return false;
+}
+
+// close_fds without close_range (kernels before 5.9): walk /proc/self/fd with getdents64.
+SLUICE_NO_SANITIZE bool close_by_proc(const spawn_request* r) {
+  long dir = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/proc/self/fd"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  alignas(8) char buf[2048];
+  for (;;) {
+    long n = sys(SYS_getdents64, dir, reinterpret_cast<long>(buf), sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      // struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
+      unsigned short reclen;
+      std::memcpy(&reclen, buf + off + 16, sizeof reclen);
+      const char* name = buf + off + 19;
+      off += reclen;
+      if (name[0] < '0' || name[0] > '9') continue;
+      long fd = 0;
+      for (const char* p = name; *p >= '0' && *p <= '9'; ++p) fd = fd * 10 + (*p - '0');
+      if (fd >= 3 && fd != dir && !is_passed(r, static_cast<int>(fd))) sys(SYS_close, fd);
+    }
+  }
+  sys(SYS_close, dir);
+  return true;
+}
+
+SLUICE_NO_SANITIZE int child_main(void* arg) {
+  auto* ctx = static_cast<child_context*>(arg);
+  const spawn_request* r = ctx->req;
+
+  // Handlers first: until they are SIG_DFL or SIG_IGN, no signal may be unblocked.
+  for (int sig = 1; sig <= kernel_nsig; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    kernel_sigaction old{};
+    if (sys(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&old), 8) != 0) continue;
+    bool reset = old.handler != SIG_DFL && old.handler != SIG_IGN;
+    if (r->restore_signals && (sig == SIGPIPE || sig == SIGXFSZ)) reset = old.handler != SIG_DFL;
+    if (reset) {
+      kernel_sigaction dfl{};
+      dfl.handler = SIG_DFL;
+      sys(SYS_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, 8);
+    }
+  }
+
+  for (std::size_t i = 0; i < r->n_pass_fds; ++i)
+    if (sys(SYS_fcntl, r->pass_fds[i], F_SETFD, 0) != 0) return child_fail(ctx, spawn_step::dup);
+
+  // A source descriptor that is itself 0, 1 or 2 could be overwritten by an earlier dup3 (the parent's
+  // standard streams may be closed or swapped): move such sources above 2 first.
+  int src[3] = {r->std_fds[0], r->std_fds[1], r->std_fds[2]};
+  for (int i = 0; i < 3; ++i) {
+    if (src[i] >= 0 && src[i] < 3 && src[i] != i) {
+      long moved = sys(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, 3);
+      if (moved < 0) return child_fail(ctx, spawn_step::dup);
+      for (int j = i + 1; j < 3; ++j)
+        if (src[j] == src[i]) src[j] = static_cast<int>(moved);
+      src[i] = static_cast<int>(moved);
+    }
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (src[i] < 0) continue;
+    long rc = src[i] == i ? sys(SYS_fcntl, i, F_SETFD, 0) : sys(SYS_dup3, src[i], i, 0);
+    if (rc < 0) return child_fail(ctx, spawn_step::dup);
+  }
+
+  if (r->cwd && sys(SYS_chdir, reinterpret_cast<long>(r->cwd)) != 0) return child_fail(ctx, spawn_step::cwd);
+  if (r->umask >= 0) sys(SYS_umask, r->umask);
+  if (r->new_session && sys(SYS_setsid) < 0) return child_fail(ctx, spawn_step::setsid);
+  if (r->process_group >= 0 && sys(SYS_setpgid, 0, r->process_group) != 0)
+    return child_fail(ctx, spawn_step::setpgid);
+
+  if (r->close_fds) {
+    unsigned lo = 3;
+    bool ok = true;
+    for (std::size_t i = 0; i < r->n_pass_fds && ok; ++i) {
+      auto p = static_cast<unsigned>(r->pass_fds[i]);
+      if (p < lo) continue;
+      if (p > lo) ok = sys(SYS_close_range, lo, p - 1, 0) == 0;
+      lo = p + 1;
+    }
+    if (ok) ok = sys(SYS_close_range, lo, ~0U, 0) == 0;
+    // Without close_range every descriptor the library made is close-on-exec anyway; /proc covers the rest.
+    if (!ok) close_by_proc(r);
+  }
+
+  sys(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(ctx->caller_mask), 0, 8);
+
+  // PATH search as CPython's child does it: report the first error that is not "not here".
+  int saved = 0;
+  for (std::size_t i = 0; i < r->n_exec_paths; ++i) {
+    sys(SYS_execve, reinterpret_cast<long>(r->exec_paths[i]), reinterpret_cast<long>(r->argv),
+        reinterpret_cast<long>(r->envp));
+    if (errno != ENOENT && errno != ENOTDIR && saved == 0) saved = errno;
+  }
+  if (saved != 0) errno = saved;
+  if (r->n_exec_paths == 0) errno = ENOENT;
+  return child_fail(ctx, spawn_step::exec);
+}
+
+}  // namespace
+
+spawn_result spawn(const spawn_request& req) noexcept {
+  spawn_result result;
+  const int saved_errno = errno;
+  sigset_t all, caller;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &caller);
+
+  // The child runs on this buffer while this thread is suspended (CLONE_VFORK), so the parent's own frames
+  // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
+  // buffer and libc's syscall().
+  alignas(64) unsigned char stack[16 * 1024];
+  child_context ctx{&req, &caller, 0, 0};
+  pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+  const int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &caller, nullptr);
+
+  if (pid < 0) {
+    result.error = clone_errno;
+    result.step = spawn_step::other;
+  } else if (ctx.step != 0) {
+    result.error = ctx.error;
+    result.step = static_cast<spawn_step>(ctx.step);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    result.pid = pid;
+    result.pidfd = open_pidfd(pid);
+  }
+  errno = saved_errno;
+  return result;
+}
+
+}  // namespace sluice::detail::os

@@ -1,0 +1,887 @@
+// tests/subprocess_test.cpp -- sluice::subprocess against CPython 3.12's behaviour and the spec's failure modes.
+// Every test runs under a fixture that fails when a descriptor leaked or a child of ours is left behind.
+#include <sluice/subprocess.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using sluice::redirect;
+
+namespace {
+
+const std::string child = SLUICE_TEST_CHILD;
+
+std::set<int> open_fds() {
+  std::set<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  int self = dirfd(d);
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int f = std::atoi(e->d_name);
+    if (f != self) fds.insert(f);
+  }
+  closedir(d);
+  return fds;
+}
+
+// Our direct children as (pid, state) from /proc/<pid>/stat.
+std::vector<std::pair<int, char>> our_children() {
+  std::vector<std::pair<int, char>> kids;
+  DIR* d = opendir("/proc");
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
+    std::string line;
+    if (!std::getline(f, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    int ppid;
+    rest >> state >> ppid;
+    if (ppid == getpid()) kids.emplace_back(std::atoi(e->d_name), state);
+  }
+  closedir(d);
+  return kids;
+}
+
+class Subprocess : public ::testing::Test {
+ protected:
+  void SetUp() override { fds_before_ = open_fds(); }
+  void TearDown() override {
+    EXPECT_EQ(open_fds(), fds_before_) << "a descriptor leaked";
+    auto kids = our_children();
+    for (auto [pid, state] : kids) ADD_FAILURE() << "child " << pid << " left behind in state " << state;
+  }
+  std::set<int> fds_before_;
+};
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- run and friends
+
+TEST_F(Subprocess, RunCapturesOutput) {
+  auto r = sluice::run({child, "print", "hello", "eprint", "oops", "exit", "3"}, {.capture_output = true});
+  EXPECT_EQ(r.returncode, 3);
+  EXPECT_EQ(r.out, "hello\n");
+  EXPECT_EQ(r.err, "oops\n");
+  EXPECT_EQ(r.args, (std::vector<std::string>{child, "print", "hello", "eprint", "oops", "exit", "3"}));
+  EXPECT_THROW(r.check_returncode(), sluice::called_process_error);
+}
+
+TEST_F(Subprocess, RunWithoutCaptureLeavesOutputEmpty) {
+  auto r = sluice::run({child, "exit", "0"});
+  EXPECT_EQ(r.returncode, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "");
+  EXPECT_NO_THROW(r.check_returncode());
+}
+
+TEST_F(Subprocess, RunInputFeedsStdin) {
+  auto r = sluice::run({child, "echo"}, {.input = "abc\ndef", .capture_output = true});
+  EXPECT_EQ(r.out, "abc\ndef");
+  auto empty = sluice::run({child, "echo"}, {.input = "", .capture_output = true});
+  EXPECT_EQ(empty.out, "");
+}
+
+TEST_F(Subprocess, CheckRaisesCalledProcessErrorWithOutput) {
+  try {
+    sluice::run({child, "print", "partial", "eprint", "bad", "exit", "7"}, {.capture_output = true, .check = true});
+    FAIL() << "no exception";
+  } catch (const sluice::called_process_error& e) {
+    EXPECT_EQ(e.returncode(), 7);
+    EXPECT_EQ(e.out(), "partial\n");
+    EXPECT_EQ(e.err(), "bad\n");
+    EXPECT_EQ(e.cmd().back(), "7");
+    EXPECT_NE(std::string(e.what()).find("returned non-zero exit status 7."), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(Subprocess, CalledProcessErrorMessagesMatchPython) {
+  sluice::called_process_error a(1, {"test", "-d", "x"});
+  EXPECT_STREQ(a.what(), "Command '['test', '-d', 'x']' returned non-zero exit status 1.");
+  sluice::called_process_error b(-15, {"sleep", "it's"});
+  EXPECT_STREQ(b.what(), "Command '['sleep', \"it's\"]' died with signal 15 (SIGTERM).");
+  sluice::timeout_expired t({"sleep", "5"}, 100ms, "o", "e");
+  EXPECT_STREQ(t.what(), "Command '['sleep', '5']' timed out after 0.1 seconds");
+  EXPECT_EQ(t.out(), "o");
+  EXPECT_EQ(t.err(), "e");
+  EXPECT_DOUBLE_EQ(t.timeout().count(), 0.1);
+}
+
+TEST_F(Subprocess, CallAndCheckCall) {
+  EXPECT_EQ(sluice::call({child, "exit", "4"}), 4);
+  EXPECT_NO_THROW(sluice::check_call({child, "exit", "0"}));
+  EXPECT_THROW(sluice::check_call({child, "exit", "1"}), sluice::called_process_error);
+}
+
+TEST_F(Subprocess, CheckOutput) {
+  EXPECT_EQ(sluice::check_output({child, "print", "out"}), "out\n");
+  try {
+    sluice::check_output({child, "print", "so far", "exit", "2"});
+    FAIL();
+  } catch (const sluice::called_process_error& e) {
+    EXPECT_EQ(e.returncode(), 2);
+    EXPECT_EQ(e.out(), "so far\n");
+  }
+  EXPECT_THROW(sluice::check_output({child}, {.out = redirect::devnull}), std::invalid_argument);
+}
+
+TEST_F(Subprocess, GetoutputAndGetstatusoutput) {
+  EXPECT_EQ(sluice::getoutput("echo hi; echo there >&2"), "hi\nthere");
+  auto [status, out] = sluice::getstatusoutput("echo x; exit 3");
+  EXPECT_EQ(status, 3);
+  EXPECT_EQ(out, "x");
+  EXPECT_EQ(sluice::getoutput("printf 'a\\n\\n'"), "a\n");  // only one newline is stripped
+}
+
+TEST_F(Subprocess, ShellRunsCommandLineAndPassesPositionalArgs) {
+  auto r = sluice::run({"echo \"$0-$1\"; exit 5", "zero", "one"}, {.capture_output = true, .shell = true});
+  EXPECT_EQ(r.out, "zero-one\n");
+  EXPECT_EQ(r.returncode, 5);
+}
+
+TEST_F(Subprocess, SignalDeathIsNegative) {
+  auto r = sluice::run({child, "signal", "9"});
+  EXPECT_EQ(r.returncode, -9);
+  try {
+    sluice::run({child, "signal", "15"}, {.check = true});
+    FAIL();
+  } catch (const sluice::called_process_error& e) {
+    EXPECT_EQ(e.returncode(), -15);
+    EXPECT_NE(std::string(e.what()).find("died with signal 15 (SIGTERM)."), std::string::npos) << e.what();
+  }
+}
+
+// ---------------------------------------------------------------- invalid arguments
+
+TEST_F(Subprocess, InvalidArgumentsThrowBeforeAnythingStarts) {
+  using sluice::options;
+  auto bad = [](std::vector<std::string> args, options o) {
+    EXPECT_THROW(sluice::run(std::move(args), std::move(o)), std::invalid_argument);
+  };
+  bad({}, {});
+  bad({std::string("a\0b", 3)}, {});
+  bad({child}, {.env = sluice::environment{{"A=B", "c"}}});
+  bad({child}, {.env = sluice::environment{{"A", std::string("c\0d", 3)}}});
+  bad({child}, {.env = sluice::environment{{std::string("A\0", 2), "x"}}});
+  bad({child}, {.cwd = std::filesystem::path(std::string("/tm\0p", 5))});
+  bad({child}, {.executable = std::string("/bin/tr\0ue", 10)});
+  bad({child}, {.out = redirect::pipe, .capture_output = true});
+  bad({child}, {.err = redirect::devnull, .capture_output = true});
+  bad({child}, {.in = redirect::devnull, .input = "x"});
+  bad({child}, {.in = redirect::to_stdout});
+  bad({child}, {.out = redirect::to_stdout});
+  bad({child}, {.pass_fds = {-3}});
+  EXPECT_THROW(sluice::process({}), std::invalid_argument);
+  EXPECT_THROW(sluice::process({child}, {.input = "x"}), std::invalid_argument);
+  EXPECT_THROW(sluice::process({child}, {.capture_output = true}), std::invalid_argument);
+  EXPECT_THROW(sluice::process({child}, {.timeout = 1s}), std::invalid_argument);
+  EXPECT_THROW(sluice::process({child}, {.check = true}), std::invalid_argument);
+  EXPECT_THROW(sluice::stream(-1), std::invalid_argument);
+  EXPECT_THROW(sluice::stream(sluice::fd()), std::invalid_argument);
+}
+
+// ---------------------------------------------------------------- process
+
+TEST_F(Subprocess, ProcessPollAndWait) {
+  sluice::process p({child, "sleep", "0.2", "exit", "6"});
+  EXPECT_GT(p.pid(), 0);
+  EXPECT_EQ(p.poll(), std::nullopt);
+  EXPECT_EQ(p.returncode(), std::nullopt);
+  EXPECT_EQ(p.wait(), 6);
+  EXPECT_EQ(p.poll(), 6);
+  EXPECT_EQ(p.returncode(), 6);
+  EXPECT_EQ(p.wait(), 6);
+}
+
+TEST_F(Subprocess, WaitTimeoutIsNotEarlyAndChildKeepsRunning) {
+  sluice::process p({child, "sleep", "30"});
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(p.wait(150ms), sluice::timeout_expired);
+  double took = since(t0);
+  EXPECT_GE(took, 0.15);
+  EXPECT_LT(took, 10.0);
+  EXPECT_EQ(p.poll(), std::nullopt);
+  p.terminate();
+  EXPECT_EQ(p.wait(), -15);
+}
+
+TEST_F(Subprocess, TerminateGivesMinus15AndKillMinus9) {
+  sluice::process a({child, "sleep", "30"});
+  a.terminate();
+  EXPECT_EQ(a.wait(), -SIGTERM);
+  sluice::process b({child, "sleep", "30"});
+  b.kill();
+  EXPECT_EQ(b.wait(), -SIGKILL);
+  sluice::process c({child, "sleep", "30"});
+  c.send_signal(SIGINT);
+  EXPECT_EQ(c.wait(), -SIGINT);
+}
+
+TEST_F(Subprocess, PipesReadWriteReadline) {
+  sluice::process p({child, "echo"}, {.in = redirect::pipe, .out = redirect::pipe});
+  EXPECT_TRUE(p.in().is_open());
+  p.in().write("line one\nline two\nrest");
+  p.in().close();
+  EXPECT_FALSE(p.in().is_open());
+  EXPECT_EQ(p.out().readline(), "line one\n");
+  EXPECT_EQ(p.out().read(4), "line");
+  EXPECT_EQ(p.out().read(), " two\nrest");
+  EXPECT_EQ(p.out().readline(), std::nullopt);
+  EXPECT_EQ(p.wait(), 0);
+  EXPECT_THROW(p.err(), std::logic_error);
+}
+
+TEST_F(Subprocess, AccessorsThrowUnlessPiped) {
+  sluice::process p({child, "exit", "0"});
+  EXPECT_THROW(p.in(), std::logic_error);
+  EXPECT_THROW(p.out(), std::logic_error);
+  EXPECT_THROW(p.err(), std::logic_error);
+  p.wait();
+}
+
+TEST_F(Subprocess, CommunicateWritesReadsAndWaits) {
+  sluice::process p({child, "echo", "eprint", "done"},
+                    {.in = redirect::pipe, .out = redirect::pipe, .err = redirect::pipe});
+  auto [out, err] = p.communicate("payload");
+  EXPECT_EQ(out, "payload");
+  EXPECT_EQ(err, "done\n");
+  EXPECT_EQ(p.returncode(), 0);
+}
+
+TEST_F(Subprocess, CommunicateKeepsDataBufferedByReadline) {
+  sluice::process p({child, "print", "first", "print", "second"}, {.out = redirect::pipe});
+  EXPECT_EQ(p.out().readline(), "first\n");
+  auto [out, err] = p.communicate();
+  EXPECT_EQ(out, "second\n");
+  EXPECT_EQ(err, "");
+}
+
+TEST_F(Subprocess, CommunicateInputWithoutStdinPipeIsALogicError) {
+  sluice::process p({child, "exit", "0"});
+  EXPECT_THROW(p.communicate("x"), std::logic_error);
+  p.wait();
+}
+
+TEST_F(Subprocess, CommunicateWithoutPipesJustWaits) {
+  sluice::process p({child, "exit", "2"});
+  auto [out, err] = p.communicate();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(p.returncode(), 2);
+}
+
+TEST_F(Subprocess, DestructorKillsAndReapsRunningChild) {
+  pid_t pid;
+  {
+    sluice::process p({child, "sleep", "30"}, {.in = redirect::pipe, .out = redirect::pipe});
+    pid = p.pid();
+  }
+  EXPECT_EQ(kill(pid, 0), -1);  // gone and reaped (the fixture also checks for zombies)
+}
+
+TEST_F(Subprocess, MoveAssignKillsTheOldChild) {
+  sluice::process a({child, "sleep", "30"});
+  sluice::process b({child, "exit", "3"});
+  a = std::move(b);
+  EXPECT_EQ(a.wait(), 3);
+  EXPECT_EQ(b.pid(), -1);
+  EXPECT_THROW(b.wait(), std::logic_error);
+  sluice::process c(std::move(a));
+  EXPECT_EQ(c.returncode(), 3);
+}
+
+// ---------------------------------------------------------------- failure modes
+
+// 1. Pipe-buffer deadlock.
+TEST_F(Subprocess, FM1_NoDeadlockWithMegabytesEachWay) {
+  std::string input(1 << 20, 'i');
+  for (std::size_t k = 0; k < input.size(); k += 4099) input[k] = static_cast<char>('a' + k % 26);
+  auto r = sluice::run({child, "write", "err", std::to_string(1 << 20), "e", "echo"},
+                       {.input = input, .capture_output = true, .timeout = 60s});
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(r.err, std::string(1 << 20, 'e'));
+}
+
+// 2. A grandchild holding the pipe must not make a timed run hang.
+TEST_F(Subprocess, FM2_GrandchildHoldingPipeDoesNotHangTimedRun) {
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    sluice::run({"sleep 30 & echo x"}, {.capture_output = true, .shell = true, .timeout = 200ms});
+    FAIL() << "expected timeout_expired";
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_EQ(e.out(), "x\n");
+  }
+  EXPECT_LT(since(t0), 1.5);
+  EXPECT_GE(since(t0), 0.2);
+}
+
+TEST_F(Subprocess, FM2_HelperGrandchildTimesOutAndReturnsPromptly) {
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(sluice::run({child, "grandchild", "5", "print", "x"}, {.capture_output = true, .timeout = 300ms}),
+               sluice::timeout_expired);
+  EXPECT_LT(since(t0), 3.0);
+}
+
+// 3. Timeout keeps partial output; communicate can be called again.
+TEST_F(Subprocess, FM3_TimeoutKeepsPartialOutputAndCommunicateResumes) {
+  sluice::process p({child, "print", "before", "eprint", "e1", "sleep", "0.6", "print", "after"},
+                    {.out = redirect::pipe, .err = redirect::pipe});
+  try {
+    p.communicate({}, 200ms);
+    FAIL() << "expected timeout_expired";
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_EQ(e.out(), "before\n");
+    EXPECT_EQ(e.err(), "e1\n");
+    EXPECT_GE(e.timeout().count(), 0.2);
+  }
+  auto [out, err] = p.communicate({}, 30s);
+  EXPECT_EQ(out, "before\nafter\n");
+  EXPECT_EQ(err, "e1\n");
+  EXPECT_EQ(p.returncode(), 0);
+}
+
+TEST_F(Subprocess, FM3_RunTimeoutKillsReapsAndCarriesOutput) {
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    sluice::run({child, "print", "partial", "sleep", "30"}, {.capture_output = true, .timeout = 300ms});
+    FAIL();
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_EQ(e.out(), "partial\n");
+    EXPECT_EQ(e.cmd().front(), child);
+  }
+  EXPECT_GE(since(t0), 0.3);
+  EXPECT_LT(since(t0), 10.0);
+}
+
+TEST_F(Subprocess, CommunicateSecondCallWithOtherInputIsALogicError) {
+  sluice::process p({child, "sleep", "0.4", "echo"}, {.in = redirect::pipe, .out = redirect::pipe});
+  EXPECT_THROW(p.communicate("abc", 100ms), sluice::timeout_expired);
+  EXPECT_THROW(p.communicate("other", 100ms), std::logic_error);
+  auto [out, err] = p.communicate("abc", 30s);  // the same input again is fine
+  EXPECT_EQ(out, "abc");
+}
+
+// 4. Exec failure reaches the parent with errno and filename; no fd and no zombie left.
+TEST_F(Subprocess, FM4_ExecFailureCarriesErrnoAndFilename) {
+  try {
+    sluice::run({"/nonexistent/sluice-no-such-program"});
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+    EXPECT_EQ(e.filename(), "/nonexistent/sluice-no-such-program");
+  }
+  try {
+    sluice::run({"sluice-no-such-program-on-path"});
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+    EXPECT_EQ(e.filename(), "sluice-no-such-program-on-path");
+  }
+  try {
+    sluice::run({"/etc/passwd"});  // not executable
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::permission_denied);
+    EXPECT_EQ(e.filename(), "/etc/passwd");
+  }
+  try {
+    sluice::run({"/etc/passwd/x"});
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::not_a_directory);
+  }
+  try {
+    sluice::run({child}, {.cwd = "/nonexistent-sluice-dir"});
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+    EXPECT_EQ(e.filename(), "/nonexistent-sluice-dir");
+  }
+}
+
+TEST_F(Subprocess, FM4_ThousandFailedSpawnsLeaveNoFdAndNoZombie) {
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_THROW(sluice::run({"/nonexistent/prog"}, {.in = redirect::pipe, .capture_output = true}),
+                 sluice::spawn_error);
+  }
+  EXPECT_THROW(sluice::process({"/nonexistent/prog"}, {.in = redirect::pipe, .out = redirect::pipe}),
+               sluice::spawn_error);
+}
+
+// 5. Many threads spawning cat with piped stdin: each child ends promptly when its stdin closes.
+TEST_F(Subprocess, FM5_SixteenThreadsSpawnCatAndCloseStdin) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 4; ++round) {
+        sluice::process p({"cat"}, {.in = redirect::pipe, .out = redirect::pipe});
+        std::string msg = "thread " + std::to_string(t) + "\n";
+        p.in().write(msg);
+        p.in().close();
+        std::string got = p.out().read();
+        try {
+          if (p.wait(30s) == 0 && got == msg) ++ok;
+        } catch (const sluice::timeout_expired&) {
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 64);
+}
+
+// 6. Spawning while other threads malloc and hold locks never hangs.
+TEST_F(Subprocess, FM6_SpawnWhileOtherThreadsMallocAndLock) {
+  std::atomic<bool> stop{false};
+  std::mutex m;
+  std::vector<std::thread> busy;
+  for (int t = 0; t < 3; ++t) {
+    busy.emplace_back([&] {
+      while (!stop.load()) {
+        std::lock_guard lock(m);
+        std::vector<std::string> v(64, std::string(100, 'x'));
+      }
+    });
+  }
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(sluice::run({child, "exit", "0"}).returncode, 0);
+  stop = true;
+  for (auto& th : busy) th.join();
+}
+
+// 7. A huge RLIMIT_NOFILE does not slow spawning (close_fds never loops up to the limit).
+TEST_F(Subprocess, FM7_HugeNofileLimitDoesNotSlowSpawning) {
+  rlimit old;
+  getrlimit(RLIMIT_NOFILE, &old);
+  rlimit big = old;
+  big.rlim_cur = std::min<rlim_t>(old.rlim_max, rlim_t(1) << 20);
+  if (setrlimit(RLIMIT_NOFILE, &big) != 0) GTEST_SKIP() << "cannot raise RLIMIT_NOFILE";
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(sluice::run({child, "exit", "0"}, {.close_fds = true}).returncode, 0);
+  double took = since(t0);
+  setrlimit(RLIMIT_NOFILE, &old);
+  // A loop closing 2^20 descriptors per spawn would take ~0.1 s each; 20 spawns stay far below that total.
+  EXPECT_LT(took, 20.0);
+}
+
+// 8. yes | head -1 ends; the parent survives EPIPE.
+TEST_F(Subprocess, FM8_YesPipeHeadEnds) {
+  auto r = sluice::run_pipeline({{"yes"}, {"head", "-1"}}, {.capture_output = true, .timeout = 60s});
+  EXPECT_EQ(r.out, "y\n");
+  ASSERT_EQ(r.returncodes.size(), 2u);
+  EXPECT_EQ(r.returncodes[0], -SIGPIPE);
+  EXPECT_EQ(r.returncodes[1], 0);
+}
+
+TEST_F(Subprocess, FM8_ParentSurvivesEpipeOnStdin) {
+  std::string big(8 << 20, 'z');
+  auto r = sluice::run({child, "exit", "0"}, {.input = big});
+  EXPECT_EQ(r.returncode, 0);
+  sluice::process p({child, "exit", "0"}, {.in = redirect::pipe});
+  p.wait();
+  try {
+    p.in().write(big);
+    FAIL() << "write to a pipe nobody reads";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EPIPE);
+  }
+}
+
+// 9. SIGCHLD = SIG_IGN: wait() still works (returncode 0); a child forked by other code is not reaped by us.
+TEST_F(Subprocess, FM9_SigchldIgnoredAndForeignChildrenUntouched) {
+  pid_t foreign = fork();
+  if (foreign == 0) {
+    usleep(300000);
+    _exit(42);
+  }
+  auto r = sluice::run({child, "exit", "5"});
+  EXPECT_EQ(r.returncode, 5);
+  int status = 0;
+  ASSERT_EQ(waitpid(foreign, &status, 0), foreign);  // still ours to reap
+  EXPECT_EQ(WEXITSTATUS(status), 42);
+
+  struct sigaction ign {}, old{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGCHLD, &ign, &old);
+  sluice::process p({child, "sleep", "0.1", "exit", "5"});
+  EXPECT_EQ(p.wait(30s), 0);  // the status is lost, as in CPython
+  EXPECT_EQ(sluice::run({child, "exit", "3"}).returncode, 0);
+  sigaction(SIGCHLD, &old, nullptr);
+}
+
+// 10. A repeating signal handler without SA_RESTART changes nothing.
+namespace {
+std::atomic<int> alarms{0};
+void on_alarm(int) { alarms.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+TEST_F(Subprocess, FM10_RepeatingSignalWithoutRestart) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = 0;  // no SA_RESTART: every blocking call sees EINTR
+  sigaction(SIGALRM, &sa, &old);
+  itimerval every{{0, 2000}, {0, 2000}}, off{};
+  setitimer(ITIMER_REAL, &every, nullptr);
+  std::string input(2 << 20, 'q');
+  auto r = sluice::run({child, "sleep", "0.2", "echo"}, {.input = input, .capture_output = true});
+  sluice::process p({child, "sleep", "0.2", "exit", "4"});
+  int rc = p.wait(30s);
+  sluice::process q({child, "sleep", "30"});
+  EXPECT_THROW(q.wait(200ms), sluice::timeout_expired);
+  setitimer(ITIMER_REAL, &off, nullptr);
+  sigaction(SIGALRM, &old, nullptr);
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(r.returncode, 0);
+  EXPECT_EQ(rc, 4);
+  EXPECT_GT(alarms.load(), 10);
+}
+
+// 11. send_signal after the child was reaped is a no-op.
+TEST_F(Subprocess, FM11_SendSignalAfterReapIsNoop) {
+  sluice::process p({child, "exit", "0"});
+  EXPECT_EQ(p.wait(), 0);
+  EXPECT_NO_THROW(p.send_signal(SIGKILL));
+  EXPECT_NO_THROW(p.terminate());
+  EXPECT_NO_THROW(p.kill());
+  EXPECT_EQ(p.returncode(), 0);
+}
+
+// 12. Closed or swapped fds 0/1/2 in the parent still give the child the right streams.
+TEST_F(Subprocess, FM12_ClosedOrSwappedStandardDescriptors) {
+  int saved[3];
+  for (int i = 0; i < 3; ++i) saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 10);
+  close(0);
+  close(1);
+  close(2);
+  // The pipes now get the numbers 0, 1, 2 in some order; the child must still see them in the right places.
+  auto r = sluice::run({child, "echo", "eprint", "to-err"}, {.input = "to-out", .capture_output = true});
+  // Swap: the parent's 0 is its old stderr, its 1 is stdin, its 2 is stdout.
+  dup2(saved[2], 0);
+  dup2(saved[0], 1);
+  dup2(saved[1], 2);
+  auto s = sluice::run({child, "stat", "0", "stat", "1", "stat", "2"}, {.capture_output = true});
+  for (int i = 0; i < 3; ++i) {
+    dup2(saved[i], i);
+    close(saved[i]);
+  }
+  EXPECT_EQ(r.out, "to-out");
+  EXPECT_EQ(r.err, "to-err\n");
+  EXPECT_EQ(r.returncode, 0);
+  EXPECT_EQ(s.out.substr(0, 7), s.out.substr(0, 7));  // stdin is whatever the parent's 0 is: inherited
+  EXPECT_NE(s.out.find("open"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- options
+
+TEST_F(Subprocess, OptionCwd) {
+  auto r = sluice::run({child, "cwd"}, {.capture_output = true, .cwd = "/tmp"});
+  EXPECT_EQ(r.out, "/tmp\n");
+}
+
+TEST_F(Subprocess, OptionEnvReplacesEnvironment) {
+  auto r = sluice::run({child, "env", "SLUICE_X", "env", "HOME", "envcount"},
+                       {.capture_output = true, .env = sluice::environment{{"SLUICE_X", "42"}}});
+  EXPECT_EQ(r.out, "42\n<unset>\n1\n");
+  auto env = sluice::current_environment();
+  env["SLUICE_Y"] = "y y";
+  auto s = sluice::run({child, "env", "SLUICE_Y"}, {.capture_output = true, .env = env});
+  EXPECT_EQ(s.out, "y y\n");
+}
+
+TEST_F(Subprocess, OptionEnvPathIsUsedForTheSearch) {
+  // Without PATH in env, CPython searches os.defpath (/bin:/usr/bin): true is found there.
+  EXPECT_EQ(sluice::run({"true"}, {.env = sluice::environment{}}).returncode, 0);
+  EXPECT_THROW(sluice::run({"true"}, {.env = sluice::environment{{"PATH", "/nonexistent"}}}), sluice::spawn_error);
+}
+
+TEST_F(Subprocess, OptionExecutableKeepsArgv0) {
+  auto r = sluice::run({"renamed", "print", "hi"}, {.capture_output = true, .executable = child});
+  EXPECT_EQ(r.out, "hi\n");
+  auto sh = sluice::run({"echo $0"}, {.capture_output = true, .shell = true, .executable = "/bin/sh"});
+  EXPECT_EQ(sh.out, "/bin/sh\n");
+}
+
+TEST_F(Subprocess, OptionCloseFdsAndPassFds) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);  // deliberately not close-on-exec
+  auto closed = sluice::run({child, "stat", std::to_string(p[1])}, {.capture_output = true});
+  EXPECT_EQ(closed.out, "closed\n");
+  auto inherited = sluice::run({child, "stat", std::to_string(p[1])}, {.capture_output = true, .close_fds = false});
+  EXPECT_EQ(inherited.out, "open w\n");
+  int q[2];
+  ASSERT_EQ(pipe2(q, O_CLOEXEC), 0);
+  auto passed = sluice::run({child, "stat", std::to_string(q[1]), "stat", std::to_string(p[1])},
+                            {.capture_output = true, .pass_fds = {q[1]}});
+  EXPECT_EQ(passed.out, "open w\nclosed\n");
+  auto only_std = sluice::run({child, "fds"}, {.capture_output = true});
+  EXPECT_EQ(only_std.out, "0 1 2\n");
+  for (int f : {p[0], p[1], q[0], q[1]}) close(f);
+}
+
+TEST_F(Subprocess, OptionRestoreSignals) {
+  struct sigaction ign {}, old{};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, &old);
+  auto restored = sluice::run({child, "sighandler", "13", "sighandler", "25"}, {.capture_output = true});
+  auto kept = sluice::run({child, "sighandler", "13"}, {.capture_output = true, .restore_signals = false});
+  sigaction(SIGPIPE, &old, nullptr);
+  EXPECT_EQ(restored.out, "default\ndefault\n");
+  EXPECT_EQ(kept.out, "ignore\n");
+}
+
+TEST_F(Subprocess, HandlersAreResetAndMaskIsInherited) {
+  struct sigaction sa {}, old{};
+  sa.sa_handler = on_alarm;
+  sigaction(SIGUSR1, &sa, &old);
+  auto r = sluice::run({child, "sighandler", "10", "sigblocked", "10"}, {.capture_output = true});
+  sigaction(SIGUSR1, &old, nullptr);
+  EXPECT_EQ(r.out, "default\nunblocked\n");
+}
+
+TEST_F(Subprocess, OptionStartNewSessionAndProcessGroup) {
+  auto s = sluice::run({child, "session"}, {.capture_output = true, .start_new_session = true});
+  std::istringstream is(s.out);
+  int sid, pgid, pid;
+  is >> sid >> pgid >> pid;
+  EXPECT_EQ(sid, pid);
+  EXPECT_EQ(pgid, pid);
+  auto g = sluice::run({child, "session"}, {.capture_output = true, .process_group = 0});
+  std::istringstream gs(g.out);
+  gs >> sid >> pgid >> pid;
+  EXPECT_EQ(pgid, pid);
+  EXPECT_EQ(sid, getsid(0));
+  auto plain = sluice::run({child, "session"}, {.capture_output = true});
+  std::istringstream ps(plain.out);
+  ps >> sid >> pgid >> pid;
+  EXPECT_EQ(pgid, getpgrp());
+}
+
+TEST_F(Subprocess, OptionProcessGroupLetsSignalsReachTheGroup) {
+  sluice::process p({child, "sleep", "30"}, {.process_group = 0});
+  // Give the child a moment to be in its group: setpgid happens before exec, so it already is.
+  EXPECT_EQ(::kill(-p.pid(), SIGTERM), 0);
+  EXPECT_EQ(p.wait(30s), -SIGTERM);
+}
+
+TEST_F(Subprocess, OptionUmask) {
+  auto r = sluice::run({child, "umask"}, {.capture_output = true, .umask = 027});
+  EXPECT_EQ(r.out, "027\n");
+}
+
+TEST_F(Subprocess, StreamsDevnullAndToStdout) {
+  auto r = sluice::run({child, "print", "o", "eprint", "e"}, {.out = redirect::pipe, .err = redirect::to_stdout});
+  EXPECT_EQ(r.out, "o\ne\n");
+  auto n = sluice::run({child, "echo", "print", "after"}, {.in = redirect::devnull, .out = redirect::pipe});
+  EXPECT_EQ(n.out, "after\n");
+  auto d = sluice::run({child, "print", "gone", "eprint", "kept"}, {.out = redirect::devnull, .err = redirect::pipe});
+  EXPECT_EQ(d.out, "");
+  EXPECT_EQ(d.err, "kept\n");
+}
+
+TEST_F(Subprocess, StreamsFilesTruncateAppendAndRead) {
+  auto path = std::filesystem::temp_directory_path() / ("sluice_test_" + std::to_string(getpid()) + ".txt");
+  sluice::run({child, "print", "one"}, {.out = path});
+  sluice::run({child, "print", "two"}, {.out = sluice::stream::append(path)});
+  sluice::run({child, "eprint", "three"}, {.err = sluice::stream::append(path)});
+  auto r = sluice::run({child, "echo"}, {.in = path, .capture_output = true});
+  EXPECT_EQ(r.out, "one\ntwo\nthree\n");
+  sluice::run({child, "print", "new"}, {.out = path.string()});
+  auto s = sluice::run({child, "echo"}, {.in = path.c_str(), .capture_output = true});
+  EXPECT_EQ(s.out, "new\n");
+  std::filesystem::remove(path);
+  try {
+    sluice::run({child}, {.in = "/nonexistent-sluice/file"});
+    FAIL();
+  } catch (const sluice::spawn_error& e) {
+    EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);
+    EXPECT_EQ(e.filename(), "/nonexistent-sluice/file");
+  }
+}
+
+TEST_F(Subprocess, StreamsParentFdAndOwnedFd) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  sluice::run({child, "print", "via parent fd"}, {.out = p[1]});
+  EXPECT_NE(fcntl(p[1], F_GETFD), -1);  // the parent keeps it
+  int q[2];
+  ASSERT_EQ(pipe2(q, O_CLOEXEC), 0);
+  sluice::run({child, "print", "via owned fd"}, {.out = sluice::fd(q[1])});
+  EXPECT_EQ(fcntl(q[1], F_GETFD), -1);  // closed once the child runs
+  close(p[1]);
+  char buf[64];
+  ssize_t n = read(p[0], buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))), "via parent fd\n");
+  n = read(q[0], buf, sizeof buf);
+  EXPECT_EQ(std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(n, 0))), "via owned fd\n");
+  close(p[0]);
+  close(q[0]);
+}
+
+TEST_F(Subprocess, PipeReaderTakeFeedsAnotherChild) {
+  sluice::process a({child, "print", "through"}, {.out = redirect::pipe});
+  sluice::process b({child, "echo"}, {.in = a.out().take(), .out = redirect::pipe});
+  EXPECT_FALSE(a.out().is_open());
+  EXPECT_EQ(b.out().read(), "through\n");
+  EXPECT_EQ(a.wait(), 0);
+  EXPECT_EQ(b.wait(), 0);
+  sluice::process c({child, "print", "x", "print", "y"}, {.out = redirect::pipe});
+  EXPECT_EQ(c.out().read(1), "x");
+  EXPECT_THROW(c.out().take(), std::logic_error);
+  c.wait();
+}
+
+TEST_F(Subprocess, FdOwnsAndReleases) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  {
+    sluice::fd a(p[0]);
+    sluice::fd b(std::move(a));
+    EXPECT_FALSE(a);
+    EXPECT_EQ(b.get(), p[0]);
+    sluice::fd c;
+    c = std::move(b);
+    EXPECT_EQ(c.get(), p[0]);
+  }
+  EXPECT_EQ(fcntl(p[0], F_GETFD), -1);
+  sluice::fd d(p[1]);
+  int raw = d.release();
+  EXPECT_FALSE(d);
+  EXPECT_NE(fcntl(raw, F_GETFD), -1);
+  close(raw);
+}
+
+TEST_F(Subprocess, CurrentEnvironmentCopiesEnviron) {
+  setenv("SLUICE_ENV_PROBE", "a=b", 1);
+  auto env = sluice::current_environment();
+  unsetenv("SLUICE_ENV_PROBE");
+  EXPECT_EQ(env.at("SLUICE_ENV_PROBE"), "a=b");
+}
+
+TEST_F(Subprocess, WaitFromSeveralThreadsAndSignalConcurrently) {
+  sluice::process p({child, "sleep", "30"});
+  std::vector<std::thread> waiters;
+  std::atomic<int> seen{0};
+  for (int i = 0; i < 4; ++i)
+    waiters.emplace_back([&] {
+      if (p.wait(60s) == -SIGTERM) ++seen;
+    });
+  std::this_thread::sleep_for(50ms);
+  p.terminate();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(seen.load(), 4);
+}
+
+// ---------------------------------------------------------------- pipelines
+
+TEST_F(Subprocess, PipelinePassesDataThrough) {
+  auto r = sluice::run_pipeline({{child, "echo"}, {"tr", "a-z", "A-Z"}, {child, "echo", "eprint", "last"}},
+                                {.input = "hello", .capture_output = true});
+  EXPECT_EQ(r.out, "HELLO");
+  EXPECT_EQ(r.err, "last\n");
+  EXPECT_EQ(r.returncodes, (std::vector<int>{0, 0, 0}));
+  EXPECT_EQ(r.returncode(), 0);
+  EXPECT_EQ(r.args.size(), 3u);
+}
+
+TEST_F(Subprocess, PipelineReturncodeIsRightmostNonzero) {
+  auto r = sluice::run_pipeline({{child, "exit", "3"}, {child, "exit", "4"}, {child, "exit", "0"}});
+  EXPECT_EQ(r.returncodes, (std::vector<int>{3, 4, 0}));
+  EXPECT_EQ(r.returncode(), 4);
+  try {
+    sluice::run_pipeline({{child, "exit", "3"}, {child, "exit", "4"}, {child, "exit", "0"}}, {.check = true});
+    FAIL();
+  } catch (const sluice::called_process_error& e) {
+    EXPECT_EQ(e.returncode(), 4);
+    EXPECT_EQ(e.cmd(), (std::vector<std::string>{child, "exit", "4"}));
+  }
+}
+
+TEST_F(Subprocess, PipelineTimeoutKillsEveryCommand) {
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    sluice::run_pipeline({{child, "sleep", "30"}, {child, "print", "mid", "echo"}, {child, "echo"}},
+                         {.capture_output = true, .timeout = 300ms});
+    FAIL();
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_EQ(e.cmd(), (std::vector<std::string>{child, "echo"}));
+    EXPECT_EQ(e.out(), "mid\n");
+  }
+  EXPECT_GE(since(t0), 0.3);
+  EXPECT_LT(since(t0), 10.0);
+}
+
+TEST_F(Subprocess, PipelineStderrOfAllIsCaptured) {
+  auto r = sluice::run_pipeline({{child, "eprint", "a"}, {child, "sleep", "0.1", "eprint", "b"}},
+                                {.capture_output = true});
+  EXPECT_EQ(r.err, "a\nb\n");
+}
+
+TEST_F(Subprocess, PipelineSpawnFailureLeavesNothingBehind) {
+  EXPECT_THROW(sluice::run_pipeline({{child, "sleep", "30"}, {"/nonexistent/prog"}}, {.capture_output = true}),
+               sluice::spawn_error);
+  EXPECT_THROW(sluice::run_pipeline({}), std::invalid_argument);
+  EXPECT_THROW(sluice::run_pipeline({{child}, {}}), std::invalid_argument);
+}
+
+TEST_F(Subprocess, PipelineOutToFile) {
+  auto path = std::filesystem::temp_directory_path() / ("sluice_pipe_" + std::to_string(getpid()) + ".txt");
+  sluice::run_pipeline({{child, "print", "b", "print", "a"}, {"sort"}}, {.out = path});
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  EXPECT_EQ(ss.str(), "a\nb\n");
+  std::filesystem::remove(path);
+}
+
+// ---------------------------------------------------------------- shlex
+
+TEST(Shlex, QuoteMatchesPython) {
+  EXPECT_EQ(sluice::shlex::quote(""), "''");
+  EXPECT_EQ(sluice::shlex::quote("abc-_./=+:,@%1"), "abc-_./=+:,@%1");
+  EXPECT_EQ(sluice::shlex::quote("a b"), "'a b'");
+  EXPECT_EQ(sluice::shlex::quote("it's"), "'it'\"'\"'s'");
+  EXPECT_EQ(sluice::shlex::quote("$HOME"), "'$HOME'");
+}
+
+TEST(Shlex, JoinMatchesPython) {
+  EXPECT_EQ(sluice::shlex::join({"echo", "a b", "c"}), "echo 'a b' c");
+  EXPECT_EQ(sluice::shlex::join({}), "");
+}
+
+TEST(Shlex, SplitMatchesPythonPosixMode) {
+  using v = std::vector<std::string>;
+  EXPECT_EQ(sluice::shlex::split("a 'b c' \"d e\" f\\ g"), (v{"a", "b c", "d e", "f g"}));
+  EXPECT_EQ(sluice::shlex::split("  "), v{});
+  EXPECT_EQ(sluice::shlex::split("a'b'\"c\""), v{"abc"});
+  EXPECT_EQ(sluice::shlex::split("'' \"\""), (v{"", ""}));
+  EXPECT_EQ(sluice::shlex::split("\"a\\\"b\\$c\\d\""), v{"a\"b\\$c\\d"});
+  EXPECT_EQ(sluice::shlex::split("'a\\b'"), v{"a\\b"});
+  EXPECT_EQ(sluice::shlex::split("a # comment"), (v{"a", "#", "comment"}));  // split() keeps comments
+  EXPECT_EQ(sluice::shlex::split("x\ty\nz"), (v{"x", "y", "z"}));
+  EXPECT_THROW(sluice::shlex::split("'open"), std::invalid_argument);
+  EXPECT_THROW(sluice::shlex::split("\"open"), std::invalid_argument);
+  EXPECT_THROW(sluice::shlex::split("trailing\\"), std::invalid_argument);
+  for (std::string s : {"plain", "two words", "it's", "\"q\"", "$x `y` \\z", ""})
+    EXPECT_EQ(sluice::shlex::split(sluice::shlex::join({s, "x"})), (v{s, "x"})) << s;
+}
