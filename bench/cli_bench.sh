@@ -30,7 +30,7 @@ median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (N
 #   faster (figures are times, ratio = peer/sluice, met when >=), rss (figures in KiB; ratio = sluice/peer,
 #   TARGET is then "MIB:FLAT", met when sluice <= MIB MiB), none. Figures "nan" mean not available.
 row() {
-  awk -v c="$1" -v s="$2" -v pn="$3" -v p="$4" -v kind="$5" -v t="${6:-}" -v smiss="${7:-not built}" '
+  awk -v c="$1" -v s="$2" -v pn="$3" -v p="$4" -v kind="$5" -v t="${6:-}" -v smiss="${7:-not built}" -v pmiss="${8:-not installed}" '
     function fmt(v) {
       if (v == "nan") return ""
       if (kind == "rss" || kind == "flat") return sprintf("%.1f MiB", v / 1024)
@@ -38,7 +38,7 @@ row() {
       return sprintf("%.3f s", v)
     }
     BEGIN {
-      sf = (s == "nan") ? smiss : fmt(s); pf = (p == "nan") ? "not installed" : fmt(p)
+      sf = (s == "nan") ? smiss : fmt(s); pf = (p == "nan") ? pmiss : fmt(p)
       ratio = "—"; target = "—"; met = "—"
       if (kind == "time") target = "time ≤ " t "×"
       if (kind == "speed" || kind == "faster") target = "speed ≥ " t "×"
@@ -105,7 +105,8 @@ if [ -n "$sluice" ]; then
 fi
 [ -n "$gnu" ] && g_rss=$(peak_rss "$rss_peer" "parallel -j2 echo")
 row "CLI: $rss_large stdin lines, -j2 echo, peak RSS" "$s_large" "GNU parallel at $rss_peer lines" "$g_rss" rss 32:
-row "CLI: -j2 echo, peak RSS $rss_large vs $rss_small lines" "$s_large" "sluice at $rss_small lines" "$s_small" flat 1.1
+row "CLI: -j2 echo, peak RSS $rss_large vs $rss_small lines" "$s_large" "sluice at $rss_small lines" "$s_small" flat 1.1 \
+  "not built" "not built"
 
 # --- --pipe into wc -l ----------------------------------------------------------------------------------------
 bytes=$((pipe_mib << 20))

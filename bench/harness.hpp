@@ -130,6 +130,13 @@ inline void row(const std::string& case_name, double sluice, const std::string& 
   std::fflush(stdout);
 }
 
+// A count for a case name: 2000000 -> "2 M", 250000 -> "250 k", 999 -> "999".
+inline std::string count_label(long n) {
+  if (n >= 1'000'000 && n % 1'000'000 == 0) return std::to_string(n / 1'000'000) + " M";
+  if (n >= 1000 && n % 1000 == 0) return std::to_string(n / 1000) + " k";
+  return std::to_string(n);
+}
+
 inline void note(const std::string& text) {
   std::printf("note: %s\n", text.c_str());
   std::fflush(stdout);

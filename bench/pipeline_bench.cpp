@@ -40,7 +40,8 @@ void check_sum(long sum, long n, const char* who) {
 double sluice_pipeline(long n) {
   long sum = 0;
   const double t0 = now();
-  sluice::pipeline<long>(std::views::iota(0L, n), {.ordered = true})
+  [[maybe_unused]] const auto stats =
+      sluice::pipeline<long>(std::views::iota(0L, n), {.ordered = true})
       .stage([](long x) { return x * 2 + 1; }, {.workers = workers()})
       .for_each([&](long x) { sum += x; });
   const double t = now() - t0;
@@ -89,7 +90,7 @@ int main() {
   cs[1].run = [=] { return tbb_pipeline(items); };
 #endif
   const auto m = interleave(cs, rounds);
-  row("pipeline: 3 stages, " + std::to_string(items / 1'000'000) + " M trivial items", m[0],
+  row("pipeline: 3 stages, " + count_label(items) + " trivial items", m[0],
       "tbb::parallel_pipeline", m[1], unit::ops_per_second, goal::speed_at_least, 1);
   return 0;
 }

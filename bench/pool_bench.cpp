@@ -130,10 +130,10 @@ int main() {
   cs[2].run = [=] { return vaser_pool(tasks); };
 #endif
   const auto m = interleave(cs, rounds);
-  const std::string name = "pool: " + std::to_string(tasks / 1000) + " k tiny tasks + futures, per task";
+  const std::string name = "pool: " + count_label(tasks) + " tiny tasks + futures, per task";
   row(name, m[0], "boost::asio::thread_pool + use_future", m[1], unit::seconds_per_op, goal::speed_at_least, 3);
   row(name, m[0], "thread_pool::ThreadPool", m[2], unit::seconds_per_op);
-  row(name, m[0], "std::async per task (" + std::to_string(async_tasks / 1000) + " k tasks)", m[3],
+  row(name, m[0], "std::async per task (" + count_label(async_tasks) + " tasks)", m[3],
       unit::seconds_per_op, goal::speed_at_least, 50);
   return 0;
 }

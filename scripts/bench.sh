@@ -62,10 +62,10 @@ median of the rounds is shown. The machine is shared: absolute figures mean litt
 
 - Run: $started, $(git rev-parse --short HEAD 2>/dev/null || echo "unknown commit")$(git diff --quiet HEAD -- src include apps 2>/dev/null || echo " plus uncommitted changes in the working tree"), ${elapsed} s
 - Machine: \`nproc\` = $(nproc), CPU: ${cpu:-unknown}, $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
-- Load average before / after: $load_before / $load_after (other engineers were compiling and testing on the
-  same 2 cores during the run, so every figure carries that noise)
+- Load average before / after: $load_before / $load_after (the machine is shared with other engineers' builds and
+  test runs, so every figure carries their noise)
 - Peers: $(g++ --version | head -1); Python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo "absent");
-  $(dpkg-query -W -f='${Package} ${Version}; ' libboost1.81-dev libtbb-dev libconcurrentqueue-dev libthread-pool-dev parallel 2>/dev/null)
+  $(dpkg-query -W -f='${Package} ${Version}\n' libboost1.81-dev libtbb-dev libconcurrentqueue-dev libthread-pool-dev parallel 2>/dev/null | paste -sd';' | sed 's/;/; /g')
 
 **How to read a row.** \`ratio\` is stated in the target's own terms: "(time)" is sluice's time over the peer's
 (lower is better, targets "time ≤ x"), "(speed)" is sluice's speed over the peer's (higher is better,
