@@ -1,0 +1,375 @@
+# Non-differential cases: run against sluice only (`par`), each asserting by itself.  They cover what a
+# comparison cannot: concurrency, streaming, memory, signals and process groups, and the places where
+# sluice's contract is stricter than GNU parallel 20221122 (bad input, -d hex escapes), or where GNU's
+# behaviour is version dependent (hard-coded here, with the reason beside it).
+
+# ---------------------------------------------------------------- helpers for this file
+
+# max_concurrency JOBS PAR_OPTIONS...: runs JOBS jobs that each stay 1 s, prints the largest number of
+# them that were running at the same time (each job counts the live jobs while it runs).
+max_concurrency() {
+  local jobs=$1
+  shift
+  rm -rf live counts && mkdir live && : >counts
+  seq "$jobs" | par "$@" 'touch live/{}; sleep 1; ls live | wc -l >>counts; rm live/{}'
+  sort -n counts | tail -n 1
+}
+
+# elapsed_since START: whole seconds since START (a value of $SECONDS).
+elapsed_since() { echo $((SECONDS - $1)); }
+
+# live_markers MARKER: processes whose command line starts with ./MARKER (the job's own sleeps, not the
+# shells or the runner, which merely mention it).
+live_markers() { pgrep -f -- "^\./$1 " | wc -l; }
+no_live_markers() { [ "$(live_markers "$1")" = 0 ]; }
+
+# ---------------------------------------------------------------- inputs
+check_delim_hex_escape() {
+  # GNU parallel 20221122 documents hex escapes for -d but passes "\x3b" through literally (a bug in
+  # that release), so this is checked against the documented behaviour rather than compared.
+  local got
+  got=$(printf 'a;b;c' | par -d '\x3b' -k echo)
+  expect_eq "-d '\\x3b' splits on ';'" "$got" "$(printf 'a\nb\nc')"
+}
+
+check_huge_input_streams() {
+  # 300000 arguments through -X: every one arrives, in order, exactly once
+  local got want
+  got=$(seq 300000 | par -j2 -k -X echo | tr ' ' '\n' | md5sum)
+  want=$(seq 300000 | md5sum)
+  expect_eq "all arguments, in order" "$got" "$want"
+}
+
+# ---------------------------------------------------------------- job slots
+check_j_limits_concurrency() {
+  local got
+  got=$(max_concurrency 6 -j2)
+  expect_eq "most jobs running at once with -j2" "$got" 2
+}
+
+check_j1_runs_one_at_a_time() {
+  local got
+  got=$(max_concurrency 3 -j1)
+  expect_eq "most jobs running at once with -j1" "$got" 1
+}
+
+check_j_default_is_cpu_threads() {
+  local n got
+  n=$(nproc)
+  got=$(max_concurrency $((2 * n + 1)))
+  expect_eq "most jobs running at once by default (nproc=$n)" "$got" "$n"
+}
+
+check_j_percent_of_threads() {
+  local n want got
+  n=$(nproc)
+  want=$((n * 150 / 100))
+  [ "$want" -lt 1 ] && want=1
+  got=$(max_concurrency $((2 * want + 1)) -j 150%)
+  expect_eq "most jobs running at once with -j 150% (nproc=$n)" "$got" "$want"
+}
+
+check_j_plus_adds_to_threads() {
+  local n got
+  n=$(nproc)
+  got=$(max_concurrency $((2 * n + 3)) -j +1)
+  expect_eq "most jobs running at once with -j +1 (nproc=$n)" "$got" $((n + 1))
+}
+
+check_j_zero_runs_all_at_once() {
+  local got
+  got=$(max_concurrency 8 -j0)
+  expect_eq "most jobs running at once with -j0 and 8 jobs" "$got" 8
+}
+
+check_slot_numbers_unique_and_reused() {
+  # {%} is 1..j, never shared by two running jobs, and freed slots are reused
+  seq 12 | par -j3 'mkdir slot{%} || echo "slot {%} taken twice"; echo {%} >>slots; sleep 0.3; rmdir slot{%}' >out 2>&1
+  [ -s out ] && fail "$(cat out)"
+  local bad
+  bad=$(grep -cvE '^[123]$' slots)
+  expect_eq "slot values outside 1..3" "$bad" 0
+  expect_eq "slots recorded" "$(wc -l <slots)" 12
+}
+
+# ---------------------------------------------------------------- output
+check_group_never_interleaves() {
+  # four jobs writing 200000 lines each, as fast as they can, at the same time
+  par -j4 'yes {} | head -n 200000' ::: A B C D >out
+  local runs
+  runs=$(uniq -c out | awk '{print $1 " " $2}' | sort -k2)
+  expect_eq "runs of identical lines" "$runs" "$(printf '200000 A\n200000 B\n200000 C\n200000 D')"
+}
+
+check_group_large_output_low_memory() {
+  # 256 MiB from one job while a second job writes a line: all bytes arrive, the small job's line is
+  # wholly before or after the big block, the runner's peak RSS stays low (spooled, not buffered in
+  # memory), and the spool files are gone afterwards.
+  local size=268435456
+  /usr/bin/time -v -o time.txt "$P" -j2 {} ::: "head -c $size /dev/zero" 'echo small' |
+    perl -e 'binmode STDIN; my ($n, $head, $tail) = (0, "", "");
+             while (my $r = read(STDIN, my $buf, 1 << 20)) {
+               $head .= substr($buf, 0, 6 - length $head) if length $head < 6;
+               $tail = substr($tail . $buf, -6); $n += $r }
+             $head =~ s/\0/0/g; $tail =~ s/\0/0/g; $head =~ s/\n/N/g; $tail =~ s/\n/N/g;
+             print "$n $head $tail\n"' >summary
+  local n head tail
+  read -r n head tail <summary
+  expect_eq "bytes of output" "$n" $((size + 6))
+  if [ "$head" != smallN ] && [ "$tail" != smallN ]; then
+    fail "the small job's line is not wholly before or after the big block (head [$head], tail [$tail])"
+  fi
+  local rss_kb
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' time.txt)
+  [ -n "$rss_kb" ] || fail "no RSS measured: $(cat time.txt)"
+  if [ "$rss_kb" -gt $((96 * 1024)) ]; then
+    fail "peak RSS ${rss_kb} KiB for a 256 MiB grouped output (limit 96 MiB)"
+  fi
+  local left
+  left=$(find "$TMPDIR" -mindepth 1 | head -n 5)
+  [ -z "$left" ] || fail "temp files left behind: $left"
+}
+
+check_line_buffer_streams_before_job_ends() {
+  # the job prints a line, then waits for the test to see it: only a streaming runner lets it finish
+  "$P" --line-buffer 'echo started {}; i=0; while [ ! -e go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo done {}' ::: x >out &
+  local pid=$!
+  if ! wait_until 20 grep -q '^started x$' out; then
+    touch go
+    wait "$pid"
+    fail "--line-buffer: the first line did not appear while the job was running"
+  fi
+  touch go
+  wait "$pid"
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$(cat out)" "$(printf 'started x\ndone x')"
+}
+
+check_line_buffer_keeps_lines_whole() {
+  local line_a line_b
+  line_a=$(printf 'A%.0s' $(seq 200))
+  line_b=$(printf 'B%.0s' $(seq 200))
+  par -j2 --line-buffer 'yes {} | head -n 50000' ::: "$line_a" "$line_b" >out
+  local bad
+  bad=$(grep -cvxE "($line_a|$line_b)" out)
+  expect_eq "broken lines" "$bad" 0
+  expect_eq "lines" "$(wc -l <out)" 100000
+}
+
+check_ungroup_passes_partial_lines_through() {
+  "$P" -u 'printf started; i=0; while [ ! -e go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo " done {}"' ::: x >out &
+  local pid=$!
+  if ! wait_until 20 grep -q '^started' out; then
+    touch go
+    wait "$pid"
+    fail "-u: output did not appear while the job was running"
+  fi
+  touch go
+  wait "$pid"
+  expect_eq "output" "$(cat out)" "started done x"
+}
+
+check_keep_order_many_jobs() {
+  local got want
+  got=$(seq 500 | par -k -j4 'echo {}; [ $(({} % 7)) = 0 ] && sleep 0.0{}' | md5sum)
+  want=$(seq 500 | md5sum)
+  expect_eq "-k output order for 500 jobs" "$got" "$want"
+}
+
+# ---------------------------------------------------------------- timeouts, halting, term-seq
+check_timeout_kills_process_group() {
+  local m start rc
+  m=$(marker_sleep)
+  start=$SECONDS
+  par --timeout 1 "./$m 30 & ./$m 31; echo never {}" ::: x >out 2>err
+  rc=$?
+  local took
+  took=$(elapsed_since "$start")
+  expect_eq "exit status (one job failed)" "$rc" 1
+  [ "$took" -le 20 ] || fail "--timeout 1 took ${took} s"
+  grep -q never out && fail "the job ran to the end"
+  wait_until 5 no_live_markers "$m" || fail "$(live_markers "$m") process(es) of the timed-out job survive (grandchild not killed)"
+}
+
+check_timeout_minute_suffix_not_early() {
+  local start rc took
+  start=$(date +%s%N)
+  par --timeout 0.03m 'sleep 30; echo {}' ::: x >/dev/null 2>&1
+  rc=$?
+  took=$((($(date +%s%N) - start) / 1000000))
+  expect_eq "exit status" "$rc" 1
+  [ "$took" -ge 1700 ] || fail "--timeout 0.03m (1.8 s) killed after only ${took} ms"
+  [ "$took" -le 20000 ] || fail "--timeout 0.03m took ${took} ms"
+}
+
+check_timeout_percent_of_median() {
+  local start rc took
+  start=$SECONDS
+  par -j1 --timeout 300% 'sleep {}' ::: 0.3 0.3 0.3 0.3 0.3 30 >/dev/null 2>&1
+  rc=$?
+  took=$(elapsed_since "$start")
+  expect_eq "exit status (the long job timed out)" "$rc" 1
+  [ "$took" -le 20 ] || fail "--timeout 300% of a 0.3 s median let a job run ${took} s"
+}
+
+check_timeout_joblog_exitval() {
+  # a timed-out 'sleep 3; true' is logged as Exitval -1, Signal 15 (the same in 20221122 and later)
+  par --joblog jl --timeout 1 'sleep 3; true {}' ::: x >/dev/null 2>&1
+  expect_eq "Exitval/Signal of a timed-out job" "$(awk -F'\t' 'NR == 2 {print $7 "/" $8}' jl)" "-1/15"
+}
+
+check_joblog_sigkill_columns() {
+  # a job killed by SIGKILL: Signal is 9; Exitval is 0 in GNU 20221122 and 137 from 20221222 on
+  # (release note: "same exit code as bash"), so either is accepted.
+  par --joblog jl 'kill -9 $$; echo {}' ::: x >/dev/null 2>&1
+  local cols
+  cols=$(awk -F'\t' 'NR == 2 {print $7 "/" $8}' jl)
+  case $cols in
+    0/9 | 137/9) ;;
+    *) fail "Exitval/Signal of a SIGKILLed job: got $cols, want 0/9 or 137/9" ;;
+  esac
+}
+
+check_term_seq_escalates_to_kill() {
+  # a job that ignores TERM still dies: the sequence ends in KILL
+  local start took
+  start=$SECONDS
+  par --timeout 1 --term-seq TERM,200,TERM,100,KILL,25 'trap "" TERM; sleep 30; echo {}' ::: x >/dev/null 2>&1
+  took=$(elapsed_since "$start")
+  [ "$took" -le 15 ] || fail "a TERM-ignoring job outlived the term sequence (${took} s)"
+}
+
+check_halt_now_kills_running_jobs() {
+  local m start rc took
+  m=$(marker_sleep)
+  start=$SECONDS
+  par -j2 --halt now,fail=1 {} ::: "./$m 30; touch finished" 'sleep 0.5; exit 3' >/dev/null 2>&1
+  rc=$?
+  took=$(elapsed_since "$start")
+  expect_eq "exit status (the failing job's own)" "$rc" 3
+  [ "$took" -le 15 ] || fail "--halt now took ${took} s"
+  [ -e finished ] && fail "the running job was not killed"
+  wait_until 5 no_live_markers "$m" || fail "the running job's process survives --halt now"
+}
+
+check_halt_soon_lets_running_jobs_finish() {
+  par -j2 --halt soon,fail=1 {} ::: 'sleep 2; echo finished' 'sleep 0.3; exit 4' 'touch started' >out 2>/dev/null
+  local rc=$?
+  expect_eq "exit status (the failing job's own)" "$rc" 4
+  grep -q finished out || fail "--halt soon killed a running job"
+  [ -e started ] && fail "--halt soon started a new job"
+  return 0
+}
+
+# ---------------------------------------------------------------- signals
+# The runner is started as "$P" ... & (not through the par function) so $! is the runner itself.
+
+# signal_stops_everything SIG: jobs (each with a grandchild) are running; SIG to the runner must end
+# every one of their processes, promptly, with GNU's exit status 255 (measured on 20221122), and
+# leave no temp files.
+signal_stops_everything() {
+  local sig=$1 m pid rc start
+  m=$(marker_sleep)
+  set -m # a background job of a non-interactive shell would otherwise ignore SIGINT
+  "$P" -j3 "./$m 60 & ./$m {}; wait" ::: 61 62 63 >out 2>err &
+  pid=$!
+  set +m
+  if ! wait_until 20 eval '[ "$(live_markers "$m")" -ge 6 ]'; then
+    kill -KILL "$pid"
+    pkill -f -- "^\./$m "
+    fail "the jobs did not start (saw $(live_markers "$m") of 6 processes)"
+  fi
+  start=$SECONDS
+  kill "-$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  [ "$(elapsed_since "$start")" -le 15 ] || fail "the runner took $(elapsed_since "$start") s to stop after SIG$sig"
+  if ! wait_until 5 no_live_markers "$m"; then
+    local n
+    n=$(live_markers "$m")
+    pkill -f -- "^\./$m "
+    fail "$n job process(es) left running after SIG$sig"
+  fi
+  expect_eq "exit status after SIG$sig" "$rc" 255
+  local left
+  left=$(find "$TMPDIR" -mindepth 1 | head -n 5)
+  [ -z "$left" ] || fail "temp files left behind after SIG$sig: $left"
+}
+check_sigint_leaves_no_orphans() { signal_stops_everything INT; }
+check_sigterm_leaves_no_orphans() { signal_stops_everything TERM; }
+
+check_sighup_lets_running_jobs_finish() {
+  # GNU 20221122: the running job finishes and is printed, no new job starts, exit status 0
+  local pid rc
+  set -m
+  "$P" -j1 'touch running_{}; sleep 2; echo end {}' ::: a b c >out 2>err &
+  pid=$!
+  set +m
+  wait_until 20 test -e running_a || { kill -KILL "$pid"; fail "the first job did not start"; }
+  kill -HUP "$pid"
+  wait "$pid"
+  rc=$?
+  expect_eq "output" "$(cat out)" "end a"
+  [ -e running_b ] && fail "a new job started after SIGHUP"
+  expect_eq "exit status after SIGHUP" "$rc" 0
+}
+
+# ---------------------------------------------------------------- bad input: one line, exit 255, no job
+check_bad_unknown_option() { expect_bad_input 'no-such-option' --no-such-option touch started ::: a; }
+check_bad_missing_quad_colon_file() { expect_bad_input 'no_such_file' touch started :::: no_such_file; }
+check_bad_missing_a_file() { expect_bad_input no_such_file -a no_such_file touch started; }
+check_bad_missing_second_file() { printf 'x\n' >ok.txt; expect_bad_input no_such_file touch started :::: ok.txt no_such_file; }
+check_bad_j_word() { expect_bad_input 'abc|-j|jobs' -j abc touch started ::: a; }
+check_bad_j_percent() { expect_bad_input 'x%|-j|jobs' -j 'x%' touch started ::: a; }
+check_bad_halt_word() { expect_bad_input 'bogus|halt' --halt bogus touch started ::: a; }
+check_bad_halt_when() { expect_bad_input 'later|halt' --halt later,fail=1 touch started ::: a; }
+check_bad_halt_why() { expect_bad_input 'oops|halt' --halt now,oops=1 touch started ::: a; }
+check_bad_halt_count() { expect_bad_input 'fail=x|halt' --halt now,fail=x touch started ::: a; }
+check_bad_timeout_word() { expect_bad_input 'abc|timeout' --timeout abc touch started ::: a; }
+check_bad_timeout_suffix() { expect_bad_input '5x|timeout' --timeout 5x touch started ::: a; }
+check_bad_retries() { expect_bad_input 'abc|retries' --retries abc touch started ::: a; }
+check_bad_unbalanced_single_quote() { expect_bad_input 'quot' "touch started; echo 'a" ::: x; }
+check_bad_unbalanced_double_quote() { expect_bad_input 'quot' 'touch started; echo "a' ::: x; }
+check_bad_joblog_missing_value() { expect_bad_input joblog --joblog; }
+
+# ---------------------------------------------------------------- citation, help
+check_will_cite_accepted_silently() {
+  rm -rf "$HOME/.parallel"
+  local got
+  got=$(par --will-cite echo ok ::: a 2>err)
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$got" "ok a"
+  [ -s err ] && fail "stderr not empty: $(cat err)"
+  return 0
+}
+
+check_citation_accepted_silently() {
+  rm -rf "$HOME/.parallel"
+  local got
+  got=$(par --citation echo ok ::: a 2>err </dev/null)
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$got" "ok a"
+  [ -s err ] && fail "stderr not empty: $(cat err)"
+  return 0
+}
+
+check_never_nags_without_will_cite() {
+  rm -rf "$HOME/.parallel"
+  local got
+  got=$(par echo ok ::: a 2>err)
+  expect_eq "output" "$got" "ok a"
+  [ -s err ] && fail "stderr not empty (nagging?): $(cat err)"
+  return 0
+}
+
+check_help_is_short_and_useful() {
+  par --help >out 2>err
+  expect_eq "exit status" "$?" 0
+  [ -s err ] && fail "stderr not empty: $(cat err)"
+  local lines
+  lines=$(wc -l <out)
+  [ "$lines" -ge 5 ] && [ "$lines" -le 80 ] || fail "--help has $lines lines (want 5..80)"
+  for word in ':::' '::::' '-j' '-k' '--pipe'; do
+    grep -qF -- "$word" out || fail "--help does not mention $word"
+  done
+}

@@ -1,0 +1,247 @@
+# Differential cases: each body runs once under GNU parallel and once under sluice (`par`), in a fresh
+# directory; stdout, exit status and stderr (unless ignore_stderr) must be identical.  Where GNU's
+# output order is not deterministic the body uses -k, -j1 or sorts.  A body that inspects files
+# prints them, so the comparison covers them too.
+
+# ---------------------------------------------------------------- input sources
+diff_stdin_lines() { printf 'a\nb b\n c\n' | par -k echo; }
+diff_stdin_last_line_without_newline() { printf 'a\nb' | par -k echo; }
+diff_stdin_blank_line_is_an_argument() { printf 'a\n\nb\n' | par -k echo x; }
+diff_triple_colon() { par -k echo ::: a b c; }
+diff_quad_colon_file() { printf '1\n2\n3\n' >in.txt; par -k echo :::: in.txt; }
+diff_quad_colon_two_files() { printf '1\n2\n' >f1; printf 'a\nb\n' >f2; par -k echo :::: f1 f2; }
+diff_arg_file_a() { printf '1\n2\n3\n' >in.txt; par -k -a in.txt echo; }
+diff_arg_file_a_repeated() { printf '1\n2\n' >f1; printf 'a\nb\n' >f2; par -k -a f1 -a f2 echo; }
+diff_arg_file_dash_is_stdin() { printf 'x\ny\n' | par -k echo :::: - ::: 1 2; }
+diff_arg_file_a_dash_is_stdin() { printf 'x\ny\n' | par -k -a - echo; }
+diff_mixed_sources() { printf 'f1\nf2\n' >in.txt; par -k echo ::: a b :::: in.txt ::: z; }
+diff_cartesian_last_varies_fastest() { par -k echo ::: 1 2 ::: a b ::: X Y; }
+diff_cartesian_j1_without_k() { par -j1 echo ::: 1 2 3 ::: a b; }
+diff_link_wraps_shorter() { par -k --link echo ::: 1 2 3 ::: a b; }
+diff_link_three_sources() { par -k --link echo ::: 1 2 3 4 ::: a b ::: X Y Z; }
+diff_link_plus_then_product() { par -k echo ::: a b c :::+ 1 2 3 ::: X Y; }
+diff_link_plus_file() { printf '1\n2\n3\n' >in.txt; par -k echo ::: a b c ::::+ in.txt; }
+diff_null_separated() { printf 'a b\0c\nd\0e\0' | par -0 -k printf '[%s]\\n'; }
+diff_null_long_option() { printf 'x\0y\0' | par --null -k echo; }
+diff_delim_comma() { printf 'a,b,c' | par -d , -k echo; }
+diff_delim_tab_escape() { printf 'a\tb c\td\n' | par -d '\t' -k printf '[%s]\\n'; }
+diff_delim_octal_escape() { printf 'a;b;c' | par -d '\073' -k echo; }
+diff_delim_newline_escape() { printf 'a\nb\n' | par -d '\n' -k echo; }
+diff_colsep() { printf 'a,b\nc,d\n' | par -k --colsep , echo {2} {1}; }
+diff_colsep_appends_all_columns() { printf 'a,b,c\n' | par -k --colsep , echo; }
+diff_colsep_tab() { printf 'a\tb\n' | par -k --colsep '\t' echo {2}-{1}; }
+diff_colsep_with_arg_file() { printf 'a:1\nb:2\n' >in.txt; par -k --colsep : -a in.txt echo {1}={2}; }
+diff_skip_empty_r() { printf 'a\n\n\nb\n' | par -r -k echo x; }
+diff_skip_empty_long_option() { printf '\na\n\n' | par --no-run-if-empty -k echo x; }
+diff_trim_default_keeps_blanks() { printf '  a  \n' | par -k printf '[%s]\\n'; }
+diff_trim_lr() { printf '  a  \n b\n' | par --trim lr -k printf '[%s]\\n'; }
+diff_trim_l() { printf '  a  \n' | par --trim l -k printf '[%s]\\n'; }
+diff_trim_r() { printf '  a  \n' | par --trim r -k printf '[%s]\\n'; }
+diff_trim_n() { printf '  a  \n' | par --trim n -k printf '[%s]\\n'; }
+diff_colsep_trims_columns() { printf ' a , b \n' | par --colsep , --trim lr -k printf '[%s]\\n' {1} {2}; }
+diff_header_colon_with_colsep() { printf 'name,age\nann,3\nbob,4\n' | par -k --header : --colsep , echo {name} is {age}; }
+diff_header_colon_with_triple_colon() { par -k --header : echo {fruit}-{n} ::: fruit apple pear ::: n 1 2; }
+diff_header_colon_positional_still_works() { par -k --header : echo {1}-{2} ::: a x y ::: b 1; }
+diff_empty_stdin_runs_nothing() { par touch started </dev/null; echo "rc=$?"; ls; }
+diff_empty_file_runs_nothing() { : >empty; par touch started :::: empty; echo "rc=$?"; ls; }
+diff_empty_triple_colon_runs_nothing() { par touch started :::; echo "rc=$?"; ls; }
+diff_newline_in_triple_colon_value_splits() { par -k echo ::: "$(printf 'a\nb')" c; }
+diff_stdin_not_given_to_jobs_with_triple_colon() { echo data | par -k 'cat; echo {}' ::: a b; }
+diff_non_utf8_bytes_preserved() { printf 'caf\351\n\377\376\n' | par -k echo | od -An -c; }
+diff_long_argument() { head -c 30000 /dev/zero | tr '\0' x | par -k 'printf %s {} | wc -c'; }
+
+# ---------------------------------------------------------------- replacement strings
+diff_rs_appended_when_absent() { par -k echo pre ::: a b; }
+diff_rs_whole() { par -k echo 'x{}y' ::: a 'b c'; }
+diff_rs_dot() { par -k echo {.} ::: a.b/c.d.e dir.x/file foo .hidden a/b.c/d plain.txt 'sp ace.x'; }
+diff_rs_basename() { par -k echo {/} ::: a/b/c.d /abs/x.y file dir/ a//b; }
+diff_rs_dirname() { par -k echo {//} ::: a/b/c.d /abs/x.y file /top; }
+diff_rs_basename_no_ext() { par -k echo {/.} ::: a/b/c.d.e /abs/x.y file dir.x/file; }
+diff_rs_seq() { par -j1 -k echo {#} ::: a b c d; }
+diff_rs_seq_counts_products() { par -k echo {#}:{} ::: a b ::: 1 2; }
+diff_rs_slot_single() { par -j1 -k echo {%} ::: a b c; }
+diff_rs_positional() { par -k echo {2} {1} ::: a b ::: c d; }
+diff_rs_positional_negative() { par -k echo {-1} {-2} {-3} ::: a ::: b ::: c; }
+diff_rs_positional_modifiers() { par -k echo {1.} {1/} {1//} {1/.} {2} ::: d.x/f.tar.gz ::: z; }
+diff_rs_negative_modifiers() { par -k echo {-1.} {-1/} {-1//} {-1/.} ::: q ::: d.x/f.tar.gz; }
+diff_rs_positional_under_N() { par -k -N2 echo {2}+{1} ::: a b c d; }
+diff_rs_positional_under_N_short_last() { par -k -N2 echo {1}+{2} ::: a b c; }
+diff_rs_I() { par -k -I @@ echo x@@y ::: a b; }
+diff_rs_I_leaves_braces_alone() { par -k -I @@ echo {} @@ ::: a; }
+diff_rs_several_in_one_word() { par -k echo a{}b{.}c{/}d ::: x.y/z.w; }
+diff_rs_plus_two_extensions() { par --plus -k echo {..} {+..} ::: a.tar.gz dir/b.c.d; }
+diff_rs_plus_total_jobs() { par --plus -k echo {##} {#} ::: a b c; }
+diff_rs_plus_keeps_basic_strings() { par --plus -k echo {} {.} {+.} {/} {+/} ::: d/f.x; }
+diff_single_pass_braces_in_input_stay() { par -k echo {} ::: '{.}' '{}' 'x{/}y' '{1}' '{#}'; }
+diff_single_pass_positional_value_not_rescanned() { par -k echo {1} {2} ::: '{2}' ::: b; }
+diff_single_pass_I_value_not_rescanned() { par -k -I @@ echo @@ ::: '@@x'; }
+diff_single_pass_stdin_value() { printf '{}\n{.}\n' | par -k echo 'x{}y'; }
+diff_env_seq_and_slot() { par -j1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {%}' ::: a b; }
+
+# ---------------------------------------------------------------- quoting and the shell
+diff_quote_special_values() {
+  par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
+}
+diff_quote_safe_values_unchanged() { par -k --dry-run echo ::: a-b_c.d+e/f A9; }
+diff_quote_in_dry_run() { par -k --dry-run echo ::: 'a b' "it's" '$x' '' "a''b"; }
+diff_command_words_are_shell() { touch f1 f2; par -k echo '*' ::: x; }
+diff_command_string_with_pipe() { par -k 'echo {} | tr a-z A-Z' ::: ab cd; }
+diff_command_with_semicolon() { par -k 'echo {}; echo done' ::: a; }
+diff_command_with_redirection() { par -k 'echo {} > out_{}' ::: a b; cat out_a out_b; }
+diff_command_with_env_expansion() { FOO=bar par -k 'echo $FOO {}' ::: x; }
+diff_command_with_double_quotes_around_rs() { par -k echo '"[{}]"' ::: 'a  b' c; }
+diff_value_with_space_in_direct_command() { par -k printf '[%s]\\n' ::: 'a  b' 'c'; }
+diff_q_quotes_command_words() { par -k -q printf '[%s]\n' 'a  b;c' {} ::: 'x y'; }
+diff_q_keeps_shell_syntax_literal() { par -k -q echo '$HOME' '|' '*' ::: v; }
+diff_command_starting_with_rs_is_not_quoted() { par -k {} ::: 'echo a  b' 'printf %s\\n x'; }
+diff_no_command_runs_input_lines() { printf 'echo one\necho "two  three"\n' | par -k; }
+diff_exit_status_of_shell_command() { par 'exit 3' ::: x; echo "rc=$?"; }
+
+# ---------------------------------------------------------------- job slots
+diff_j_number() { par -j 2 -k echo ::: 1 2 3 4 5; }
+diff_j_attached() { par -j3 -k echo ::: 1 2 3; }
+diff_j_long_forms() { par --jobs 2 -k echo ::: 1 2; par --max-procs 2 -k echo ::: 3 4; par -P 2 -k echo ::: 5; }
+diff_j_zero() { par -j0 -k echo ::: 1 2 3; }
+diff_j_percent() { par -j 50% -k echo ::: 1 2 3; par -j 200% -k echo ::: 4 5; }
+diff_j_plus() { par -j +1 -k echo ::: 1 2 3; }
+diff_j_minus() { par -j -1 -k echo ::: 1 2 3; }
+
+# ---------------------------------------------------------------- -n -N -X -m
+diff_n2() { par -n2 -k echo ::: a b c d e; }
+diff_n_with_rs() { par -n3 -k echo 'x{}y' ::: a b c d; }
+diff_N2() { par -N2 -k echo ::: a b c d e; }
+diff_N0_runs_once_per_input() { par -N0 -k echo hi ::: a b; }
+diff_X_context_replace() { par -j1 -X -k echo pre-{}-post ::: 1 2 3; }
+diff_m_joins_arguments() { par -j1 -m -k echo pre-{}-post ::: 1 2 3; }
+diff_X_spreads_over_slots() { par -j2 -X -k echo ::: 1 2 3 4 5 6 7 8 9 10; }
+diff_m_spreads_over_slots() { par -j3 -m -k echo ::: 1 2 3 4 5 6; }
+diff_X_with_n() { par -j1 -X -n2 -k echo ::: 1 2 3 4 5; }
+diff_X_quotes_each_value() { par -j1 -X -k printf '[%s]\\n' ::: 'a b' c; }
+
+# ---------------------------------------------------------------- output
+diff_k_orders_output() { par -j4 -k 'sleep {}; echo {}' ::: 0.6 0.1 0.4 0; }
+diff_completion_order_without_k() { par -j4 'sleep {}; echo {}' ::: 1.8 0 1.2 0.6; }
+diff_group_stdout_then_stderr() { par -j1 -k 'echo err-{} >&2; echo out-{}' ::: a b 2>&1; }
+diff_group_keeps_job_lines_together() { par -j2 -k 'echo {}1; sleep 0.2; echo {}2' ::: a b c; }
+diff_tag() { par --tag -k echo ::: a 'b c'; }
+diff_tag_multiline_output() { par --tag -k 'printf "1\n2\n"' ::: a; }
+diff_tag_two_sources() { par --tag -k echo ::: a b ::: 1; }
+diff_tag_stderr() { par --tag -k 'echo e >&2' ::: a 2>&1; }
+diff_tagstring() { par --tagstring '<{}-{#}>' -k echo ::: a b; }
+diff_tagstring_positional() { par --tagstring '{2}:{1}' -k echo x ::: a ::: b; }
+diff_k_line_buffer() { par -k --line-buffer -j2 'echo {}1; sleep 0.{}; echo {}2' ::: 3 1; }
+diff_ungroup_single_job() { par -u 'echo a; echo b >&2' ::: x 2>&1; }
+
+# ---------------------------------------------------------------- exit status
+diff_exit_all_succeeded() { par true ::: 1 2 3; echo "rc=$?"; }
+diff_exit_counts_failures() { par 'exit {}' ::: 0 1 2 0 3; echo "rc=$?"; }
+diff_exit_failure_count_not_job_status() { par 'exit 7' ::: x; echo "rc=$?"; }
+diff_exit_exactly_100() { seq 100 | par -j4 false; echo "rc=$?"; }
+diff_exit_more_than_100() { seq 120 | par -j4 false; echo "rc=$?"; }
+diff_exit_command_not_found() { par -k nonexistent_command_xyz ::: a 2>/dev/null; echo "rc=$?"; }
+
+# ---------------------------------------------------------------- --halt
+diff_halt_now_fail_1_returns_job_status() { ignore_stderr; par -j1 --halt now,fail=1 'echo {}; exit {}' ::: 0 0 7 0 0; }
+diff_halt_soon_fail_1() { ignore_stderr; par -j1 --halt soon,fail=1 'echo {}; exit {}' ::: 0 5 0 0; }
+diff_halt_legacy_1() { ignore_stderr; par -j1 --halt 1 'echo {}; exit {}' ::: 0 4 0; }
+diff_halt_legacy_2() { ignore_stderr; par -j1 --halt 2 'echo {}; exit {}' ::: 0 6 0; }
+diff_halt_fail_2() { ignore_stderr; par -j1 --halt soon,fail=2 'echo {}; exit {}' ::: 0 1 0 2 0 3; }
+diff_halt_fail_percent() { ignore_stderr; par -j1 --halt soon,fail=30% 'echo {}; exit {}' ::: 0 1 2 0 0 0 0 0 0 0; }
+diff_halt_now_success_1() { ignore_stderr; par -j1 --halt now,success=1 'echo {}; exit {}' ::: 1 2 0 3; }
+diff_halt_soon_success_2() { ignore_stderr; par -j1 --halt soon,success=2 'echo {}; exit {}' ::: 1 0 1 0 0; }
+diff_halt_legacy_minus_1() { ignore_stderr; par -j1 --halt -1 'echo {}; exit {}' ::: 1 0 1; }
+diff_halt_done() { ignore_stderr; par -j1 --halt soon,done=2 'echo {}; exit {}' ::: 1 0 0 0; }
+diff_halt_never() { par -j1 --halt never 'echo {}; exit {}' ::: 0 1 0; echo "rc=$?"; }
+diff_halt_not_reached() { par -j1 --halt now,fail=3 'echo {}; exit {}' ::: 0 1 0; echo "rc=$?"; }
+
+# ---------------------------------------------------------------- --retries
+diff_retries_counts_attempts() { par -j1 --retries 3 'echo try >> log_{}; exit 1' ::: a; echo "rc=$?"; wc -l <log_a; }
+diff_retries_stop_after_success() {
+  par -j1 --retries 4 'echo x >> n; test $(wc -l < n) -ge 2 && echo ok {}' ::: a
+  echo "rc=$?"; wc -l <n
+}
+diff_retries_one_means_once() { par --retries 1 'echo x >> n; exit 2' ::: a; echo "rc=$?"; wc -l <n; }
+
+# ---------------------------------------------------------------- --dry-run
+diff_dry_run_prints_commands() { par --dry-run -k 'echo {} {.}' ::: 'a b.c' x; ls; }
+diff_dry_run_runs_nothing() { par --dry-run touch started_{} ::: a b | sort; ls; }
+diff_dry_run_positional_and_X() { par --dry-run -k -j1 -X echo {} ::: 1 2; par --dry-run -k echo {2} {1} ::: a ::: b; }
+
+# ---------------------------------------------------------------- --joblog, --resume
+diff_joblog_columns() {
+  par -j1 -k --joblog jl 'echo {}; exit {}' ::: 0 3 'a b'
+  echo "rc=$?"; normalize_joblog jl
+}
+diff_joblog_command_quoting() { par -j1 --joblog jl echo ::: "it's" '$x'; normalize_joblog jl; }
+diff_joblog_append_plus() {
+  par -j1 --joblog jl echo ::: a; par -j1 --joblog +jl echo ::: b
+  normalize_joblog jl
+}
+diff_joblog_truncates_without_plus() {
+  par -j1 --joblog jl echo ::: a; par -j1 --joblog jl echo ::: b
+  normalize_joblog jl
+}
+diff_joblog_signal_column() {
+  # a job killed by a signal: Signal 15 (Exitval is version dependent for SIGKILL, see check_ cases)
+  par -j1 --joblog jl 'kill -TERM $$' ::: a; echo "rc=$?"; normalize_joblog jl | cut -d'|' -f1,8
+}
+diff_joblog_pipe_send_receive() { seq 1000 | par --pipe -N 300 -j1 -k --joblog jl wc -l; normalize_joblog jl; }
+diff_resume_skips_logged_seqs() {
+  par -j1 -k --joblog jl echo ::: 1 2 3
+  par -j1 -k --resume --joblog jl echo ::: 1 2 3 4 5
+  normalize_joblog jl
+}
+diff_resume_failed_reruns_failures() {
+  par -j1 -k --joblog jl 'echo run {}; exit {}' ::: 0 1 0 2
+  echo "rc=$?"
+  par -j1 -k --resume-failed --joblog jl 'echo again {}; exit 0' ::: 0 1 0 2 0
+  echo "rc=$?"
+  normalize_joblog jl
+}
+diff_resume_nothing_left() {
+  par -j1 --joblog jl echo ::: a b
+  par -j1 --resume --joblog jl touch started ::: a b; echo "rc=$?"; ls
+}
+
+# ---------------------------------------------------------------- --results
+diff_results_tree() {
+  par -k --results res 'echo out {1}{2}; echo err >&2' ::: a b ::: x y
+  echo "rc=$?"
+  find res | sort
+  find res -type f | sort | while read -r f; do echo "== $f"; cat "$f"; done
+}
+diff_results_tree_special_values() {
+  par -k --results res echo ::: 'a b' 'c/d' ''
+  find res -type f | sort
+}
+diff_results_csv() { par -k -j1 --results out.csv 'echo {1}; exit {2}' ::: a b ::: 0 2; echo "rc=$?"; normalize_table , out.csv; }
+diff_results_tsv() { par -k -j1 --results out.tsv echo ::: a b; normalize_table "$(printf '\t')" out.tsv; }
+diff_results_json() { par -k -j1 --results out.json echo ::: a 'b"c'; normalize_json out.json; }
+diff_results_still_prints_output() { par -k --results res echo ::: a; ls res; }
+
+# ---------------------------------------------------------------- --pipe
+diff_pipe_block() { seq 1 100000 | par --pipe --block 100k -k wc -l; }
+diff_pipe_block_default_1M() { seq 1 400000 | par --pipe -k wc -l; }
+diff_pipe_block_suffixes() { seq 1 20000 | par --pipe --block 10k -k wc -c; }
+diff_pipe_N_records() { seq 1 10 | par --pipe -N3 -k 'echo ==; cat'; }
+diff_pipe_L_lines() { seq 1 10 | par --pipe -L 4 -k 'echo ==; cat'; }
+diff_pipe_recend() { printf 'a;b;c;d;e' | par --pipe --recend ';' -N 2 -k 'cat; echo'; }
+diff_pipe_recstart() { printf '>h1\nAAA\n>h2\nBBB\nB\n>h3\nC\n' | par --pipe --recstart '>' -N1 -k 'echo ==; cat'; }
+diff_pipe_recstart_and_recend() { printf 'x\n>1\ny\n>2\nz\n' | par --pipe --recend '\n' --recstart '>' -N1 -k 'echo ==; cat'; }
+diff_pipe_block_grows_for_long_record() { { head -c 300000 /dev/zero | tr '\0' a; echo; echo b; } | par --pipe --block 10k -k wc -c; }
+diff_pipe_keeps_all_data() { seq 1 300000 | par --pipe --block 200k -j2 -k cat | md5sum; }
+diff_pipe_empty_input_runs_nothing() { par --pipe touch started </dev/null; echo "rc=$?"; ls; }
+diff_pipe_with_seq_rs() { seq 1 6 | par --pipe -N2 -k 'echo {#}; cat'; }
+diff_pipe_exit_status() { seq 1 6 | par --pipe -N2 -k 'cat >/dev/null; exit 1'; echo "rc=$?"; }
+
+# ---------------------------------------------------------------- misc options
+diff_progress_options_keep_stdout() { ignore_stderr; par --bar -k echo ::: a b; par --progress -k echo ::: c; par --eta -k echo ::: d; }
+diff_will_cite_accepted() { par --will-cite -k echo ::: a; echo "rc=$?"; }
+diff_timeout_does_not_touch_quick_jobs() { par -k --timeout 20 echo ::: a b; echo "rc=$?"; }
+diff_timeout_suffix() { par -k --timeout 1m echo ::: a; echo "rc=$?"; }
+diff_timeout_counts_as_failure() { ignore_stderr; par -k --timeout 1 'echo start; sleep {}; echo end' ::: 0 30; echo "rc=$?"; }
+diff_term_seq_custom() {
+  ignore_stderr
+  par --timeout 1 --term-seq INT,2000,KILL,25 'trap "echo got INT {}; exit 3" INT; sleep 30 & wait' ::: a
+  echo "rc=$?"
+}
