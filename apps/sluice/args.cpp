@@ -1,0 +1,558 @@
+// Command-line parsing with GNU parallel's conventions: Getopt::Long in "bundling, require_order" mode
+// (short options bundle, option parsing stops at the first command word, long options may be abbreviated
+// to a unique prefix), then the command words, then the input sources after `:::` / `::::`.
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <functional>
+#include <string_view>
+#include <thread>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "config.hpp"
+#include "signals.hpp"
+#include "text.hpp"
+
+namespace sluice::app {
+
+namespace {
+
+enum class arg_kind { none, required, optional };
+
+struct option_spec {
+  std::vector<std::string_view> longs;
+  char short_name;
+  arg_kind kind;
+  std::function<void(config&, const std::string&)> apply;
+};
+
+std::size_t parse_count(const std::string& opt, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || errno != 0 || n < 0)
+    throw usage_error(opt + " needs a non-negative integer, not '" + v + "'");
+  return static_cast<std::size_t>(n);
+}
+
+double parse_number(const std::string& opt, const std::string& v) {
+  char* end = nullptr;
+  errno = 0;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !std::isfinite(d) || d < 0)
+    throw usage_error(opt + " needs a non-negative number, not '" + v + "'");
+  return d;
+}
+
+// "1d2h3m4.5s", "30", "2m": GNU's multiply_time_units.
+double parse_duration(const std::string& opt, const std::string& v) {
+  if (v.empty()) throw usage_error(opt + " needs a duration, not ''");
+  double total = 0;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t j = i;
+    while (j < v.size() && (std::isdigit(static_cast<unsigned char>(v[j])) || v[j] == '.')) ++j;
+    if (j == i) throw usage_error(opt + ": invalid duration '" + v + "'");
+    double n = parse_number(opt, v.substr(i, j - i));
+    double unit = 1;
+    if (j < v.size()) {
+      switch (v[j]) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: throw usage_error(opt + ": invalid duration '" + v + "' (use s, m, h or d)");
+      }
+      ++j;
+    }
+    total += n * unit;
+    i = j;
+  }
+  return total;
+}
+
+std::size_t parse_size(const std::string& opt, const std::string& v) {
+  if (v.empty()) throw usage_error(opt + " needs a size, not ''");
+  std::string num = v;
+  double mult = 1;
+  char last = v.back();
+  const std::string units = "kmgtpe";
+  auto pos = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(last))));
+  if (pos != std::string::npos) {
+    mult = std::pow(1024.0, static_cast<double>(pos + 1));
+    num.pop_back();
+  } else if (last == 'b' || last == 'B') {
+    num.pop_back();
+  }
+  double n = parse_number(opt, num) * mult;
+  if (n < 1 || n > 1e15) throw usage_error(opt + ": size out of range: '" + v + "'");
+  return static_cast<std::size_t>(n);
+}
+
+std::size_t cpu_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+std::vector<term_step> parse_term_seq(const std::string& v) {
+  std::vector<term_step> seq;
+  std::vector<std::string> parts = split_string(v, ',');
+  for (std::size_t i = 0; i < parts.size(); i += 2) {
+    int sig = signal_from_name(parts[i]);
+    if (sig <= 0) throw usage_error("--term-seq: unknown signal '" + parts[i] + "'");
+    int ms = 0;
+    if (i + 1 < parts.size()) ms = static_cast<int>(parse_count("--term-seq", parts[i + 1]));
+    seq.push_back({sig, ms});
+  }
+  if (seq.empty()) throw usage_error("--term-seq needs a list such as TERM,200,KILL,25");
+  return seq;
+}
+
+halt_policy parse_halt(const std::string& raw) {
+  std::string v = raw;
+  if (v == "0") v = "never";
+  else if (v == "1") v = "soon,fail=1";
+  else if (v == "2") v = "now,fail=1";
+  else if (v == "-1") v = "soon,success=1";
+  else if (v == "-2") v = "now,success=1";
+  else if (!v.empty() && v.back() == '%' && v.find_first_not_of("0123456789%") == std::string::npos)
+    v = "soon,fail=" + v;
+  halt_policy h;
+  auto comma = v.find(',');
+  std::string when = v.substr(0, comma);
+  if (when == "never") return h;
+  if (when == "soon") h.when = halt_when::soon;
+  else if (when == "now") h.when = halt_when::now;
+  else throw usage_error("--halt must have 'never', 'soon', or 'now', not '" + raw + "'");
+  if (comma == std::string::npos) throw usage_error("--halt " + when + " must be followed by ,success or ,fail");
+  std::string rest = v.substr(comma + 1);
+  auto eq = rest.find('=');
+  std::string why = rest.substr(0, eq);
+  if (why == "fail") h.why = halt_why::fail;
+  else if (why == "success") h.why = halt_why::success;
+  else if (why == "done") h.why = halt_why::done;
+  else throw usage_error("--halt " + when + " must be followed by ,success or ,fail or ,done, not '" + raw + "'");
+  if (eq == std::string::npos) throw usage_error("--halt " + when + "," + why + " must be followed by =number or =percent%");
+  std::string n = rest.substr(eq + 1);
+  if (!n.empty() && n.back() == '%') {
+    n.pop_back();
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+      throw usage_error("--halt: bad percentage in '" + raw + "'");
+    h.percent = true;
+    h.count = std::stod(n) / 100.0;
+  } else {
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+      throw usage_error("--halt " + when + "," + why + " must be followed by =number or =percent%, not '" + raw + "'");
+    h.count = std::stod(n);
+  }
+  return h;
+}
+
+void print_help() {
+  std::fputs(
+      "Usage: sluice [options] [command [arguments]] < list_of_arguments\n"
+      "       sluice [options] [command [arguments]] (::: arguments | :::: argfile(s))...\n"
+      "       cat ... | sluice --pipe [options] [command [arguments]]\n"
+      "\n"
+      "Runs the command once per input, many at a time; GNU parallel's command line.\n"
+      "\n"
+      "Input:   ::: a b   :::: file   -a file   :::+ / ::::+ (link)   --link   -0   -d delim\n"
+      "         --colsep sep   -r   --trim lr   --header :   -E eof\n"
+      "Strings: {} {.} {/} {//} {/.} {#} {%} {n} {n.} {n/} {n//} {n/.}   -I str   --plus ({..} {##} ...)\n"
+      "Jobs:    -j N|N%|+N|-N|0   -n N   -N N   -X   -m   -q   --dry-run   -v\n"
+      "Output:  (grouped by default)   --line-buffer   -u   -k   --tag   --tagstring str\n"
+      "Control: --timeout 10s|N%   --retries n   --halt now|soon,fail|success|done=N|N%   --term-seq\n"
+      "Records: --joblog file   --resume   --resume-failed   --results dir|x.csv|x.tsv|x.json\n"
+      "Status:  --bar   --progress   --eta   --total-jobs n\n"
+      "Pipe:    --pipe   --block 1M   --recend str   --recstart str   -N records   -L lines\n"
+      "\n"
+      "Exit status: 0 all jobs succeeded, 1-100 failed jobs, 101 more, 255 error.\n"
+      "See sluice(1) for every option.\n",
+      stdout);
+}
+
+std::vector<option_spec> make_options() {
+  using c = config;
+  using s = const std::string&;
+  std::vector<option_spec> o;
+  auto flag = [&](std::vector<std::string_view> l, char sh, std::function<void(c&)> f) {
+    o.push_back({std::move(l), sh, arg_kind::none, [f](c& cfg, s) { f(cfg); }});
+  };
+  auto val = [&](std::vector<std::string_view> l, char sh, std::function<void(c&, s)> f) {
+    o.push_back({std::move(l), sh, arg_kind::required, std::move(f)});
+  };
+  auto opt = [&](std::vector<std::string_view> l, char sh, std::function<void(c&, s)> f) {
+    o.push_back({std::move(l), sh, arg_kind::optional, std::move(f)});
+  };
+  val({"arg-file"}, 'a', [](c& g, s v) {
+    input_source src;
+    src.type = v == "-" ? input_source::kind::standard_input : input_source::kind::file;
+    src.path = v;
+    g.sources.push_back(std::move(src));
+  });
+  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; });
+  val({"delimiter"}, 'd', [](c& g, s v) {
+    std::string d = unescape_delimiter(v);
+    if (d.size() != 1) throw usage_error("-d needs a single character (C escapes allowed), not '" + v + "'");
+    g.delimiter = d[0];
+  });
+  val({"eof"}, 'E', [](c& g, s v) { g.eof_string = v; });
+  val({"colsep"}, 'C', [](c& g, s v) {
+    if (v.empty()) throw usage_error("--colsep needs a separator");
+    g.colsep = v;
+  });
+  val({"trim"}, '\0', [](c& g, s v) {
+    if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
+      throw usage_error("--trim must be one of n, l, r, lr, rl, not '" + v + "'");
+    g.trim = v;
+  });
+  flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
+  val({"header"}, '\0', [](c& g, s) { g.header = true; });
+  flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
+  val({"replace"}, 'I', [](c& g, s v) {
+    if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
+    g.replace_str = v;
+  });
+  opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
+  flag({"plus"}, '\0', [](c& g) { g.plus = true; });
+  flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
+  val({"max-args"}, 'n', [](c& g, s v) {
+    g.max_args = parse_count("-n", v);
+    g.args_given = true;
+  });
+  val({"max-replace-args"}, 'N', [](c& g, s v) {
+    g.max_args = parse_count("-N", v);
+    g.max_replace_args = true;
+    g.args_given = true;
+  });
+  val({"max-lines"}, 'L', [](c& g, s v) {
+    g.max_args = parse_count("-L", v);
+    g.pipe_lines_per_record = g.max_args;
+    g.args_given = true;
+  });
+  val({"max-chars"}, 's', [](c& g, s v) {
+    g.max_line_length = parse_count("-s", v);
+    if (g.max_line_length < 16) throw usage_error("-s: line length too small: " + v);
+  });
+  flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
+  flag({}, 'm', [](c& g) { g.multi_args = true; });
+  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; });
+  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; });
+  flag({"keep-order"}, 'k', [](c& g) { g.keep_order = true; });
+  flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
+  flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; });
+  flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; });
+  flag({"tag"}, '\0', [](c& g) { g.tag = true; });
+  val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
+  flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
+  flag({"verbose"}, 'v', [](c& g) { g.verbose = true; });
+  val({"timeout"}, '\0', [](c& g, s v) {
+    g.timeout_spec = v;
+    if (!v.empty() && v.back() == '%') {
+      g.timeout_percent = parse_number("--timeout", v.substr(0, v.size() - 1));
+      if (g.timeout_percent <= 0) throw usage_error("--timeout: percentage must be positive: '" + v + "'");
+    } else {
+      g.timeout_seconds = parse_duration("--timeout", v);
+    }
+  });
+  val({"retries"}, '\0', [](c& g, s v) {
+    std::size_t n = parse_count("--retries", v);
+    g.retries = static_cast<unsigned>(std::clamp<std::size_t>(n, 1, 1000000));
+  });
+  val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
+  val({"term-seq", "termseq"}, '\0', [](c& g, s v) { g.term_seq = parse_term_seq(v); });
+  val({"joblog"}, '\0', [](c& g, s v) {
+    if (v.empty()) throw usage_error("--joblog needs a file name");
+    if (v[0] == '+') {
+      g.joblog = v.substr(1);
+      g.joblog_append = true;
+    } else {
+      g.joblog = v;
+    }
+  });
+  flag({"resume"}, '\0', [](c& g) { g.resume = true; });
+  flag({"resume-failed"}, '\0', [](c& g) { g.resume_failed = true; });
+  val({"results", "result", "res"}, '\0', [](c& g, s v) {
+    if (v.empty()) throw usage_error("--results needs a name");
+    g.results_path = v;
+    auto ends = [&](std::string_view suf) {
+      return v.size() >= suf.size() && v.compare(v.size() - suf.size(), suf.size(), suf) == 0;
+    };
+    if (ends(".csv")) g.results = results_kind::csv;
+    else if (ends(".tsv")) g.results = results_kind::tsv;
+    else if (ends(".json")) g.results = results_kind::json;
+    else if (v.find('{') != std::string::npos && v.find('}') != std::string::npos) g.results = results_kind::templated;
+    else g.results = results_kind::tree;
+  });
+  flag({"bar"}, '\0', [](c& g) { g.bar = true; });
+  flag({"progress"}, '\0', [](c& g) { g.progress = true; });
+  flag({"eta"}, '\0', [](c& g) { g.eta = true; });
+  val({"total-jobs", "total"}, '\0', [](c& g, s v) { g.total_jobs = parse_count("--total-jobs", v); });
+  flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
+  val({"block", "block-size"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
+  val({"recend"}, '\0', [](c& g, s v) {
+    g.recend = unescape_delimiter(v);
+    g.recend_given = true;
+  });
+  val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
+  val({"tmpdir", "tempdir"}, '\0', [](c&, s v) { ::setenv("TMPDIR", v.c_str(), 1); });
+  flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  return o;
+}
+
+void resolve_jobs(config& cfg) {
+  const std::string& v = cfg.jobs_spec;
+  long long threads = static_cast<long long>(cpu_threads());
+  long long n = 0;
+  auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.find_first_not_of("0123456789.") == std::string_view::npos;
+  };
+  if (v.empty()) throw bad();
+  if (v.back() == '%') {
+    std::string_view d(v.data(), v.size() - 1);
+    if (!digits(d)) throw bad();
+    n = static_cast<long long>(std::floor(std::stod(std::string(d)) * static_cast<double>(threads) / 100.0));
+  } else if (v[0] == '+' || v[0] == '-') {
+    std::string_view d(v.data() + 1, v.size() - 1);
+    if (!digits(d)) throw bad();
+    long long k = std::stoll(std::string(d));
+    n = v[0] == '+' ? threads + k : threads - k;
+  } else if (digits(v)) {
+    n = std::stoll(v);
+    if (n == 0) {
+      // "As many as possible": bounded by descriptors (three pipes and a pidfd per job) and processes.
+      struct rlimit rl {};
+      long long by_fd = 250;
+      if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        by_fd = static_cast<long long>((rl.rlim_cur - 32) / 5);
+      n = std::clamp<long long>(by_fd, 1, 2000);
+    }
+  } else if (::access(v.c_str(), R_OK) == 0) {
+    // A procfile: read once here (GNU re-reads it as jobs end; see the report).
+    std::FILE* f = std::fopen(v.c_str(), "r");
+    char buf[64] = {};
+    std::string content;
+    if (f != nullptr) {
+      if (std::fgets(buf, sizeof buf, f) != nullptr) content = buf;
+      std::fclose(f);
+    }
+    while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.pop_back();
+    if (content == v) throw bad();
+    cfg.jobs_spec = content;
+    resolve_jobs(cfg);
+    return;
+  } else {
+    throw bad();
+  }
+  cfg.jobs = static_cast<std::size_t>(std::max<long long>(1, n));
+}
+
+}  // namespace
+
+std::string unescape_delimiter(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 == s.size()) {
+      out += s[i];
+      continue;
+    }
+    char e = s[++i];
+    switch (e) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
+      case '\\': out += '\\'; break;
+      case 'x': {
+        int v = 0, k = 0;
+        while (k < 2 && i + 1 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1]))) {
+          char h = s[++i];
+          v = v * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+          ++k;
+        }
+        if (k == 0) throw usage_error("bad \\x escape in '" + s + "'");
+        out += static_cast<char>(v);
+        break;
+      }
+      default:
+        if (e >= '0' && e <= '7') {
+          int v = e - '0', k = 1;
+          while (k < 3 && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7') {
+            v = v * 8 + (s[++i] - '0');
+            ++k;
+          }
+          out += static_cast<char>(v);
+        } else {
+          out += '\\';
+          out += e;
+        }
+    }
+  }
+  return out;
+}
+
+std::optional<config> parse_command_line(int argc, char** argv) {
+  config cfg;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<option_spec> specs = make_options();
+  bool want_help = false, want_version = false;
+
+  auto find_long = [&](const std::string& name) -> const option_spec* {
+    for (const auto& sp : specs)
+      for (auto l : sp.longs)
+        if (l == name) return &sp;
+    const option_spec* hit = nullptr;
+    int hits = 0;
+    for (const auto& sp : specs)
+      for (auto l : sp.longs)
+        if (l.size() > name.size() && l.compare(0, name.size(), name) == 0) {
+          if (hit != &sp) ++hits;
+          hit = &sp;
+        }
+    if (hits == 1) return hit;
+    if (hits > 1) throw usage_error("option --" + name + " is ambiguous");
+    return nullptr;
+  };
+  auto find_short = [&](char c) -> const option_spec* {
+    for (const auto& sp : specs)
+      if (sp.short_name == c) return &sp;
+    return nullptr;
+  };
+
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-' || a == ":::" || a == "::::") break;
+    if (a[1] == '-') {
+      std::string name = a.substr(2);
+      std::optional<std::string> value;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+      }
+      if (name == "help") { want_help = true; continue; }
+      if (name == "version") { want_version = true; continue; }
+      const option_spec* sp = find_long(name);
+      if (sp == nullptr) throw usage_error("unknown option: --" + name + " (see sluice --help)");
+      if (sp->kind == arg_kind::none) {
+        if (value) throw usage_error("option --" + name + " takes no value");
+        sp->apply(cfg, "");
+      } else if (value) {
+        sp->apply(cfg, *value);
+      } else if (sp->kind == arg_kind::required) {
+        if (i + 1 >= args.size()) throw usage_error("option --" + name + " needs a value");
+        sp->apply(cfg, args[++i]);
+      } else {
+        sp->apply(cfg, "");
+      }
+      continue;
+    }
+    // A bundle of short options: -kj2, -j 2, -0rX.
+    for (std::size_t k = 1; k < a.size(); ++k) {
+      char c = a[k];
+      if (c == 'h') { want_help = true; continue; }
+      if (c == 'V') { want_version = true; continue; }
+      const option_spec* sp = find_short(c);
+      if (sp == nullptr) throw usage_error(std::string("unknown option: -") + c + " (see sluice --help)");
+      if (sp->kind == arg_kind::none) {
+        sp->apply(cfg, "");
+        continue;
+      }
+      if (k + 1 < a.size()) {
+        sp->apply(cfg, a.substr(k + 1));
+      } else if (sp->kind == arg_kind::required) {
+        if (i + 1 >= args.size()) throw usage_error(std::string("option -") + c + " needs a value");
+        sp->apply(cfg, args[++i]);
+      } else {
+        sp->apply(cfg, "");
+      }
+      break;
+    }
+  }
+  if (want_help) {
+    print_help();
+    return std::nullopt;
+  }
+  if (want_version) {
+    std::printf("sluice %s\nA parallel job runner with GNU parallel's command line, built on the sluice library.\n",
+                SLUICE_APP_VERSION);
+    return std::nullopt;
+  }
+
+  // Command words, up to the first source marker.
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == ":::" || a == ":::+" || a == "::::" || a == "::::+") break;
+    cfg.command.push_back(a);
+  }
+  // Sources after the markers; `-a` sources come first, as GNU orders them.
+  std::vector<input_source> marker_sources;
+  while (i < args.size()) {
+    const std::string marker = args[i++];
+    bool linked = marker.back() == '+';
+    bool files = marker.rfind("::::", 0) == 0;
+    if (files) {
+      bool first = true;
+      while (i < args.size() && args[i] != ":::" && args[i] != ":::+" && args[i] != "::::" && args[i] != "::::+") {
+        input_source src;
+        src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
+        src.path = args[i];
+        src.linked_to_previous = linked && first;
+        first = false;
+        marker_sources.push_back(std::move(src));
+        ++i;
+      }
+      if (first) throw usage_error(marker + " needs at least one file");
+    } else {
+      input_source src;
+      src.type = input_source::kind::values;
+      src.linked_to_previous = linked;
+      while (i < args.size() && args[i] != ":::" && args[i] != ":::+" && args[i] != "::::" && args[i] != "::::+") {
+        // A value with a newline becomes several arguments, as in GNU parallel.
+        for (auto& part : split_string(args[i], '\n')) src.values.push_back(part);
+        ++i;
+      }
+      marker_sources.push_back(std::move(src));
+    }
+  }
+  for (auto& s : marker_sources) cfg.sources.push_back(std::move(s));
+  if (cfg.sources.empty()) cfg.sources.push_back(input_source{});
+  if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
+    throw usage_error(":::+ / ::::+ need a source before them to link to");
+  for (const auto& s : cfg.sources)
+    if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
+      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
+
+  resolve_jobs(cfg);
+  if (cfg.resume && !cfg.joblog) throw usage_error("--resume needs --joblog");
+  if (cfg.resume_failed && !cfg.joblog) throw usage_error("--resume-failed needs --joblog");
+  if (cfg.pipe) {
+    if (cfg.args_given) {
+      cfg.pipe_records = cfg.max_args == 0 ? 1 : cfg.max_args;
+      // -L n: a record is n lines; -N n: n records per block.
+    }
+    if (cfg.pipe_records == 0) cfg.pipe_records = 0;
+  }
+  if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
+  if (cfg.xargs_context || cfg.multi_args) {
+    if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
+  }
+  if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
+  return cfg;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,584 @@
+#include "compose.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <regex>
+#include <unordered_map>
+
+#include <unistd.h>
+
+#include "text.hpp"
+
+namespace sluice::app {
+
+namespace {
+
+enum op : int {
+  op_none,
+  op_noext,         // {.}
+  op_basename,      // {/}
+  op_dirname,       // {//}
+  op_base_noext,    // {/.}
+  op_noext2,        // {..}
+  op_noext3,        // {...}
+  op_base_noext2,   // {/..}
+  op_base_noext3,   // {/...}
+  op_plus_dir,      // {+/}
+  op_plus_ext,      // {+.}
+  op_plus_ext2,     // {+..}
+  op_plus_ext3,     // {+...}
+  op_default,       // {:-str}
+  op_substr_from,   // {:n}
+  op_substr,        // {:n:m}
+  op_strip_prefix,  // {#re}
+  op_strip_prefix_long,  // {##re}
+  op_strip_suffix,  // {%re}
+  op_strip_suffix_long,  // {%%re}
+  op_replace_one,   // {/re/s}
+  op_replace_all,   // {//re/s}
+  op_upper_first,   // {^re}
+  op_upper_all,     // {^^re}
+  op_lower_first,   // {,re}
+  op_lower_all,     // {,,re}
+};
+
+// s:\.[^/.]*$:: applied `times` times in one go (GNU's {.}, {..}, {...}).
+std::string strip_ext(std::string_view v, int times) {
+  std::size_t end = v.size();
+  for (int i = 0; i < times; ++i) {
+    std::size_t k = end;
+    while (k > 0 && v[k - 1] != '.' && v[k - 1] != '/') --k;
+    if (k == 0 || v[k - 1] != '.') return std::string(v);  // the whole chain must match, or nothing changes
+    end = k - 1;
+  }
+  return std::string(v.substr(0, end));
+}
+
+std::string basename_of(std::string_view v) {
+  auto p = v.rfind('/');
+  return std::string(p == std::string_view::npos ? v : v.substr(p + 1));
+}
+
+// Perl's File::Basename::dirname, which GNU parallel uses for {//}.
+std::string dirname_of(std::string_view v) {
+  std::string s(v);
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  auto p = s.rfind('/');
+  if (p == std::string::npos) return ".";
+  s.resize(p);
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s.empty() ? "/" : s;
+}
+
+std::string plus_ext(std::string_view v, int parts) {
+  // The extension chain that {.}/{..}/{...} removes, without its leading dot.
+  std::string stripped = strip_ext(v, parts);
+  if (stripped.size() == v.size()) return "";
+  return std::string(v.substr(stripped.size() + 1));
+}
+
+std::regex make_regex(const std::string& re) {
+  try {
+    return std::regex(re);
+  } catch (const std::regex_error&) {
+    throw usage_error("--plus: invalid regular expression '" + re + "' in a replacement string");
+  }
+}
+
+std::string apply_op(std::string v, const command_template::token& t) {
+  switch (t.op) {
+    case op_none: return v;
+    case op_noext: return strip_ext(v, 1);
+    case op_basename: return basename_of(v);
+    case op_dirname: return dirname_of(v);
+    case op_base_noext: return strip_ext(basename_of(v), 1);
+    case op_noext2: return strip_ext(v, 2);
+    case op_noext3: return strip_ext(v, 3);
+    case op_base_noext2: return strip_ext(basename_of(v), 2);
+    case op_base_noext3: return strip_ext(basename_of(v), 3);
+    case op_plus_dir: {
+      auto p = v.rfind('/');
+      return p == std::string::npos ? "" : v.substr(0, p);
+    }
+    case op_plus_ext: return plus_ext(v, 1);
+    case op_plus_ext2: return plus_ext(v, 2);
+    case op_plus_ext3: return plus_ext(v, 3);
+    case op_default: return v.empty() ? t.text : v;
+    case op_substr_from: {
+      std::size_t n = std::strtoul(t.text.c_str(), nullptr, 10);
+      return n >= v.size() ? "" : v.substr(n);
+    }
+    case op_substr: {
+      std::size_t n = std::strtoul(t.text.c_str(), nullptr, 10);
+      std::size_t m = std::strtoul(t.text2.c_str(), nullptr, 10);
+      return n >= v.size() ? "" : v.substr(n, m);
+    }
+    case op_strip_prefix:
+    case op_strip_prefix_long: {
+      std::smatch m;
+      // The shortest (or longest) prefix matching the pattern.
+      std::regex re = make_regex("^(" + t.text + ")");
+      if (t.op == op_strip_prefix_long) {
+        if (std::regex_search(v, m, re)) return v.substr(static_cast<std::size_t>(m.length(0)));
+        return v;
+      }
+      std::regex whole = make_regex("^(?:" + t.text + ")$");
+      for (std::size_t k = 0; k <= v.size(); ++k)
+        if (std::regex_match(v.substr(0, k), whole)) return v.substr(k);
+      return v;
+    }
+    case op_strip_suffix:
+    case op_strip_suffix_long: {
+      std::regex whole = make_regex("^(?:" + t.text + ")$");
+      if (t.op == op_strip_suffix_long) {
+        for (std::size_t k = 0; k <= v.size(); ++k)
+          if (std::regex_match(v.substr(k), whole)) return v.substr(0, k);
+        return v;
+      }
+      for (std::size_t k = v.size() + 1; k-- > 0;)
+        if (std::regex_match(v.substr(k), whole)) return v.substr(0, k);
+      return v;
+    }
+    case op_replace_one:
+      return std::regex_replace(v, make_regex(t.text), t.text2, std::regex_constants::format_first_only);
+    case op_replace_all: return std::regex_replace(v, make_regex(t.text), t.text2);
+    case op_upper_first:
+    case op_upper_all:
+    case op_lower_first:
+    case op_lower_all: {
+      bool upper = t.op == op_upper_first || t.op == op_upper_all;
+      bool all = t.op == op_upper_all || t.op == op_lower_all;
+      std::regex re = make_regex(all ? t.text : "^(?:" + t.text + ")");
+      std::string out;
+      std::size_t last = 0;
+      for (auto it = std::sregex_iterator(v.begin(), v.end(), re); it != std::sregex_iterator(); ++it) {
+        auto pos = static_cast<std::size_t>(it->position(0));
+        out += v.substr(last, pos - last);
+        std::string piece = it->str(0);
+        for (auto& c : piece)
+          c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                      : std::tolower(static_cast<unsigned char>(c)));
+        out += piece;
+        last = pos + piece.size();
+        if (!all || piece.empty()) break;
+      }
+      out += v.substr(std::min(last, v.size()));
+      return out;
+    }
+  }
+  return v;
+}
+
+// The suffix of a positional string: "" "." "/" "//" "/." (and --plus "..", "...", "/..", "/...").
+bool suffix_op(std::string_view s, bool plus, int& op) {
+  if (s.empty()) op = op_none;
+  else if (s == ".") op = op_noext;
+  else if (s == "/") op = op_basename;
+  else if (s == "//") op = op_dirname;
+  else if (s == "/.") op = op_base_noext;
+  else if (plus && s == "..") op = op_noext2;
+  else if (plus && s == "...") op = op_noext3;
+  else if (plus && s == "/..") op = op_base_noext2;
+  else if (plus && s == "/...") op = op_base_noext3;
+  else if (plus && s == "+/") op = op_plus_dir;
+  else if (plus && s == "+.") op = op_plus_ext;
+  else if (plus && s == "+..") op = op_plus_ext2;
+  else if (plus && s == "+...") op = op_plus_ext3;
+  else return false;
+  return true;
+}
+
+bool safe_literal_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '/' || c == '+' || c == '=' || c == ',' || c == ':' || c == '@' || c == '%' || c == '^' ||
+         c == ' ';
+}
+
+// Words a shell treats specially, or builtins whose behaviour differs from the program of that name.
+bool shell_only_word(const std::string& w) {
+  static const char* const k_words[] = {
+      "if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until", "do", "done", "in",
+      "function", "select", "time", "cd", "exit", "export", "set", "unset", "read", "exec", "eval", ".",
+      "source", "alias", "unalias", "shift", "trap", "umask", "ulimit", "wait", "return", "break", "continue",
+      "local", "readonly", "getopts", "hash", "type", "command", "builtin", "declare", "typeset", "let",
+      "jobs", "fg", "bg", "times",
+  };
+  for (const char* k : k_words)
+    if (w == k) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string find_program(const std::string& name) {
+  static std::unordered_map<std::string, std::string> cache;
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  std::string found;
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) found = name;
+  } else if (const char* path = std::getenv("PATH")) {
+    for (auto& dir : split_string(path, ':')) {
+      std::string cand = (dir.empty() ? std::string(".") : dir) + "/" + name;
+      if (::access(cand.c_str(), X_OK) == 0) {
+        found = cand;
+        break;
+      }
+    }
+  }
+  cache.emplace(name, found);
+  return found;
+}
+
+command_template::command_template(const config& cfg, const std::map<std::string, std::size_t>& header_names)
+    : cfg_(cfg), names_(header_names) {
+  bool any = false;
+  if (cfg.quote_command) {
+    for (const auto& w : cfg.command) words_.push_back(parse(w, any));
+  } else {
+    std::string joined;
+    for (std::size_t i = 0; i < cfg.command.size(); ++i) {
+      if (i) joined += ' ';
+      joined += cfg.command[i];
+    }
+    words_.push_back(parse(joined, any));
+  }
+  has_replacements_ = any;
+  bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
+  if (!any && !cfg.pipe && !insert_none) {
+    // No replacement string: append {} (GNU's rule), as its own word.
+    token t;
+    t.type = token::kind::value;
+    if (cfg.quote_command || cfg.command.empty()) {
+      if (cfg.command.empty()) words_.back().push_back(t);
+      else words_.push_back({t});
+    } else {
+      words_.back().push_back(token{token::kind::literal, " ", "", 0, 0});
+      words_.back().push_back(t);
+    }
+  }
+  // Values are not quoted when a replacement string is (part of) the first word: the input is the command.
+  if (!cfg.quote_command) {
+    const auto& toks = words_.front();
+    for (const auto& t : toks) {
+      if (t.type == token::kind::literal) {
+        if (t.text.find_first_of(" \t\n=") != std::string::npos) break;
+        continue;
+      }
+      quote_values_ = false;
+      break;
+    }
+  }
+  // Direct exec: literal text free of shell syntax, the program a real file, not a builtin.
+  if (cfg.quote_command) {
+    direct_exec_ok_ = true;
+  } else if (quote_values_) {
+    direct_exec_ok_ = true;
+    for (const auto& t : words_.front())
+      if (t.type == token::kind::literal)
+        for (char c : t.text)
+          if (!safe_literal_char(c)) direct_exec_ok_ = false;
+    // The first word must be literal and not an assignment.
+    const auto& toks = words_.front();
+    std::size_t k = 0;
+    while (k < toks.size() && toks[k].type == token::kind::literal && toks[k].text.find_first_not_of(' ') == std::string::npos) ++k;
+    if (k >= toks.size() || toks[k].type != token::kind::literal) direct_exec_ok_ = false;
+    else {
+      std::string first = toks[k].text.substr(toks[k].text.find_first_not_of(' '));
+      first = first.substr(0, first.find(' '));
+      if (first.find('=') != std::string::npos || first.find('%') != std::string::npos) direct_exec_ok_ = false;
+    }
+  }
+  for (const auto& w : words_)
+    for (const auto& t : w) {
+      if (t.type == token::kind::total || t.type == token::kind::seq_padded) uses_total_ = true;
+      if (t.type == token::kind::literal) base_length_ += t.text.size();
+    }
+}
+
+std::vector<command_template::token> command_template::parse(const std::string& text, bool& any) const {
+  std::vector<token> out;
+  auto lit = [&](std::string_view s) {
+    if (s.empty()) return;
+    if (!out.empty() && out.back().type == token::kind::literal) out.back().text += s;
+    else out.push_back(token{token::kind::literal, std::string(s), "", 0, 0});
+  };
+  const std::string& rs = cfg_.replace_str;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (text.compare(i, rs.size(), rs) == 0) {
+      out.push_back(token{token::kind::value, "", "", 0, op_none});
+      any = true;
+      i += rs.size();
+      continue;
+    }
+    if (text[i] != '{') {
+      std::size_t j = i + 1;
+      while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0) ++j;
+      lit(std::string_view(text).substr(i, j - i));
+      i = j;
+      continue;
+    }
+    auto close = text.find('}', i + 1);
+    if (close == std::string::npos) {
+      lit(std::string_view(text).substr(i));
+      break;
+    }
+    std::string inner = text.substr(i + 1, close - i - 1);
+    token t;
+    bool ok = true;
+    int op = 0;
+    if (inner == "#") t.type = token::kind::seq;
+    else if (inner == "%") t.type = token::kind::slot;
+    else if (cfg_.plus && inner == "##") t.type = token::kind::total;
+    else if (cfg_.plus && inner == "0#") t.type = token::kind::seq_padded;
+    else if (cfg_.plus && inner == "0%") t.type = token::kind::slot_padded;
+    else if (suffix_op(inner, cfg_.plus, op) && !inner.empty()) {
+      t.type = token::kind::value;
+      t.op = op;
+    } else if (!inner.empty() && (std::isdigit(static_cast<unsigned char>(inner[0])) ||
+                                  (inner[0] == '-' && inner.size() > 1 &&
+                                   std::isdigit(static_cast<unsigned char>(inner[1]))))) {
+      std::size_t k = inner[0] == '-' ? 1 : 0;
+      while (k < inner.size() && std::isdigit(static_cast<unsigned char>(inner[k]))) ++k;
+      if (suffix_op(std::string_view(inner).substr(k), cfg_.plus, op) && k <= 9) {
+        t.type = token::kind::value;
+        t.position = std::atoi(inner.substr(0, k).c_str());
+        t.op = op;
+        if (t.position == 0) ok = false;
+      } else {
+        ok = false;
+      }
+    } else if (auto it = names_.find(inner); it != names_.end()) {
+      t.type = token::kind::value;
+      t.position = static_cast<int>(it->second);
+    } else if (cfg_.plus && inner.size() >= 2) {
+      t.type = token::kind::value;
+      auto two = [&](std::size_t skip, int o) {
+        auto slash = inner.find('/', skip);
+        if (slash == std::string::npos) return false;
+        t.text = inner.substr(skip, slash - skip);
+        t.text2 = inner.substr(slash + 1);
+        t.op = o;
+        return !t.text.empty();
+      };
+      if (inner.rfind(":-", 0) == 0) { t.op = op_default; t.text = inner.substr(2); }
+      else if (inner[0] == ':' && inner.find_first_not_of("0123456789:", 1) == std::string::npos) {
+        auto colon = inner.find(':', 1);
+        if (colon == std::string::npos) { t.op = op_substr_from; t.text = inner.substr(1); }
+        else { t.op = op_substr; t.text = inner.substr(1, colon - 1); t.text2 = inner.substr(colon + 1); }
+        if (t.text.empty()) ok = false;
+      }
+      else if (inner.rfind("##", 0) == 0) { t.op = op_strip_prefix_long; t.text = inner.substr(2); }
+      else if (inner[0] == '#') { t.op = op_strip_prefix; t.text = inner.substr(1); }
+      else if (inner.rfind("%%", 0) == 0) { t.op = op_strip_suffix_long; t.text = inner.substr(2); }
+      else if (inner[0] == '%') { t.op = op_strip_suffix; t.text = inner.substr(1); }
+      else if (inner.rfind("//", 0) == 0) ok = two(2, op_replace_all);
+      else if (inner[0] == '/') ok = two(1, op_replace_one);
+      else if (inner.rfind("^^", 0) == 0) { t.op = op_upper_all; t.text = inner.substr(2); }
+      else if (inner[0] == '^') { t.op = op_upper_first; t.text = inner.substr(1); }
+      else if (inner.rfind(",,", 0) == 0) { t.op = op_lower_all; t.text = inner.substr(2); }
+      else if (inner[0] == ',') { t.op = op_lower_first; t.text = inner.substr(1); }
+      else ok = false;
+      if (ok && t.op >= op_strip_prefix && t.op != op_substr && t.op != op_substr_from) {
+        make_regex(t.text);  // a bad pattern is bad input: fail before any job starts
+      }
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      lit("{");
+      ++i;
+      continue;
+    }
+    any = true;
+    out.push_back(std::move(t));
+    i = close + 1;
+  }
+  return out;
+}
+
+std::string command_template::scalar(const token& t, const job_args& job, const job_numbers& n) const {
+  (void)job;
+  auto digits_for = [](std::size_t total) {
+    return total == 0 ? 1 : 1 + static_cast<int>(std::floor(std::log10(static_cast<double>(total))));
+  };
+  char buf[32];
+  switch (t.type) {
+    case token::kind::seq: return std::to_string(n.seq);
+    case token::kind::slot: return std::to_string(n.slot);
+    case token::kind::total: return std::to_string(n.total);
+    case token::kind::seq_padded:
+      std::snprintf(buf, sizeof buf, "%0*zu", digits_for(n.total), n.seq);
+      return buf;
+    case token::kind::slot_padded:
+      std::snprintf(buf, sizeof buf, "%0*zu", digits_for(cfg_.jobs), n.slot);
+      return buf;
+    default: return {};
+  }
+}
+
+// Appends the values a token stands for. Several values (several sources, -n, -m) are separate words,
+// each quoted on its own. `words` (direct exec) receives the same split without any quoting.
+void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
+                                     std::vector<std::string>* words, bool* word_open) const {
+  std::vector<const std::string*> vals;
+  if (t.position == 0) {
+    for (const auto& r : job.records)
+      for (const auto& v : r) vals.push_back(&v);
+  } else if (job.records.size() == 1 && !cfg_.max_replace_args) {
+    const auto& r = job.records.front();
+    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(r.size()) + t.position;
+    if (idx >= 0 && static_cast<std::size_t>(idx) < r.size()) vals.push_back(&r[static_cast<std::size_t>(idx)]);
+  } else {
+    // Under -N (or several records), {n} is argument n: the n-th record.
+    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(job.records.size()) + t.position;
+    if (idx >= 0 && static_cast<std::size_t>(idx) < job.records.size())
+      for (const auto& v : job.records[static_cast<std::size_t>(idx)]) vals.push_back(&v);
+  }
+  static const std::string empty;
+  if (vals.empty()) vals.push_back(&empty);
+  for (std::size_t k = 0; k < vals.size(); ++k) {
+    std::string v = apply_op(*vals[k], t);
+    if (k > 0) {
+      out += ' ';
+      if (words) *word_open = false;
+    }
+    out += quote ? shell_quote(v) : v;
+    if (words) {
+      if (!*word_open) {
+        words->emplace_back();
+        *word_open = true;
+      }
+      words->back() += v;
+    }
+  }
+}
+
+composed_command command_template::compose(const job_args& job, const job_numbers& n) const {
+  composed_command c;
+  std::vector<std::string> argv;
+  bool want_argv = direct_exec_ok_;
+  auto render = [&](const std::vector<token>& toks, const job_args& a, bool quote, std::string& out,
+                    std::vector<std::string>* words, bool* open) {
+    for (const auto& t : toks) {
+      if (t.type == token::kind::literal) {
+        out += t.text;
+        if (words) {
+          for (char ch : t.text) {
+            if (ch == ' ') {
+              *open = false;
+            } else {
+              if (!*open) {
+                words->emplace_back();
+                *open = true;
+              }
+              words->back() += ch;
+            }
+          }
+        }
+      } else if (t.type == token::kind::value) {
+        append_values(out, t, a, quote, words, open);
+      } else {
+        std::string s = scalar(t, a, n);
+        out += s;
+        if (words) {
+          if (!*open) {
+            words->emplace_back();
+            *open = true;
+          }
+          words->back() += s;
+        }
+      }
+    }
+  };
+
+  if (cfg_.quote_command) {
+    // -q: every command word is substituted raw, then quoted as a whole.
+    for (std::size_t w = 0; w < words_.size(); ++w) {
+      std::string word;
+      bool open = false;
+      render(words_[w], job, false, word, nullptr, &open);
+      if (w) c.shell_command += ' ';
+      c.shell_command += shell_quote(word);
+      argv.push_back(std::move(word));
+    }
+  } else if (cfg_.xargs_context && job.records.size() > 1) {
+    // -X: each word holding a replacement string is repeated once per argument.
+    const auto& toks = words_.front();
+    // Split the token list into words at unquoted spaces in literals.
+    std::vector<std::vector<token>> split(1);
+    std::vector<std::string> seps;  // the whitespace after each word
+    for (const auto& t : toks) {
+      if (t.type != token::kind::literal) {
+        split.back().push_back(t);
+        continue;
+      }
+      std::string cur;
+      for (char ch : t.text) {
+        if (ch == ' ') {
+          if (!cur.empty()) split.back().push_back(token{token::kind::literal, cur, "", 0, 0});
+          cur.clear();
+          if (!split.back().empty()) split.emplace_back();
+        } else {
+          cur += ch;
+        }
+      }
+      if (!cur.empty()) split.back().push_back(token{token::kind::literal, cur, "", 0, 0});
+    }
+    bool open = false;
+    bool first = true;
+    for (const auto& w : split) {
+      if (w.empty()) continue;
+      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) { return t.type == token::kind::value; });
+      if (!has_value) {
+        if (!first) c.shell_command += ' ';
+        first = false;
+        open = false;
+        render(w, job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+        continue;
+      }
+      for (const auto& rec : job.records) {
+        job_args one{job.seq, {rec}, {}};
+        if (!first) c.shell_command += ' ';
+        first = false;
+        open = false;
+        render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+      }
+    }
+  } else {
+    bool open = false;
+    render(words_.front(), job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+  }
+
+  if (want_argv && !argv.empty() && argv.front() == "echo") {
+    // sh's echo (dash) expands backslashes and knows only -n; /bin/echo differs there and only there.
+    for (std::size_t k = 1; k < argv.size(); ++k)
+      if (argv[k].find('\\') != std::string::npos || (k == 1 && argv[k].size() > 1 && argv[k][0] == '-' &&
+                                                       argv[k].find_first_not_of("neE", 1) == std::string::npos &&
+                                                       argv[k] != "-n"))
+        want_argv = false;
+  }
+  if (want_argv && !argv.empty() && !shell_only_word(argv.front())) {
+    std::string prog = find_program(argv.front());
+    if (!prog.empty()) {
+      argv.front() = prog;
+      c.argv = std::move(argv);
+    }
+  }
+  return c;
+}
+
+std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const {
+  bool any = false;
+  auto toks = parse(text, any);
+  std::string out;
+  for (const auto& t : toks) {
+    if (t.type == token::kind::literal) out += t.text;
+    else if (t.type == token::kind::value) append_values(out, t, job, false, nullptr, nullptr);
+    else out += scalar(t, job, n);
+  }
+  return out;
+}
+
+}  // namespace sluice::app

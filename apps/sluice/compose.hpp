@@ -1,0 +1,75 @@
+// Job composition: the command template is parsed once into literal text and replacement strings
+// ({}, {.}, {/}, {//}, {/.}, {#}, {%}, {n...}, --header names, -I, --plus); each job then substitutes its
+// arguments in a single pass, so inserted text is never rescanned. Values are quoted as GNU parallel does,
+// and when the command has no shell syntax the argv for a direct exec is built alongside the shell string.
+#pragma once
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "input.hpp"
+
+namespace sluice::app {
+
+// What a job gets: its arguments (one record, or several under -n/-N/-X/-m) and its numbers.
+struct job_args {
+  std::size_t seq = 0;
+  std::vector<arg_record> records;
+  std::string block;  // --pipe: the bytes for the job's stdin
+};
+
+struct job_numbers {
+  std::size_t seq = 0;
+  std::size_t slot = 0;
+  std::size_t total = 0;  // {##}; 0 when unknown
+};
+
+struct composed_command {
+  std::string shell_command;               // what /bin/sh -c runs (and what --dry-run / --joblog show)
+  std::optional<std::vector<std::string>> argv;  // set when the command can be exec'd directly
+};
+
+class command_template {
+ public:
+  // Throws usage_error for a template that cannot apply (e.g. {3} with a single source and no -N).
+  command_template(const config& cfg, const std::map<std::string, std::size_t>& header_names);
+
+  composed_command compose(const job_args& job, const job_numbers& n) const;
+  // A plain template (tagstring, results name): replacement strings substituted, nothing quoted.
+  std::string expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const;
+  bool uses_total() const noexcept { return uses_total_; }
+  bool has_replacements() const noexcept { return has_replacements_; }
+  // The bytes a job adds to the command line per argument, for -X/-m line filling.
+  std::size_t base_length() const noexcept { return base_length_; }
+
+  struct token {
+    enum class kind { literal, value, seq, slot, total, seq_padded, slot_padded } type = kind::literal;
+    std::string text;        // literal text, or the argument for a --plus operation
+    std::string text2;       // second argument ({/a/b}, {:n:m})
+    int position = 0;        // 0: every argument; n > 0: the n-th; n < 0: from the end
+    int op = 0;              // see compose.cpp: which transformation
+  };
+
+ private:
+  std::vector<token> parse(const std::string& text, bool& any) const;
+  void append_values(std::string& out, const token& t, const job_args& job, bool quote,
+                     std::vector<std::string>* words, bool* word_open) const;
+  std::string scalar(const token& t, const job_args& job, const job_numbers& n) const;
+
+  const config& cfg_;
+  const std::map<std::string, std::size_t>& names_;
+  std::vector<std::vector<token>> words_;  // -q: one template per command word; else a single template
+  bool quote_values_ = true;
+  bool direct_exec_ok_ = false;
+  bool uses_total_ = false;
+  bool has_replacements_ = false;
+  std::size_t base_length_ = 0;
+};
+
+// Resolves a program name through $PATH once; empty when not found or not executable.
+std::string find_program(const std::string& name);
+
+}  // namespace sluice::app

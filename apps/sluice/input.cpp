@@ -1,0 +1,256 @@
+#include "input.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "text.hpp"
+
+namespace sluice::app {
+
+record_reader::record_reader(int fd, bool owned, char delim) : fd_(fd), owned_(owned), delim_(delim) {}
+
+record_reader::~record_reader() {
+  if (owned_ && fd_ >= 0) ::close(fd_);
+}
+
+std::optional<std::string> record_reader::next() {
+  for (;;) {
+    auto hit = buf_.find(delim_, pos_);
+    if (hit != std::string::npos) {
+      std::string rec = buf_.substr(pos_, hit - pos_);
+      pos_ = hit + 1;
+      return rec;
+    }
+    if (eof_) {
+      if (pos_ < buf_.size()) {
+        std::string rec = buf_.substr(pos_);
+        pos_ = buf_.size();
+        return rec;
+      }
+      return std::nullopt;
+    }
+    // Compact, then read a large chunk: one syscall per 64 KiB rather than per line.
+    if (pos_ > 0) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    std::size_t old = buf_.size();
+    buf_.resize(old + 65536);
+    ssize_t n;
+    do {
+      n = ::read(fd_, buf_.data() + old, 65536);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      buf_.resize(old);
+      throw std::system_error(errno, std::generic_category(), "reading input");
+    }
+    buf_.resize(old + static_cast<std::size_t>(n));
+    if (n == 0) eof_ = true;
+  }
+}
+
+namespace {
+bool regex_meta(const std::string& s) {
+  return s.find_first_of("\\^$.|?*+()[]{}") != std::string::npos;
+}
+}  // namespace
+
+input_reader::input_reader(const config& cfg) : cfg_(cfg) {
+  if (cfg.colsep && regex_meta(*cfg.colsep)) {
+    try {
+      colsep_re_.emplace(*cfg.colsep);
+    } catch (const std::regex_error&) {
+      throw usage_error("--colsep: invalid regular expression '" + *cfg.colsep + "'");
+    }
+  }
+  for (const auto& src : cfg.sources) {
+    source_state st;
+    switch (src.type) {
+      case input_source::kind::values:
+        st.values = src.values;
+        break;
+      case input_source::kind::standard_input:
+        reads_stdin_ = true;
+        st.reader = std::make_unique<record_reader>(0, false, cfg.delimiter);
+        break;
+      case input_source::kind::file: {
+        int fd = ::open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw usage_error("cannot open input file '" + src.path + "': " + std::strerror(errno));
+        st.reader = std::make_unique<record_reader>(fd, true, cfg.delimiter);
+        break;
+      }
+    }
+    sources_.push_back(std::move(st));
+  }
+  streaming_ = sources_.size() == 1;
+
+  if (cfg.header) {
+    std::size_t col = 1;
+    for (auto& s : sources_) {
+      auto v = next_value(s);
+      if (!v) continue;
+      if (cfg.colsep) {
+        for (auto& name : split_columns(*v)) names_[name] = col++;
+      } else {
+        names_[*v] = col++;
+      }
+    }
+  }
+  if (!streaming_) {
+    // Read every source now; --link wraps, :::+ truncates, the product walks them lazily.
+    for (auto& s : sources_) {
+      if (!s.reader) {
+        if (cfg.header && !s.values.empty()) s.values.erase(s.values.begin(), s.values.begin() + 0);
+        continue;
+      }
+      std::vector<std::string> vals;
+      while (auto v = next_value(s)) vals.push_back(std::move(*v));
+      s.values = std::move(vals);
+      s.pos = 0;
+      s.reader.reset();
+    }
+    // The values sources consumed by the header were advanced through pos; drop them now.
+    for (auto& s : sources_) {
+      if (s.pos > 0) {
+        s.values.erase(s.values.begin(), s.values.begin() + static_cast<std::ptrdiff_t>(s.pos));
+        s.pos = 0;
+      }
+    }
+    // Groups: linked sources form one group; --link links everything (with wrapping).
+    struct group {
+      std::vector<std::size_t> members;
+      std::size_t rows = 0;
+    };
+    std::vector<group> groups;
+    for (std::size_t i = 0; i < sources_.size(); ++i) {
+      if (cfg.link || (i > 0 && cfg.sources[i].linked_to_previous)) {
+        if (groups.empty()) groups.push_back({});
+        groups.back().members.push_back(i);
+      } else {
+        groups.push_back({{i}, 0});
+      }
+    }
+    bool any_empty = false;
+    for (auto& g : groups) {
+      std::size_t mn = SIZE_MAX, mx = 0;
+      for (auto m : g.members) {
+        mn = std::min(mn, sources_[m].values.size());
+        mx = std::max(mx, sources_[m].values.size());
+      }
+      g.rows = cfg.link ? (mn == 0 ? 0 : mx) : mn;
+      if (g.rows == 0) any_empty = true;
+    }
+    if (!any_empty) {
+      std::vector<std::size_t> idx(groups.size(), 0);
+      for (;;) {
+        arg_record rec;
+        for (std::size_t gi = 0; gi < groups.size(); ++gi)
+          for (auto m : groups[gi].members) {
+            const auto& vals = sources_[m].values;
+            rec.push_back(vals[idx[gi] % vals.size()]);
+          }
+        combined_.push_back(std::move(rec));
+        std::size_t k = groups.size();
+        while (k > 0) {
+          --k;
+          if (++idx[k] < groups[k].rows) break;
+          idx[k] = 0;
+          if (k == 0) goto done;
+        }
+        if (groups.empty()) break;
+      }
+    done:;
+    }
+  }
+}
+
+std::optional<std::string> input_reader::next_value(source_state& s) {
+  for (;;) {
+    std::optional<std::string> v;
+    if (s.reader) {
+      if (eof_seen_ && streaming_) return std::nullopt;
+      v = s.reader->next();
+    } else if (s.pos < s.values.size()) {
+      v = s.values[s.pos++];
+    }
+    if (!v) return std::nullopt;
+    if (cfg_.eof_string && *v == *cfg_.eof_string) {
+      eof_seen_ = true;
+      if (s.reader) {
+        // Drain nothing more from this source: -E ends it.
+        s.reader.reset();
+      }
+      return std::nullopt;
+    }
+    return v;
+  }
+}
+
+arg_record input_reader::split_columns(const std::string& line) const {
+  arg_record cols;
+  if (colsep_re_) {
+    std::sregex_token_iterator it(line.begin(), line.end(), *colsep_re_, -1), end;
+    for (; it != end; ++it) cols.push_back(it->str());
+    if (cols.empty()) cols.push_back("");
+  } else {
+    const std::string& sep = *cfg_.colsep;
+    std::size_t start = 0;
+    for (;;) {
+      auto pos = line.find(sep, start);
+      if (pos == std::string::npos) {
+        cols.push_back(line.substr(start));
+        break;
+      }
+      cols.push_back(line.substr(start, pos - start));
+      start = pos + sep.size();
+    }
+  }
+  for (auto& c : cols) c = trim_string(c, cfg_.trim);
+  return cols;
+}
+
+bool input_reader::wanted(const arg_record& r) const {
+  if (!cfg_.skip_empty) return true;
+  for (const auto& v : r)
+    if (v.find_first_not_of(" \t\r\n") != std::string::npos) return true;
+  return false;
+}
+
+std::optional<arg_record> input_reader::next_combined() {
+  if (streaming_) {
+    auto v = next_value(sources_[0]);
+    if (!v) return std::nullopt;
+    arg_record r;
+    r.push_back(std::move(*v));
+    return r;
+  }
+  if (combined_pos_ >= combined_.size()) {
+    combined_.clear();
+    combined_.shrink_to_fit();
+    return std::nullopt;
+  }
+  return std::move(combined_[combined_pos_++]);
+}
+
+std::optional<arg_record> input_reader::next() {
+  for (;;) {
+    auto r = next_combined();
+    if (!r) return std::nullopt;
+    if (cfg_.colsep) {
+      arg_record cols;
+      for (const auto& v : *r)
+        for (auto& c : split_columns(v)) cols.push_back(std::move(c));
+      r = std::move(cols);
+    } else if (cfg_.trim != "n") {
+      for (auto& v : *r) v = trim_string(v, cfg_.trim);
+    }
+    if (wanted(*r)) return r;
+  }
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,32 @@
+// --pipe: stdin cut into blocks at record boundaries (--block, --recend, --recstart, -N records, -L lines),
+// each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
+#pragma once
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "config.hpp"
+
+namespace sluice::app {
+
+class block_reader {
+ public:
+  block_reader(const config& cfg, int fd);
+  std::optional<std::string> next();  // blocks on input; nullopt at end of input; throws std::system_error
+
+ private:
+  bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
+  std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
+  std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
+  bool is_cut(std::size_t p) const;
+
+  const config& cfg_;
+  int fd_;
+  std::string recend_;
+  std::string recstart_;
+  std::size_t records_ = 0;  // records per block (-N / -L), 0: by size
+  std::string buf_;
+  bool eof_ = false;
+};
+
+}  // namespace sluice::app

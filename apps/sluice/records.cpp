@@ -1,0 +1,216 @@
+#include "records.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "text.hpp"
+
+namespace sluice::app {
+
+namespace {
+
+std::string joblog_command(const std::string& cmd) {
+  std::string out;
+  for (char c : cmd) {
+    if (c == '\n') out += "\\0";
+    else out += c;
+  }
+  return out;
+}
+
+// --results tree: a value becomes one path component; '/' would split it, so GNU writes "\_" (and "\\").
+std::string path_component(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '/') out += "\\_";
+    else if (c == '\0') out += "\\0";
+    else out += c;
+  }
+  if (out.empty()) out = "''";
+  if (out.size() > 250) out.resize(250);
+  return out;
+}
+
+void write_file(const std::filesystem::path& p, const std::string& content) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  if (!f) throw std::runtime_error("cannot write " + p.string() + ": " + std::strerror(errno));
+  f.write(content.data(), static_cast<std::streamsize>(content.size()));
+}
+
+}  // namespace
+
+joblog::joblog(const config& cfg) {
+  if (!cfg.joblog) return;
+  const std::string& path = *cfg.joblog;
+  if (path == "-") {
+    file_ = stdout;
+    is_stdout_ = true;
+  }
+  bool keep = cfg.joblog_append || cfg.resume || cfg.resume_failed;
+  bool existed = false;
+  if (!is_stdout_ && (cfg.resume || cfg.resume_failed)) {
+    std::ifstream in(path);
+    existed = static_cast<bool>(in);
+    std::string line;
+    bool first = true;
+    while (std::getline(in, line)) {
+      if (first) {
+        first = false;
+        if (line.rfind("Seq", 0) == 0) continue;
+      }
+      auto f = split_string(line, '\t');
+      if (f.size() < 9) continue;
+      char* end = nullptr;
+      unsigned long long seq = std::strtoull(f[0].c_str(), &end, 10);
+      if (end == f[0].c_str()) continue;
+      bool ok = f[6] == "0" && f[7] == "0";
+      if (cfg.resume_failed && !ok) continue;
+      done_.insert(static_cast<std::size_t>(seq));
+    }
+  } else if (!is_stdout_ && keep) {
+    existed = std::filesystem::exists(path);
+  }
+  if (!is_stdout_) {
+    file_ = std::fopen(path.c_str(), keep ? "a" : "w");
+    if (file_ == nullptr) throw usage_error("cannot open joblog '" + path + "': " + std::strerror(errno));
+  }
+  bool empty_file = !existed || (!is_stdout_ && std::filesystem::file_size(path) == 0);
+  if (!keep || empty_file || is_stdout_) {
+    std::fputs("Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n", file_);
+    std::fflush(file_);
+  }
+}
+
+joblog::~joblog() {
+  if (file_ != nullptr && !is_stdout_) std::fclose(file_);
+  else if (file_ != nullptr) std::fflush(file_);
+}
+
+bool joblog::skip(std::size_t seq) const { return done_.count(seq) != 0; }
+
+void joblog::write(const job_record& r) {
+  if (file_ == nullptr) return;
+  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t%s\n", r.seq, r.start_time, r.runtime, r.send,
+               r.receive, r.exitval, r.signal, joblog_command(r.command).c_str());
+  std::fflush(file_);
+}
+
+results_writer::results_writer(const config& cfg) : cfg_(cfg) {
+  switch (cfg.results) {
+    case results_kind::none:
+      return;
+    case results_kind::tree: {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.results_path, ec);
+      if (ec) throw usage_error("cannot create results directory '" + cfg.results_path + "': " + ec.message());
+      return;
+    }
+    case results_kind::templated:
+      return;
+    case results_kind::csv:
+    case results_kind::tsv:
+    case results_kind::json: {
+      auto parent = std::filesystem::path(cfg.results_path).parent_path();
+      if (!parent.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(parent, ec);
+      }
+      file_ = std::fopen(cfg.results_path.c_str(), "w");
+      if (file_ == nullptr)
+        throw usage_error("cannot open results file '" + cfg.results_path + "': " + std::strerror(errno));
+      return;
+    }
+  }
+}
+
+results_writer::~results_writer() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void results_writer::write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
+                           const std::string& err, const std::string& name) {
+  std::vector<std::string> values;
+  for (const auto& rec : args)
+    for (const auto& v : rec) values.push_back(v);
+  switch (cfg_.results) {
+    case results_kind::none:
+      return;
+    case results_kind::tree: {
+      std::filesystem::path dir = cfg_.results_path;
+      for (std::size_t i = 0; i < values.size(); ++i) dir = dir / std::to_string(i + 1) / path_component(values[i]);
+      std::filesystem::create_directories(dir);
+      write_file(dir / "stdout", out);
+      write_file(dir / "stderr", err);
+      write_file(dir / "seq", std::to_string(r.seq));
+      return;
+    }
+    case results_kind::templated: {
+      std::filesystem::path p = name;
+      if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+      write_file(p, out);
+      write_file(p.string() + ".err", err);
+      write_file(p.string() + ".seq", std::to_string(r.seq));
+      return;
+    }
+    case results_kind::csv:
+    case results_kind::tsv: {
+      char sep = cfg_.results == results_kind::csv ? ',' : '\t';
+      if (!header_written_) {
+        header_written_ = true;
+        std::string h;
+        for (const char* c : {"Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"}) {
+          h += c;
+          h += sep;
+        }
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          h += "V" + std::to_string(i + 1);
+          h += sep;
+        }
+        h += "Stdout";
+        h += sep;
+        h += "Stderr\n";
+        std::fputs(h.c_str(), file_);
+      }
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "%zu%c:%c%.3f%c%.3f%c%zu%c%zu%c%d%c%d%c", r.seq, sep, sep, r.start_time, sep,
+                    r.runtime, sep, r.send, sep, r.receive, sep, r.exitval, sep, r.signal, sep);
+      std::string line = buf;
+      line += csv_field(r.command, sep);
+      for (const auto& v : values) {
+        line += sep;
+        line += csv_field(v, sep);
+      }
+      line += sep;
+      line += csv_field(out, sep);
+      line += sep;
+      line += csv_field(err, sep);
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), file_);
+      std::fflush(file_);
+      return;
+    }
+    case results_kind::json: {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "{ \"Seq\": %zu, \"Host\": \":\", \"Starttime\": %.3f, \"JobRuntime\": %.3f, \"Send\": %zu, "
+                    "\"Receive\": %zu, \"Exitval\": %d, \"Signal\": %d, \"Command\": ",
+                    r.seq, r.start_time, r.runtime, r.send, r.receive, r.exitval, r.signal);
+      std::string line = buf;
+      line += json_string(r.command);
+      line += ", \"V\": [ ";
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i) line += ", ";
+        line += json_string(values[i]);
+      }
+      line += " ], \"Stdout\": " + json_string(out) + ", \"Stderr\": " + json_string(err) + " }\n";
+      std::fwrite(line.data(), 1, line.size(), file_);
+      std::fflush(file_);
+      return;
+    }
+  }
+}
+
+}  // namespace sluice::app

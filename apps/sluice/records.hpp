@@ -1,0 +1,63 @@
+// Records of finished jobs: --joblog (GNU's TSV, exactly), the --resume / --resume-failed skip sets read
+// back from it, and --results in its four forms (directory tree, templated names, .csv/.tsv, .json).
+#pragma once
+#include <cstddef>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "config.hpp"
+#include "input.hpp"
+
+namespace sluice::app {
+
+struct job_record {
+  std::size_t seq = 0;
+  double start_time = 0;   // epoch seconds
+  double runtime = 0;      // seconds
+  std::size_t send = 0;    // bytes sent to the job's stdin (--pipe)
+  std::size_t receive = 0; // bytes of stdout received
+  int exitval = 0;
+  int signal = 0;
+  std::string command;
+};
+
+class joblog {
+ public:
+  // Opens the log (truncating unless appending or resuming) and reads the Seqs to skip; throws usage_error.
+  explicit joblog(const config& cfg);
+  joblog(const joblog&) = delete;
+  joblog& operator=(const joblog&) = delete;
+  ~joblog();
+
+  bool skip(std::size_t seq) const;  // --resume / --resume-failed: already done
+  void write(const job_record& r);   // one line, flushed at once so a killed run can resume
+  bool active() const noexcept { return file_ != nullptr; }
+
+ private:
+  std::FILE* file_ = nullptr;
+  bool is_stdout_ = false;
+  std::unordered_set<std::size_t> done_;
+};
+
+class results_writer {
+ public:
+  explicit results_writer(const config& cfg);  // creates the directory or file; throws usage_error
+  results_writer(const results_writer&) = delete;
+  results_writer& operator=(const results_writer&) = delete;
+  ~results_writer();
+
+  bool active() const noexcept { return cfg_.results != results_kind::none; }
+  // `name` is the expanded template for results_kind::templated.
+  void write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
+             const std::string& err, const std::string& name);
+
+ private:
+  const config& cfg_;
+  std::FILE* file_ = nullptr;
+  bool header_written_ = false;
+};
+
+}  // namespace sluice::app
