@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -42,7 +43,32 @@ struct kernel_sigaction {
   std::uint64_t spare[4];
 };
 
-constexpr int kernel_nsig = 64;  // rt_sigaction's last valid signal number on Linux
+constexpr int kernel_nsig = 64;
+
+#if defined(__SANITIZE_THREAD__)
+#define SLUICE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SLUICE_TSAN 1
+#endif
+#endif
+
+using clone_fn = int (*)(int (*)(void*), void*, int, void*, ...);
+
+// ThreadSanitizer intercepts clone() and treats every clone as a fork: in the child it resets its own
+// bookkeeping, which with CLONE_VM is the parent's bookkeeping, and the parent then dies with "starting new
+// threads after multi-threaded fork". Under TSan, call libc's clone directly; the child runs no
+// instrumented code, so TSan has nothing to learn from it.
+clone_fn resolve_clone() {
+#ifdef SLUICE_TSAN
+  if (void* libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD)) {
+    void* sym = dlsym(libc, "clone");
+    dlclose(libc);
+    if (sym) return reinterpret_cast<clone_fn>(sym);
+  }
+#endif
+  return &::clone;
+}  // rt_sigaction's last valid signal number on Linux
 
 struct child_context {
   const spawn_request* req;
@@ -179,7 +205,8 @@ spawn_result spawn(const spawn_request& req) noexcept {
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
   child_context ctx{&req, &caller, 0, 0};
-  pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+  static const clone_fn do_clone = resolve_clone();
+  pid_t pid = do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &caller, nullptr);
 
