@@ -92,6 +92,12 @@ check_slot_numbers_unique_and_reused() {
   expect_eq "slots recorded" "$(wc -l <slots)" 12
 }
 
+check_job_is_process_group_leader() {
+  local got
+  got=$(par -j2 -k 'test "$(ps -o pgid= -p $$ | tr -d " ")" = "$$" && echo leader {}' ::: a b)
+  expect_eq "each job leads its own process group" "$got" "$(printf 'leader a\nleader b')"
+}
+
 # ---------------------------------------------------------------- output
 check_group_never_interleaves() {
   # four jobs writing 200000 lines each, as fast as they can, at the same time

@@ -96,6 +96,15 @@ diff_q_keeps_shell_syntax_literal() { par -k -q echo '$HOME' '|' '*' ::: v; }
 diff_command_starting_with_rs_is_not_quoted() { par -k {} ::: 'echo a  b' 'printf %s\\n x'; }
 diff_no_command_runs_input_lines() { printf 'echo one\necho "two  three"\n' | par -k; }
 diff_exit_status_of_shell_command() { par 'exit 3' ::: x; echo "rc=$?"; }
+# These have no shell syntax a fast path could see, yet need the shell (builtins, assignments, ~):
+diff_builtin_without_shell_syntax() { par : ::: a; echo "rc=$?"; par -k cd ::: / /nonexistent 2>/dev/null; echo "rc=$?"; }
+diff_assignment_prefix() { par -k FOO={} printenv FOO ::: 1 2; }
+diff_tilde_expands() { par -k echo '~' ::: x; }
+diff_not_found_and_not_executable_status() {
+  touch noexec
+  par -j1 -k --joblog jl {} ::: nonexistent_command_xyz ./noexec 2>/dev/null
+  echo "rc=$?"; normalize_joblog jl | cut -d'|' -f1,7,8
+}
 
 # ---------------------------------------------------------------- job slots
 diff_j_number() { par -j 2 -k echo ::: 1 2 3 4 5; }
@@ -108,6 +117,7 @@ diff_j_minus() { par -j -1 -k echo ::: 1 2 3; }
 
 # ---------------------------------------------------------------- -n -N -X -m
 diff_n2() { par -n2 -k echo ::: a b c d e; }
+diff_L_groups_input_lines() { printf 'a\nb\nc\n' | par -L2 -k echo; }
 diff_n_with_rs() { par -n3 -k echo 'x{}y' ::: a b c d; }
 diff_N2() { par -N2 -k echo ::: a b c d e; }
 diff_N0_runs_once_per_input() { par -N0 -k echo hi ::: a b; }
@@ -151,6 +161,11 @@ diff_halt_now_success_1() { ignore_stderr; par -j1 --halt now,success=1 'echo {}
 diff_halt_soon_success_2() { ignore_stderr; par -j1 --halt soon,success=2 'echo {}; exit {}' ::: 1 0 1 0 0; }
 diff_halt_legacy_minus_1() { ignore_stderr; par -j1 --halt -1 'echo {}; exit {}' ::: 1 0 1; }
 diff_halt_done() { ignore_stderr; par -j1 --halt soon,done=2 'echo {}; exit {}' ::: 1 0 0 0; }
+diff_halt_soon_lets_running_finish() {
+  ignore_stderr
+  par -j2 --halt soon,fail=1 {} ::: 'sleep 1.5; echo finished' 'sleep 0.2; exit 4' 'touch started'
+  echo "rc=$?"; ls
+}
 diff_halt_never() { par -j1 --halt never 'echo {}; exit {}' ::: 0 1 0; echo "rc=$?"; }
 diff_halt_not_reached() { par -j1 --halt now,fail=3 'echo {}; exit {}' ::: 0 1 0; echo "rc=$?"; }
 
@@ -177,6 +192,7 @@ diff_joblog_append_plus() {
   par -j1 --joblog jl echo ::: a; par -j1 --joblog +jl echo ::: b
   normalize_joblog jl
 }
+diff_joblog_to_stdout() { par -j1 -k --joblog - echo ::: a b >out; grep -v '^[ab]$' out >jl; grep -x '[ab]' out; normalize_joblog jl; }
 diff_joblog_truncates_without_plus() {
   par -j1 --joblog jl echo ::: a; par -j1 --joblog jl echo ::: b
   normalize_joblog jl
@@ -222,7 +238,8 @@ diff_results_still_prints_output() { par -k --results res echo ::: a; ls res; }
 # ---------------------------------------------------------------- --pipe
 diff_pipe_block() { seq 1 100000 | par --pipe --block 100k -k wc -l; }
 diff_pipe_block_default_1M() { seq 1 400000 | par --pipe -k wc -l; }
-diff_pipe_block_suffixes() { seq 1 20000 | par --pipe --block 10k -k wc -c; }
+diff_pipe_block_decimal_suffix() { seq 1 20000 | par --pipe --block 10k -k wc -c; }
+diff_pipe_block_binary_suffix() { seq 1 20000 | par --pipe --block 10K -k wc -c; }
 diff_pipe_N_records() { seq 1 10 | par --pipe -N3 -k 'echo ==; cat'; }
 diff_pipe_L_lines() { seq 1 10 | par --pipe -L 4 -k 'echo ==; cat'; }
 diff_pipe_recend() { printf 'a;b;c;d;e' | par --pipe --recend ';' -N 2 -k 'cat; echo'; }
