@@ -1,0 +1,196 @@
+// sluice/pipeline.hpp -- Effective Python Item 55's download -> resize -> upload pipeline as a library: a source,
+// stages of worker threads joined by bounded sluice::queue's, and the endings done right: closing and draining,
+// the first exception stopping everything and reaching the caller, cancellation, order, bounded memory.
+//
+//   auto stats = sluice::pipeline(paths)                                     // any input range, read lazily
+//                    .stage(download, {.workers = 4, .name = "download"})
+//                    .stage(resize, {.workers = 2})                          // std::optional results filter
+//                    .stage(upload, {.workers = 4})                          // void: the pipeline ends here
+//                    .run();
+//   std::cout << stats.report();                                             // which stage is the bottleneck
+//
+// Thread-safety: a pipeline is built and run by one thread; each stage's function is called from its own
+// worker threads, concurrently when workers > 1 (it must be safe for that). The source runs on one thread of
+// its own, sinks (for_each) on the caller's. Lifetimes: an lvalue input range (or sluice::queue) is referenced,
+// not copied, and must outlive the run; every thread is joined before collect/for_each/run returns or throws.
+// Things you must get right: a source that blocks forever (a queue nobody closes, a function that never
+// returns) keeps the run from ending, except that a sluice::queue source is polled and notices a stop or error
+// within ~50 ms. A stage function that blocks forever cannot be interrupted either.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <stop_token>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "queue.hpp"
+#include "thread_pool.hpp"  // cancelled_error
+
+namespace sluice {
+
+using seconds = std::chrono::duration<double>;
+
+struct stage_options {
+  std::size_t workers = 1;   // threads running this stage; 0 is std::invalid_argument
+  std::size_t capacity = 0;  // bound of the queue feeding this stage; 0: 2 * workers
+  std::string name{};        // for stats; default "stage N"
+};
+
+struct pipeline_options {
+  bool ordered = false;           // results leave in input order; items alive stay within capacities + workers
+  std::stop_token stop_token{};   // a stop requested before the run completes (even before it starts) ends it
+                                  // with cancelled_error; between a stage's exception and a stop, the first wins
+};
+
+// One entry per stage() call, in order; none for the source. items_in counts calls of the stage's function,
+// items_out the items it passed on (non-empty results; for a final void stage, the calls that returned).
+struct stage_stats {
+  std::string name;          // stage_options::name, or "stage 1", "stage 2", ...
+  std::size_t workers = 0;
+  std::uint64_t items_in = 0;
+  std::uint64_t items_out = 0;
+  seconds busy{};            // summed over workers: their running time minus the two waits below
+  seconds waiting_input{};   // summed over workers, blocked on an empty input queue
+  seconds waiting_output{};  // summed over workers, blocked on a full output queue
+  std::size_t max_queue_depth = 0;  // of the queue feeding this stage (sampled; exact when it filled up)
+};
+
+struct pipeline_stats {
+  std::vector<stage_stats> stages;
+  seconds wall{};
+  std::size_t bottleneck() const;  // index of the stage with the most busy time per worker; 0 if no stages
+  std::string report() const;      // a human-readable table of the above, naming the bottleneck
+};
+
+namespace detail {
+template <class R> struct unwrap_optional { using type = R; };
+template <class U> struct unwrap_optional<std::optional<U>> { using type = U; };
+}  // namespace detail
+
+// The item type after a stage running f: f's result, with std::optional<U> unwrapped (empty results are dropped).
+template <class F, class T>
+using stage_output_t = typename detail::unwrap_optional<std::invoke_result_t<F, T&&>>::type;
+
+}  // namespace sluice
+
+#include "detail/pipeline_stage.hpp"  // the stage machinery; needs the option and stats types above
+
+namespace sluice {
+
+template <class T>
+class pipeline {
+  static_assert(std::is_object_v<T> && !std::is_const_v<T>, "sluice::pipeline<T> needs a non-const object type");
+
+ public:
+  // The source: any input range, taken lazily on its own thread (a sluice::queue<T>& works: until it is closed,
+  // each item marked task_done once taken, so the queue's join() works). An lvalue range is referenced.
+  template <std::ranges::input_range R>
+  explicit pipeline(R&& inputs, pipeline_options opts = {})
+      : source_(detail::make_range_source<T>(std::forward<R>(inputs))), opts_(std::move(opts)) {}
+  // The source: called (on the source thread) until it returns nullopt.
+  explicit pipeline(std::function<std::optional<T>()> source, pipeline_options opts = {})
+      : source_(std::make_unique<detail::function_source<T>>(std::move(source))), opts_(std::move(opts)) {
+    if (!static_cast<detail::function_source<T>&>(*source_).valid())
+      throw std::invalid_argument("sluice::pipeline: empty source function");
+  }
+  pipeline(pipeline&&) noexcept = default;
+  pipeline& operator=(pipeline&&) noexcept = default;
+
+  // Adds a stage: opts.workers threads each taking items and passing f(item) on. A stage whose f
+  // returns void ends the pipeline (pipeline<void>). Never blocks; std::invalid_argument for workers == 0.
+  template <class F>
+  pipeline<stage_output_t<F, T>> stage(F&& f, stage_options opts = {}) && {
+    using out_t = stage_output_t<F, T>;
+    static_assert(std::is_void_v<out_t> || (std::is_object_v<out_t> && !std::is_const_v<out_t>),
+                  "sluice::pipeline::stage: f must return void, a non-const value or std::optional of one");
+    if (opts.workers == 0) throw std::invalid_argument("sluice::pipeline::stage: workers must be at least 1");
+    if (opts.capacity == 0) opts.capacity = 2 * opts.workers;
+    const std::size_t index = source_->stage_count();
+    if (opts.name.empty()) opts.name = "stage " + std::to_string(index + 1);
+    auto node = std::make_unique<detail::stage_node<T, out_t, std::decay_t<F>>>(
+        std::move(source_), std::forward<F>(f), std::move(opts), index, opts_.ordered);
+    return pipeline<out_t>(std::move(node), std::move(opts_));
+  }
+
+  // Each runs the whole pipeline and returns when every thread is joined. If any stage throws, no new items
+  // are started, all threads are joined, and the first exception is rethrown here (cancelled_error for a stop).
+  std::vector<T> collect() && {
+    std::vector<T> out;
+    std::move(*this).for_each([&out](T&& item) { out.push_back(std::move(item)); });
+    return out;
+  }
+  // sink(T) on the calling thread, in input order when ordered; an exception from sink ends the run as a
+  // stage's would.
+  template <class F>
+  pipeline_stats for_each(F&& sink) && {
+    const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
+    detail::channel<T> last(cap);
+    return detail::run_pipeline(
+        opts_, source_->describe(),
+        [&](detail::pipeline_control& ctl) {
+          ctl.on_stop([&last] { last.shutdown(true); });
+          source_->launch(ctl, &last);
+        },
+        [&](detail::pipeline_control&) {
+          for (;;) {
+            std::optional<detail::seq_item<T>> got = last.try_get();
+            if (!got) {
+              try {
+                got.emplace(last.get());
+              } catch (const queue_shut_down&) {
+                return;  // drained after the last stage closed it, or shut down by a stop
+              }
+            }
+            std::invoke(sink, std::move(got->value));
+          }
+        });
+  }
+  pipeline_stats run() && {
+    return std::move(*this).for_each([](T&&) {});
+  }
+
+ private:
+  template <class>
+  friend class pipeline;
+  pipeline(std::unique_ptr<detail::node<T>> source, pipeline_options opts)
+      : source_(std::move(source)), opts_(std::move(opts)) {}
+
+  std::unique_ptr<detail::node<T>> source_;
+  pipeline_options opts_;
+};
+
+template <>
+class pipeline<void> {
+ public:
+  pipeline(pipeline&&) noexcept = default;
+  pipeline& operator=(pipeline&&) noexcept = default;
+  // Runs the pipeline; returns when every thread is joined; rethrows the first exception.
+  pipeline_stats run() && {
+    return detail::run_pipeline(
+        opts_, source_->describe(), [&](detail::pipeline_control& ctl) { source_->launch(ctl, nullptr); },
+        [](detail::pipeline_control&) {});
+  }
+
+ private:
+  template <class>
+  friend class pipeline;
+  pipeline(std::unique_ptr<detail::node<void>> source, pipeline_options opts)
+      : source_(std::move(source)), opts_(std::move(opts)) {}
+
+  std::unique_ptr<detail::node<void>> source_;
+  pipeline_options opts_;
+};
+
+template <std::ranges::input_range R>
+pipeline(R&&) -> pipeline<std::ranges::range_value_t<R>>;
+template <std::ranges::input_range R>
+pipeline(R&&, pipeline_options) -> pipeline<std::ranges::range_value_t<R>>;
+
+}  // namespace sluice

@@ -1,0 +1,143 @@
+// The non-template half of sluice::pipeline: the run's control block (first error, stop hooks, threads,
+// stats), the driver every run goes through, and the stats report.
+#include "sluice/pipeline.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+namespace sluice {
+
+std::size_t pipeline_stats::bottleneck() const {
+  std::size_t best = 0;
+  double best_load = -1;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const auto& s = stages[i];
+    const double load = s.busy.count() / static_cast<double>(s.workers == 0 ? 1 : s.workers);
+    if (load > best_load) {
+      best_load = load;
+      best = i;
+    }
+  }
+  return best;
+}
+
+std::string pipeline_stats::report() const {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "pipeline: %zu stage%s, wall %.3f s\n", stages.size(),
+                stages.size() == 1 ? "" : "s", wall.count());
+  out << line;
+  std::snprintf(line, sizeof line, "  %-20s %7s %10s %10s %9s %9s %9s %9s %6s\n", "stage", "workers", "in", "out",
+                "busy s", "busy/wkr", "wait in", "wait out", "max q");
+  out << line;
+  const std::size_t worst = bottleneck();
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const auto& s = stages[i];
+    std::string name = s.name.size() > 20 ? s.name.substr(0, 17) + "..." : s.name;
+    std::snprintf(line, sizeof line, "  %-20s %7zu %10llu %10llu %9.3f %9.3f %9.3f %9.3f %6zu%s\n", name.c_str(),
+                  s.workers, static_cast<unsigned long long>(s.items_in),
+                  static_cast<unsigned long long>(s.items_out), s.busy.count(),
+                  s.busy.count() / static_cast<double>(s.workers == 0 ? 1 : s.workers), s.waiting_input.count(),
+                  s.waiting_output.count(), s.max_queue_depth, i == worst ? "  <- bottleneck" : "");
+    out << line;
+  }
+  if (!stages.empty()) {
+    const auto& s = stages[worst];
+    out << "bottleneck: " << s.name
+        << " (most busy time per worker; more workers there, or less work per item, speeds the run up)\n";
+  }
+  return out.str();
+}
+
+namespace detail {
+
+pipeline_control::pipeline_control(std::vector<stage_stats> stages) { stats_.stages = std::move(stages); }
+
+pipeline_control::~pipeline_control() { join_all(); }
+
+void pipeline_control::fail(std::exception_ptr error) noexcept {
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard lock(mutex_);
+    if (error_) return;
+    error_ = std::move(error);
+    stopping_.store(true, std::memory_order_release);
+    hooks = hooks_;
+  }
+  for (auto& h : hooks) {
+    try {
+      h();
+    } catch (...) {  // a shutdown of our own queues does not throw; nothing to report if it did
+    }
+  }
+}
+
+void pipeline_control::on_stop(std::function<void()> hook) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!error_) {
+      hooks_.push_back(std::move(hook));
+      return;
+    }
+  }
+  hook();
+}
+
+void pipeline_control::spawn(std::function<void()> body) {
+  std::lock_guard lock(mutex_);
+  threads_.emplace_back(std::move(body));
+}
+
+void pipeline_control::join_all() noexcept {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads)
+    if (t.joinable()) t.join();
+}
+
+void pipeline_control::merge(std::size_t stage, const worker_tally& tally, std::chrono::steady_clock::duration alive) {
+  std::lock_guard lock(mutex_);
+  if (stage >= stats_.stages.size()) return;
+  auto& s = stats_.stages[stage];
+  s.items_in += tally.items_in;
+  s.items_out += tally.items_out;
+  const auto waited = tally.waiting_input + tally.waiting_output;
+  s.waiting_input += std::chrono::duration_cast<seconds>(tally.waiting_input);
+  s.waiting_output += std::chrono::duration_cast<seconds>(tally.waiting_output);
+  s.busy += std::chrono::duration_cast<seconds>(alive > waited ? alive - waited : alive.zero());
+  s.max_queue_depth = std::max(s.max_queue_depth, tally.max_depth);
+}
+
+std::exception_ptr pipeline_control::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
+                            const std::function<void(pipeline_control&)>& launch,
+                            const std::function<void(pipeline_control&)>& drain) {
+  if (opts.stop_token.stop_requested()) throw cancelled_error("pipeline cancelled before it started");
+  const auto t0 = std::chrono::steady_clock::now();
+  pipeline_control ctl(std::move(stages));
+  {
+    auto on_stop = [&ctl] { ctl.fail(std::make_exception_ptr(cancelled_error("pipeline cancelled"))); };
+    std::stop_callback<decltype(on_stop)> stop(opts.stop_token, on_stop);
+    try {
+      launch(ctl);
+      drain(ctl);
+    } catch (...) {
+      ctl.fail(std::current_exception());
+    }
+    ctl.join_all();
+  }
+  if (auto e = ctl.error()) std::rethrow_exception(e);
+  auto stats = ctl.take_stats();
+  stats.wall = std::chrono::duration_cast<seconds>(std::chrono::steady_clock::now() - t0);
+  return stats;
+}
+
+}  // namespace detail
+}  // namespace sluice

@@ -1,0 +1,497 @@
+// Tests for sluice::pipeline: results, filters, sources, order, failure mode 14 at every stage position,
+// cancellation at random moments, bounded memory with an endless source, and the stats.
+#include "sluice/pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <ranges>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+std::vector<int> iota_vec(int n) {
+  std::vector<int> v(static_cast<std::size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+// Counts live instances so a test can prove that no item leaked or was destroyed twice.
+struct counted {
+  static inline std::atomic<int> alive{0};
+  int v = 0;
+  explicit counted(int x) : v(x) { ++alive; }
+  counted(const counted& o) : v(o.v) { ++alive; }
+  counted(counted&& o) noexcept : v(o.v) { ++alive; }
+  counted& operator=(const counted&) = default;
+  counted& operator=(counted&&) = default;
+  ~counted() { --alive; }
+};
+
+struct stage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
+// ---- results ----
+
+TEST(Pipeline, SingleStageCollect) {
+  auto out = sluice::pipeline(iota_vec(100)).stage([](int x) { return x * 3; }).collect();
+  ASSERT_EQ(out.size(), 100u);
+  std::sort(out.begin(), out.end());
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(out[i], 3 * i);
+}
+
+TEST(Pipeline, SourceOnlyCollect) {
+  auto out = sluice::pipeline(iota_vec(10), {.ordered = true}).collect();
+  EXPECT_EQ(out, iota_vec(10));
+}
+
+TEST(Pipeline, EmptyInput) {
+  std::vector<int> none;
+  auto stats = sluice::pipeline(none).stage([](int x) { return x; }, {.workers = 3}).run();
+  ASSERT_EQ(stats.stages.size(), 1u);
+  EXPECT_EQ(stats.stages[0].items_in, 0u);
+}
+
+TEST(Pipeline, TypesChangeFromStageToStage) {
+  auto out = sluice::pipeline(iota_vec(50), {.ordered = true})
+                 .stage([](int x) { return std::to_string(x); }, {.workers = 2})
+                 .stage([](std::string s) { return s.size(); }, {.workers = 3})
+                 .collect();
+  static_assert(std::is_same_v<decltype(out), std::vector<std::size_t>>);
+  ASSERT_EQ(out.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(out[i], std::to_string(i).size());
+}
+
+TEST(Pipeline, OptionalResultsFilter) {
+  auto out = sluice::pipeline(iota_vec(1000), {.ordered = true})
+                 .stage([](int x) -> std::optional<int> {
+                   if (x % 3 == 0) return std::nullopt;
+                   return x;
+                 },
+                        {.workers = 4})
+                 .stage([](int x) { return x * 2; }, {.workers = 2})
+                 .collect();
+  std::vector<int> expect;
+  for (int i = 0; i < 1000; ++i)
+    if (i % 3 != 0) expect.push_back(i * 2);
+  EXPECT_EQ(out, expect);
+}
+
+TEST(Pipeline, VoidLastStageEndsThePipeline) {
+  std::atomic<long> sum{0};
+  sluice::pipeline_stats stats = sluice::pipeline(iota_vec(200))
+                                     .stage([](int x) { return long(x); }, {.workers = 2})
+                                     .stage([&sum](long x) { sum += x; }, {.workers = 3, .name = "sum"})
+                                     .run();
+  EXPECT_EQ(sum, 199L * 200 / 2);
+  ASSERT_EQ(stats.stages.size(), 2u);
+  EXPECT_EQ(stats.stages[1].name, "sum");
+  EXPECT_EQ(stats.stages[1].items_in, 200u);
+  EXPECT_EQ(stats.stages[1].items_out, 200u);
+}
+
+TEST(Pipeline, ForEachRunsSinkOnCallingThreadInOrder) {
+  std::vector<int> seen;
+  std::thread::id caller = std::this_thread::get_id();
+  bool all_on_caller = true;
+  sluice::pipeline(iota_vec(300), {.ordered = true})
+      .stage([](int x) { return x + 1; }, {.workers = 3})
+      .for_each([&](int x) {
+        all_on_caller = all_on_caller && std::this_thread::get_id() == caller;
+        seen.push_back(x);
+      });
+  EXPECT_TRUE(all_on_caller);
+  std::vector<int> expect(300);
+  std::iota(expect.begin(), expect.end(), 1);
+  EXPECT_EQ(seen, expect);
+}
+
+TEST(Pipeline, MoveOnlyItems) {
+  auto out = sluice::pipeline(iota_vec(20), {.ordered = true})
+                 .stage([](int x) { return std::make_unique<int>(x); }, {.workers = 2})
+                 .stage([](std::unique_ptr<int> p) { return *p * 10; })
+                 .collect();
+  ASSERT_EQ(out.size(), 20u);
+  EXPECT_EQ(out[19], 190);
+}
+
+TEST(Pipeline, LvalueRangeIsReferencedNotCopied) {
+  std::vector<std::string> words{"a", "bb", "ccc"};
+  auto out = sluice::pipeline(words, {.ordered = true}).stage([](std::string s) { return s + "!"; }).collect();
+  EXPECT_EQ(out, (std::vector<std::string>{"a!", "bb!", "ccc!"}));
+  EXPECT_EQ(words[2], "ccc");
+}
+
+TEST(Pipeline, ZeroWorkersIsInvalid) {
+  EXPECT_THROW(sluice::pipeline(iota_vec(3)).stage([](int x) { return x; }, {.workers = 0}), std::invalid_argument);
+}
+
+TEST(Pipeline, EmptySourceFunctionIsInvalid) {
+  EXPECT_THROW(sluice::pipeline<int>(std::function<std::optional<int>()>{}), std::invalid_argument);
+}
+
+// ---- sources ----
+
+TEST(PipelineSource, FunctionUntilNullopt) {
+  int next = 0;
+  auto out = sluice::pipeline<int>([&next]() -> std::optional<int> {
+               if (next == 25) return std::nullopt;
+               return next++;
+             },
+                                   {.ordered = true})
+                 .stage([](int x) { return x * x; }, {.workers = 2})
+                 .collect();
+  ASSERT_EQ(out.size(), 25u);
+  EXPECT_EQ(out[24], 576);
+}
+
+TEST(PipelineSource, QueueUntilClosedWithTaskDone) {
+  sluice::queue<int> q(8);
+  std::thread producer([&q] {
+    for (int i = 0; i < 100; ++i) q.put(i);
+    q.join();  // returns only because the pipeline marks each item task_done
+    q.close();
+  });
+  auto out = sluice::pipeline(q, {.ordered = true}).stage([](int x) { return x + 1; }, {.workers = 2}).collect();
+  producer.join();
+  ASSERT_EQ(out.size(), 100u);
+  EXPECT_EQ(out.front(), 1);
+  EXPECT_EQ(out.back(), 100);
+}
+
+TEST(PipelineSource, UnclosedQueueStillEndsOnError) {
+  sluice::queue<int> q;
+  for (int i = 0; i < 5; ++i) q.put(i);  // never closed
+  auto t0 = clock_type::now();
+  EXPECT_THROW(sluice::pipeline(q)
+                   .stage([](int x) {
+                     if (x == 2) throw stage_error("bad item");
+                     return x;
+                   })
+                   .run(),
+               stage_error);
+  EXPECT_LT(seconds_since(t0), 20.0);
+}
+
+TEST(PipelineSource, ThrowingRangeReachesTheCaller) {
+  auto input = std::views::iota(0) | std::views::transform([](int x) {
+                 if (x == 50) throw stage_error("input broke");
+                 return x;
+               });
+  EXPECT_THROW(sluice::pipeline(input).stage([](int x) { return x; }, {.workers = 2}).run(), stage_error);
+}
+
+TEST(PipelineSource, ThrowingFunctionReachesTheCaller) {
+  int n = 0;
+  EXPECT_THROW(sluice::pipeline<int>([&n]() -> std::optional<int> {
+                 if (n == 10) throw stage_error("source broke");
+                 return n++;
+               })
+                   .stage([](int x) { return x; })
+                   .collect(),
+               stage_error);
+}
+
+// ---- order: stages x workers sweep with random per-item delays ----
+
+class PipelineOrder : public testing::TestWithParam<std::tuple<int, std::size_t>> {};
+
+TEST_P(PipelineOrder, OrderedOutputWithRandomDelays) {
+  const auto [stages, workers] = GetParam();
+  constexpr int n = 300;
+  auto delay = [](int x, int salt) {
+    std::mt19937 r(static_cast<unsigned>(x * 7919 + salt));
+    if (r() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(r() % 400));
+  };
+  auto p = sluice::pipeline(iota_vec(n), {.ordered = true}).stage([&](int x) {
+    delay(x, 1);
+    return x;
+  },
+                                                                  {.workers = workers});
+  for (int s = 1; s < stages; ++s)
+    p = std::move(p).stage([&, s](int x) {
+      delay(x, s + 1);
+      return x;
+    },
+                           {.workers = workers, .capacity = 1 + static_cast<std::size_t>(s % 3)});
+  auto out = std::move(p).collect();
+  EXPECT_EQ(out, iota_vec(n));
+}
+
+TEST_P(PipelineOrder, UnorderedDeliversEachItemOnce) {
+  const auto [stages, workers] = GetParam();
+  auto p = sluice::pipeline(iota_vec(2000)).stage([](int x) { return x; }, {.workers = workers});
+  for (int s = 1; s < stages; ++s) p = std::move(p).stage([](int x) { return x; }, {.workers = workers});
+  auto out = std::move(p).collect();
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, iota_vec(2000));
+}
+
+INSTANTIATE_TEST_SUITE_P(StagesByWorkers, PipelineOrder,
+                         testing::Combine(testing::Values(1, 2, 3), testing::Values<std::size_t>(1, 2, 4)),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + "stages_" +
+                                  std::to_string(std::get<1>(info.param)) + "workers";
+                         });
+
+// ---- failure mode 14: stage k throws while upstream is blocked on a full queue and downstream on an empty one ----
+
+class PipelineFailure : public testing::TestWithParam<std::tuple<int, bool>> {};
+
+TEST_P(PipelineFailure, StageThrowsWhileNeighboursAreBlocked) {
+  const auto [position, ordered] = GetParam();  // 0, 1, 2: which of three stages throws; 3: the sink
+  counted::alive = 0;
+  std::atomic<long> produced{0};
+  auto slow_then_throw = [position](int k, const counted& c) {
+    // The stage's other workers stall too, so nothing flows past it and its neighbours block.
+    if (position == k && c.v > 3) std::this_thread::sleep_for(150ms);
+    if (position == k && c.v == 3) {
+      // By now upstream has filled its queue and blocks on put; downstream has drained and blocks on get.
+      std::this_thread::sleep_for(100ms);
+      throw stage_error("stage " + std::to_string(k) + " failed");
+    }
+  };
+  auto t0 = clock_type::now();
+  try {
+    sluice::pipeline<counted>(
+        [&produced]() -> std::optional<counted> { return counted(static_cast<int>(produced++)); },  // endless
+        {.ordered = ordered})
+        .stage([&](counted c) {
+          slow_then_throw(0, c);
+          return c;
+        },
+               {.workers = 2, .capacity = 2})
+        .stage([&](counted c) {
+          slow_then_throw(1, c);
+          return c;
+        },
+               {.workers = 1, .capacity = 1})
+        .stage([&](counted c) {
+          slow_then_throw(2, c);
+          return c;
+        },
+               {.workers = 3, .capacity = 4})
+        .for_each([&](counted c) {
+          if (position == 3 && c.v > 3) std::this_thread::sleep_for(150ms);
+          if (position == 3 && c.v == 3) {
+            std::this_thread::sleep_for(100ms);
+            throw stage_error("sink failed");
+          }
+        });
+    FAIL() << "no exception";
+  } catch (const stage_error& e) {
+    const std::string expect = position == 3 ? "sink failed" : "stage " + std::to_string(position) + " failed";
+    EXPECT_EQ(e.what(), expect);
+  }
+  EXPECT_LT(seconds_since(t0), 20.0);
+  EXPECT_EQ(counted::alive, 0);  // every item in flight was destroyed, none leaked
+  EXPECT_LT(produced, 1000);     // the endless source stopped
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPosition, PipelineFailure,
+                         testing::Combine(testing::Values(0, 1, 2, 3), testing::Bool()), [](const auto& info) {
+                           return (std::get<0>(info.param) == 3 ? std::string("sink")
+                                                                : "stage" + std::to_string(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "_ordered" : "_unordered");
+                         });
+
+TEST(PipelineFailure, FirstExceptionWinsWhenSeveralThrow) {
+  std::atomic<int> thrown{0};
+  try {
+    sluice::pipeline(iota_vec(1000))
+        .stage([&thrown](int x) -> int {
+          if (x >= 10) {
+            ++thrown;
+            throw stage_error("item " + std::to_string(x));
+          }
+          return x;
+        },
+               {.workers = 4})
+        .run();
+    FAIL() << "no exception";
+  } catch (const stage_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("item ", 0), 0u);
+  }
+  EXPECT_GE(thrown, 1);
+  EXPECT_LE(thrown, 4);  // no new items started after the first failure (at most one per worker raced it)
+}
+
+// ---- cancellation ----
+
+TEST(PipelineCancel, StopBeforeStartThrowsWithoutRunning) {
+  std::stop_source stop;
+  stop.request_stop();
+  std::atomic<int> calls{0};
+  EXPECT_THROW(sluice::pipeline(iota_vec(10), {.stop_token = stop.get_token()})
+                   .stage([&calls](int x) {
+                     ++calls;
+                     return x;
+                   })
+                   .run(),
+               sluice::cancelled_error);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(PipelineCancel, StopAtRandomMoments) {
+  std::mt19937 rng(2024);
+  for (int round = 0; round < 12; ++round) {
+    counted::alive = 0;
+    std::stop_source stop;
+    const auto when = std::chrono::microseconds(rng() % 20000);
+    std::thread stopper([&stop, when] {
+      std::this_thread::sleep_for(when);
+      stop.request_stop();
+    });
+    const bool ordered = round % 2 == 0;
+    auto t0 = clock_type::now();
+    EXPECT_THROW(sluice::pipeline<counted>([n = 0]() mutable -> std::optional<counted> { return counted(n++); },
+                                           {.ordered = ordered, .stop_token = stop.get_token()})
+                     .stage([](counted c) { return c; }, {.workers = 2})
+                     .stage([](counted c) -> std::optional<counted> {
+                       if (c.v % 2) return std::nullopt;
+                       return c;
+                     },
+                            {.workers = 3, .capacity = 1})
+                     .run(),
+                 sluice::cancelled_error)
+        << "round " << round;
+    stopper.join();
+    EXPECT_LT(seconds_since(t0), 20.0);
+    EXPECT_EQ(counted::alive, 0);
+  }
+}
+
+TEST(PipelineCancel, ExceptionBeforeStopWins) {
+  std::stop_source stop;
+  try {
+    sluice::pipeline(iota_vec(100), {.stop_token = stop.get_token()})
+        .stage([&stop](int x) -> int {
+          if (x == 5) {
+            try {
+              throw stage_error("first");
+            } catch (...) {
+              // The error leaves this function before the stop below can be seen by anyone.
+              std::thread([&stop] {
+                std::this_thread::sleep_for(20ms);
+                stop.request_stop();
+              }).detach();
+              throw;
+            }
+          }
+          return x;
+        })
+        .run();
+    FAIL() << "no exception";
+  } catch (const stage_error& e) {
+    EXPECT_STREQ(e.what(), "first");
+  }
+  std::this_thread::sleep_for(50ms);  // let the detached stopper finish before stop goes out of scope
+}
+
+TEST(PipelineCancel, StopWhileSinkIsSlowEndsPromptly) {
+  std::stop_source stop;
+  auto t0 = clock_type::now();
+  int seen = 0;
+  EXPECT_THROW(sluice::pipeline(std::views::iota(0), {.ordered = true, .stop_token = stop.get_token()})
+                   .stage([](int x) { return x; }, {.workers = 2})
+                   .for_each([&](int) {
+                     if (++seen == 100) stop.request_stop();
+                   }),
+               sluice::cancelled_error);
+  EXPECT_LT(seconds_since(t0), 20.0);
+  EXPECT_GE(seen, 100);
+}
+
+// ---- bounded memory: an endless source never runs ahead of the bound ----
+
+class PipelineBound : public testing::TestWithParam<bool> {};
+
+TEST_P(PipelineBound, InFlightItemsStayUnderTheBound) {
+  const bool ordered = GetParam();
+  std::atomic<long> produced{0};
+  long consumed = 0, worst = 0;
+  // queues 3 + 4 + final (2 * 2), one item per worker (2 + 2), one held by the source, one by the sink
+  constexpr long bound = 3 + 4 + 4 + 2 + 2 + 1 + 1;
+  std::stop_source stop;
+  EXPECT_THROW(sluice::pipeline<long>([&]() -> std::optional<long> { return produced++; },
+                                      {.ordered = ordered, .stop_token = stop.get_token()})
+                   .stage([](long x) { return x; }, {.workers = 2, .capacity = 3})
+                   .stage([](long x) {
+                     if (x % 16 == 0) std::this_thread::sleep_for(100us);
+                     return x;
+                   },
+                          {.workers = 2, .capacity = 4})
+                   .for_each([&](long x) {
+                     ++consumed;
+                     worst = std::max(worst, produced.load() - consumed);
+                     if (ordered) {
+                       EXPECT_EQ(x, consumed - 1);
+                     }
+                     if (consumed == 5000) stop.request_stop();
+                   }),
+               sluice::cancelled_error);
+  EXPECT_LE(worst, bound);
+  EXPECT_GE(consumed, 5000);
+}
+
+INSTANTIATE_TEST_SUITE_P(OrderedOrNot, PipelineBound, testing::Bool());
+
+// ---- stats ----
+
+TEST(PipelineStats, CountsWaitsAndBottleneck) {
+  auto stats = sluice::pipeline(iota_vec(60))
+                   .stage([](int x) { return x; }, {.workers = 1, .name = "fast"})
+                   .stage([](int x) -> std::optional<int> {
+                     std::this_thread::sleep_for(2ms);
+                     if (x % 2) return std::nullopt;
+                     return x;
+                   },
+                          {.workers = 1, .capacity = 3, .name = "slow"})
+                   .stage([](int) {}, {.workers = 2})
+                   .run();
+  ASSERT_EQ(stats.stages.size(), 3u);
+  EXPECT_EQ(stats.stages[0].name, "fast");
+  EXPECT_EQ(stats.stages[2].name, "stage 3");
+  EXPECT_EQ(stats.stages[0].items_in, 60u);
+  EXPECT_EQ(stats.stages[0].items_out, 60u);
+  EXPECT_EQ(stats.stages[1].items_in, 60u);
+  EXPECT_EQ(stats.stages[1].items_out, 30u);
+  EXPECT_EQ(stats.stages[2].items_in, 30u);
+  EXPECT_EQ(stats.stages[2].workers, 2u);
+  EXPECT_EQ(stats.bottleneck(), 1u);
+  EXPECT_GE(stats.stages[1].busy.count(), 0.1);              // 60 sleeps of 2 ms
+  EXPECT_GT(stats.stages[0].waiting_output.count(), 0.05);   // fast stage blocked on the slow one's full queue
+  EXPECT_GT(stats.stages[2].waiting_input.count(), 0.05);    // the last one starved
+  EXPECT_EQ(stats.stages[1].max_queue_depth, 3u);            // its queue filled up
+  EXPECT_LE(stats.stages[0].max_queue_depth, 2u);
+  EXPECT_GE(stats.wall.count(), 0.1);
+  const std::string report = stats.report();
+  EXPECT_NE(report.find("fast"), std::string::npos);
+  EXPECT_NE(report.find("bottleneck: slow"), std::string::npos) << report;
+}
+
+TEST(PipelineStats, NoStages) {
+  sluice::pipeline_stats empty;
+  EXPECT_EQ(empty.bottleneck(), 0u);
+  EXPECT_NE(empty.report().find("0 stages"), std::string::npos);
+}
