@@ -26,8 +26,11 @@ struct process_state {
 
   // communicate() keeps its progress here so that a call after timeout_expired carries on.
   bool comm_started = false;
-  std::string comm_input;
-  std::size_t comm_written = 0;
+  // The caller's input is used in place; only what is still unwritten when a call times out is copied, so
+  // that a later call can carry on without the caller's buffer (and 1 GiB of input is never duplicated).
+  std::size_t comm_input_size = 0;
+  std::size_t comm_written = 0;  // of the whole input
+  std::string comm_rest;         // input[comm_written..] after a timeout
   std::string comm_out, comm_err;
 
   process_state() = default;
@@ -49,7 +52,7 @@ struct process_state {
   // One poll loop that writes input[written..] into `in` (closing it when done or on EPIPE) and reads every
   // reader to end of file, until all are closed (true) or the deadline passes (false; progress is kept in the
   // arguments). `watched`, when given, is reaped as soon as its pidfd says it ended.
-  static bool pump(pipe_writer* in, const std::string& input, std::size_t& written, pump_reader* readers,
+  static bool pump(pipe_writer* in, std::string_view input, std::size_t& written, pump_reader* readers,
                    std::size_t n, const os::clock::time_point* deadline, process_state* watched);
   // Moves data already buffered in r (by readline/read(n)) to the end of sink.
   static void take_buffered(pipe_reader& r, std::string& sink);
