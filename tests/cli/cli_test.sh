@@ -127,12 +127,16 @@ case $case_name in
         status=1
       fi
     }
+    # Each runner names itself at the start of its own messages; the rest of the wording must match.
+    for side in gnu sluice; do
+      sed -E 's/^(parallel|sluice): /RUNNER: /' "$work/$side.err" >"$work/$side.errn"
+    done
     compare out stdout
     compare rc "exit status"
     if declare -f "$case_name" | grep -qw ignore_stderr; then
       stderr_note="(not compared: the case calls ignore_stderr)"
     else
-      compare err stderr
+      compare errn "stderr (with 'parallel: '/'sluice: ' written 'RUNNER: ')"
       stderr_note=""
     fi
     if [ "$(cat "$work/gnu.rc")" = 124 ]; then
