@@ -82,10 +82,13 @@ std::size_t parse_size(const std::string& opt, const std::string& v) {
   std::string num = v;
   double mult = 1;
   char last = v.back();
-  const std::string units = "kmgtpe";
-  auto pos = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(last))));
-  if (pos != std::string::npos) {
+  // GNU: K M G T P E are powers of 1024, k m g t p e powers of 1000.
+  const std::string binary = "KMGTPE", decimal = "kmgtpe";
+  if (auto pos = binary.find(last); pos != std::string::npos) {
     mult = std::pow(1024.0, static_cast<double>(pos + 1));
+    num.pop_back();
+  } else if (auto dpos = decimal.find(last); dpos != std::string::npos) {
+    mult = std::pow(1000.0, static_cast<double>(dpos + 1));
     num.pop_back();
   } else if (last == 'b' || last == 'B') {
     num.pop_back();
@@ -228,12 +231,13 @@ std::vector<option_spec> make_options() {
   });
   val({"max-replace-args"}, 'N', [](c& g, s v) {
     g.max_args = parse_count("-N", v);
+    g.pipe_records = std::max<std::size_t>(1, g.max_args);
     g.max_replace_args = true;
     g.args_given = true;
   });
   val({"max-lines"}, 'L', [](c& g, s v) {
     g.max_args = parse_count("-L", v);
-    g.pipe_lines_per_record = g.max_args;
+    g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
     g.args_given = true;
   });
   val({"max-chars"}, 's', [](c& g, s v) {
@@ -540,13 +544,6 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   resolve_jobs(cfg);
   if (cfg.resume && !cfg.joblog) throw usage_error("--resume needs --joblog");
   if (cfg.resume_failed && !cfg.joblog) throw usage_error("--resume-failed needs --joblog");
-  if (cfg.pipe) {
-    if (cfg.args_given) {
-      cfg.pipe_records = cfg.max_args == 0 ? 1 : cfg.max_args;
-      // -L n: a record is n lines; -N n: n records per block.
-    }
-    if (cfg.pipe_records == 0) cfg.pipe_records = 0;
-  }
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line

@@ -209,6 +209,25 @@ bool shell_only_word(const std::string& w) {
   return false;
 }
 
+// The shell would fail on every job with a syntax error; say so once, before any job starts.
+void check_quotes(const std::string& cmd) {
+  char open = 0;
+  for (std::size_t i = 0; i < cmd.size(); ++i) {
+    char c = cmd[i];
+    if (open == '\'') {
+      if (c == '\'') open = 0;
+    } else if (c == '\\') {
+      ++i;
+    } else if (open == '"') {
+      if (c == '"') open = 0;
+    } else if (c == '\'' || c == '"') {
+      open = c;
+    }
+  }
+  if (open == '\'') throw usage_error("unbalanced single quote (') in the command: " + cmd);
+  if (open == '"') throw usage_error("unbalanced double quote (\") in the command: " + cmd);
+}
+
 }  // namespace
 
 std::string find_program(const std::string& name) {
@@ -241,6 +260,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (i) joined += ' ';
       joined += cfg.command[i];
     }
+    check_quotes(joined);
     words_.push_back(parse(joined, any));
   }
   has_replacements_ = any;

@@ -103,8 +103,8 @@ struct config {
   std::string recend = "\n";
   std::string recstart{};
   bool recend_given = false;
-  std::size_t pipe_records = 0;  // -N / -L under --pipe: records per block (0 = by size)
-  std::size_t pipe_lines_per_record = 1;
+  std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
+  std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
 };
 
 // Parses argv; throws usage_error. Prints --help / --version itself and returns nullopt then.

@@ -11,12 +11,13 @@ block_reader::block_reader(const config& cfg, int fd) : cfg_(cfg), fd_(fd) {
   recend_ = cfg.recend;
   recstart_ = cfg.recstart;
   if (!recstart_.empty() && !cfg.recend_given) recend_.clear();
-  if (cfg.pipe_records > 0) {
-    records_ = cfg.pipe_records;
-    // -L n: a record is n lines, so a block of N records is N*n newline-terminated lines.
-    if (cfg.pipe_lines_per_record > 1 && cfg.pipe_records == cfg.pipe_lines_per_record && recstart_.empty())
-      recend_ = "\n";
+  records_ = cfg.pipe_records;
+  lines_ = cfg.pipe_lines_per_record;
+  if (lines_ > 0) {
+    recend_ = "\n";
+    recstart_.clear();
   }
+  block_size_ = cfg.block_size;
 }
 
 bool block_reader::fill(std::size_t want) {
@@ -94,55 +95,79 @@ std::size_t block_reader::split_before(std::size_t limit) const {
   }
 }
 
+std::size_t block_reader::record_end(std::size_t from) const {
+  if (lines_ == 0) return split_after(from);
+  std::size_t pos = from;
+  for (std::size_t k = 0; k < lines_; ++k) {
+    auto hit = buf_.find('\n', pos);
+    if (hit == std::string::npos) return std::string::npos;
+    pos = hit + 1;
+  }
+  return pos;
+}
+
+std::size_t block_reader::last_cut_within(std::size_t limit) const {
+  if (lines_ == 0) return split_before(limit);
+  std::size_t cut = std::string::npos, pos = 0;
+  for (;;) {
+    std::size_t e = record_end(pos);
+    if (e == std::string::npos || e > limit) return cut;
+    cut = pos = e;
+  }
+}
+
 std::optional<std::string> block_reader::next() {
+  std::size_t cut = 0;
   if (records_ > 0) {
-    std::size_t cut = 0, found = 0;
+    std::size_t found = 0;
     for (;;) {
-      std::size_t next_cut = split_after(cut);
-      if (next_cut == std::string::npos) {
+      std::size_t e = record_end(cut);
+      if (e == std::string::npos) {
         if (eof_) {
+          // -L: a trailing partial record is a block of its own.
+          if (lines_ > 0 && found > 0) break;
           cut = buf_.size();
           break;
         }
         fill(buf_.size() + 256 * 1024);
         continue;
       }
-      // A cut needs the recstart after it: at the end of the buffer, wait for more input first.
-      cut = next_cut;
+      cut = e;
       if (++found == records_) break;
     }
-    if (cut == 0 && buf_.empty()) return std::nullopt;
-    std::string block = buf_.substr(0, cut);
-    buf_.erase(0, cut);
-    if (block.empty()) return std::nullopt;
-    return block;
-  }
-  std::size_t size = cfg_.block_size;
-  fill(size + (recstart_.empty() ? 0 : recstart_.size()));
-  if (buf_.empty()) return std::nullopt;
-  std::size_t cut;
-  if (eof_ && buf_.size() <= size) {
-    cut = buf_.size();
   } else {
-    cut = split_before(size);
-    while (cut == std::string::npos) {
-      // A record longer than the block: grow until a boundary shows up (GNU grows by 30%).
-      cut = split_after(size);
-      if (cut != std::string::npos) break;
-      if (eof_) {
+    fill(block_size_ + recstart_.size());
+    if (buf_.empty()) return std::nullopt;
+    for (;;) {
+      if (eof_ && buf_.size() <= block_size_) {
         cut = buf_.size();
+        if (lines_ > 0) {
+          std::size_t c = last_cut_within(buf_.size());
+          if (c != std::string::npos && c > 0) cut = c;
+        }
         break;
       }
-      fill(buf_.size() + buf_.size() * 3 / 10 + 1);
+      cut = last_cut_within(block_size_);
+      if (cut != std::string::npos && cut > 0) break;
+      if (eof_ && buf_.size() <= block_size_) continue;
+      // A record longer than the block: grow the block by 30% for good, as GNU parallel does.
+      std::size_t grown = (block_size_ * 13 + 9) / 10 + 1;
+      std::string m = "sluice: Warning: A record was longer than " + std::to_string(block_size_) +
+                      ". Increasing to --blocksize " + std::to_string(grown) + ".\n";
+      [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+      block_size_ = grown;
+      fill(block_size_ + recstart_.size());
     }
   }
+  if (buf_.empty()) return std::nullopt;
   std::string block;
-  if (cut == buf_.size()) {
+  if (cut >= buf_.size()) {
     block.swap(buf_);
   } else {
     block.assign(buf_, 0, cut);
     buf_.erase(0, cut);
   }
+  if (block.empty()) return std::nullopt;
   return block;
 }
 

@@ -19,12 +19,16 @@ class block_reader {
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
+  std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
+  std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
 
   const config& cfg_;
   int fd_;
   std::string recend_;
   std::string recstart_;
-  std::size_t records_ = 0;  // records per block (-N / -L), 0: by size
+  std::size_t records_ = 0;  // records per block (-N), 0: by size
+  std::size_t lines_ = 0;    // -L: lines per record
+  std::size_t block_size_;
   std::string buf_;
   bool eof_ = false;
 };

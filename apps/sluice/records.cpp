@@ -29,7 +29,6 @@ std::string path_component(const std::string& v) {
     else if (c == '\0') out += "\\0";
     else out += c;
   }
-  if (out.empty()) out = "''";
   if (out.size() > 250) out.resize(250);
   return out;
 }

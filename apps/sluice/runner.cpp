@@ -877,6 +877,8 @@ int runner::run() {
   if (interrupted_) return 255;
   if (final_status != 0) return final_status;
   if (halt_status_) return *halt_status_;
+  if (cfg_.halt.when != halt_when::never && cfg_.halt.percent && cfg_.halt.why != halt_why::success)
+    return static_cast<int>(std::ceil(static_cast<double>(failed_) / static_cast<double>(std::max<std::size_t>(started_, 1)) * 100.0));
   return static_cast<int>(std::min<std::size_t>(failed_, 101));
 }
 
