@@ -175,6 +175,19 @@ check_ungroup_passes_partial_lines_through() {
   expect_eq "output" "$(cat out)" "started done x"
 }
 
+check_bar_is_live_on_a_terminal() {
+  # under script(1) stderr is a terminal: the bar redraws itself (carriage returns) up to 100%, and
+  # the jobs' output still arrives
+  command -v script >/dev/null || { echo "script(1) not installed: nothing to check"; return 0; }
+  timeout 30 script -qec "'$P' -j1 --bar 'sleep 0.2; echo job-{}' ::: a b c" /dev/null </dev/null >tty.txt
+  local crs
+  # the terminal turns each newline into CR LF; a redraw is a CR not followed by LF
+  crs=$(perl -0777 -ne 'my $n = () = /\r(?!\n)/g; print $n' tty.txt)
+  [ "$crs" -ge 2 ] || fail "no live redraws on the terminal: $(cat -A tty.txt | head -n 5)"
+  grep -q '100%' tty.txt || fail "the bar never reached 100%: $(cat -A tty.txt | head -n 5)"
+  for j in a b c; do grep -q "job-$j" tty.txt || fail "job $j's output is missing"; done
+}
+
 check_keep_order_many_jobs() {
   local got want
   got=$(seq 500 | par -k -j4 'echo {}; [ $(({} % 7)) = 0 ] && sleep 0.0{}' | md5sum)
