@@ -262,3 +262,12 @@ diff_term_seq_custom() {
   par --timeout 1 --term-seq INT,2000,KILL,25 'trap "echo got INT {}; exit 3" INT; sleep 30 & wait' ::: a
   echo "rc=$?"
 }
+
+# ---------------------------------------------------------------- option syntax and more input forms
+diff_bundled_short_options() { par -kj1 echo ::: a b; }
+diff_long_option_equals_form() { par --jobs=2 --joblog=jl -k echo ::: c; normalize_joblog jl | cut -d'|' -f1,7; }
+diff_options_after_command_belong_to_it() { par -k echo -j 2 ::: x; }
+diff_colsep_is_a_regex() { par -k --colsep '[,;]' echo {2}{1} ::: 'a,b' 'c;d'; }
+diff_eof_string() { printf 'a\nSTOP\nb\n' | par -E STOP -k echo; }
+diff_quote_utf8_and_dash_values() { par --dry-run -k echo ::: é -a --b; }
+diff_joblog_with_retries() { par -j1 --retries 2 --joblog jl 'exit 1' ::: a; echo "rc=$?"; normalize_joblog jl; }
