@@ -98,16 +98,15 @@ void pipeline_control::join_all() noexcept {
     if (t.joinable()) t.join();
 }
 
-void pipeline_control::merge(std::size_t stage, const worker_tally& tally, std::chrono::steady_clock::duration alive) {
+void pipeline_control::merge(std::size_t stage, const worker_tally& tally) {
   std::lock_guard lock(mutex_);
   if (stage >= stats_.stages.size()) return;
   auto& s = stats_.stages[stage];
   s.items_in += tally.items_in;
   s.items_out += tally.items_out;
-  const auto waited = tally.waiting_input + tally.waiting_output;
   s.waiting_input += std::chrono::duration_cast<seconds>(tally.waiting_input);
   s.waiting_output += std::chrono::duration_cast<seconds>(tally.waiting_output);
-  s.busy += std::chrono::duration_cast<seconds>(alive > waited ? alive - waited : alive.zero());
+  s.busy += std::chrono::duration_cast<seconds>(tally.busy);
   s.max_queue_depth = std::max(s.max_queue_depth, tally.max_depth);
 }
 

@@ -578,6 +578,9 @@ void spawn_into(process_state& st, const options& o) {
   int child_fd[3] = {-1, -1, -1};
   int devnull = -1;
   const stream* streams[3] = {&o.in, &o.out, &o.err};
+  // Owned descriptors are closed whatever happens next, also when opening another stream fails.
+  for (int i = 0; i < 3; ++i)
+    if (streams[i]->type() == stream::kind::owned_fd) temps.owned[i] = streams[i];
   for (int i = 0; i < 3; ++i) {
     const stream& s = *streams[i];
     switch (s.type()) {
@@ -619,7 +622,6 @@ void spawn_into(process_state& st, const options& o) {
         break;
       case stream::kind::owned_fd:
         child_fd[i] = s.parent_descriptor();
-        temps.owned[i] = &s;
         if (child_fd[i] < 0) throw std::invalid_argument("sluice: the fd given as a stream was already closed");
         break;
       case stream::kind::file:

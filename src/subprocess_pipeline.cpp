@@ -43,6 +43,8 @@ completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, 
   for (auto& c : commands) detail::validate_common(c, opts);
   const std::size_t n = commands.size();
   std::optional<std::string> input = std::move(opts.input);
+  // As in run(): a stdin pipe that nobody feeds is closed at once, so the first command sees end of file.
+  if (!input && opts.in.is(redirect::pipe)) input.emplace();
   const bool capture_out = opts.capture_output || opts.out.is(redirect::pipe);
   const bool capture_err = opts.capture_output || opts.err.is(redirect::pipe);
   auto deadline = detail::deadline_from(opts.timeout);

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../src/posix/platform.hpp"  // test hooks that force the fallbacks
+
 using namespace std::chrono_literals;
 using sluice::redirect;
 
@@ -895,4 +897,38 @@ TEST(Shlex, SplitMatchesPythonPosixMode) {
   EXPECT_THROW(sluice::shlex::split("trailing\\"), std::invalid_argument);
   for (std::string s : {"plain", "two words", "it's", "\"q\"", "$x `y` \\z", ""})
     EXPECT_EQ(sluice::shlex::split(sluice::shlex::join({s, "x"})), (v{s, "x"})) << s;
+}
+
+// ---------------------------------------------------------------- fallbacks (kernels without pidfd / close_range)
+
+
+namespace {
+struct fallbacks {
+  fallbacks() { sluice::detail::os::force_fallbacks_for_testing(true, true); }
+  ~fallbacks() { sluice::detail::os::force_fallbacks_for_testing(false, false); }
+};
+}  // namespace
+
+TEST_F(Subprocess, FallbackWithoutPidfdOrCloseRange) {
+  fallbacks on;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);  // not close-on-exec: only the /proc walk can close it in the child
+  auto r = sluice::run({child, "fds", "exit", "3"}, {.capture_output = true, .pass_fds = {p[0]}});
+  EXPECT_EQ(r.out, "0 1 2 " + std::to_string(p[0]) + "\n");
+  EXPECT_EQ(r.returncode, 3);
+  close(p[0]);
+  close(p[1]);
+
+  sluice::process s({child, "sleep", "30"});
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(s.wait(150ms), sluice::timeout_expired);
+  EXPECT_GE(since(t0), 0.15);
+  s.terminate();
+  EXPECT_EQ(s.wait(30s), -SIGTERM);
+
+  EXPECT_THROW(sluice::run({child, "print", "x", "sleep", "30"}, {.capture_output = true, .timeout = 200ms}),
+               sluice::timeout_expired);
+  sluice::process w({child, "sleep", "0.1", "exit", "9"});
+  EXPECT_EQ(w.wait(), 9);  // blocking wait without a deadline
+  EXPECT_NO_THROW(w.send_signal(SIGTERM));
 }

@@ -89,6 +89,7 @@ sigpipe_guard::~sigpipe_guard() {
 
 namespace {
 std::atomic<bool> pidfd_unavailable{false};
+std::atomic<bool> pidfd_forced_off{false};
 
 int remaining_ms(const clock::time_point* deadline) {
   if (!deadline) return -1;
@@ -101,7 +102,8 @@ int remaining_ms(const clock::time_point* deadline) {
 }  // namespace
 
 int open_pidfd(pid_t pid) noexcept {
-  if (pidfd_unavailable.load(std::memory_order_relaxed)) return -1;
+  if (pidfd_unavailable.load(std::memory_order_relaxed) || pidfd_forced_off.load(std::memory_order_relaxed))
+    return -1;
   // pidfd_open's descriptor is close-on-exec by definition.
   long fd = ::syscall(SYS_pidfd_open, pid, 0);
   if (fd < 0) {
@@ -111,6 +113,15 @@ int open_pidfd(pid_t pid) noexcept {
   }
   return static_cast<int>(fd);
 }
+
+std::atomic<bool> close_range_forced_off{false};
+
+void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept {
+  pidfd_forced_off.store(no_pidfd);
+  close_range_forced_off.store(no_close_range);
+}
+
+bool close_range_disabled_for_testing() noexcept { return close_range_forced_off.load(std::memory_order_relaxed); }
 
 int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept {
   pollfd fds[8];

@@ -28,6 +28,7 @@ struct spawn_request {
   bool new_session = false;
   pid_t process_group = -1;  // -1: leave alone
   int umask = -1;            // -1: leave alone
+  bool walk_proc_fds = false;  // close_fds by walking /proc/self/fd even when close_range works (tests)
 };
 
 // Which step failed in the child.
@@ -41,7 +42,11 @@ struct spawn_result {
 };
 
 spawn_result spawn(const spawn_request& req) noexcept;
-int open_pidfd(pid_t pid) noexcept;  // -1 when the kernel refuses (the answer is remembered process-wide)
+int open_pidfd(pid_t pid) noexcept;
+
+// Test hooks: behave as on a kernel without pidfd_open / close_range, so the fallbacks can be exercised.
+void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept;
+bool close_range_disabled_for_testing() noexcept;  // -1 when the kernel refuses (the answer is remembered process-wide)
 
 // Descriptors (all close-on-exec). Return -1 and set errno on failure.
 int make_pipe(int fds[2]) noexcept;

@@ -165,7 +165,7 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
 
   if (r->close_fds) {
     unsigned lo = 3;
-    bool ok = true;
+    bool ok = !r->walk_proc_fds;
     for (std::size_t i = 0; i < r->n_pass_fds && ok; ++i) {
       auto p = static_cast<unsigned>(r->pass_fds[i]);
       if (p < lo) continue;
@@ -193,7 +193,9 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
 
 }  // namespace
 
-spawn_result spawn(const spawn_request& req) noexcept {
+spawn_result spawn(const spawn_request& in_req) noexcept {
+  spawn_request req = in_req;
+  if (close_range_disabled_for_testing()) req.walk_proc_fds = true;
   spawn_result result;
   const int saved_errno = errno;
   sigset_t all, caller;
