@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -131,6 +132,7 @@ std::string repr_cmd(const std::vector<std::string>& cmd) {
 
 std::optional<os::clock::time_point> deadline_from(std::optional<seconds> timeout) {
   if (!timeout) return std::nullopt;
+  if (std::isnan(timeout->count())) throw std::invalid_argument("sluice: timeout is NaN");
   auto t = std::max(timeout->count(), 0.0);
   // Far-future timeouts saturate instead of overflowing the clock.
   if (t > 1e9) t = 1e9;
@@ -716,6 +718,7 @@ process& process::operator=(process&&) noexcept = default;
 process::~process() = default;
 
 pid_t process::pid() const noexcept { return state_ ? state_->pid : -1; }
+int process::pidfd() const noexcept { return state_ ? state_->pidfd : -1; }
 
 const std::vector<std::string>& process::args() const noexcept {
   static const std::vector<std::string> none;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -215,6 +217,22 @@ TEST_F(Subprocess, ProcessPollAndWait) {
   EXPECT_EQ(p.poll(), 6);
   EXPECT_EQ(p.returncode(), 6);
   EXPECT_EQ(p.wait(), 6);
+}
+
+TEST_F(Subprocess, PidfdBecomesReadableWhenTheChildEnds) {
+  sluice::process p({child, "sleep", "0.1"});
+  ASSERT_GE(p.pidfd(), 0);
+  pollfd pf{p.pidfd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pf, 1, 0), 0);
+  EXPECT_EQ(::poll(&pf, 1, 30000), 1);
+  EXPECT_EQ(p.poll(), 0);
+}
+
+TEST_F(Subprocess, NanTimeoutIsInvalid) {
+  EXPECT_THROW(sluice::run({child}, {.timeout = sluice::seconds(std::nan(""))}), std::invalid_argument);
+  sluice::process p({child, "exit", "0"});
+  EXPECT_THROW(p.wait(sluice::seconds(std::nan(""))), std::invalid_argument);
+  EXPECT_EQ(p.wait(sluice::seconds(1e300)), 0);  // huge timeouts saturate instead of overflowing
 }
 
 TEST_F(Subprocess, WaitTimeoutIsNotEarlyAndChildKeepsRunning) {

@@ -246,6 +246,8 @@ class process {
                // (move-assigning onto a process does the same to the old child)
 
   pid_t pid() const noexcept;                      // -1 for a moved-from process
+  int pidfd() const noexcept;  // the pidfd that waits use (readable once the child ended), for callers' own poll
+                               // loops; owned by the process, open until its destruction; -1 when the kernel has none
   const std::vector<std::string>& args() const noexcept;
   std::optional<int> returncode() const noexcept;  // nullopt while running (as last seen by poll/wait)
 
