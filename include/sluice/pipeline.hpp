@@ -56,7 +56,7 @@ struct stage_stats {
   std::size_t workers = 0;
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
-  seconds busy{};            // summed over workers: their running time minus the two waits below
+  seconds busy{};            // summed over workers, inside the stage's function
   seconds waiting_input{};   // summed over workers, blocked on an empty input queue
   seconds waiting_output{};  // summed over workers, blocked on a full output queue
   std::size_t max_queue_depth = 0;  // of the queue feeding this stage (sampled; exact when it filled up)
@@ -115,7 +115,7 @@ class pipeline {
     const std::size_t index = source_->stage_count();
     if (opts.name.empty()) opts.name = "stage " + std::to_string(index + 1);
     auto node = std::make_unique<detail::stage_node<T, out_t, std::decay_t<F>>>(
-        std::move(source_), std::forward<F>(f), std::move(opts), index, opts_.ordered);
+        std::move(source_), std::forward<F>(f), std::move(opts), index);
     return pipeline<out_t>(std::move(node), std::move(opts_));
   }
 
@@ -131,24 +131,29 @@ class pipeline {
   template <class F>
   pipeline_stats for_each(F&& sink) && {
     const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
-    detail::channel<T> last(cap);
+    detail::link<T> last(cap);
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
-          ctl.on_stop([&last] { last.shutdown(true); });
-          source_->launch(ctl, &last);
+          ctl.on_stop([&last] { last.queue.shutdown(true); });
+          source_->launch(ctl, &last, opts_.ordered);
         },
-        [&](detail::pipeline_control&) {
+        [&](detail::pipeline_control& ctl) {
           for (;;) {
-            std::optional<detail::seq_item<T>> got = last.try_get();
+            std::optional<detail::batch<T>> got = last.queue.try_get();
             if (!got) {
               try {
-                got.emplace(last.get());
+                got.emplace(last.queue.get());
               } catch (const queue_shut_down&) {
                 return;  // drained after the last stage closed it, or shut down by a stop
               }
             }
-            std::invoke(sink, std::move(got->value));
+            const auto t0 = std::chrono::steady_clock::now();
+            for (auto& item : got->items) {
+              if (ctl.stopping()) return;
+              std::invoke(sink, std::move(item));
+            }
+            last.record(std::chrono::steady_clock::now() - t0, got->items.size());
           }
         });
   }
@@ -174,7 +179,8 @@ class pipeline<void> {
   // Runs the pipeline; returns when every thread is joined; rethrows the first exception.
   pipeline_stats run() && {
     return detail::run_pipeline(
-        opts_, source_->describe(), [&](detail::pipeline_control& ctl) { source_->launch(ctl, nullptr); },
+        opts_, source_->describe(),
+        [&](detail::pipeline_control& ctl) { source_->launch(ctl, nullptr, opts_.ordered); },
         [](detail::pipeline_control&) {});
   }
 

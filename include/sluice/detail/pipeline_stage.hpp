@@ -29,15 +29,36 @@
 
 namespace sluice::detail {
 
+// Queues carry batches: a batch is what one producer handed over at once (one item when the consumer keeps up,
+// up to max_batch items when it is behind and its work per item is tiny).
 template <class T>
-struct seq_item {
-  std::uint64_t seq;
-  T value;
+struct batch {
+  std::uint64_t seq = 0;  // consecutive per queue in ordered mode
+  std::vector<T> items;
+};
+inline constexpr std::size_t max_batch = 64;
+// Aim: one batch is about this much of the consumer's work, so handing it over costs little in comparison.
+inline constexpr std::uint64_t batch_target_ns = 20'000;
+
+// A bounded queue plus the consumer's recent cost per item, which tells its producer how much to batch.
+template <class T>
+struct link {
+  explicit link(std::size_t capacity) : queue(capacity) {}
+  sluice::queue<batch<T>> queue;
+  std::atomic<std::uint64_t> item_ns{0};  // 0: not measured yet
+  std::size_t batch_limit() const noexcept {
+    const std::uint64_t ns = item_ns.load(std::memory_order_relaxed);
+    if (ns == 0) return 1;
+    return static_cast<std::size_t>(std::clamp<std::uint64_t>(batch_target_ns / ns, 1, max_batch));
+  }
+  void record(std::chrono::steady_clock::duration spent, std::size_t items) noexcept {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count();
+    item_ns.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(ns) / std::max<std::size_t>(items, 1)),
+                  std::memory_order_relaxed);
+  }
 };
 template <class T>
-using channel = sluice::queue<seq_item<T>>;
-template <class T>
-using channel_ptr = std::conditional_t<std::is_void_v<T>, void*, channel<T>*>;
+using channel_ptr = std::conditional_t<std::is_void_v<T>, void*, link<T>*>;
 
 // What one worker measured; merged into its stage's stats when it leaves.
 struct worker_tally {
@@ -45,6 +66,7 @@ struct worker_tally {
   std::uint64_t items_out = 0;
   std::chrono::steady_clock::duration waiting_input{};
   std::chrono::steady_clock::duration waiting_output{};
+  std::chrono::steady_clock::duration busy{};
   std::size_t max_depth = 0;
 };
 
@@ -64,7 +86,7 @@ class pipeline_control {
   // Starts a thread running body; body must not throw.
   void spawn(std::function<void()> body);
   void join_all() noexcept;
-  void merge(std::size_t stage, const worker_tally& tally, std::chrono::steady_clock::duration alive);
+  void merge(std::size_t stage, const worker_tally& tally);
   std::exception_ptr error() const;
   pipeline_stats take_stats() { return std::move(stats_); }
 
@@ -96,20 +118,55 @@ class node {
   virtual ~node() = default;
   // Starts this node's threads and its upstream's, on the calling thread; the last of this node's threads to
   // finish closes out.
-  virtual void launch(pipeline_control& ctl, channel_ptr<T> out) = 0;
+  virtual void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) = 0;
   virtual std::size_t stage_count() const noexcept = 0;
   virtual std::size_t last_workers() const noexcept = 0;
   virtual std::vector<stage_stats> describe() const = 0;
 };
 
-// Puts into a channel, timing only the puts that had to wait.
+// Puts a batch, timing only the puts that had to wait.
 template <class T>
-void emit(channel<T>& out, seq_item<T>&& item, worker_tally& tally) {
-  if (out.try_put(std::move(item))) return;
+void emit(link<T>& out, batch<T>&& b, worker_tally& tally) {
+  if (out.queue.try_put(std::move(b))) return;
   const auto t0 = std::chrono::steady_clock::now();
-  out.put(std::move(item));
+  out.queue.put(std::move(b));
   tally.waiting_output += std::chrono::steady_clock::now() - t0;
 }
+
+// The source's side of batching: hands items over one by one while the consumer is waiting for them, and
+// gathers them (up to the consumer's batch limit) while it is behind.
+template <class T>
+class batcher {
+ public:
+  batcher(link<T>& out, bool ordered) noexcept : out_(out), ordered_(ordered) {}
+  void add(T&& item, worker_tally& tally) {
+    acc_.items.push_back(std::move(item));
+    if (acc_.items.size() >= out_.batch_limit()) {
+      flush(tally);
+    } else if (out_.queue.empty()) {
+      stamp();
+      if (out_.queue.try_put(std::move(acc_))) {
+        ++seq_;
+        acc_.items = {};
+      }
+    }
+  }
+  // Blocks while the queue is full.
+  void flush(worker_tally& tally) {
+    if (acc_.items.empty()) return;
+    stamp();
+    emit(out_, std::move(acc_), tally);
+    ++seq_;
+    acc_.items = {};
+  }
+
+ private:
+  void stamp() noexcept { acc_.seq = ordered_ ? seq_ : 0; }
+  link<T>& out_;
+  bool ordered_;
+  std::uint64_t seq_ = 0;
+  batch<T> acc_;
+};
 
 template <class T>
 class source_node : public node<T> {
@@ -117,11 +174,14 @@ class source_node : public node<T> {
   std::size_t stage_count() const noexcept override { return 0; }
   std::size_t last_workers() const noexcept override { return 1; }
   std::vector<stage_stats> describe() const override { return {}; }
-  void launch(pipeline_control& ctl, channel_ptr<T> out) override {
-    ctl.spawn([this, &ctl, out] {
+  void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) override {
+    ctl.spawn([this, &ctl, out, ordered] {
       try {
-        produce(ctl, *out);
-        out->close();
+        worker_tally unused;
+        batcher<T> b(*out, ordered);
+        produce(ctl, b, unused);
+        b.flush(unused);
+        out->queue.close();
       } catch (const queue_shut_down&) {
         shut_down_seen(ctl);
       } catch (...) {
@@ -131,7 +191,7 @@ class source_node : public node<T> {
   }
 
  protected:
-  virtual void produce(pipeline_control& ctl, channel<T>& out) = 0;
+  virtual void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) = 0;
 };
 
 template <class T, class R>
@@ -141,13 +201,11 @@ class range_source final : public source_node<T> {
   explicit range_source(U&& r) : range_(std::forward<U>(r)) {}
 
  private:
-  void produce(pipeline_control& ctl, channel<T>& out) override {
-    worker_tally unused;
-    std::uint64_t seq = 0;
+  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
     auto& r = get();
     for (auto it = std::ranges::begin(r), last = std::ranges::end(r); it != last; ++it) {
       if (ctl.stopping()) return;
-      emit(out, seq_item<T>{seq++, T(*it)}, unused);
+      out.add(T(*it), tally);
     }
   }
   auto& get() noexcept {
@@ -166,26 +224,19 @@ class queue_source final : public source_node<T> {
   explicit queue_source(sluice::queue<T>& q) noexcept : q_(q) {}
 
  private:
-  void produce(pipeline_control& ctl, channel<T>& out) override {
-    worker_tally unused;
-    std::uint64_t seq = 0;
+  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
     while (!ctl.stopping()) {
       std::optional<T> item = q_.try_get();
-      if (!item) item = q_.try_get_for(std::chrono::milliseconds(50));
+      if (!item) {
+        out.flush(tally);  // nothing gathered may wait on an idle queue
+        item = q_.try_get_for(std::chrono::milliseconds(50));
+      }
       if (!item) {
         if (q_.is_shut_down() && q_.qsize() == 0) return;
         continue;
       }
-      struct done_guard {
-        sluice::queue<T>& q;
-        ~done_guard() {
-          try {
-            q.task_done();
-          } catch (...) {  // only if the user called task_done for our item too; not ours to report
-          }
-        }
-      } guard{q_};
-      emit(out, seq_item<T>{seq++, std::move(*item)}, unused);
+      q_.task_done();  // taken: the item now belongs to the pipeline
+      out.add(std::move(*item), tally);
     }
   }
   sluice::queue<T>& q_;
@@ -198,13 +249,11 @@ class function_source final : public source_node<T> {
   bool valid() const noexcept { return static_cast<bool>(fn_); }
 
  private:
-  void produce(pipeline_control& ctl, channel<T>& out) override {
-    worker_tally unused;
-    std::uint64_t seq = 0;
+  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
     while (!ctl.stopping()) {
       std::optional<T> item = fn_();
       if (!item) return;
-      emit(out, seq_item<T>{seq++, std::move(*item)}, unused);
+      out.add(std::move(*item), tally);
     }
   }
   std::function<std::optional<T>()> fn_;
@@ -269,8 +318,8 @@ class stage_node final : public node<Out> {
 
  public:
   template <class G>
-  stage_node(std::unique_ptr<node<In>> up, G&& f, stage_options opts, std::size_t index, bool ordered)
-      : up_(std::move(up)), f_(std::forward<G>(f)), opts_(std::move(opts)), index_(index), ordered_(ordered) {}
+  stage_node(std::unique_ptr<node<In>> up, G&& f, stage_options opts, std::size_t index)
+      : up_(std::move(up)), f_(std::forward<G>(f)), opts_(std::move(opts)), index_(index) {}
 
   std::size_t stage_count() const noexcept override { return index_ + 1; }
   std::size_t last_workers() const noexcept override { return opts_.workers; }
@@ -283,33 +332,34 @@ class stage_node final : public node<Out> {
     return v;
   }
 
-  void launch(pipeline_control& ctl, channel_ptr<Out> out) override {
-    in_ = std::make_unique<channel<In>>(opts_.capacity);
-    if (ordered_ && opts_.workers > 1) turn_ = std::make_unique<turnstile>(opts_.workers);
+  void launch(pipeline_control& ctl, channel_ptr<Out> out, bool ordered) override {
+    in_ = std::make_unique<link<In>>(opts_.capacity);
+    if (ordered && opts_.workers > 1) turn_ = std::make_unique<turnstile>(opts_.workers);
+    ordered_ = ordered;
     live_.store(opts_.workers, std::memory_order_relaxed);
     ctl.on_stop([this] {
-      in_->shutdown(true);
+      in_->queue.shutdown(true);
       if (turn_) turn_->stop();
     });
-    up_->launch(ctl, in_.get());
+    up_->launch(ctl, in_.get(), ordered);
     for (std::size_t w = 0; w < opts_.workers; ++w) ctl.spawn([this, &ctl, out] { work(ctl, out); });
   }
 
  private:
   void work(pipeline_control& ctl, channel_ptr<Out> out) {
     using clock = std::chrono::steady_clock;
-    const auto started = clock::now();
     worker_tally tally;
     try {
       for (std::uint64_t gets = 0;; ++gets) {
-        std::optional<seq_item<In>> got = in_->try_get();
+        std::optional<batch<In>> got = in_->queue.try_get();
         if (got) {
-          // Sampled: reading the queue's indices on every item would cost more than the item itself.
-          if ((gets & 7) == 0) tally.max_depth = std::max(tally.max_depth, std::min(in_->qsize() + 1, opts_.capacity));
+          // Sampled: reading the queue's indices on every batch would cost more than a small batch itself.
+          if ((gets & 7) == 0)
+            tally.max_depth = std::max(tally.max_depth, std::min(in_->queue.qsize() + 1, opts_.capacity));
         } else {
           const auto t0 = clock::now();
           try {
-            got.emplace(in_->get());
+            got.emplace(in_->queue.get());
           } catch (const queue_shut_down&) {
             tally.waiting_input += clock::now() - t0;
             break;  // closed and drained (this worker is done), or the run is stopping
@@ -317,21 +367,39 @@ class stage_node final : public node<Out> {
           tally.waiting_input += clock::now() - t0;
           tally.max_depth = std::max<std::size_t>(tally.max_depth, 1);
         }
-        ++tally.items_in;
+        const std::size_t n = got->items.size();
+        const auto t0 = clock::now();
         if constexpr (std::is_void_v<Out>) {
-          std::invoke(f_, std::move(got->value));
-          ++tally.items_out;
-        } else {
-          auto result = std::invoke(f_, std::move(got->value));
-          if (turn_ && !turn_->wait(got->seq)) break;
-          bool passed = true;
-          if constexpr (filters) {
-            passed = result.has_value();
-            if (passed) emit(*out, seq_item<Out>{ordered_ ? out_seq_++ : 0, std::move(*result)}, tally);
-          } else {
-            emit(*out, seq_item<Out>{ordered_ ? out_seq_++ : 0, std::move(result)}, tally);
+          for (auto& item : got->items) {
+            if (ctl.stopping()) break;  // no new item starts after a failure or a stop
+            ++tally.items_in;
+            std::invoke(f_, std::move(item));
+            ++tally.items_out;
           }
-          if (passed) ++tally.items_out;
+          const auto spent = clock::now() - t0;
+          tally.busy += spent;
+          in_->record(spent, n);
+        } else {
+          batch<Out> results;
+          results.items.reserve(n);
+          for (auto& item : got->items) {
+            if (ctl.stopping()) break;
+            ++tally.items_in;
+            if constexpr (filters) {
+              auto r = std::invoke(f_, std::move(item));
+              if (r) results.items.push_back(std::move(*r));
+            } else {
+              results.items.push_back(std::invoke(f_, std::move(item)));
+            }
+          }
+          const auto spent = clock::now() - t0;
+          tally.busy += spent;
+          in_->record(spent, n);
+          const std::uint64_t in_seq = got->seq;
+          got.reset();  // the inputs are gone before this worker may wait for its turn
+          if (turn_ && !turn_->wait(in_seq)) break;
+          tally.items_out += results.items.size();
+          pass_on(*out, std::move(results), tally);
           if (turn_) turn_->advance();
         }
       }
@@ -340,9 +408,31 @@ class stage_node final : public node<Out> {
     } catch (...) {
       ctl.fail(std::current_exception());
     }
-    ctl.merge(index_, tally, clock::now() - started);
+    ctl.merge(index_, tally);
     if constexpr (!std::is_void_v<Out>) {
-      if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) out->close();
+      if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) out->queue.close();
+    }
+  }
+
+  // Splits a worker's results into batches its consumer can take (one item each when the consumer is slow, so
+  // that all of its workers get some).
+  template <class U>
+  void pass_on(link<U>& out, batch<U>&& results, worker_tally& tally) {
+    const std::size_t n = results.items.size();
+    if (n == 0) return;
+    const std::size_t limit = out.batch_limit();
+    if (n <= limit) {
+      results.seq = ordered_ ? out_seq_++ : 0;
+      emit(out, std::move(results), tally);
+      return;
+    }
+    for (std::size_t i = 0; i < n; i += limit) {
+      batch<U> part;
+      const std::size_t end = std::min(n, i + limit);
+      part.items.reserve(end - i);
+      for (std::size_t j = i; j < end; ++j) part.items.push_back(std::move(results.items[j]));
+      part.seq = ordered_ ? out_seq_++ : 0;
+      emit(out, std::move(part), tally);
     }
   }
 
@@ -350,8 +440,8 @@ class stage_node final : public node<Out> {
   F f_;
   stage_options opts_;
   std::size_t index_;
-  bool ordered_;
-  std::unique_ptr<channel<In>> in_;
+  bool ordered_ = false;
+  std::unique_ptr<link<In>> in_;
   std::unique_ptr<turnstile> turn_;
   std::atomic<std::size_t> live_{0};
   std::uint64_t out_seq_ = 0;  // touched by one worker at a time: the only one, or the one holding the turn
