@@ -7,7 +7,7 @@
 
 namespace sluice::app {
 
-block_reader::block_reader(const config& cfg, int fd) : cfg_(cfg), fd_(fd) {
+block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
   recend_ = cfg.recend;
   recstart_ = cfg.recstart;
   if (!recstart_.empty() && !cfg.recend_given) recend_.clear();

@@ -22,7 +22,6 @@ class block_reader {
   std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
 
-  const config& cfg_;
   int fd_;
   std::string recend_;
   std::string recstart_;

@@ -132,9 +132,9 @@ class feeder {
       thread_.join();
     }
   }
-  bool stuck_on_read() const noexcept { return reading_.load(); }
   void abandon() {
-    // The input thread blocks in read(2) on a terminal or pipe that never ends: leave it, exit will end it.
+    stopping_.store(true);
+    queue_.shutdown(true);
     if (thread_.joinable()) thread_.detach();
   }
 
@@ -155,9 +155,7 @@ class feeder {
     };
     if (blocks_ != nullptr) {
       for (;;) {
-        reading_.store(true);
         auto b = blocks_->next();
-        reading_.store(false);
         if (!b) return;
         job_args a;
         a.block = std::move(*b);
@@ -169,9 +167,7 @@ class feeder {
     if (!fill) {
       job_args cur;
       for (;;) {
-        reading_.store(true);
         auto r = in_->next();
-        reading_.store(false);
         if (!r) break;
         cur.records.push_back(std::move(*r));
         if (cur.records.size() >= batch) {
@@ -254,7 +250,6 @@ class feeder {
   int wake_fd_ = -1;
   std::atomic<bool> waiting_{false};
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> reading_{false};
   bool preloaded_ = false;
   std::deque<job_args> buffered_;
   std::mutex error_mutex_;
@@ -866,8 +861,13 @@ int runner::run() {
 
   if (progress_) progress_->finish(running_.size());
   if (!input_done_) {
-    if (feed_->stuck_on_read()) feed_->abandon();
-    else feed_->stop();
+    // Stopped early (halt, signal): the input thread may be blocked in read(2) on a pipe that never ends,
+    // and joining it could hang. Unblock its queue, detach it, and leave it (and what it reads) to exit.
+    feed_->abandon();
+    (void)feed_.release();
+    (void)input_.release();
+    (void)blocks_.release();
+    (void)tpl_.release();
   }
   // -k: anything still held (a halt left gaps) goes out in order.
   for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
