@@ -35,6 +35,7 @@ started=$(date -u '+%Y-%m-%d %H:%M UTC')
 t0=$(date +%s)
 for b in "${selected[@]}"; do
   echo "== $b" >&2
+  tb=$(date +%s)
   if [ "$b" = cli ]; then
     bench/cli_bench.sh "$dir/apps/sluice/sluice" | tee "$out/$b.txt" || true
   elif [ -x "$dir/bench/${b}_bench" ]; then
@@ -43,6 +44,7 @@ for b in "${selected[@]}"; do
   else
     echo "| every $b case | not built | — | — | — | — |" | tee "$out/$b.txt"
   fi
+  echo "note: $b took $(( $(date +%s) - tb )) s" | tee -a "$out/$b.txt"
 done
 elapsed=$(( $(date +%s) - t0 ))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
