@@ -472,6 +472,39 @@ TEST_F(Subprocess, FM5_SixteenThreadsSpawnCatAndCloseStdin) {
   EXPECT_EQ(ok.load(), 64);
 }
 
+// The strict form: all 16 cats run at once, then they are closed one at a time while the rest stay open. If a
+// stdin write end had leaked into a sibling spawned at the same moment, that cat would never see end of file.
+TEST_F(Subprocess, FM5_NoPipeEndLeaksIntoAConcurrentSibling) {
+  constexpr int n = 16;
+  std::vector<std::optional<sluice::process>> cats(n);
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (!go.load()) std::this_thread::yield();
+      cats[t].emplace(std::vector<std::string>{"cat"},
+                     sluice::options{.in = redirect::pipe, .out = redirect::devnull, .close_fds = false});
+    });
+  }
+  while (ready.load() < n) std::this_thread::yield();
+  go = true;
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < n; ++t) {
+    cats[t]->in().close();
+    int rc = -1;
+    EXPECT_NO_THROW(rc = cats[t]->wait(20s)) << "cat " << t << " never saw end of file";
+    EXPECT_EQ(rc, 0);
+  }
+}
+
+TEST_F(Subprocess, ExceptionsShareTheBaseClass) {
+  EXPECT_THROW(sluice::run({child, "exit", "1"}, {.check = true}), sluice::subprocess_error);
+  EXPECT_THROW(sluice::run({child, "sleep", "30"}, {.timeout = 50ms}), sluice::subprocess_error);
+  EXPECT_THROW(sluice::run({"/nonexistent/x"}), std::system_error);
+}
+
 // 6. Spawning while other threads malloc and hold locks never hangs.
 TEST_F(Subprocess, FM6_SpawnWhileOtherThreadsMallocAndLock) {
   std::atomic<bool> stop{false};
