@@ -51,7 +51,9 @@ stream::stream(fd owned) : kind_(kind::owned_fd) {
 }
 
 stream::stream(std::filesystem::path file) : kind_(kind::file), path_(std::move(file)) {}
-stream::stream(const char* file) : stream(std::filesystem::path(file)) {}
+stream::stream(const char* file)
+    : stream(file ? std::filesystem::path(file)
+                  : throw std::invalid_argument("sluice::stream: null file name")) {}
 stream::stream(const std::string& file) : stream(std::filesystem::path(file)) {}
 
 stream stream::append(std::filesystem::path file) {

@@ -204,6 +204,7 @@ TEST_F(Subprocess, InvalidArgumentsThrowBeforeAnythingStarts) {
   EXPECT_THROW(sluice::process({child}, {.check = true}), std::invalid_argument);
   EXPECT_THROW(sluice::stream{-1}, std::invalid_argument);
   EXPECT_THROW(sluice::stream{sluice::fd{}}, std::invalid_argument);
+  EXPECT_THROW(sluice::stream{static_cast<const char*>(nullptr)}, std::invalid_argument);
 }
 
 // ---------------------------------------------------------------- process
