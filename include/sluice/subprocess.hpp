@@ -74,6 +74,8 @@ enum class redirect {
 };
 
 // Where one standard stream of the child goes. Copyable; copies of a stream built from an owned fd share it.
+// Files are opened (close-on-exec) when the child is spawned; failing to open one throws spawn_error naming it.
+// Constructors throw std::invalid_argument for a negative descriptor, an empty sluice::fd or a null file name.
 class stream {
  public:
   enum class kind { redirect, parent_fd, owned_fd, file, append_file };
@@ -92,7 +94,8 @@ class stream {
   const std::filesystem::path& path() const noexcept { return path_; }
   bool is_inherit() const noexcept { return kind_ == kind::redirect && redirect_ == redirect::inherit; }
   bool is(redirect r) const noexcept { return kind_ == kind::redirect && redirect_ == r; }
-  void release_owned() const;  // closes an owned descriptor (all copies see it closed); internal use
+  // Closes an owned descriptor now (every copy sees it closed); the library calls it once the child runs.
+  void release_owned() const;
 
  private:
   kind kind_ = kind::redirect;
