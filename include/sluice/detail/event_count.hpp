@@ -41,41 +41,73 @@ class backoff {
   }
 
  private:
+#ifdef SLUICE_QUEUE_SPIN_STEPS  // for tuning on a given machine; the defaults suit a loaded 2-core box
+  static constexpr unsigned spin_steps = SLUICE_QUEUE_SPIN_STEPS;
+#else
   static constexpr unsigned spin_steps = 7;
+#endif
+#ifdef SLUICE_QUEUE_YIELD_STEPS
+  static constexpr unsigned yield_steps = SLUICE_QUEUE_YIELD_STEPS;
+#else
   static constexpr unsigned yield_steps = 2;
+#endif
   unsigned step_ = 0;
 };
 
+// Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
+// registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
+// on its way back to a CPU would cost another futex_wake system call for nobody.
 class alignas(cache_line) event_count {
  public:
   // Register as a waiter; re-check the condition after this, then wait(ticket) or cancel().
   std::uint32_t prepare() noexcept {
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    state_.fetch_add(one_waiter, std::memory_order_seq_cst);
     return epoch_.load(std::memory_order_seq_cst);
   }
-  void cancel() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
+  void cancel() noexcept { leave(); }
   // Sleeps unless notified since prepare(); false when the deadline passed. Unregisters.
   bool wait(std::uint32_t ticket, const std::chrono::steady_clock::time_point* deadline) noexcept {
     bool ok = futex_wait(epoch_, ticket, deadline);
-    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    leave();
     return ok;
   }
 
-  bool has_waiters() const noexcept { return waiters_.load(std::memory_order_seq_cst) != 0; }
+  bool has_waiters() const noexcept { return (state_.load(std::memory_order_seq_cst) >> 32) != 0; }
   void notify_one() noexcept {
-    if (!has_waiters()) return;
+    std::uint64_t s = state_.load(std::memory_order_seq_cst);
+    do {
+      if (signals(s) >= waiters(s)) return;  // each registered waiter will re-check anyway
+    } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(epoch_, 1);
   }
   void notify_all() noexcept {
-    if (!has_waiters()) return;
+    std::uint64_t s = state_.load(std::memory_order_seq_cst);
+    do {
+      if (signals(s) >= waiters(s)) return;
+    } while (!state_.compare_exchange_weak(s, (s & ~signal_mask) | waiters(s), std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(epoch_, INT_MAX);
   }
 
  private:
+  static constexpr std::uint64_t one_waiter = std::uint64_t{1} << 32;
+  static constexpr std::uint64_t signal_mask = one_waiter - 1;
+  static std::uint64_t waiters(std::uint64_t s) noexcept { return s >> 32; }
+  static std::uint64_t signals(std::uint64_t s) noexcept { return s & signal_mask; }
+
+  // A leaving waiter takes one signal with it, whether or not it was the one woken: erring towards
+  // "fewer signals in flight" only ever costs an extra wake, never a lost one.
+  void leave() noexcept {
+    std::uint64_t s = state_.load(std::memory_order_seq_cst);
+    std::uint64_t next;
+    do {
+      next = s - one_waiter - (signals(s) != 0 ? 1 : 0);
+    } while (!state_.compare_exchange_weak(s, next, std::memory_order_seq_cst));
+  }
+
+  std::atomic<std::uint64_t> state_{0};  // waiters << 32 | signals in flight
   std::atomic<std::uint32_t> epoch_{0};
-  std::atomic<std::uint32_t> waiters_{0};
 };
 
 }  // namespace sluice::detail
