@@ -38,6 +38,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// Objects a detached input thread still uses at exit (see runner::run); a global keeps them reachable.
+void* g_abandoned[4];
+
 double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -132,10 +135,18 @@ class feeder {
       thread_.join();
     }
   }
-  void abandon() {
+  // Stops the input thread if it can within a moment (true: joined); else detaches it (false).
+  bool abandon() {
     stopping_.store(true);
     queue_.shutdown(true);
-    if (thread_.joinable()) thread_.detach();
+    if (!thread_.joinable()) return true;
+    for (int i = 0; i < 20 && !finished_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (finished_.load()) {
+      thread_.join();
+      return true;
+    }
+    thread_.detach();
+    return false;
   }
 
  private:
@@ -239,6 +250,7 @@ class feeder {
     queue_.close();
     waiting_.store(true);
     wake();
+    finished_.store(true);
   }
 
   const config& cfg_;
@@ -250,6 +262,7 @@ class feeder {
   int wake_fd_ = -1;
   std::atomic<bool> waiting_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};
   bool preloaded_ = false;
   std::deque<job_args> buffered_;
   std::mutex error_mutex_;
@@ -863,11 +876,13 @@ int runner::run() {
   if (!input_done_) {
     // Stopped early (halt, signal): the input thread may be blocked in read(2) on a pipe that never ends,
     // and joining it could hang. Unblock its queue, detach it, and leave it (and what it reads) to exit.
-    feed_->abandon();
-    (void)feed_.release();
-    (void)input_.release();
-    (void)blocks_.release();
-    (void)tpl_.release();
+    if (!feed_->abandon()) {
+      // Globals keep them reachable (and alive) for the detached thread until the process exits.
+      g_abandoned[0] = feed_.release();
+      g_abandoned[1] = input_.release();
+      g_abandoned[2] = blocks_.release();
+      g_abandoned[3] = tpl_.release();
+    }
   }
   // -k: anything still held (a halt left gaps) goes out in order.
   for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
