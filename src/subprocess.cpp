@@ -361,6 +361,7 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
     if (input.size() - written > (std::size_t(1) << 16)) os::grow_pipe(in->fd_.get(), int(max_chunk));
   }
   std::size_t chunk[4] = {1u << 16, 1u << 16, 1u << 16, 1u << 16};
+  bool watch_pidfd = true;
   // Big input usually means big output from a filter. Reserving that much up front is only address space
   // (untouched pages cost nothing), but it spares the geometric regrowth, which would fault in and copy the
   // output about twice over -- on a loaded machine page faults, not the pipe, bound the throughput.
@@ -382,7 +383,7 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
       }
     }
     if (m == 0) return true;
-    bool watching = watched && watched->pidfd >= 0 && watched->returncode.load() == still_running;
+    bool watching = watch_pidfd && watched && watched->pidfd >= 0 && watched->returncode.load() == still_running;
     if (watching) {
       entries[m] = {watched->pidfd, POLLIN, 0};
       idx_of[m++] = -2;
@@ -393,7 +394,9 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
     for (std::size_t k = 0; k < m; ++k) {
       if (!entries[k].revents) continue;
       if (idx_of[k] == -2) {
-        watched->reap();
+        // Readable means ended, so this reaps; if it does not (a pidfd closed behind our back), stop watching
+        // rather than spin on it -- the pipes alone decide when this loop ends anyway.
+        if (!watched->reap()) watch_pidfd = false;
       } else if (idx_of[k] == -1) {
         std::size_t len = std::min(input.size() - written, max_chunk);
         ssize_t w = os::write_some(in->fd_.get(), input.data() + written, len);

@@ -164,7 +164,10 @@ bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept
   if (pidfd >= 0) {
     poll_entry e{pidfd, POLLIN, 0};
     int r = poll_until(&e, 1, deadline);
-    return r != 0;  // an error (should not happen) counts as "go and look"
+    if (r == 0) return false;
+    // POLLNVAL or an error means the pidfd is unusable (closed by someone else): wait the fallback way
+    // instead of reporting "ended" forever and letting the caller spin.
+    if (r > 0 && !(e.revents & POLLNVAL)) return true;
   }
   if (!deadline) {
     // WNOWAIT leaves the zombie in place, so the pid cannot be recycled before try_reap runs under its lock.
