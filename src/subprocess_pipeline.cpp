@@ -103,6 +103,10 @@ completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, 
       o.restore_signals = opts.restore_signals;
       o.start_new_session = opts.start_new_session;
       o.process_group = opts.process_group;
+      // As a shell does: process_group = 0 makes the first command a group leader and the rest join its group,
+      // so the whole pipeline can be signalled at once. The leader exists already: the spawn of the first
+      // returned only after its exec, and setpgid comes before that.
+      if (i > 0 && opts.process_group == 0) o.process_group = procs.front().pid();
       o.umask = opts.umask;
       procs.emplace_back(commands[i], std::move(o));  // on failure, procs' destructors kill and reap the rest
     }

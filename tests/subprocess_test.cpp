@@ -926,6 +926,17 @@ TEST_F(Subprocess, PipelineSpawnFailureLeavesNothingBehind) {
   EXPECT_THROW(sluice::run_pipeline({{child}, {}}), std::invalid_argument);
 }
 
+TEST_F(Subprocess, PipelineProcessGroupIsShared) {
+  auto r = sluice::run_pipeline({{child, "session"}, {child, "session", "echo"}, {child, "echo"}},
+                                {.capture_output = true, .process_group = 0});
+  std::istringstream is(r.out);
+  int sid, pgid1, pid1, pgid2, pid2;
+  is >> sid >> pgid2 >> pid2 >> sid >> pgid1 >> pid1;  // the second command prints first, then passes the first's
+  EXPECT_EQ(pgid1, pid1);  // the first leads
+  EXPECT_EQ(pgid2, pid1);  // the second joined it
+  EXPECT_NE(pid1, pid2);
+}
+
 TEST_F(Subprocess, PipelineOutToFile) {
   auto path = std::filesystem::temp_directory_path() / ("sluice_pipe_" + std::to_string(getpid()) + ".txt");
   sluice::run_pipeline({{child, "print", "b", "print", "a"}, {"sort"}}, {.out = path});

@@ -279,6 +279,9 @@ class process {
 // one's stdout, stderr of all goes to opts.err (capture_output: out is the last stdout, err every stderr).
 // timeout and check apply to the whole pipeline: on expiry every command is killed and reaped. The exceptions'
 // cmd() is the rightmost failing command (the last one for a timeout). Blocks until every command has ended.
+// err = to_stdout sends each command's stderr along its stdout (`cmd 2>&1 | next`); process_group = 0 puts the
+// whole pipeline into one new group led by the first command, as a shell does. If a command cannot be started,
+// the ones already running are killed and reaped and spawn_error is thrown.
 struct completed_pipeline {
   std::vector<std::vector<std::string>> args;
   std::vector<int> returncodes;  // one per command, like bash's PIPESTATUS
