@@ -736,9 +736,15 @@ TEST_F(Subprocess, HandlersAreResetAndMaskIsInherited) {
   struct sigaction sa {}, old{};
   sa.sa_handler = on_alarm;
   sigaction(SIGUSR1, &sa, &old);
-  auto r = sluice::run({child, "sighandler", "10", "sigblocked", "10"}, {.capture_output = true});
+  sigset_t usr2, before;
+  sigemptyset(&usr2);
+  sigaddset(&usr2, SIGUSR2);
+  pthread_sigmask(SIG_BLOCK, &usr2, &before);
+  auto r = sluice::run({child, "sighandler", "10", "sigblocked", "10", "sigblocked", "12"}, {.capture_output = true});
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
   sigaction(SIGUSR1, &old, nullptr);
-  EXPECT_EQ(r.out, "default\nunblocked\n");
+  // A caught signal is SIG_DFL in the child; the caller's mask is inherited as with fork+exec (CPython too).
+  EXPECT_EQ(r.out, "default\nunblocked\nblocked\n");
 }
 
 TEST_F(Subprocess, OptionStartNewSessionAndProcessGroup) {
