@@ -19,6 +19,10 @@
 //    communicate(), which services all three pipes in one poll loop.
 //  - A process that is destroyed while its child runs kills (SIGKILL) and reaps that child.
 //  - With a pipe to stdin, the child sees end of file only after in().close() (or communicate()).
+//  - Without a timeout, run() and communicate() read the pipes to end of file, as Python does: a background
+//    grandchild that inherited stdout keeps them waiting until it exits. With a timeout they return on time.
+//  - An application that sets SIGCHLD to SIG_IGN gets returncode 0 for every child (the kernel discards the
+//    status), as in CPython.
 //
 // Invalid arguments throw std::invalid_argument before anything starts: empty args; a NUL byte in args, env,
 // cwd or executable; '=' in an env name; capture_output with out/err set; input with in set; to_stdout for
