@@ -383,29 +383,31 @@ TEST(PipelineCancel, StopAtRandomMoments) {
 
 TEST(PipelineCancel, ExceptionBeforeStopWins) {
   std::stop_source stop;
+  std::atomic<bool> thrown{false};
+  // The stop comes 50 ms after the stage's exception, while the run may still be winding down.
+  std::thread stopper([&] {
+    while (!thrown) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(50ms);
+    stop.request_stop();
+  });
   try {
     sluice::pipeline(iota_vec(100), {.stop_token = stop.get_token()})
-        .stage([&stop](int x) -> int {
+        .stage([&thrown](int x) -> int {
           if (x == 5) {
-            try {
-              throw stage_error("first");
-            } catch (...) {
-              // The error leaves this function before the stop below can be seen by anyone.
-              std::thread([&stop] {
-                std::this_thread::sleep_for(20ms);
-                stop.request_stop();
-              }).detach();
-              throw;
-            }
+            thrown = true;
+            throw stage_error("first");
           }
+          if (x > 5) std::this_thread::sleep_for(20ms);  // keeps the run busy past the stop
           return x;
-        })
+        },
+               {.workers = 2})
         .run();
     FAIL() << "no exception";
   } catch (const stage_error& e) {
     EXPECT_STREQ(e.what(), "first");
   }
-  std::this_thread::sleep_for(50ms);  // let the detached stopper finish before stop goes out of scope
+  thrown = true;
+  stopper.join();
 }
 
 TEST(PipelineCancel, StopWhileSinkIsSlowEndsPromptly) {
