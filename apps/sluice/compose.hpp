@@ -69,6 +69,12 @@ class command_template {
   std::size_t base_length_ = 0;
 };
 
+struct job_shell_info {
+  std::string path;            // the shell that runs composed commands: path -c command
+  bool echo_is_plain = false;  // its echo prints backslashes literally, like /bin/echo (bash)
+};
+const job_shell_info& job_shell();  // computed once
+
 // Resolves a program name through $PATH once; empty when not found or not executable.
 std::string find_program(const std::string& name);
 

@@ -454,7 +454,7 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
         j->proc.reset();  // let the shell report it, exactly as it would have
       }
     }
-    if (!j->proc) j->proc.emplace(std::vector<std::string>{"/bin/sh", "-c", j->cmd.shell_command}, make_options());
+    if (!j->proc) j->proc.emplace(std::vector<std::string>{job_shell().path, "-c", j->cmd.shell_command}, make_options());
   } catch (const std::exception& e) {
     // Could not start even the shell (out of processes or descriptors): the job fails with 255.
     std::string msg = std::string("sluice: cannot start job: ") + e.what() + "\n";
