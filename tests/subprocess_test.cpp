@@ -344,6 +344,21 @@ TEST_F(Subprocess, FM1_NoDeadlockWithMegabytesEachWay) {
   EXPECT_EQ(r.err, std::string(1 << 20, 'e'));
 }
 
+// The spec's size: 100 MiB each way (stdin -> stdout echoed, plus 100 MiB of stderr written first).
+TEST_F(Subprocess, FM1_HundredMebibytesEachWay) {
+  const std::size_t n = std::size_t(100) << 20;
+  std::string input(n, 'i');
+  for (std::size_t k = 0; k < n; k += 65537) input[k] = static_cast<char>('a' + k % 26);
+  sluice::process p({child, "write", "err", std::to_string(n), "e", "echo"},
+                    {.in = redirect::pipe, .out = redirect::pipe, .err = redirect::pipe});
+  auto [out, err] = p.communicate(input, 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  EXPECT_EQ(out.size(), n);
+  EXPECT_TRUE(out == input);
+  EXPECT_EQ(err.size(), n);
+  EXPECT_EQ(err.find_first_not_of('e'), std::string::npos);
+}
+
 // 2. A grandchild holding the pipe must not make a timed run hang.
 TEST_F(Subprocess, FM2_GrandchildHoldingPipeDoesNotHangTimedRun) {
   auto t0 = std::chrono::steady_clock::now();
