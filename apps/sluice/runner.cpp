@@ -282,6 +282,7 @@ struct job {
   int err_fd = -1;
   int in_fd = -1;
   std::size_t in_written = 0;
+  std::size_t block_bytes = 0;  // --pipe: the block's size, the joblog's Send even if the job stopped reading
   spool out;
   spool err;
   std::size_t received = 0;
@@ -473,6 +474,7 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
     set_nonblocking(j->err_fd);
   }
   if (cfg_.pipe) {
+    j->block_bytes = j->args.block.size();
     j->in_fd = j->proc->in().native_handle();
     set_nonblocking(j->in_fd);
     ::fcntl(j->in_fd, F_SETPIPE_SZ, 1 << 20);
@@ -656,7 +658,7 @@ void runner::finish(std::unique_ptr<job> jp) {
   rec.seq = j.args.seq;
   rec.start_time = j.start_epoch;
   rec.runtime = runtime;
-  rec.send = cfg_.pipe ? j.in_written : 0;
+  rec.send = cfg_.pipe ? j.block_bytes : 0;
   rec.receive = j.received;
   rec.exitval = exitval;
   rec.signal = sig;
