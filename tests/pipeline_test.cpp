@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -22,6 +23,40 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
+
+// Numbers first, first + 1, ... (endless by default), each passed through f as it is read: the tests' stand-in
+// for std::views::iota | std::views::transform, which clang 14 cannot compile against libstdc++ 12.
+template <class F>
+class counting_range {
+ public:
+  using value_type = std::invoke_result_t<F&, long>;
+  class iterator {
+   public:
+    using value_type = counting_range::value_type;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(long i, F* f) : i_(i), f_(f) {}
+    value_type operator*() const { return (*f_)(i_); }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    void operator++(int) { ++i_; }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    long i_ = 0;
+    F* f_ = nullptr;
+  };
+  explicit counting_range(F f, long first = 0, long last = std::numeric_limits<long>::max())
+      : f_(std::move(f)), first_(first), last_(last) {}
+  iterator begin() { return iterator(first_, &f_); }
+  iterator end() { return iterator(last_, &f_); }
+
+ private:
+  F f_;
+  long first_, last_;
+};
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -194,10 +229,10 @@ TEST(PipelineSource, UnclosedQueueStillEndsOnError) {
 }
 
 TEST(PipelineSource, ThrowingRangeReachesTheCaller) {
-  auto input = std::views::iota(0) | std::views::transform([](int x) {
-                 if (x == 50) throw stage_error("input broke");
-                 return x;
-               });
+  counting_range input([](long x) {
+    if (x == 50) throw stage_error("input broke");
+    return int(x);
+  });
   EXPECT_THROW(sluice::pipeline(input).stage([](int x) { return x; }, {.workers = 2}).run(), stage_error);
 }
 
@@ -217,7 +252,8 @@ TEST(PipelineSource, ThrowingFunctionReachesTheCaller) {
 class PipelineOrder : public testing::TestWithParam<std::tuple<int, std::size_t>> {};
 
 TEST_P(PipelineOrder, OrderedOutputWithRandomDelays) {
-  const auto [stages, workers] = GetParam();
+  const int stages = std::get<0>(GetParam());
+  const std::size_t workers = std::get<1>(GetParam());
   constexpr int n = 300;
   auto delay = [](int x, int salt) {
     std::mt19937 r(static_cast<unsigned>(x * 7919 + salt));
@@ -239,7 +275,8 @@ TEST_P(PipelineOrder, OrderedOutputWithRandomDelays) {
 }
 
 TEST_P(PipelineOrder, UnorderedDeliversEachItemOnce) {
-  const auto [stages, workers] = GetParam();
+  const int stages = std::get<0>(GetParam());
+  const std::size_t workers = std::get<1>(GetParam());
   auto p = sluice::pipeline(iota_vec(2000)).stage([](int x) { return x; }, {.workers = workers});
   for (int s = 1; s < stages; ++s) p = std::move(p).stage([](int x) { return x; }, {.workers = workers});
   auto out = std::move(p).collect();
@@ -259,7 +296,8 @@ INSTANTIATE_TEST_SUITE_P(StagesByWorkers, PipelineOrder,
 class PipelineFailure : public testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(PipelineFailure, StageThrowsWhileNeighboursAreBlocked) {
-  const auto [position, ordered] = GetParam();  // 0, 1, 2: which of three stages throws; 3: the sink
+  const int position = std::get<0>(GetParam());  // 0, 1, 2: which of three stages throws; 3: the sink
+  const bool ordered = std::get<1>(GetParam());
   counted::alive = 0;
   std::atomic<long> produced{0};
   auto slow_then_throw = [position](int k, const counted& c) {
@@ -414,7 +452,7 @@ TEST(PipelineCancel, StopWhileSinkIsSlowEndsPromptly) {
   std::stop_source stop;
   auto t0 = clock_type::now();
   int seen = 0;
-  EXPECT_THROW(sluice::pipeline(std::views::iota(0), {.ordered = true, .stop_token = stop.get_token()})
+  EXPECT_THROW(sluice::pipeline(counting_range([](long x) { return int(x); }), {.ordered = true, .stop_token = stop.get_token()})
                    .stage([](int x) { return x; }, {.workers = 2})
                    .for_each([&](int) {
                      if (++seen == 100) stop.request_stop();
@@ -432,7 +470,8 @@ TEST(PipelineCancel, StopWhileSinkIsSlowEndsPromptly) {
 class PipelineBound : public testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(PipelineBound, InFlightItemsStayUnderTheBound) {
-  const auto [ordered, slow] = GetParam();
+  const bool ordered = std::get<0>(GetParam());
+  const bool slow = std::get<1>(GetParam());
   std::atomic<long> produced{0};
   long consumed = 0, worst = 0;
   const long bound = (1 + 3 + 4 + 4 + 2 + 2 + 1) * (slow ? 1 : 64);

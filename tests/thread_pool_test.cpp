@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <future>
 #include <latch>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -75,6 +76,40 @@ struct counted {
   counted(const counted&) { ++alive; }
   counted(counted&&) noexcept { ++alive; }
   ~counted() { --alive; }
+};
+
+// Numbers first, first + 1, ... (endless by default), each passed through f as it is read: the tests' stand-in
+// for std::views::iota | std::views::transform, which clang 14 cannot compile against libstdc++ 12.
+template <class F>
+class counting_range {
+ public:
+  using value_type = std::invoke_result_t<F&, long>;
+  class iterator {
+   public:
+    using value_type = counting_range::value_type;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(long i, F* f) : i_(i), f_(f) {}
+    value_type operator*() const { return (*f_)(i_); }
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    void operator++(int) { ++i_; }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    long i_ = 0;
+    F* f_ = nullptr;
+  };
+  explicit counting_range(F f, long first = 0, long last = std::numeric_limits<long>::max())
+      : f_(std::move(f)), first_(first), last_(last) {}
+  iterator begin() { return iterator(first_, &f_); }
+  iterator end() { return iterator(last_, &f_); }
+
+ private:
+  F f_;
+  long first_, last_;
 };
 
 double seconds_since(clock_type::time_point t0) {
@@ -605,7 +640,7 @@ TEST(ThreadPoolMap, FirstFailureInInputOrderWins) {
     if (x == 6) throw std::length_error("item 6");
     return x;
   };
-  EXPECT_THROW(pool.map(f, std::views::iota(0, 20)), std::out_of_range);
+  EXPECT_THROW(pool.map(f, counting_range([](long x) { return int(x); }, 0, 20)), std::out_of_range);
 }
 
 TEST(ThreadPoolMap, FailureCancelsWhatHasNotStarted) {
@@ -619,7 +654,7 @@ TEST(ThreadPoolMap, FailureCancelsWhatHasNotStarted) {
     }
     return x;
   };
-  EXPECT_THROW(pool.map(f, std::views::iota(0, 100)), std::runtime_error);
+  EXPECT_THROW(pool.map(f, counting_range([](long x) { return int(x); }, 0, 100)), std::runtime_error);
   pool.shutdown();
   EXPECT_LE(started, 2);  // only item 0 (and at most one racing neighbour) ever ran
 }
@@ -629,11 +664,11 @@ TEST(ThreadPoolMap, EndlessInputStaysWithinBuffer) {
   sluice::thread_pool pool(3);
   std::atomic<long> pulled{0}, completed{0};
   long worst = 0;
-  auto input = std::views::iota(0L) | std::views::transform([&](long x) {
-                 long ahead = ++pulled - completed.load();
-                 worst = std::max(worst, ahead);
-                 return x;
-               });
+  counting_range input([&](long x) {
+    long ahead = ++pulled - completed.load();
+    worst = std::max(worst, ahead);
+    return x;
+  });
   auto f = [&completed](long x) {
     if (x == 3000) throw std::runtime_error("enough");
     ++completed;
