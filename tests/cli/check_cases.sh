@@ -40,6 +40,33 @@ check_huge_input_streams() {
   expect_eq "all arguments, in order" "$got" "$want"
 }
 
+check_input_is_streamed() {
+  # the second line is only written once the first job has run: a runner that reads all of its input
+  # before starting jobs never gets there (the writer gives up after 20 s and the case fails)
+  { echo a; wait_until 20 test -e ran_a || echo "job a did not run before the input ended" >&2; echo b; } |
+    par -j2 'touch ran_{}' 2>err
+  [ -s err ] && fail "$(cat err)"
+  [ -e ran_b ] || fail "job b did not run"
+}
+
+check_stops_when_output_is_closed() {
+  local start took first
+  start=$SECONDS
+  first=$(seq 100000 | timeout 20 "$P" -j2 -k echo 2>/dev/null | head -n 1)
+  took=$(elapsed_since "$start")
+  expect_eq "first line" "$first" 1
+  [ "$took" -le 15 ] || fail "the runner kept going ${took} s after its output was closed"
+}
+
+check_jobs_inherit_only_std_fds() {
+  # a job sees stdin, stdout, stderr and nothing else of the runner (ls adds its own fd 3)
+  local direct shell
+  direct=$(par -N0 ls /proc/self/fd ::: 1 | tr '\n' ' ')
+  shell=$(par -N0 'ls /proc/self/fd; true' ::: 1 | tr '\n' ' ')
+  expect_eq "fds of a directly executed job" "$direct" "0 1 2 3 "
+  expect_eq "fds of a job run by the shell" "$shell" "0 1 2 3 "
+}
+
 # ---------------------------------------------------------------- job slots
 check_j_limits_concurrency() {
   local got
@@ -131,6 +158,25 @@ check_group_large_output_low_memory() {
   if [ "$rss_kb" -gt $((96 * 1024)) ]; then
     fail "peak RSS ${rss_kb} KiB for a 256 MiB grouped output (limit 96 MiB)"
   fi
+  local left
+  left=$(find "$TMPDIR" -mindepth 1 | head -n 5)
+  [ -z "$left" ] || fail "temp files left behind: $left"
+}
+
+check_group_spools_to_unlinked_file_in_tmpdir() {
+  # past the in-memory threshold a grouped job's output goes to a temp file under $TMPDIR that is
+  # already unlinked while the job runs (so nothing is left behind, whatever happens)
+  "$P" 'head -c 8388608 /dev/zero; i=0; while [ ! -e go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; echo {}' ::: x >out &
+  local pid=$!
+  spooled() { ls -l "/proc/$pid/fd" 2>/dev/null | grep -q -- "-> $TMPDIR/.*(deleted)"; }
+  local ok=1
+  wait_until 20 spooled || ok=0
+  local fds
+  fds=$(ls -l "/proc/$pid/fd" 2>/dev/null | sed 's/.* -> //' | tr '\n' ' ')
+  touch go
+  wait "$pid"
+  [ "$ok" = 1 ] || fail "no unlinked spool file under $TMPDIR while the job ran (runner's fds: $fds)"
+  expect_eq "bytes of output" "$(wc -c <out)" $((8388608 + 2))
   local left
   left=$(find "$TMPDIR" -mindepth 1 | head -n 5)
   [ -z "$left" ] || fail "temp files left behind: $left"

@@ -47,6 +47,7 @@ diff_empty_file_runs_nothing() { : >empty; par touch started :::: empty; echo "r
 diff_empty_triple_colon_runs_nothing() { par touch started :::; echo "rc=$?"; ls; }
 diff_newline_in_triple_colon_value_splits() { par -k echo ::: "$(printf 'a\nb')" c; }
 diff_stdin_not_given_to_jobs_with_triple_colon() { echo data | par -k 'cat; echo {}' ::: a b; }
+diff_jobs_do_not_read_the_argument_stdin() { printf 'a\nb\nc\n' | par -j1 -k 'cat; echo {}'; }
 diff_non_utf8_bytes_preserved() { printf 'caf\351\n\377\376\n' | par -k echo | od -An -c; }
 diff_long_argument() { head -c 30000 /dev/zero | tr '\0' x | par -k 'printf %s {} | wc -c'; }
 
