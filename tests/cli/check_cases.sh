@@ -5,13 +5,13 @@
 
 # ---------------------------------------------------------------- helpers for this file
 
-# max_concurrency JOBS PAR_OPTIONS...: runs JOBS jobs that each stay 1 s, prints the largest number of
+# max_concurrency JOBS PAR_OPTIONS...: runs JOBS jobs that each stay 2 s, prints the largest number of
 # them that were running at the same time (each job counts the live jobs while it runs).
 max_concurrency() {
   local jobs=$1
   shift
   rm -rf live counts && mkdir live && : >counts
-  seq "$jobs" | par "$@" 'touch live/{}; sleep 1; ls live | wc -l >>counts; rm live/{}'
+  seq "$jobs" | par "$@" 'touch live/{}; sleep 2; ls live | wc -l >>counts; rm live/{}'
   sort -n counts | tail -n 1
 }
 
