@@ -175,7 +175,10 @@ void output_writer::run() {
   bool broken_out = false, broken_err = false;
   for (output_chunk& c : queue_) {
     // After EPIPE on stdout (e.g. `sluice ... | head`), keep draining so the runner never blocks.
-    if (!broken_out && !emit(1, c.out, c.prefix, c.out_at_line_start)) broken_out = errno == EPIPE;
+    if (!broken_out && !emit(1, c.out, c.prefix, c.out_at_line_start)) {
+      broken_out = errno == EPIPE;
+      if (broken_out) broken_.store(true);
+    }
     if (!broken_err && !emit(2, c.err, c.prefix, c.err_at_line_start)) broken_err = errno == EPIPE;
   }
 }

@@ -3,6 +3,7 @@
 // queue to one writer thread, which prints them (with --tag prefixes) without ever interleaving two chunks.
 #pragma once
 #include <cstddef>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -56,12 +57,14 @@ class output_writer {
 
   void put(output_chunk c);  // blocks while the queue is full (stdout is slow): back-pressure on the runner
   void finish();
+  bool stdout_broken() const noexcept { return broken_.load(); }  // EPIPE on stdout: nobody reads any more
 
  private:
   void run();
   sluice::queue<output_chunk> queue_;
   std::thread thread_;
   bool finished_ = false;
+  std::atomic<bool> broken_{false};
 };
 
 // Writes all of data to fd, retrying short writes and EINTR; false on a hard error (EPIPE, ENOSPC).

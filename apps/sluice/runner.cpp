@@ -299,10 +299,6 @@ struct job {
   std::string tag;
 };
 
-struct finished_output {
-  output_chunk chunk;
-};
-
 class runner {
  public:
   explicit runner(config& cfg) : cfg_(cfg) {}
@@ -713,7 +709,6 @@ void runner::stop_all(bool kill) {
 }
 
 int runner::run() {
-  signal_fd_ = install_signal_pipe();
   if (cfg_.pipe) {
     blocks_ = std::make_unique<block_reader>(cfg_, 0);
   } else {
@@ -741,6 +736,8 @@ int runner::run() {
   } else {
     feed_->start();
   }
+  // Installed only now: until the first job starts, SIGINT may simply end us (a preload can block on stdin).
+  signal_fd_ = install_signal_pipe();
   if (cfg_.bar || cfg_.progress || cfg_.eta)
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 
@@ -832,6 +829,12 @@ int runner::run() {
           stop_all(true);
         }
       }
+    }
+    if (writer_->stdout_broken() && !interrupted_) {
+      // Whoever read our output is gone (`sluice ... | head`): stop as GNU parallel would on SIGPIPE, but
+      // without leaving the running jobs behind.
+      interrupted_ = true;
+      stop_all(true);
     }
     std::vector<job*> exited;
     if (n > 0) {
