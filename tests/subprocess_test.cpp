@@ -867,6 +867,31 @@ TEST_F(Subprocess, PipeReaderTakeFeedsAnotherChild) {
   c.wait();
 }
 
+TEST_F(Subprocess, OwnedFdIsClosedWhenTheSpawnFails) {
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  EXPECT_THROW(sluice::run({"/nonexistent/prog"}, {.out = sluice::fd(p[1])}), sluice::spawn_error);
+  EXPECT_EQ(fcntl(p[1], F_GETFD), -1);
+  char c;
+  EXPECT_EQ(read(p[0], &c, 1), 0);  // the only write end is gone: end of file, not a hang
+  close(p[0]);
+}
+
+TEST_F(Subprocess, PipeObjectsAfterCloseAndAtEndOfFile) {
+  sluice::process p({child, "echo"}, {.in = redirect::pipe, .out = redirect::pipe});
+  p.in().write("no newline at the end");
+  p.in().close();
+  p.in().close();  // idempotent
+  EXPECT_THROW(p.in().write("more"), std::logic_error);
+  EXPECT_EQ(p.out().readline(), "no newline at the end");
+  EXPECT_EQ(p.out().readline(), std::nullopt);
+  EXPECT_EQ(p.out().read(10), "");
+  p.out().close();
+  EXPECT_FALSE(p.out().is_open());
+  EXPECT_EQ(p.out().read(), "");
+  EXPECT_EQ(p.wait(), 0);
+}
+
 TEST_F(Subprocess, FdOwnsAndReleases) {
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
