@@ -1,15 +1,15 @@
 // bench/harness.hpp -- timing and reporting shared by sluice's benchmarks (not installed).
 //
 // The machines these run on are shared and noisy, so absolute times mean little: every figure is
-// compared with a peer measured in the same process, the contenders take turns (A B C A B C ...)
-// and the median of the rounds is reported. Each benchmark prints markdown table rows
+// compared with a peer measured in the same process, the contenders take turns (A B C A B C ...),
+// each side's median is shown and the ratio is the median of the per-round ratios. Each benchmark prints markdown table rows
 //   | case | sluice | peer | ratio | target | met? |
 // plus "note: ..." lines; scripts/bench.sh gathers them into docs/benchmarks.md.
 //
 //   std::vector<sluice_bench::contender> cs{{"sluice", [] { return time_one_thing(); }},
 //                                           {"raw", [] { return time_other_thing(); }}};
-//   auto med = sluice_bench::interleave(cs, 5);
-//   sluice_bench::row("case", med[0], "raw", med[1], sluice_bench::unit::seconds_per_op,
+//   auto f = sluice_bench::interleave(cs, 5);
+//   sluice_bench::row("case", f[0], "raw", f[1], sluice_bench::unit::seconds_per_op,
 //                     sluice_bench::goal::time_at_most, 1.15);
 #pragma once
 
@@ -54,15 +54,25 @@ struct contender {
   std::function<double()> run;
 };
 
-// Runs the contenders in turn, `rounds` times, and returns each one's median (NaN when unavailable).
-inline std::vector<double> interleave(const std::vector<contender>& cs, int rounds) {
-  std::vector<std::vector<double>> figures(cs.size());
+// One contender's figures, one per round. Built from a single number (or NaN: unavailable) where a figure
+// comes from another phase of the run and must not be paired round by round.
+struct figures {
+  std::vector<double> rounds;
+  figures() = default;
+  figures(double v) {  // NOLINT: implicit on purpose, so a lone number can stand in
+    if (!std::isnan(v)) rounds.push_back(v);
+  }
+  double median() const { return sluice_bench::median(rounds); }
+  bool available() const { return !rounds.empty(); }
+};
+
+// Runs the contenders in turn, `rounds` times; an unavailable contender gets no figures.
+inline std::vector<figures> interleave(const std::vector<contender>& cs, int rounds) {
+  std::vector<figures> result(cs.size());
   for (int r = 0; r < rounds; ++r)
     for (std::size_t i = 0; i < cs.size(); ++i)
-      if (cs[i].run) figures[i].push_back(cs[i].run());
-  std::vector<double> medians;
-  for (auto& f : figures) medians.push_back(median(f));
-  return medians;
+      if (cs[i].run) result[i].rounds.push_back(cs[i].run());
+  return result;
 }
 
 enum class unit {
@@ -101,20 +111,35 @@ inline std::string format(double v, unit u) {
   return buf;
 }
 
-// Prints one table row. `sluice` or `peer` NaN means that side was not built / not installed.
-inline void row(const std::string& case_name, double sluice, const std::string& peer_name, double peer, unit u,
-                goal g = goal::none, double target = 0, const std::string& sluice_missing = "not built",
-                const std::string& peer_missing = "not installed") {
-  const std::string s = std::isnan(sluice) ? sluice_missing : format(sluice, u);
-  const std::string p = peer_name + ": " + (std::isnan(peer) ? peer_missing : format(peer, u));
+// sluice's figure relative to the peer's, oriented so that a larger number means sluice is faster.
+inline double speedup(double sluice, double peer, unit u) { return is_rate(u) ? sluice / peer : peer / sluice; }
+
+// The ratio of two contenders measured in the same rounds is the median of the per-round ratios: the two
+// figures of one round were taken moments apart, under the same load, so their ratio is steadier than the
+// ratio of two medians. Figures from different phases (different round counts) fall back to the medians.
+inline double speedup(const figures& s, const figures& p, unit u) {
+  if (s.rounds.size() > 1 && s.rounds.size() == p.rounds.size()) {
+    std::vector<double> r;
+    for (std::size_t i = 0; i < s.rounds.size(); ++i) r.push_back(speedup(s.rounds[i], p.rounds[i], u));
+    return median(r);
+  }
+  return speedup(s.median(), p.median(), u);
+}
+
+// Prints one table row: each side's median, and the ratio in the target's terms. An unavailable side
+// says `sluice_missing` / `peer_missing` instead of a figure.
+inline void row(const std::string& case_name, const figures& sluice, const std::string& peer_name,
+                const figures& peer, unit u, goal g = goal::none, double target = 0,
+                const std::string& sluice_missing = "not built", const std::string& peer_missing = "not installed") {
+  const std::string s = sluice.available() ? format(sluice.median(), u) : sluice_missing;
+  const std::string p = peer_name + ": " + (peer.available() ? format(peer.median(), u) : peer_missing);
   std::string ratio = "—", tgt = "—", met = "—";
-  if (!std::isnan(sluice) && !std::isnan(peer) && peer > 0 && sluice > 0) {
+  if (sluice.available() && peer.available() && sluice.median() > 0 && peer.median() > 0) {
     char buf[64];
-    // The ratio is expressed in the target's own terms, so the two columns read together.
+    // Stated in the target's own terms, so the two columns read together.
     const bool as_time = g == goal::time_at_most || (g == goal::none && !is_rate(u));
-    double r;
-    if (as_time) r = is_rate(u) ? peer / sluice : sluice / peer;
-    else r = is_rate(u) ? sluice / peer : peer / sluice;
+    const double up = speedup(sluice, peer, u);
+    const double r = as_time ? 1 / up : up;
     std::snprintf(buf, sizeof buf, "%.2f (%s)", r, as_time ? "time" : "speed");
     ratio = buf;
     if (g == goal::time_at_most) met = r <= target ? "yes" : "**no**";

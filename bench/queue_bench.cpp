@@ -238,7 +238,7 @@ int main() {
     row(name, m[0], "mutex+2 condvars ring", m[1], unit::ops_per_second, goal::speed_at_least, 2);
     row(name, m[0], "tbb::concurrent_bounded_queue", m[2], unit::ops_per_second, goal::speed_at_least, 1);
     row(name, m[0], "moodycamel::BlockingConcurrentQueue", m[3], unit::ops_per_second, goal::speed_at_least, 0.8);
-    if (n == 1) sluice_1p1c = m[0];
+    if (n == 1) sluice_1p1c = m[0].median();  // another phase: compared by medians
   }
 
   {

@@ -61,8 +61,9 @@ cpu=$(LC_ALL=C lscpu 2>/dev/null | awk -F: '/^Model name/ {sub(/^ +/, "", $2); p
 # sluice benchmarks
 
 Produced by \`scripts/bench.sh\` (Release build in \`build/bench\`). Every figure is measured in the same run
-on the same machine as the peer it is compared with; the contenders take turns (A B C A B C ...) and the
-median of the rounds is shown. The machine is shared: absolute figures mean little, ratios a little more.
+on the same machine as the peer it is compared with; the contenders take turns (A B C A B C ...), each
+side shows its median over the rounds, and the ratio is the median of the per-round ratios (the two figures
+of a round were taken moments apart, under the same load). The machine is shared: absolute figures mean little, ratios a little more.
 
 - Run: $started, $(git rev-parse --short HEAD 2>/dev/null || echo "unknown commit")$(git diff --quiet HEAD -- src include apps 2>/dev/null || echo " plus uncommitted changes in the working tree"), ${elapsed} s
 - Machine: \`nproc\` = $(nproc), CPU: ${cpu:-unknown}, $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
