@@ -109,10 +109,7 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   if (!streaming_) {
     // Read every source now; --link wraps, :::+ truncates, the product walks them lazily.
     for (auto& s : sources_) {
-      if (!s.reader) {
-        if (cfg.header && !s.values.empty()) s.values.erase(s.values.begin(), s.values.begin() + 0);
-        continue;
-      }
+      if (!s.reader) continue;
       std::vector<std::string> vals;
       while (auto v = next_value(s)) vals.push_back(std::move(*v));
       s.values = std::move(vals);

@@ -1,0 +1,236 @@
+// The input stage: a thread that reads the input (arguments or --pipe blocks), groups it into jobs
+// (-n, -N, -X, -m), numbers them, and hands them to the scheduler through a bounded sluice::queue, waking
+// the event loop through an eventfd only when it actually waits (one write per wait, not one per job).
+// Thread-safety: start/try_next/arm/disarm/abandon belong to the scheduler's thread; the rest is internal.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sluice/queue.hpp>
+
+#include "compose.hpp"
+#include "config.hpp"
+#include "input.hpp"
+#include "pipe_mode.hpp"
+#include "text.hpp"
+
+namespace sluice::app {
+
+// Feeds job_args from the input (a thread) into a bounded queue, waking the event loop through an eventfd
+// only when it is actually waiting: one write per wait, not one per job.
+class feeder {
+ public:
+  feeder(const config& cfg, input_reader* in, block_reader* blocks, const command_template* tpl)
+      : cfg_(cfg), in_(in), blocks_(blocks), tpl_(tpl), queue_(256) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  }
+  feeder(const feeder&) = delete;
+  feeder& operator=(const feeder&) = delete;
+  ~feeder() {
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  // Reads everything now (for --bar, --eta, {##}, --halt N%): the total must be known before the first job.
+  std::size_t preload() {
+    preloaded_ = true;
+    produce([this](job_args a) { buffered_.push_back(std::move(a)); return true; });
+    return buffered_.size();
+  }
+  // The next job's arguments, nullopt if none is ready yet; `done` is set once the input is exhausted.
+  std::optional<job_args> try_next(bool& done) {
+    done = false;
+    if (preloaded_) {
+      if (buffered_.empty()) {
+        done = true;
+        return std::nullopt;
+      }
+      job_args a = std::move(buffered_.front());
+      buffered_.pop_front();
+      return a;
+    }
+    auto item = queue_.try_get();
+    if (item) return item;
+    if (queue_.is_shut_down()) {
+      // Closed: drained items are gone, so this is the end (or an input error, reported by error()).
+      item = queue_.try_get();
+      if (item) return item;
+      done = true;
+    }
+    return std::nullopt;
+  }
+  // Arms the wake-up: after this, a new item (or the end) makes wake_fd() readable. Returns false if an item
+  // is already there (so the caller should not sleep).
+  bool arm() {
+    waiting_.store(true);
+    if (!queue_.empty() || queue_.is_shut_down()) {
+      waiting_.store(false);
+      return false;
+    }
+    return true;
+  }
+  void disarm() {
+    waiting_.store(false);
+    std::uint64_t v;
+    [[maybe_unused]] auto n = ::read(wake_fd_, &v, sizeof v);
+  }
+  int wake_fd() const noexcept { return wake_fd_; }
+  std::string error() {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    return error_;
+  }
+  void stop() {
+    stopping_.store(true);
+    if (thread_.joinable()) {
+      // Unblock a producer stuck on a full queue; a producer stuck reading stdin is detached by exit.
+      queue_.shutdown(true);
+      thread_.join();
+    }
+  }
+  // Stops the input thread if it can within a moment (true: joined); else detaches it (false).
+  bool abandon() {
+    stopping_.store(true);
+    queue_.shutdown(true);
+    if (!thread_.joinable()) return true;
+    for (int i = 0; i < 20 && !finished_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (finished_.load()) {
+      thread_.join();
+      return true;
+    }
+    thread_.detach();
+    return false;
+  }
+
+ private:
+  void wake() {
+    if (waiting_.exchange(false)) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+  }
+
+  template <class Sink>
+  void produce(Sink&& sink) {
+    std::size_t seq = 0;
+    auto emit = [&](job_args a) {
+      a.seq = ++seq;
+      return sink(std::move(a));
+    };
+    if (blocks_ != nullptr) {
+      for (;;) {
+        auto b = blocks_->next();
+        if (!b) return;
+        job_args a;
+        a.block = std::move(*b);
+        if (!emit(std::move(a))) return;
+      }
+    }
+    const bool fill = cfg_.max_args == 0 && !cfg_.max_replace_args;
+    const std::size_t batch = cfg_.max_replace_args && cfg_.max_args == 0 ? 1 : cfg_.max_args;
+    if (!fill) {
+      job_args cur;
+      for (;;) {
+        auto r = in_->next();
+        if (!r) break;
+        cur.records.push_back(std::move(*r));
+        if (cur.records.size() >= batch) {
+          if (!emit(std::move(cur))) return;
+          cur = job_args{};
+        }
+      }
+      if (!cur.records.empty()) emit(std::move(cur));
+      return;
+    }
+    // -X / -m: fill each command line; when the whole input fits in the first round, spread it over the slots.
+    const std::size_t lookahead = 100000;
+    std::deque<arg_record> pending;
+    bool eof = false;
+    while (pending.size() < lookahead) {
+      auto r = in_->next();
+      if (!r) {
+        eof = true;
+        break;
+      }
+      pending.push_back(std::move(*r));
+    }
+    std::size_t per_job = SIZE_MAX;
+    if (eof && !pending.empty()) per_job = (pending.size() + cfg_.jobs - 1) / cfg_.jobs;
+    const std::size_t limit = cfg_.max_line_length > tpl_->base_length() + 64
+                                  ? cfg_.max_line_length - tpl_->base_length() - 64
+                                  : 64;
+    for (;;) {
+      if (pending.empty() && !eof) {
+        auto r = in_->next();
+        if (!r) eof = true;
+        else pending.push_back(std::move(*r));
+      }
+      if (pending.empty()) return;
+      job_args cur;
+      std::size_t len = 0;
+      while (!pending.empty() && cur.records.size() < per_job) {
+        std::size_t add = 0;
+        for (const auto& v : pending.front()) add += shell_quote(v).size() + 1;
+        if (!cur.records.empty() && len + add > limit) break;
+        len += add;
+        cur.records.push_back(std::move(pending.front()));
+        pending.pop_front();
+        if (pending.empty() && !eof) {
+          auto r = in_->next();
+          if (!r) eof = true;
+          else pending.push_back(std::move(*r));
+        }
+      }
+      if (!emit(std::move(cur))) return;
+    }
+  }
+
+  void run() {
+    try {
+      produce([this](job_args a) {
+        try {
+          queue_.put(std::move(a));
+        } catch (const sluice::queue_shut_down&) {
+          return false;
+        }
+        wake();
+        return !stopping_.load();
+      });
+    } catch (const std::exception& e) {
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      error_ = e.what();
+    }
+    queue_.close();
+    waiting_.store(true);
+    wake();
+    finished_.store(true);
+  }
+
+  const config& cfg_;
+  input_reader* in_;
+  block_reader* blocks_;
+  const command_template* tpl_;
+  sluice::queue<job_args> queue_;
+  std::thread thread_;
+  int wake_fd_ = -1;
+  std::atomic<bool> waiting_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> finished_{false};
+  bool preloaded_ = false;
+  std::deque<job_args> buffered_;
+  std::mutex error_mutex_;
+  std::string error_;
+};
+
+}  // namespace sluice::app
