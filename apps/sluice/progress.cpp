@@ -44,11 +44,12 @@ void progress_meter::draw(std::size_t running, bool final) {
   char buf[512];
   std::string line;
   if (cfg_.eta) {
-    std::snprintf(buf, sizeof buf, "ETA: %.0fs Left: %zu AVG: %.2fs  local:%zu/%zu/%d%%/%.1fs ", eta, left, avg,
-                  running, done_, pct, avg);
+    // GNU's "local:running/done/share%/avg": the share of all jobs that ran here, always 100% without -S.
+    std::snprintf(buf, sizeof buf, "ETA: %.0fs Left: %zu AVG: %.2fs  local:%zu/%zu/100%%/%.1fs ", eta, left, avg,
+                  running, done_, avg);
     line += buf;
   } else if (cfg_.progress) {
-    std::snprintf(buf, sizeof buf, "local:%zu/%zu/%d%%/%.1fs ", running, done_, pct, avg);
+    std::snprintf(buf, sizeof buf, "local:%zu/%zu/100%%/%.1fs ", running, done_, avg);
     line += buf;
   }
   if (cfg_.bar) {
