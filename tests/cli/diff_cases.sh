@@ -77,6 +77,9 @@ diff_single_pass_braces_in_input_stay() { par -k echo {} ::: '{.}' '{}' 'x{/}y' 
 diff_single_pass_positional_value_not_rescanned() { par -k echo {1} {2} ::: '{2}' ::: b; }
 diff_single_pass_I_value_not_rescanned() { par -k -I @@ echo @@ ::: '@@x'; }
 diff_single_pass_stdin_value() { printf '{}\n{.}\n' | par -k echo 'x{}y'; }
+# GNU inserts nothing for a positional string past the last source (the issue's "replacement string
+# that cannot apply" error is not GNU's behaviour; compatibility wins here)
+diff_missing_positional_inserts_nothing() { par -k echo x{3}y ::: a; }
 diff_env_seq_and_slot() { par -j1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {%}' ::: a b; }
 
 # ---------------------------------------------------------------- quoting and the shell
@@ -272,3 +275,8 @@ diff_colsep_is_a_regex() { par -k --colsep '[,;]' echo {2}{1} ::: 'a,b' 'c;d'; }
 diff_eof_string() { printf 'a\nSTOP\nb\n' | par -E STOP -k echo; }
 diff_quote_utf8_and_dash_values() { par --dry-run -k echo ::: é -a --b; }
 diff_joblog_with_retries() { par -j1 --retries 2 --joblog jl 'exit 1' ::: a; echo "rc=$?"; normalize_joblog jl; }
+diff_job_shell_is_the_parent_shell() {
+  # without $PARALLEL_SHELL the job shell is the Bourne-style shell that started the runner (bash here)
+  unset PARALLEL_SHELL
+  par -k 'basename "$0"; echo -e "a\tb"; : {}' ::: x
+}
