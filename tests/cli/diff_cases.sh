@@ -280,3 +280,9 @@ diff_job_shell_is_the_parent_shell() {
   unset PARALLEL_SHELL
   par -k 'basename "$0"; echo -e "a\tb"; : {}' ::: x
 }
+diff_tag_with_line_buffer() { par --tag --line-buffer -j1 -k 'echo 1; echo 2; : {}' ::: a b; }
+diff_header_colon_with_arg_file() { printf 'h\n1\n2\n' >f; par --header : -k -a f echo {h}-{}; }
+diff_results_csv_quoting() { par -j1 -k --results o.csv echo ::: 'a,b' 'c"d'; normalize_table , o.csv; }
+diff_joblog_newline_in_command() { par -j1 --joblog jl 'echo {}
+echo second' ::: a; normalize_joblog jl | od -c | sed 's/^[0-9]* *//'; }
+diff_dry_run_with_joblog() { par -j1 --dry-run --joblog jl echo ::: a; echo "rc=$?"; [ -e jl ] && normalize_joblog jl; true; }
