@@ -67,6 +67,32 @@ check_jobs_inherit_only_std_fds() {
   expect_eq "fds of a job run by the shell" "$shell" "0 1 2 3 "
 }
 
+# pipe_peak_rss MIB: peak RSS (KiB) of the runner while MIB MiB of lines go through --pipe -j2 to jobs
+# that are a little slow to start reading (so an unbounded reader would run ahead of them); checks
+# that every byte arrived.  ASan keeps freed blocks in a quarantine (256 MiB by default), which would
+# look like growth, so it gets a small one for this measurement.
+pipe_peak_rss() {
+  local size=$(($1 * 1048576))
+  yes 0123456789abcdef | head -c "$size" |
+    ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4 \
+      /usr/bin/time -v -o time.txt "$P" --pipe -j2 'sleep 0.02; wc -c' | awk '{n += $1} END {print n}' >total
+  expect_eq "bytes through --pipe" "$(cat total)" "$size"
+  local rss_kb
+  rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' time.txt)
+  [ -n "$rss_kb" ] || fail "no RSS measured: $(cat time.txt)"
+  echo "$rss_kb"
+}
+
+check_pipe_memory_is_flat_as_input_grows() {
+  # --pipe streams: 256 MiB of input needs no more memory than 32 MiB does (a bounded number of
+  # blocks in flight), give or take 24 MiB of noise
+  local small big
+  small=$(pipe_peak_rss 32) || exit 1
+  big=$(pipe_peak_rss 256) || exit 1
+  [ "$big" -le $((small + 24 * 1024)) ] ||
+    fail "peak RSS grows with the input: ${small} KiB for 32 MiB, ${big} KiB for 256 MiB"
+}
+
 # ---------------------------------------------------------------- job slots
 check_j_limits_concurrency() {
   local got
