@@ -32,6 +32,22 @@ check_delim_hex_escape() {
   expect_eq "-d '\\x3b' splits on ';'" "$got" "$(printf 'a\nb\nc')"
 }
 
+check_argument_input_in_bounded_memory() {
+  # 200 MiB of input lines waiting behind two slow jobs: the runner reads only a bounded amount ahead
+  local m pid line hwm
+  m=$(marker_sleep)
+  line=$(printf 'x%.0s' $(seq 1000))
+  yes "$line" | head -c 209715200 | "$P" -j2 "./$m 30; : {}" >/dev/null 2>&1 &
+  pid=$!
+  sleep 4
+  hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid"
+  wait_until 10 no_live_markers "$m" || pkill -f -- "^\./$m "
+  [ -n "$hwm" ] || fail "the runner was not running after 4 s"
+  [ "$hwm" -le $((48 * 1024)) ] || fail "peak RSS ${hwm} KiB with 200 MiB of input waiting (limit 48 MiB)"
+}
+
 check_huge_input_streams() {
   # 300000 arguments through -X: every one arrives, in order, exactly once
   local got want
