@@ -300,10 +300,10 @@ TEST(QueueBounded, ThrowingConstructorLeavesQueueUsable) {
 
 // Sanitizers slow everything down by 5-20x; the sweeps shrink so the suite stays well under its limits.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr long stress_scale = 1;
+constexpr long stress_scale = 2;
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr long stress_scale = 1;
+constexpr long stress_scale = 2;
 #else
 constexpr long stress_scale = 8;
 #endif

@@ -311,6 +311,8 @@ class queue {
         return false;
       }
       not_full_.wait(ticket, deadline);
+      // Woken: most often there is room now; try once before registering again.
+      if (push_once(std::forward<U>(item))) return true;
     }
   }
 
@@ -346,6 +348,8 @@ class queue {
         return status;
       }
       not_empty_.wait(ticket, deadline);
+      status = pop_once(out);
+      if (status != detail::pop_status::empty) return status;
     }
   }
 
