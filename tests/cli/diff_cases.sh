@@ -286,3 +286,4 @@ diff_results_csv_quoting() { par -j1 -k --results o.csv echo ::: 'a,b' 'c"d'; no
 diff_joblog_newline_in_command() { par -j1 --joblog jl 'echo {}
 echo second' ::: a; normalize_joblog jl | od -c | sed 's/^[0-9]* *//'; }
 diff_dry_run_with_joblog() { par -j1 --dry-run --joblog jl echo ::: a; echo "rc=$?"; [ -e jl ] && normalize_joblog jl; true; }
+diff_verbose_prints_commands() { par -v -k -j1 echo ::: a "b c"; }
