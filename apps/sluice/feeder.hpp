@@ -3,6 +3,7 @@
 // the event loop through an eventfd only when it actually waits (one write per wait, not one per job).
 // Thread-safety: start/try_next/arm/disarm/abandon belong to the scheduler's thread; the rest is internal.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -30,7 +31,8 @@ namespace sluice::app {
 class feeder {
  public:
   feeder(const config& cfg, input_reader* in, block_reader* blocks, const command_template* tpl)
-      : cfg_(cfg), in_(in), blocks_(blocks), tpl_(tpl), queue_(256) {
+      // --pipe blocks are up to --block bytes each: queue only about one per slot, so memory stays flat.
+      : cfg_(cfg), in_(in), blocks_(blocks), tpl_(tpl), queue_(blocks != nullptr ? std::max<std::size_t>(2, cfg.jobs) : 256) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   }
   feeder(const feeder&) = delete;

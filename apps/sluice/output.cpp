@@ -122,6 +122,14 @@ void spool::append(const char* data, std::size_t n) {
   if (!pwrite_all(fd_, data, n)) throw std::system_error(errno, std::generic_category(), "writing a temp file");
 }
 
+void spool::spill() {
+  if (fd_ >= 0 || mem_.empty()) return;
+  fd_ = open_temp_file();
+  if (!pwrite_all(fd_, mem_.data(), mem_.size()))
+    throw std::system_error(errno, std::generic_category(), "writing a temp file");
+  std::string().swap(mem_);
+}
+
 std::string spool::read_all() const {
   std::string out = mem_;
   if (fd_ >= 0) {

@@ -29,6 +29,7 @@ class spool {
   // Removes and returns the complete lines held in memory (for --line-buffer); never spills.
   std::string take_lines();
   std::string take_all_memory();
+  void spill();  // moves what is in memory to the temp file (when nothing was spilled yet)
 
   static std::size_t threshold;  // bytes kept in memory per stream before spilling
 

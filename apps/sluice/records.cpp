@@ -14,7 +14,7 @@ namespace {
 std::string joblog_command(const std::string& cmd) {
   std::string out;
   for (char c : cmd) {
-    if (c == '\n') out += "\\0";
+    if (c == '\n') out += '\0';  // GNU writes a NUL byte, keeping the log one line per job
     else out += c;
   }
   return out;
@@ -42,7 +42,7 @@ void write_file(const std::filesystem::path& p, const std::string& content) {
 }  // namespace
 
 joblog::joblog(const config& cfg) {
-  if (!cfg.joblog) return;
+  if (!cfg.joblog || cfg.dry_run) return;  // GNU writes no joblog for a dry run
   const std::string& path = *cfg.joblog;
   if (path == "-") {
     file_ = stdout;
@@ -92,8 +92,11 @@ bool joblog::skip(std::size_t seq) const { return done_.count(seq) != 0; }
 
 void joblog::write(const job_record& r) {
   if (file_ == nullptr) return;
-  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t%s\n", r.seq, r.start_time, r.runtime, r.send,
-               r.receive, r.exitval, r.signal, joblog_command(r.command).c_str());
+  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t", r.seq, r.start_time, r.runtime, r.send,
+               r.receive, r.exitval, r.signal);
+  std::string cmd = joblog_command(r.command);
+  cmd += '\n';
+  std::fwrite(cmd.data(), 1, cmd.size(), file_);
   std::fflush(file_);
 }
 

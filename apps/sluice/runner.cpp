@@ -105,6 +105,7 @@ class runner {
   void step_kill(job& j, clock_type::time_point now);
   void deliver(job& j, bool final);
   void flush_ordered();
+  void hold(std::size_t order, output_chunk c);
   void emit_chunk(output_chunk c);
   void stop_all(bool kill);
   std::size_t take_slot();
@@ -130,6 +131,7 @@ class runner {
   std::size_t next_order_ = 0;
   std::size_t print_order_ = 0;  // -k: the next order to print
   std::map<std::size_t, output_chunk> held_;  // -k: finished but not yet printable
+  std::size_t held_memory_ = 0;               // bytes of held_ kept in memory
   std::map<std::size_t, job*> live_;          // -k --line-buffer: running jobs by order
   bool input_done_ = false;
   bool stop_starting_ = false;
@@ -334,10 +336,22 @@ void runner::deliver(job& j, bool final) {
   emit_chunk(std::move(c));
 }
 
+// -k: output that must wait for an older job. Past 32 MiB held in memory, further held output goes to
+// temp files, so a slow first job followed by many chatty ones cannot exhaust memory.
+void runner::hold(std::size_t order, output_chunk c) {
+  if (held_memory_ > (32u << 20)) {
+    c.out.spill();
+    c.err.spill();
+  }
+  held_memory_ += c.out.mem_.size() + c.err.mem_.size();
+  held_.emplace(order, std::move(c));
+}
+
 void runner::flush_ordered() {
   for (;;) {
     auto it = held_.find(print_order_);
     if (it != held_.end()) {
+      held_memory_ -= std::min(held_memory_, it->second.out.mem_.size() + it->second.err.mem_.size());
       emit_chunk(std::move(it->second));
       held_.erase(it);
       ++print_order_;
@@ -466,7 +480,7 @@ void runner::finish(std::unique_ptr<job> jp) {
         c.prefix = j.tag;
         c.out = std::move(j.out);
         c.err = std::move(j.err);
-        held_.emplace(j.order, std::move(c));
+        hold(j.order, std::move(c));
       } else {
         deliver(j, true);
         if (cfg_.keep_order) {
@@ -480,7 +494,7 @@ void runner::finish(std::unique_ptr<job> jp) {
       c.out = std::move(j.out);
       c.err = std::move(j.err);
       if (cfg_.keep_order) {
-        held_.emplace(j.order, std::move(c));
+        hold(j.order, std::move(c));
         flush_ordered();
       } else {
         emit_chunk(std::move(c));
