@@ -372,6 +372,44 @@ TEST_F(Subprocess, FM1_HundredMebibytesEachWay) {
   EXPECT_EQ(err.find_first_not_of('e'), std::string::npos);
 }
 
+// Big input reserves stdout's buffer from the input size and maps it ahead of the reads from a second thread;
+// output beyond that reservation must move the buffer (after the helper is done with it) without losing a byte.
+TEST_F(Subprocess, CommunicateOutputOutgrowingTheInputReservation) {
+  const std::size_t n = std::size_t(12) << 20, extra = std::size_t(under_tsan ? 12 : 40) << 20;
+  std::string input(n, 'i');
+  for (std::size_t k = 0; k < n; k += 4093) input[k] = static_cast<char>('a' + k % 26);
+  sluice::process p({child, "echo", "write", "out", std::to_string(extra), "y"},
+                    {.in = redirect::pipe, .out = redirect::pipe});
+  auto [out, err] = p.communicate(input, 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  ASSERT_EQ(out.size(), n + extra);
+  EXPECT_TRUE(std::string_view(out).substr(0, n) == input);
+  EXPECT_EQ(out.find_first_not_of('y', n), std::string::npos);
+}
+
+// A timeout while a big transfer is stalled, then a second call that finishes it: the buffer prepared in the
+// first call is reused and nothing is duplicated or lost.
+TEST_F(Subprocess, CommunicateBigInputResumesAfterTimeout) {
+  const std::size_t n = std::size_t(16) << 20;
+  std::string input(n, 'i');
+  for (std::size_t k = 0; k < n; k += 8191) input[k] = static_cast<char>('a' + k % 26);
+  sluice::process p({child, "sleep", "0.5", "echo"}, {.in = redirect::pipe, .out = redirect::pipe});
+  EXPECT_THROW(p.communicate(input, 100ms), sluice::timeout_expired);
+  auto [out, err] = p.communicate(input, 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  EXPECT_EQ(out.size(), n);
+  EXPECT_TRUE(out == input);
+}
+
+// Big input with little output (a filter): the reservation stays mostly untouched address space.
+TEST_F(Subprocess, CommunicateBigInputSmallOutput) {
+  const std::size_t n = std::size_t(32) << 20;
+  sluice::process p({"wc", "-c"}, {.in = redirect::pipe, .out = redirect::pipe});
+  auto [out, err] = p.communicate(std::string(n, 'z'), 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  EXPECT_EQ(out, std::to_string(n) + "\n");
+}
+
 // 2. A grandchild holding the pipe must not make a timed run hang.
 TEST_F(Subprocess, FM2_GrandchildHoldingPipeDoesNotHangTimedRun) {
   auto t0 = std::chrono::steady_clock::now();

@@ -265,6 +265,8 @@ class process {
   // call carries on and returns the whole output, including what the exception held (as Python does).
   // The input is taken from the first call; a later call with other input throws std::logic_error.
   // Input given while stdin is not a pipe throws std::logic_error. EPIPE on stdin is not an error.
+  // For outputs of several MiB a short-lived helper thread (all signals blocked) maps the output buffer ahead of
+  // the reads; it has ended before communicate() returns or throws.
   std::pair<std::string, std::string> communicate(std::string_view input = {},
                                                   std::optional<seconds> timeout = std::nullopt);
   void send_signal(int sig);  // never blocks; no effect once the child has been reaped (no pid-reuse accident)

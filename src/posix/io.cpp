@@ -5,12 +5,14 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +58,31 @@ void set_nonblocking(int fd, bool on) noexcept {
   int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
   if (want != fl) ::fcntl(fd, F_SETFL, want);
 }
+
+bool prefault_writable(void* p, std::size_t n) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto lo = (reinterpret_cast<std::uintptr_t>(p) + page - 1) & ~(page - 1);
+  auto hi = (reinterpret_cast<std::uintptr_t>(p) + n) & ~(page - 1);
+  if (hi <= lo) return true;
+  int r;
+  do r = ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+  while (r < 0 && errno == EINTR);
+  return r == 0;
+#else
+  (void)p;
+  (void)n;
+  return false;
+#endif
+}
+
+all_signals_blocked::all_signals_blocked() noexcept {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old_);
+}
+
+all_signals_blocked::~all_signals_blocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
 
 sigpipe_guard::sigpipe_guard() noexcept {
   sigset_t s;

@@ -60,6 +60,23 @@ ssize_t read_some(int fd, void* buf, std::size_t n) noexcept;
 ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept;
 void set_nonblocking(int fd, bool on) noexcept;
 
+// Maps the whole pages inside [p, p+n) writable now, in one call, instead of one page fault per page as they are
+// first written (MADV_POPULATE_WRITE). Contents are unchanged. False when the kernel cannot (before Linux 5.14).
+bool prefault_writable(void* p, std::size_t n) noexcept;
+
+// Blocks every signal in the calling thread for its lifetime, so that a helper thread started meanwhile inherits
+// a full mask and never takes a signal meant for the application's own threads.
+class all_signals_blocked {
+ public:
+  all_signals_blocked() noexcept;
+  ~all_signals_blocked();
+  all_signals_blocked(const all_signals_blocked&) = delete;
+  all_signals_blocked& operator=(const all_signals_blocked&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
 // Blocks SIGPIPE in the calling thread for its lifetime; a SIGPIPE raised meanwhile by our own writes is
 // consumed before the old mask returns, so the parent never dies of it.
 class sigpipe_guard {
