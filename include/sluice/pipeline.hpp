@@ -37,14 +37,19 @@ namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
+// Batching: a queue entry carries the items one producer handed over at once. While a stage's work per item is
+// above ~20 us (or not yet measured) that is a single item, so the bounds below hold item for item; for tinier
+// work its producer gathers up to 64 items per entry, which keeps a pipeline of trivial stages fast (the
+// bounds then count entries, i.e. at most 64 times as many items: memory stays bounded either way).
 struct stage_options {
   std::size_t workers = 1;   // threads running this stage; 0 is std::invalid_argument
-  std::size_t capacity = 0;  // bound of the queue feeding this stage; 0: 2 * workers
+  std::size_t capacity = 0;  // bound of the queue feeding this stage (entries, see above); 0: 2 * workers
   std::string name{};        // for stats; default "stage N"
 };
 
 struct pipeline_options {
   bool ordered = false;           // results leave in input order; items alive stay within capacities + workers
+                                  // (in entries, see above): no reorder buffer, a stage's workers take turns
   std::stop_token stop_token{};   // a stop requested before the run completes (even before it starts) ends it
                                   // with cancelled_error; between a stage's exception and a stop, the first wins
 };
@@ -59,7 +64,7 @@ struct stage_stats {
   seconds busy{};            // summed over workers, inside the stage's function
   seconds waiting_input{};   // summed over workers, blocked on an empty input queue
   seconds waiting_output{};  // summed over workers, blocked on a full output queue
-  std::size_t max_queue_depth = 0;  // of the queue feeding this stage (sampled; exact when it filled up)
+  std::size_t max_queue_depth = 0;  // entries in the queue feeding this stage (sampled; exact when it filled up)
 };
 
 struct pipeline_stats {
@@ -141,13 +146,8 @@ class pipeline {
         [&](detail::pipeline_control& ctl) {
           for (;;) {
             std::optional<detail::batch<T>> got = last.queue.try_get();
-            if (!got) {
-              try {
-                got.emplace(last.queue.get());
-              } catch (const queue_shut_down&) {
-                return;  // drained after the last stage closed it, or shut down by a stop
-              }
-            }
+            if (!got) got = detail::take(last, ctl);
+            if (!got) return;  // drained after the last stage closed it, or the run is stopping
             const auto t0 = std::chrono::steady_clock::now();
             for (auto& item : got->items) {
               if (ctl.stopping()) return;

@@ -124,13 +124,32 @@ class node {
   virtual std::vector<stage_stats> describe() const = 0;
 };
 
-// Puts a batch, timing only the puts that had to wait.
+// Blocking puts and gets wait in slices and give up once the run is stopping, so that a wake-up the queue might
+// miss delays a pipeline thread by one slice at most, never forever.
+inline constexpr std::chrono::milliseconds wait_slice{50};
+
+// Puts a batch, timing only the puts that had to wait. Throws queue_shut_down once the run is stopping.
 template <class T>
-void emit(link<T>& out, batch<T>&& b, worker_tally& tally) {
+void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_control& ctl) {
   if (out.queue.try_put(std::move(b))) return;
   const auto t0 = std::chrono::steady_clock::now();
-  out.queue.put(std::move(b));
+  while (!out.queue.try_put_for(std::move(b), wait_slice)) {
+    if (ctl.stopping()) {
+      tally.waiting_output += std::chrono::steady_clock::now() - t0;
+      throw queue_shut_down("sluice::pipeline: stopping");
+    }
+  }
   tally.waiting_output += std::chrono::steady_clock::now() - t0;
+}
+
+// Blocks for the next batch: nullopt once the queue is closed and drained, or the run is stopping.
+template <class T>
+std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
+  for (;;) {
+    std::optional<batch<T>> got = in.queue.try_get_for(wait_slice);
+    if (got || ctl.stopping()) return got;
+    if (in.queue.is_shut_down() && in.queue.qsize() == 0) return got;
+  }
 }
 
 // The source's side of batching: hands items over one by one while the consumer is waiting for them, and
@@ -138,7 +157,8 @@ void emit(link<T>& out, batch<T>&& b, worker_tally& tally) {
 template <class T>
 class batcher {
  public:
-  batcher(link<T>& out, bool ordered) noexcept : out_(out), ordered_(ordered) {}
+  batcher(link<T>& out, bool ordered, const pipeline_control& ctl) noexcept
+      : out_(out), ctl_(ctl), ordered_(ordered) {}
   void add(T&& item, worker_tally& tally) {
     acc_.items.push_back(std::move(item));
     if (acc_.items.size() >= out_.batch_limit()) {
@@ -155,7 +175,7 @@ class batcher {
   void flush(worker_tally& tally) {
     if (acc_.items.empty()) return;
     stamp();
-    emit(out_, std::move(acc_), tally);
+    emit(out_, std::move(acc_), tally, ctl_);
     ++seq_;
     acc_.items = {};
   }
@@ -163,6 +183,7 @@ class batcher {
  private:
   void stamp() noexcept { acc_.seq = ordered_ ? seq_ : 0; }
   link<T>& out_;
+  const pipeline_control& ctl_;
   bool ordered_;
   std::uint64_t seq_ = 0;
   batch<T> acc_;
@@ -178,7 +199,7 @@ class source_node : public node<T> {
     ctl.spawn([this, &ctl, out, ordered] {
       try {
         worker_tally unused;
-        batcher<T> b(*out, ordered);
+        batcher<T> b(*out, ordered, ctl);
         produce(ctl, b, unused);
         b.flush(unused);
         out->queue.close();
@@ -358,13 +379,9 @@ class stage_node final : public node<Out> {
             tally.max_depth = std::max(tally.max_depth, std::min(in_->queue.qsize() + 1, opts_.capacity));
         } else {
           const auto t0 = clock::now();
-          try {
-            got.emplace(in_->queue.get());
-          } catch (const queue_shut_down&) {
-            tally.waiting_input += clock::now() - t0;
-            break;  // closed and drained (this worker is done), or the run is stopping
-          }
+          got = take(*in_, ctl);
           tally.waiting_input += clock::now() - t0;
+          if (!got) break;  // closed and drained (this worker is done), or the run is stopping
           tally.max_depth = std::max<std::size_t>(tally.max_depth, 1);
         }
         const std::size_t n = got->items.size();
@@ -399,7 +416,7 @@ class stage_node final : public node<Out> {
           got.reset();  // the inputs are gone before this worker may wait for its turn
           if (turn_ && !turn_->wait(in_seq)) break;
           tally.items_out += results.items.size();
-          pass_on(*out, std::move(results), tally);
+          pass_on(*out, std::move(results), tally, ctl);
           if (turn_) turn_->advance();
         }
       }
@@ -417,13 +434,13 @@ class stage_node final : public node<Out> {
   // Splits a worker's results into batches its consumer can take (one item each when the consumer is slow, so
   // that all of its workers get some).
   template <class U>
-  void pass_on(link<U>& out, batch<U>&& results, worker_tally& tally) {
+  void pass_on(link<U>& out, batch<U>&& results, worker_tally& tally, const pipeline_control& ctl) {
     const std::size_t n = results.items.size();
     if (n == 0) return;
     const std::size_t limit = out.batch_limit();
     if (n <= limit) {
       results.seq = ordered_ ? out_seq_++ : 0;
-      emit(out, std::move(results), tally);
+      emit(out, std::move(results), tally, ctl);
       return;
     }
     for (std::size_t i = 0; i < n; i += limit) {
@@ -432,7 +449,7 @@ class stage_node final : public node<Out> {
       part.items.reserve(end - i);
       for (std::size_t j = i; j < end; ++j) part.items.push_back(std::move(results.items[j]));
       part.seq = ordered_ ? out_seq_++ : 0;
-      emit(out, std::move(part), tally);
+      emit(out, std::move(part), tally, ctl);
     }
   }
 
