@@ -62,9 +62,14 @@ class backoff {
 class alignas(cache_line) event_count {
  public:
   // Register as a waiter; re-check the condition after this, then wait(ticket) or cancel().
+  // The ticket is read before registering: a notifier that counted this waiter bumps the epoch after
+  // counting it, so the waiter's sleep on the older ticket is either woken or refused. Read after
+  // registering, the ticket could already include that bump; the signal would then be spent on a
+  // waiter that sleeps through it, and with every waiter looking signalled no later notify would wake it.
   std::uint32_t prepare() noexcept {
+    std::uint32_t ticket = epoch_.load(std::memory_order_seq_cst);
     state_.fetch_add(one_waiter, std::memory_order_seq_cst);
-    return epoch_.load(std::memory_order_seq_cst);
+    return ticket;
   }
   void cancel() noexcept { leave(); }
   // Sleeps unless notified since prepare(); false when the deadline passed. Unregisters.
@@ -83,10 +88,11 @@ class alignas(cache_line) event_count {
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(epoch_, 1);
   }
+  // Rare (shutdown, puts after it): wakes every sleeper whenever anyone is registered.
   void notify_all() noexcept {
     std::uint64_t s = state_.load(std::memory_order_seq_cst);
     do {
-      if (signals(s) >= waiters(s)) return;
+      if (waiters(s) == 0) return;
     } while (!state_.compare_exchange_weak(s, (s & ~signal_mask) | waiters(s), std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(epoch_, INT_MAX);
