@@ -228,6 +228,22 @@ TEST(PipelineSource, UnclosedQueueStillEndsOnError) {
   EXPECT_LT(seconds_since(t0), 20.0);
 }
 
+TEST(PipelineSource, StopEndsARunWaitingOnAnIdleQueue) {
+  sluice::queue<int> q(4);  // nobody puts and nobody closes it
+  std::stop_source stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(100ms);
+    stop.request_stop();
+  });
+  auto t0 = clock_type::now();
+  EXPECT_THROW(sluice::pipeline(q, {.stop_token = stop.get_token()}).stage([](int x) { return x; }).run(),
+               sluice::cancelled_error);
+  const double took = seconds_since(t0);
+  stopper.join();
+  EXPECT_GE(took, 0.1);
+  EXPECT_LT(took, 20.0);
+}
+
 TEST(PipelineSource, ThrowingRangeReachesTheCaller) {
   counting_range input([](long x) {
     if (x == 50) throw stage_error("input broke");
