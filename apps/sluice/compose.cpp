@@ -329,6 +329,8 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     if (!out.empty() && out.back().type == token::kind::literal) out.back().text += s;
     else out.push_back(token{token::kind::literal, std::string(s), "", 0, 0});
   };
+  if (auto open = text.find("{="); open != std::string::npos && text.find("=}", open + 2) != std::string::npos)
+    throw usage_error("{= perl expression =} replacement strings are not supported by sluice: " + text);
   const std::string& rs = cfg_.replace_str;
   std::size_t i = 0;
   while (i < text.size()) {

@@ -137,7 +137,7 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
         groups.push_back({{i}, 0});
       }
     }
-    bool any_empty = false;
+    bool all_empty = true;
     for (auto& g : groups) {
       std::size_t mn = SIZE_MAX, mx = 0;
       for (auto m : g.members) {
@@ -145,9 +145,17 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
         mx = std::max(mx, sources_[m].values.size());
       }
       g.rows = cfg.link ? (mn == 0 ? 0 : mx) : mn;
-      if (g.rows == 0) any_empty = true;
+      if (g.rows > 0) all_empty = false;
     }
-    if (!any_empty) {
+    // An empty source among non-empty ones gives an empty value, as GNU parallel does ("a--x" for
+    // {1}-{2}-{3} with an empty second source); only all-empty input runs no job.
+    for (auto& g : groups)
+      if (g.rows == 0) {
+        g.rows = 1;
+        for (auto m : g.members)
+          if (sources_[m].values.empty()) sources_[m].values.push_back("");
+      }
+    if (!all_empty) {
       std::vector<std::size_t> idx(groups.size(), 0);
       for (;;) {
         arg_record rec;
