@@ -263,7 +263,7 @@ int main() {
     const auto m = interleave(cs, comm_rounds);
     const std::string name = "communicate " + std::to_string(comm_mib) + " MiB through cat";
     row(name, m[0], "Python communicate", m[1], unit::bytes_per_second, goal::speed_at_least, 5);
-    row(name, m[0], "head -c | cat >/dev/null (pipe limit)", m[2], unit::bytes_per_second, goal::speed_at_least,
+    row(name, m[0], "head -c \\| cat >/dev/null (pipe limit)", m[2], unit::bytes_per_second, goal::speed_at_least,
         0.7);
   }
 
