@@ -624,6 +624,44 @@ TEST(QueueIterator, EndsAtOnceOnAClosedEmptyQueue) {
   EXPECT_EQ(n, 0);
 }
 
+// Guards the event count's signal accounting: a waiter that read its ticket after registering could
+// sleep through the signal meant for it while that signal stayed counted, so every later put skipped
+// the wake and the waiter slept with items queued. A thief that takes items without ever waiting makes
+// such races more likely; at the end the blocked consumer must still receive what is put for it. (The
+// original race is rare outside TSan; RacingCloseLosesNothing under TSan is what found it.)
+TEST(QueueRegression, BlockedConsumerStillWokenWhileAThiefStealsItems) {
+  for (std::size_t cap : {std::size_t{0}, std::size_t{8}}) {
+    sluice::queue<int> q(cap);
+    std::atomic<bool> stop_thief{false};
+    std::atomic<int> sleeper_got{0};
+    std::thread sleeper([&] {
+      try {
+        for (;;) {
+          if (q.get() < 0) ++sleeper_got;  // negative items are meant for the sleeper
+        }
+      } catch (const sluice::queue_shut_down&) {
+      }
+    });
+    std::thread thief([&] {
+      while (!stop_thief) {
+        if (auto v = q.try_get(); v && *v < 0) ++sleeper_got;
+      }
+    });
+    for (int i = 0; i < 5000 * static_cast<int>(stress_scale); ++i) {
+      q.put(i);
+      if (i % 64 == 0) std::this_thread::yield();
+    }
+    stop_thief = true;
+    thief.join();
+    for (int i = 0; i < 4; ++i) q.put(-1);
+    auto deadline = clock_type::now() + 20s;
+    while (sleeper_got.load() < 4 && clock_type::now() < deadline) std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(sleeper_got.load(), 4) << "the blocked consumer was never woken (capacity " << cap << ")";
+    q.shutdown(true);
+    sleeper.join();
+  }
+}
+
 // 32 threads hammering a capacity-1 queue: more threads than cores must neither lose items nor hang.
 TEST(QueueStress, ThirtyTwoThreadsOnCapacityOne) {
   sluice::queue<int> q(1);
