@@ -16,7 +16,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sluice/queue.hpp>
@@ -45,17 +44,6 @@ double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int open_pidfd(pid_t pid) {
-#ifdef SYS_pidfd_open
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
-#else
-  (void)pid;
-  return -1;
-#endif
-}
-
 void set_nonblocking(int fd) {
   int fl = ::fcntl(fd, F_GETFL);
   if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -69,7 +57,7 @@ struct job {
   composed_command cmd;
   std::optional<sluice::process> proc;
   pid_t pid = -1;
-  int pidfd = -1;
+  int pidfd = -1;  // the process's own (it closes it); -1 without pidfd support or once finished
   int out_fd = -1;
   int err_fd = -1;
   int in_fd = -1;
@@ -256,7 +244,7 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
     return;
   }
   j->pid = j->proc->pid();
-  j->pidfd = open_pidfd(j->pid);
+  j->pidfd = j->proc->pidfd();
   if (!ungroup) {
     j->out_fd = j->proc->out().native_handle();
     j->err_fd = j->proc->err().native_handle();
@@ -426,7 +414,6 @@ void runner::note_halt(const job& j, bool failed) {
 
 void runner::finish(std::unique_ptr<job> jp) {
   job& j = *jp;
-  if (j.pidfd >= 0) ::close(j.pidfd);
   j.pidfd = -1;
   if (j.killing && j.pid > 0) ::kill(-j.pid, SIGKILL);  // no orphans: the rest of the group goes too
   release_slot(j.slot);
