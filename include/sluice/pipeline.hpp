@@ -37,19 +37,29 @@ namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
-// Batching: a queue entry carries the items one producer handed over at once. While a stage's work per item is
-// above ~20 us (or not yet measured) that is a single item, so the bounds below hold item for item; for tinier
-// work its producer gathers up to 64 items per entry, which keeps a pipeline of trivial stages fast (the
-// bounds then count entries, i.e. at most 64 times as many items: memory stays bounded either way).
+// Memory bound. By default every queue entry is one item, and the items alive in a run -- produced by the
+// source but not yet passed to the sink (for_each's function, collect's vector, run's discard) -- never exceed
+//     sum over stages of (capacity + workers) + output capacity + 2
+// where the output capacity is that of the queue between the last stage and the sink, max(2, 2 * the last
+// stage's workers), and the 2 are the item in the source's hand and the one in the sink's hand. This holds
+// ordered or not, whatever the work per item: there is no reorder buffer (a stage's workers take turns) and a
+// worker holds one item (its input, then its result). A stage's function may keep more alive by itself, of
+// course. Example: source -> 4 workers (capacity 8) -> sink: at most 8 + 4 + 8 + 2 = 22 items.
 struct stage_options {
   std::size_t workers = 1;   // threads running this stage; 0 is std::invalid_argument
-  std::size_t capacity = 0;  // bound of the queue feeding this stage (entries, see above); 0: 2 * workers
+  std::size_t capacity = 0;  // bound of the queue feeding this stage, in entries; 0: 2 * workers
   std::string name{};        // for stats; default "stage N"
+  // Items per hand-over into this stage (and, for the last stage, out of it to the sink); 0 is
+  // std::invalid_argument. 1 (default): one item per queue entry, so the bound above holds item for item.
+  // > 1 opts in to adaptive batching for throughput on trivial work: while this stage's work per item is under
+  // ~20 us its producer gathers up to `batch` items per entry, so its capacity then counts batches and the
+  // bound grows by up to that factor (memory stays bounded, order and results are unchanged).
+  std::size_t batch = 1;
 };
 
 struct pipeline_options {
-  bool ordered = false;           // results leave in input order; items alive stay within capacities + workers
-                                  // (in entries, see above): no reorder buffer, a stage's workers take turns
+  bool ordered = false;           // results leave in input order; the memory bound above still holds: no
+                                  // reorder buffer, a stage's workers take turns
   std::stop_token stop_token{};   // a stop requested before the run completes (even before it starts) ends it
                                   // with cancelled_error; between a stage's exception and a stop, the first wins
 };
@@ -109,13 +119,15 @@ class pipeline {
   pipeline& operator=(pipeline&&) noexcept = default;
 
   // Adds a stage: opts.workers threads each taking items and passing f(item) on. A stage whose f
-  // returns void ends the pipeline (pipeline<void>). Never blocks; std::invalid_argument for workers == 0.
+  // returns void ends the pipeline (pipeline<void>). Never blocks; std::invalid_argument for workers == 0
+  // or batch == 0.
   template <class F>
   pipeline<stage_output_t<F, T>> stage(F&& f, stage_options opts = {}) && {
     using out_t = stage_output_t<F, T>;
     static_assert(std::is_void_v<out_t> || (std::is_object_v<out_t> && !std::is_const_v<out_t>),
                   "sluice::pipeline::stage: f must return void, a non-const value or std::optional of one");
     if (opts.workers == 0) throw std::invalid_argument("sluice::pipeline::stage: workers must be at least 1");
+    if (opts.batch == 0) throw std::invalid_argument("sluice::pipeline::stage: batch must be at least 1");
     if (opts.capacity == 0) opts.capacity = 2 * opts.workers;
     const std::size_t index = source_->stage_count();
     if (opts.name.empty()) opts.name = "stage " + std::to_string(index + 1);
@@ -136,7 +148,7 @@ class pipeline {
   template <class F>
   pipeline_stats for_each(F&& sink) && {
     const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
-    detail::link<T> last(cap);
+    detail::link<T> last(cap, source_->last_batch());
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
@@ -148,12 +160,17 @@ class pipeline {
             std::optional<detail::batch<T>> got = last.queue.try_get();
             if (!got) got = detail::take(last, ctl);
             if (!got) return;  // drained after the last stage closed it, or the run is stopping
-            const auto t0 = std::chrono::steady_clock::now();
-            for (auto& item : got->items) {
-              if (ctl.stopping()) return;
-              std::invoke(sink, std::move(item));
+            const std::size_t n = got->items.size();
+            if (!last.measures()) {
+              if (n == 1 && !ctl.stopping()) std::invoke(sink, std::move(got->items[0]));
+              continue;
             }
-            last.record(std::chrono::steady_clock::now() - t0, got->items.size());
+            const auto t0 = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < n; ++i) {
+              if (ctl.stopping()) return;
+              std::invoke(sink, std::move(got->items[i]));
+            }
+            last.record(std::chrono::steady_clock::now() - t0, n);
           }
         });
   }

@@ -29,28 +29,59 @@
 
 namespace sluice::detail {
 
-// Queues carry batches: a batch is what one producer handed over at once (one item when the consumer keeps up,
-// up to max_batch items when it is behind and its work per item is tiny).
+// The items of one queue entry. One item (the default) lives inline, so a per-item hand-over allocates
+// nothing; more go to a vector only when a stage asked for batching (stage_options::batch > 1).
+template <class T>
+class item_list {
+ public:
+  std::size_t size() const noexcept { return first_ ? 1 + rest_.size() : 0; }
+  bool empty() const noexcept { return !first_; }
+  T& operator[](std::size_t i) noexcept { return i == 0 ? *first_ : rest_[i - 1]; }
+  void reserve(std::size_t n) {
+    if (n > 1) rest_.reserve(n - 1);
+  }
+  void push_back(T&& item) {
+    if (!first_)
+      first_.emplace(std::move(item));
+    else
+      rest_.push_back(std::move(item));
+  }
+  void clear() noexcept {
+    first_.reset();
+    rest_.clear();
+  }
+
+ private:
+  std::optional<T> first_;
+  std::vector<T> rest_;
+};
+
+// Queues carry batches: a batch is what one producer handed over at once. Unless the consuming stage opted in
+// to batching it is exactly one item, so queue capacities count items.
 template <class T>
 struct batch {
   std::uint64_t seq = 0;  // consecutive per queue in ordered mode
-  std::vector<T> items;
+  item_list<T> items;
 };
-inline constexpr std::size_t max_batch = 64;
-// Aim: one batch is about this much of the consumer's work, so handing it over costs little in comparison.
+// Aim when batching: one batch is about this much of the consumer's work, so handing it over costs little in
+// comparison.
 inline constexpr std::uint64_t batch_target_ns = 20'000;
 
-// A bounded queue plus the consumer's recent cost per item, which tells its producer how much to batch.
+// A bounded queue plus, when its consumer opted in to batching, the consumer's recent cost per item, which
+// tells its producer how much to gather (up to max_batch items).
 template <class T>
 struct link {
-  explicit link(std::size_t capacity) : queue(capacity) {}
+  link(std::size_t capacity, std::size_t max_batch) : queue(capacity), max_batch(max_batch) {}
   sluice::queue<batch<T>> queue;
+  const std::size_t max_batch;            // 1: one item per entry, the item-exact bound
   std::atomic<std::uint64_t> item_ns{0};  // 0: not measured yet
   std::size_t batch_limit() const noexcept {
+    if (max_batch <= 1) return 1;
     const std::uint64_t ns = item_ns.load(std::memory_order_relaxed);
     if (ns == 0) return 1;
     return static_cast<std::size_t>(std::clamp<std::uint64_t>(batch_target_ns / ns, 1, max_batch));
   }
+  bool measures() const noexcept { return max_batch > 1; }
   void record(std::chrono::steady_clock::duration spent, std::size_t items) noexcept {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count();
     item_ns.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(ns) / std::max<std::size_t>(items, 1)),
@@ -121,6 +152,7 @@ class node {
   virtual void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) = 0;
   virtual std::size_t stage_count() const noexcept = 0;
   virtual std::size_t last_workers() const noexcept = 0;
+  virtual std::size_t last_batch() const noexcept = 0;
   virtual std::vector<stage_stats> describe() const = 0;
 };
 
@@ -161,13 +193,13 @@ class batcher {
       : out_(out), ctl_(ctl), ordered_(ordered) {}
   void add(T&& item, worker_tally& tally) {
     acc_.items.push_back(std::move(item));
-    if (acc_.items.size() >= out_.batch_limit()) {
+    if (!out_.measures() || acc_.items.size() >= out_.batch_limit()) {
       flush(tally);
     } else if (out_.queue.empty()) {
       stamp();
       if (out_.queue.try_put(std::move(acc_))) {
         ++seq_;
-        acc_.items = {};
+        acc_.items.clear();
       }
     }
   }
@@ -177,7 +209,7 @@ class batcher {
     stamp();
     emit(out_, std::move(acc_), tally, ctl_);
     ++seq_;
-    acc_.items = {};
+    acc_.items.clear();
   }
 
  private:
@@ -194,6 +226,7 @@ class source_node : public node<T> {
  public:
   std::size_t stage_count() const noexcept override { return 0; }
   std::size_t last_workers() const noexcept override { return 1; }
+  std::size_t last_batch() const noexcept override { return 1; }
   std::vector<stage_stats> describe() const override { return {}; }
   void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) override {
     ctl.spawn([this, &ctl, out, ordered] {
@@ -344,6 +377,7 @@ class stage_node final : public node<Out> {
 
   std::size_t stage_count() const noexcept override { return index_ + 1; }
   std::size_t last_workers() const noexcept override { return opts_.workers; }
+  std::size_t last_batch() const noexcept override { return opts_.batch; }
   std::vector<stage_stats> describe() const override {
     auto v = up_->describe();
     stage_stats s;
@@ -354,7 +388,7 @@ class stage_node final : public node<Out> {
   }
 
   void launch(pipeline_control& ctl, channel_ptr<Out> out, bool ordered) override {
-    in_ = std::make_unique<link<In>>(opts_.capacity);
+    in_ = std::make_unique<link<In>>(opts_.capacity, opts_.batch);
     if (ordered && opts_.workers > 1) turn_ = std::make_unique<turnstile>(opts_.workers);
     ordered_ = ordered;
     live_.store(opts_.workers, std::memory_order_relaxed);
@@ -387,31 +421,31 @@ class stage_node final : public node<Out> {
         const std::size_t n = got->items.size();
         const auto t0 = clock::now();
         if constexpr (std::is_void_v<Out>) {
-          for (auto& item : got->items) {
+          for (std::size_t i = 0; i < n; ++i) {
             if (ctl.stopping()) break;  // no new item starts after a failure or a stop
             ++tally.items_in;
-            std::invoke(f_, std::move(item));
+            std::invoke(f_, std::move(got->items[i]));
             ++tally.items_out;
           }
           const auto spent = clock::now() - t0;
           tally.busy += spent;
-          in_->record(spent, n);
+          if (in_->measures()) in_->record(spent, n);
         } else {
           batch<Out> results;
           results.items.reserve(n);
-          for (auto& item : got->items) {
+          for (std::size_t i = 0; i < n; ++i) {
             if (ctl.stopping()) break;
             ++tally.items_in;
             if constexpr (filters) {
-              auto r = std::invoke(f_, std::move(item));
+              auto r = std::invoke(f_, std::move(got->items[i]));
               if (r) results.items.push_back(std::move(*r));
             } else {
-              results.items.push_back(std::invoke(f_, std::move(item)));
+              results.items.push_back(std::invoke(f_, std::move(got->items[i])));
             }
           }
           const auto spent = clock::now() - t0;
           tally.busy += spent;
-          in_->record(spent, n);
+          if (in_->measures()) in_->record(spent, n);
           const std::uint64_t in_seq = got->seq;
           got.reset();  // the inputs are gone before this worker may wait for its turn
           if (turn_ && !turn_->wait(in_seq)) break;
