@@ -17,9 +17,7 @@
 #include <string>
 #include <thread>
 
-#if __has_include("sluice/thread.hpp")
-#include "sluice/thread.hpp"
-#endif
+#include "sluice/thread.hpp"  // call_excepthook
 
 namespace sluice::detail {
 
@@ -497,17 +495,3 @@ thread_pool::~thread_pool() {
 void thread_pool::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
 
 }  // namespace sluice
-
-#if !__has_include("sluice/thread.hpp")
-// Stand-in until sluice/thread.hpp provides the excepthook.
-#include <cstdio>
-void sluice::detail::call_excepthook(std::exception_ptr error, std::thread::id) noexcept {
-  try {
-    if (error) std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "Exception in thread: %s\n", e.what());
-  } catch (...) {
-    std::fprintf(stderr, "Exception in thread: unknown exception\n");
-  }
-}
-#endif
