@@ -332,37 +332,55 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
   }
 }
 
-// Keeps a stage's outputs in input order when several workers run it (see the file comment).
+// Keeps a stage's outputs in input order when several workers run it (see the file comment). A turn usually
+// comes within moments, so a worker spins briefly before sleeping, and a worker passing the turn on touches
+// the lock only when someone sleeps: one item per hand-over must not cost a futex round trip.
 class turnstile {
  public:
   explicit turnstile(std::size_t workers) : slots_(workers) {}
   // Blocks until seq's turn; false if the run is stopping.
   bool wait(std::uint64_t seq) {
+    for (int i = 0; i < 64; ++i) {
+      if (next_.load(std::memory_order_acquire) == seq) return true;
+      if (stopped_.load(std::memory_order_acquire)) return false;
+      relax();
+    }
     std::unique_lock lock(mutex_);
-    slots_[seq % slots_.size()].wait(lock, [&] { return next_ == seq || stopped_; });
-    return !stopped_;
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    slots_[seq % slots_.size()].wait(lock, [&] {
+      return next_.load(std::memory_order_seq_cst) == seq || stopped_.load(std::memory_order_seq_cst);
+    });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return !stopped_.load(std::memory_order_relaxed);
   }
   void advance() {
-    std::size_t slot;
-    {
-      std::lock_guard lock(mutex_);
-      slot = ++next_ % slots_.size();
-    }
-    slots_[slot].notify_all();
+    // seq_cst pairs with the sleeper's: either it sees the new turn before sleeping, or this sees it asleep.
+    const std::uint64_t next = next_.fetch_add(1, std::memory_order_seq_cst) + 1;
+    if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+    { std::lock_guard lock(mutex_); }  // a sleeper checked the turn under the lock, so it is waiting by now
+    slots_[next % slots_.size()].notify_all();
   }
   void stop() {
     {
       std::lock_guard lock(mutex_);
-      stopped_ = true;
+      stopped_.store(true, std::memory_order_seq_cst);
     }
     for (auto& cv : slots_) cv.notify_all();
   }
 
  private:
+  static void relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
   std::mutex mutex_;
-  std::vector<std::condition_variable> slots_;  // a worker waits on its seq's slot: one waiter per slot
-  std::uint64_t next_ = 0;
-  bool stopped_ = false;
+  std::vector<std::condition_variable> slots_;  // a worker sleeps on its seq's slot: one sleeper per slot
+  std::atomic<std::uint64_t> next_{0};
+  std::atomic<std::size_t> sleepers_{0};
+  std::atomic<bool> stopped_{false};
 };
 
 template <class In, class Out, class F>
