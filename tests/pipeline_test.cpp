@@ -554,6 +554,66 @@ TEST(PipelineBoundSlow, InFlightItemsStayUnderTheBoundWithASlowStage) {
   EXPECT_LE(worst, documented_bound);
 }
 
+// Several workers emitting out of order into one consumer (a serial stage, then the sink) that reorders them:
+// filtered items leave gaps, and uneven work per item makes the workers overtake each other. The order holds
+// and the items alive stay within the documented bound.
+TEST(PipelineReorder, SerialConsumerReordersWithinTheBound) {
+  tracked::alive = 0;
+  std::atomic<long> produced{0}, worst_alive{0};
+  long consumed = 0;
+  constexpr long bound = (3 + 3) + (2 + 1) + (2 + 2) + 4 + 2;  // stages' capacity + workers, output queue, 2
+  std::stop_source stop;
+  const long stop_at = 3000;
+  EXPECT_THROW(sluice::pipeline<tracked>(
+                   [&]() -> std::optional<tracked> {
+                     tracked t(produced++);
+                     const long now = tracked::alive.load();
+                     long seen = worst_alive.load();
+                     while (now > seen && !worst_alive.compare_exchange_weak(seen, now)) {
+                     }
+                     return t;
+                   },
+                   {.ordered = true, .stop_token = stop.get_token()})
+                   .stage([](tracked t) -> std::optional<tracked> {
+                     if (t.v % 5 == 0) return std::nullopt;  // a gap the consumer must step over
+                     if (t.v % 7 == 0) std::this_thread::sleep_for(50us);
+                     return t;
+                   },
+                          {.workers = 3, .capacity = 3})
+                   .stage([last = -1L](tracked t) mutable {
+                     EXPECT_GT(t.v, last);  // the serial stage already sees its inputs in order
+                     last = t.v;
+                     return t;
+                   },
+                          {.workers = 1, .capacity = 2})
+                   .stage([](tracked t) { return t; }, {.workers = 2, .capacity = 2})
+                   .for_each([&, last = -1L](tracked t) mutable {
+                     EXPECT_GT(t.v, last);
+                     EXPECT_NE(t.v % 5, 0);
+                     last = t.v;
+                     if (++consumed == stop_at) stop.request_stop();
+                   }),
+               sluice::cancelled_error);
+  EXPECT_LE(worst_alive.load(), bound);
+  EXPECT_GE(consumed, stop_at);
+  EXPECT_EQ(tracked::alive.load(), 0);
+}
+
+TEST(PipelineReorder, ManyWorkersIntoSinkKeepOrderAndFilters) {
+  auto out = sluice::pipeline(iota_vec(5000), {.ordered = true})
+                 .stage([](int x) -> std::optional<int> {
+                   if (x % 3 == 0) return std::nullopt;
+                   if (x % 11 == 0) std::this_thread::sleep_for(20us);
+                   return x;
+                 },
+                        {.workers = 4})
+                 .collect();
+  std::vector<int> expect;
+  for (int i = 0; i < 5000; ++i)
+    if (i % 3 != 0) expect.push_back(i);
+  EXPECT_EQ(out, expect);
+}
+
 // Opting in to batching changes neither the results nor their order, with filters and several workers.
 TEST(PipelineBatch, OptInGivesTheSameResults) {
   auto build = [](std::size_t batch, bool ordered) {

@@ -42,9 +42,12 @@ using seconds = std::chrono::duration<double>;
 //     sum over stages of (capacity + workers) + output capacity + 2
 // where the output capacity is that of the queue between the last stage and the sink, max(2, 2 * the last
 // stage's workers), and the 2 are the item in the source's hand and the one in the sink's hand. This holds
-// ordered or not, whatever the work per item: there is no reorder buffer (a stage's workers take turns) and a
-// worker holds one item (its input, then its result). A stage's function may keep more alive by itself, of
-// course. Example: source -> 4 workers (capacity 8) -> sink: at most 8 + 4 + 8 + 2 = 22 items.
+// ordered or not, whatever the work per item, and a worker holds one item (its input, then its result). In
+// ordered mode a stage's workers either take turns passing results on, or (when a single thread consumes them:
+// a one-worker stage or the sink) pass them on out of order to that consumer, which puts them back in order in
+// a window no larger than its queue's capacity; a worker waits before running ahead of it. A stage's function
+// may keep more alive by itself, of course. Example: source -> 4 workers (capacity 8) -> sink: at most
+// 8 + 4 + 8 + 2 = 22 items.
 struct stage_options {
   std::size_t workers = 1;   // threads running this stage; 0 is std::invalid_argument
   std::size_t capacity = 0;  // bound of the queue feeding this stage, in entries; 0: 2 * workers
@@ -58,8 +61,7 @@ struct stage_options {
 };
 
 struct pipeline_options {
-  bool ordered = false;           // results leave in input order; the memory bound above still holds: no
-                                  // reorder buffer, a stage's workers take turns
+  bool ordered = false;           // results leave in input order; the memory bound above still holds
   std::stop_token stop_token{};   // a stop requested before the run completes (even before it starts) ends it
                                   // with cancelled_error; between a stage's exception and a stop, the first wins
 };
@@ -149,16 +151,21 @@ class pipeline {
   pipeline_stats for_each(F&& sink) && {
     const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
     detail::link<T> last(cap, source_->last_batch());
+    if (opts_.ordered && source_->stage_count() > 0 && source_->last_workers() > 1 && source_->last_batch() == 1)
+      last.reorder();  // the last stage's workers emit out of order; the sink reorders
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
-          ctl.on_stop([&last] { last.queue.shutdown(true); });
+          ctl.on_stop([&last] {
+            last.queue.shutdown(true);
+            last.stop_gate();
+          });
           source_->launch(ctl, &last, opts_.ordered);
         },
         [&](detail::pipeline_control& ctl) {
+          detail::reorder_window<T> window(last);
           for (;;) {
-            std::optional<detail::batch<T>> got = last.queue.try_get();
-            if (!got) got = detail::take(last, ctl);
+            std::optional<detail::batch<T>> got = window.next(ctl);
             if (!got) return;  // drained after the last stage closed it, or the run is stopping
             const std::size_t n = got->items.size();
             if (!last.measures()) {

@@ -2,9 +2,11 @@
 //
 // A pipeline is a chain of nodes, the source first. Running it launches the chain from its end: each stage
 // creates the bounded queue feeding it, launches its upstream into that queue, then starts its workers. Items
-// carry a sequence number; in ordered mode a stage with several workers passes results on in that order
-// through a turnstile (a worker waits until the item before its own has left), so every queue stays in order
-// and no reorder buffer can grow: the items alive are those in queues plus one per worker.
+// carry a sequence number. In ordered mode a stage with several workers whose consumer is a single thread (a
+// one-worker stage or the sink) passes results on out of order and the consumer reorders them in a window as
+// large as its queue's capacity (emit_gate: a worker may not run further ahead), so items alive are still
+// those a queue could hold plus one per worker. Toward a multi-worker consumer the workers instead pass results
+// on in order through a turnstile (a worker waits until the item before its own has left).
 // The first failure (or a stop) shuts every queue down at once ("immediate"): blocked puts and gets wake up
 // with queue_shut_down, each thread leaves, and the run joins them all.
 #pragma once
@@ -67,6 +69,69 @@ struct batch {
 // comparison.
 inline constexpr std::uint64_t batch_target_ns = 20'000;
 
+// Lets the workers of an ordered multi-worker stage pass results on out of order to a single consumer that
+// puts them back in order (reorder_window below). A worker may emit result seq only while
+// seq < next + window, where next is the seq the consumer takes next and window the queue's capacity: the
+// results in the queue or waiting in the consumer's window then have distinct seqs in [next, next + window),
+// so they never outnumber the capacity and the memory bound is the one without reordering. A turn usually
+// comes within moments, so a worker spins briefly before sleeping; the consumer touches the lock only when
+// someone sleeps.
+class emit_gate {
+ public:
+  explicit emit_gate(std::uint64_t window) noexcept : window_(window) {}
+  std::uint64_t window() const noexcept { return window_; }
+  // Blocks until seq may be emitted; false if the run is stopping.
+  bool wait(std::uint64_t seq) {
+    for (int i = 0; i < 64; ++i) {
+      if (seq < next_.load(std::memory_order_acquire) + window_) return true;
+      if (stopped_.load(std::memory_order_acquire)) return false;
+      relax();
+    }
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::yield();
+      if (seq < next_.load(std::memory_order_acquire) + window_) return true;
+    }
+    std::unique_lock lock(mutex_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    cv_.wait(lock, [&] {
+      return seq < next_.load(std::memory_order_seq_cst) + window_ || stopped_.load(std::memory_order_seq_cst);
+    });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return !stopped_.load(std::memory_order_relaxed);
+  }
+  // The consumer has taken its next item.
+  void advance() {
+    // seq_cst pairs with the sleeper's: either it sees the new value before sleeping, or this sees it asleep.
+    next_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
+    { std::lock_guard lock(mutex_); }  // a sleeper checked under the lock, so it is waiting by now
+    cv_.notify_all();
+  }
+  std::uint64_t next() const noexcept { return next_.load(std::memory_order_relaxed); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_.store(true, std::memory_order_seq_cst);
+    }
+    cv_.notify_all();
+  }
+  static void relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
+
+ private:
+  const std::uint64_t window_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<std::uint64_t> next_{0};
+  std::atomic<std::size_t> sleepers_{0};
+  std::atomic<bool> stopped_{false};
+};
+
 // A bounded queue plus, when its consumer opted in to batching, the consumer's recent cost per item, which
 // tells its producer how much to gather (up to max_batch items).
 template <class T>
@@ -82,6 +147,12 @@ struct link {
     return static_cast<std::size_t>(std::clamp<std::uint64_t>(batch_target_ns / ns, 1, max_batch));
   }
   bool measures() const noexcept { return max_batch > 1; }
+  // Set (before the producer launches) when the single consumer reorders what several workers emit.
+  std::unique_ptr<emit_gate> gate;
+  void reorder() { gate = std::make_unique<emit_gate>(queue.maxsize()); }
+  void stop_gate() {
+    if (gate) gate->stop();
+  }
   void record(std::chrono::steady_clock::duration spent, std::size_t items) noexcept {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count();
     item_ns.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(ns) / std::max<std::size_t>(items, 1)),
@@ -198,6 +269,47 @@ std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
     if (in.queue.is_shut_down() && in.queue.qsize() == 0) return got;
   }
 }
+
+// The consumer's side of an emit_gate: takes entries as they come and hands them out in seq order; empty
+// entries (a filtered item's place) are handed out too, so that the order can move on.
+template <class T>
+class reorder_window {
+ public:
+  explicit reorder_window(link<T>& in) : in_(in) {
+    if (in.gate) slots_.resize(in.gate->window());
+  }
+  // Blocks for the next batch in order: nullopt once the queue is closed and drained, or the run is stopping.
+  std::optional<batch<T>> next(const pipeline_control& ctl) {
+    if (!in_.gate) {
+      std::optional<batch<T>> got = in_.queue.try_get();
+      if (!got) got = take(in_, ctl);
+      return got;
+    }
+    for (;;) {
+      const std::uint64_t want = in_.gate->next();
+      auto& slot = slots_[want % slots_.size()];
+      if (slot) {
+        std::optional<batch<T>> got = std::move(slot);
+        slot.reset();
+        in_.gate->advance();
+        return got;
+      }
+      std::optional<batch<T>> got = in_.queue.try_get();
+      if (!got) got = take(in_, ctl);
+      if (!got) return got;
+      if (got->seq == want) {
+        in_.gate->advance();
+        return got;
+      }
+      // The gate keeps every seq in [want, want + window): this slot is free.
+      slots_[got->seq % slots_.size()] = std::move(got);
+    }
+  }
+
+ private:
+  link<T>& in_;
+  std::vector<std::optional<batch<T>>> slots_;
+};
 
 // The source's side of batching: hands items over one by one while the consumer is waiting for them, and
 // gathers them (up to the consumer's batch limit) while it is behind.
@@ -422,11 +534,19 @@ class stage_node final : public node<Out> {
 
   void launch(pipeline_control& ctl, channel_ptr<Out> out, bool ordered) override {
     in_ = std::make_unique<link<In>>(opts_.capacity, opts_.batch);
-    if (ordered && opts_.workers > 1) turn_ = std::make_unique<turnstile>(opts_.workers);
+    // This stage's one worker puts back in order what a multi-worker upstream emits out of order.
+    if (ordered && opts_.workers == 1 && opts_.batch == 1 && up_->stage_count() > 0 && up_->last_workers() > 1 &&
+        up_->last_batch() == 1)
+      in_->reorder();
+    if (ordered && opts_.workers > 1) {
+      if constexpr (!std::is_void_v<Out>) gated_ = out->gate != nullptr;
+      if (!gated_) turn_ = std::make_unique<turnstile>(opts_.workers);
+    }
     ordered_ = ordered;
     live_.store(opts_.workers, std::memory_order_relaxed);
     ctl.on_stop([this] {
       in_->queue.shutdown(true);
+      in_->stop_gate();
       if (turn_) turn_->stop();
     });
     up_->launch(ctl, in_.get(), ordered);
@@ -438,15 +558,17 @@ class stage_node final : public node<Out> {
     using clock = std::chrono::steady_clock;
     worker_tally tally;
     try {
+      reorder_window<In> window(*in_);
       for (std::uint64_t gets = 0;; ++gets) {
-        std::optional<batch<In>> got = in_->queue.try_get();
+        std::optional<batch<In>> got;
+        if (!in_->gate) got = in_->queue.try_get();
         if (got) {
           // Sampled: reading the queue's indices on every batch would cost more than a small batch itself.
           if ((gets & 7) == 0)
             tally.max_depth = std::max(tally.max_depth, std::min(in_->queue.qsize() + 1, opts_.capacity));
         } else {
           const auto t0 = clock::now();
-          got = take(*in_, ctl);
+          got = window.next(ctl);
           tally.waiting_input += clock::now() - t0;
           if (!got) break;  // closed and drained (this worker is done), or the run is stopping
           tally.max_depth = std::max<std::size_t>(tally.max_depth, 1);
@@ -481,6 +603,14 @@ class stage_node final : public node<Out> {
           if (in_->measures()) in_->record(spent, n);
           const std::uint64_t in_seq = got->seq;
           got.reset();  // the inputs are gone before this worker may wait for its turn
+          if (gated_) {
+            // Out of order, with a filtered item's place kept by an empty entry; the consumer reorders.
+            if (!out->gate->wait(in_seq)) break;
+            tally.items_out += results.items.size();
+            results.seq = in_seq;
+            emit(*out, std::move(results), tally, ctl);
+            continue;
+          }
           if (turn_ && !turn_->wait(in_seq)) break;
           tally.items_out += results.items.size();
           pass_on(*out, std::move(results), tally, ctl);
@@ -525,6 +655,7 @@ class stage_node final : public node<Out> {
   stage_options opts_;
   std::size_t index_;
   bool ordered_ = false;
+  bool gated_ = false;  // ordered, several workers, and the consumer reorders: no turnstile
   std::unique_ptr<link<In>> in_;
   std::unique_ptr<turnstile> turn_;
   std::atomic<std::size_t> live_{0};
