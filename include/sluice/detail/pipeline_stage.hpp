@@ -29,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "event_count.hpp"  // cpu_relax
+
 namespace sluice::detail {
 
 // The items of one queue entry. One item (the default) lives inline, so a per-item hand-over allocates
@@ -85,7 +87,7 @@ class emit_gate {
     for (int i = 0; i < 64; ++i) {
       if (seq < next_.load(std::memory_order_acquire) + window_) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      relax();
+      cpu_relax();
     }
     for (int i = 0; i < 4; ++i) {
       std::this_thread::yield();
@@ -114,13 +116,6 @@ class emit_gate {
       stopped_.store(true, std::memory_order_seq_cst);
     }
     cv_.notify_all();
-  }
-  static void relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
   }
 
  private:
@@ -470,7 +465,7 @@ class turnstile {
     for (int i = 0; i < 64; ++i) {
       if (next_.load(std::memory_order_acquire) == seq) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      relax();
+      cpu_relax();
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
@@ -496,13 +491,6 @@ class turnstile {
   }
 
  private:
-  static void relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  }
   std::mutex mutex_;
   std::vector<std::condition_variable> slots_;  // a worker sleeps on its seq's slot: one sleeper per slot
   std::atomic<std::uint64_t> next_{0};
