@@ -17,9 +17,11 @@ case "$sanitize" in
   *) echo "scripts/test.sh: --sanitize takes address or thread, not '$sanitize'" >&2; exit 2 ;;
 esac
 
-# The job runner's differential tests compare against GNU parallel; the examples pipe through openssl.
-ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl
-mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"
+# The job runner's differential tests compare against GNU parallel (which brings perl); its checks measure
+# peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
+ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps
+# GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
+if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE="$sanitize" \
       -DSLUICE_BUILD_TESTS=ON -DSLUICE_BUILD_EXAMPLES=ON -DSLUICE_BUILD_BENCHMARKS=OFF >/dev/null
