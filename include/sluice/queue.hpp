@@ -56,6 +56,10 @@ class queue_shut_down : public std::runtime_error {  // Python: queue.ShutDown
   using std::runtime_error::runtime_error;
 };
 
+namespace detail {
+struct queue_access;  // sluice::aio's awaitable get and put
+}
+
 template <class T>
 class queue {
   static_assert(std::is_object_v<T> && !std::is_const_v<T>, "sluice::queue<T> needs a non-const object type");
@@ -236,6 +240,7 @@ class queue {
   std::default_sentinel_t end() noexcept { return {}; }
 
  private:
+  friend struct detail::queue_access;
   using clock = std::chrono::steady_clock;
 
   [[noreturn]] static void throw_shut_down() { throw queue_shut_down("sluice::queue: shut down"); }

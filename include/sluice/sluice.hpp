@@ -1,5 +1,6 @@
 // sluice/sluice.hpp -- the umbrella header: every public concept of sluice in one include.
 #pragma once
+#include "aio.hpp"
 #include "pipeline.hpp"
 #include "queue.hpp"
 #include "subprocess.hpp"

@@ -212,6 +212,7 @@ class pipe_writer {
   void close();                       // the child sees end of file; idempotent
   bool is_open() const noexcept { return static_cast<bool>(fd_); }
   int native_handle() const noexcept { return fd_.get(); }
+  fd take() noexcept { return std::move(fd_); }  // hand the descriptor on (e.g. to sluice::aio); is_open() is false after
 
  private:
   friend struct detail::process_state;

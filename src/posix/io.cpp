@@ -219,6 +219,14 @@ bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept
   }
 }
 
+bool child_has_ended(pid_t pid) noexcept {
+  siginfo_t info{};
+  int r;
+  do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  while (r < 0 && errno == EINTR);
+  return r < 0 || info.si_pid != 0;  // an error (ECHILD: reaped elsewhere, SIGCHLD ignored) ends the wait too
+}
+
 int send_signal(pid_t pid, int pidfd, int sig) noexcept {
   long r = pidfd >= 0 ? ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) : ::kill(pid, sig);
   return r == 0 ? 0 : errno;

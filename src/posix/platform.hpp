@@ -2,7 +2,9 @@
 // Everything that spawns, waits, polls or juggles descriptors lives behind these functions, so the portable
 // part of the library (src/subprocess*.cpp) never touches a raw syscall. Not installed.
 #pragma once
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <csignal>
 #include <cstddef>
 #include <string>
@@ -98,6 +100,8 @@ class sigpipe_guard {
 bool try_reap(pid_t pid, int& returncode) noexcept;
 // Blocks until the child is reapable or the deadline passes; returns false on timeout. Does not reap.
 bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept;
+// Non-blocking: true once the child has ended (it stays reapable: waitid with WNOWAIT).
+bool child_has_ended(pid_t pid) noexcept;
 // Signal delivery that cannot hit a recycled pid when a pidfd exists. Returns 0 or an errno.
 int send_signal(pid_t pid, int pidfd, int sig) noexcept;
 
@@ -111,5 +115,36 @@ struct poll_entry {
 int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept;
 
 std::string signal_name(int sig);  // "SIGTERM", or "" when unknown
+
+}  // namespace sluice::detail::os
+
+// ---- the event loop's descriptors (sluice::aio) -------------------------------------------------------------
+namespace sluice::detail::os {
+
+// epoll: all functions return 0 (or a count) on success, -1 and errno on failure.
+enum : unsigned { ev_in = 1, ev_out = 2, ev_hup = 4, ev_err = 8 };
+struct ready_event {
+  void* data;
+  unsigned events;  // ev_* bits
+};
+int epoll_open() noexcept;
+int epoll_watch(int ep, int fd, void* data) noexcept;  // edge-triggered, in + out + hang-up
+int epoll_watch_in(int ep, int fd, void* data) noexcept;  // level-triggered, in only (timerfd, eventfd, pidfd)
+int epoll_forget(int ep, int fd) noexcept;
+int epoll_next(int ep, ready_event* out, int max, bool block) noexcept;  // EINTR gives 0
+
+int timerfd_open() noexcept;
+void timerfd_arm(int fd, clock::time_point when) noexcept;  // absolute CLOCK_MONOTONIC (steady_clock's); max() disarms
+void timerfd_drain(int fd) noexcept;
+int eventfd_open() noexcept;
+void eventfd_post(int fd) noexcept;  // async-signal-safe
+void eventfd_drain(int fd) noexcept;
+bool is_regular_file(int fd) noexcept;
+
+// A real handler for signum that sets bit signum in *pending and posts wake_fd (async-signal-safe). Returns 0
+// or an errno; the previous disposition is saved and put back by restore_signal.
+int forward_signal(int signum, int wake_fd, std::atomic<std::uint64_t>* pending) noexcept;
+void restore_signal(int signum) noexcept;
+int send_group_signal(pid_t pgid, int sig) noexcept;  // 0 or errno
 
 }  // namespace sluice::detail::os

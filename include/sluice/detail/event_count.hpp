@@ -7,6 +7,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 
 #include "futex.hpp"
@@ -59,6 +60,16 @@ class backoff {
 // Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
 // registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
 // on its way back to a CPU would cost another futex_wake system call for nobody.
+// A waiter that is not a thread: a coroutine of sluice::aio waiting on a sluice::queue. Instead of sleeping
+// it registers, and a notifier calls wake() -- under the event count's lock, so that a waiter which
+// unregisters afterwards knows that no wake() still runs for it.
+struct async_waiter {
+  void (*wake)(async_waiter*) noexcept = nullptr;
+  async_waiter* prev = nullptr;
+  async_waiter* next = nullptr;
+  bool linked = false;
+};
+
 class alignas(cache_line) event_count {
  public:
   // Register as a waiter; re-check the condition after this, then wait(ticket) or cancel().
@@ -79,8 +90,30 @@ class alignas(cache_line) event_count {
     return ok;
   }
 
-  bool has_waiters() const noexcept { return (state_.load(std::memory_order_seq_cst) >> 32) != 0; }
+  bool has_waiters() const noexcept {
+    return (state_.load(std::memory_order_seq_cst) >> 32) != 0 || async_count_.load(std::memory_order_seq_cst) != 0;
+  }
+
+  // Registers an async waiter; like prepare(), the caller re-checks its condition afterwards.
+  void add_async(async_waiter* w) noexcept {
+    std::lock_guard lk(async_mu_);
+    w->prev = async_tail_;
+    w->next = nullptr;
+    (async_tail_ ? async_tail_->next : async_head_) = w;
+    async_tail_ = w;
+    w->linked = true;
+    async_count_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  // True when it was still registered; false when a notifier has already woken it.
+  bool remove_async(async_waiter* w) noexcept {
+    std::lock_guard lk(async_mu_);
+    if (!w->linked) return false;
+    unlink_async(w);
+    return true;
+  }
+
   void notify_one() noexcept {
+    if (async_count_.load(std::memory_order_seq_cst) != 0) wake_async(false);
     std::uint64_t s = state_.load(std::memory_order_seq_cst);
     do {
       if (signals(s) >= waiters(s)) return;  // each registered waiter will re-check anyway
@@ -90,6 +123,7 @@ class alignas(cache_line) event_count {
   }
   // Rare (shutdown, puts after it): wakes every sleeper whenever anyone is registered.
   void notify_all() noexcept {
+    if (async_count_.load(std::memory_order_seq_cst) != 0) wake_async(true);
     std::uint64_t s = state_.load(std::memory_order_seq_cst);
     do {
       if (waiters(s) == 0) return;
@@ -114,8 +148,29 @@ class alignas(cache_line) event_count {
     } while (!state_.compare_exchange_weak(s, next, std::memory_order_seq_cst));
   }
 
+  void unlink_async(async_waiter* w) noexcept {
+    (w->prev ? w->prev->next : async_head_) = w->next;
+    (w->next ? w->next->prev : async_tail_) = w->prev;
+    w->prev = w->next = nullptr;
+    w->linked = false;
+    async_count_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  void wake_async(bool all) noexcept {
+    std::lock_guard lk(async_mu_);
+    do {
+      async_waiter* w = async_head_;
+      if (!w) break;
+      unlink_async(w);
+      w->wake(w);
+    } while (all);
+  }
+
   std::atomic<std::uint64_t> state_{0};  // waiters << 32 | signals in flight
   std::atomic<std::uint32_t> epoch_{0};
+  std::atomic<std::uint32_t> async_count_{0};
+  std::mutex async_mu_;
+  async_waiter* async_head_ = nullptr;
+  async_waiter* async_tail_ = nullptr;
 };
 
 }  // namespace sluice::detail
