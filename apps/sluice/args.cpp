@@ -305,7 +305,7 @@ std::vector<option_spec> make_options() {
     g.recend_given = true;
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
-  val({"tmpdir", "tempdir"}, '\0', [](c&, s v) { ::setenv("TMPDIR", v.c_str(), 1); });
+  val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
   return o;
 }

@@ -154,7 +154,11 @@ std::optional<std::string> block_reader::next() {
       std::size_t grown = (block_size_ * 13 + 9) / 10 + 1;
       std::string m = "sluice: Warning: A record was longer than " + std::to_string(block_size_) +
                       ". Increasing to --blocksize " + std::to_string(grown) + ".\n";
-      [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+      if (warn_) {
+        warn_(m);
+      } else {
+        [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+      }
       block_size_ = grown;
       fill(block_size_ + recstart_.size());
     }

@@ -2,6 +2,7 @@
 // each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,8 @@ class block_reader {
  public:
   block_reader(const config& cfg, int fd);
   std::optional<std::string> next();  // blocks on input; nullopt at end of input; throws std::system_error
+  // Where "a record was longer than the block" warnings go; by default one line on stderr.
+  void set_warning_sink(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
 
  private:
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
@@ -30,6 +33,7 @@ class block_reader {
   std::size_t block_size_;
   std::string buf_;
   bool eof_ = false;
+  std::function<void(const std::string&)> warn_;
 };
 
 }  // namespace sluice::app
