@@ -22,6 +22,7 @@ class block_reader {
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
+  std::size_t first_cut_after(std::size_t start) const;  // the earliest cut of the record starting at start
   std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
 
