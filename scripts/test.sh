@@ -19,7 +19,8 @@ esac
 
 # The job runner's differential tests compare against GNU parallel (which brings perl); its checks measure
 # peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
-ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps
+# The package test (plain builds only) needs dpkg-shlibdeps and pkg-config.
+ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps dpkg-dev pkgconf
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 

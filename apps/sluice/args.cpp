@@ -74,6 +74,7 @@ double parse_duration(const std::string& opt, const std::string& v) {
     total += n * unit;
     i = j;
   }
+  if (!std::isfinite(total)) throw usage_error(opt + ": duration too long: '" + v + "'");
   return total;
 }
 
@@ -110,7 +111,11 @@ std::vector<term_step> parse_term_seq(const std::string& v) {
     int sig = signal_from_name(parts[i]);
     if (sig <= 0) throw usage_error("--term-seq: unknown signal '" + parts[i] + "'");
     int ms = 0;
-    if (i + 1 < parts.size()) ms = static_cast<int>(parse_count("--term-seq", parts[i + 1]));
+    if (i + 1 < parts.size()) {
+      std::size_t wait = parse_count("--term-seq", parts[i + 1]);
+      if (wait > 86400000) throw usage_error("--term-seq: wait too long: '" + parts[i + 1] + "' ms");
+      ms = static_cast<int>(wait);
+    }
     seq.push_back({sig, ms});
   }
   if (seq.empty()) throw usage_error("--term-seq needs a list such as TERM,200,KILL,25");
@@ -148,12 +153,13 @@ halt_policy parse_halt(const std::string& raw) {
     if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
       throw usage_error("--halt: bad percentage in '" + raw + "'");
     h.percent = true;
-    h.count = std::stod(n) / 100.0;
+    h.count = std::strtod(n.c_str(), nullptr) / 100.0;  // digits only: no exception, at worst HUGE_VAL
   } else {
     if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
       throw usage_error("--halt " + when + "," + why + " must be followed by =number or =percent%, not '" + raw + "'");
-    h.count = std::stod(n);
+    h.count = std::strtod(n.c_str(), nullptr);
   }
+  if (!std::isfinite(h.count)) throw usage_error("--halt: number too large in '" + raw + "'");
   return h;
 }
 
@@ -305,40 +311,48 @@ std::vector<option_spec> make_options() {
     g.recend_given = true;
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
-  val({"tmpdir", "tempdir"}, '\0', [](c&, s v) { ::setenv("TMPDIR", v.c_str(), 1); });
+  val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
   return o;
 }
 
-void resolve_jobs(config& cfg) {
+// A -j count: digits and dots, parsed without exceptions; nullopt when malformed.
+std::optional<double> jobs_number(std::string_view d) {
+  if (d.empty() || d.find_first_not_of("0123456789.") != std::string_view::npos) return std::nullopt;
+  if (d.find_first_not_of('.') == std::string_view::npos) return std::nullopt;
+  // The leading number ("1.5.2" is 1.5, as it always was); digits only, so at worst HUGE_VAL, clamped below.
+  return std::strtod(std::string(d).c_str(), nullptr);
+}
+
+// More jobs than this cannot run anyway (each needs descriptors and a process); a bigger -j means "this many".
+constexpr double k_max_jobs = 1e9;
+
+void resolve_jobs(config& cfg, bool from_procfile = false) {
   const std::string& v = cfg.jobs_spec;
-  long long threads = static_cast<long long>(cpu_threads());
-  long long n = 0;
+  double threads = static_cast<double>(cpu_threads());
+  double n = 0;
   auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
-  auto digits = [](std::string_view d) {
-    return !d.empty() && d.find_first_not_of("0123456789.") == std::string_view::npos;
-  };
   if (v.empty()) throw bad();
   if (v.back() == '%') {
-    std::string_view d(v.data(), v.size() - 1);
-    if (!digits(d)) throw bad();
-    n = static_cast<long long>(std::floor(std::stod(std::string(d)) * static_cast<double>(threads) / 100.0));
+    auto d = jobs_number(std::string_view(v.data(), v.size() - 1));
+    if (!d) throw bad();
+    n = std::floor(std::min(*d, k_max_jobs * 100) * threads / 100.0);
   } else if (v[0] == '+' || v[0] == '-') {
-    std::string_view d(v.data() + 1, v.size() - 1);
-    if (!digits(d)) throw bad();
-    long long k = std::stoll(std::string(d));
+    auto d = jobs_number(std::string_view(v.data() + 1, v.size() - 1));
+    if (!d) throw bad();
+    double k = std::floor(std::min(*d, k_max_jobs));
     n = v[0] == '+' ? threads + k : threads - k;
-  } else if (digits(v)) {
-    n = std::stoll(v);
+  } else if (auto d = jobs_number(v)) {
+    n = std::floor(std::min(*d, k_max_jobs));
     if (n == 0) {
       // "As many as possible": bounded by descriptors (three pipes and a pidfd per job) and processes.
       struct rlimit rl {};
       long long by_fd = 250;
       if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         by_fd = static_cast<long long>((rl.rlim_cur - 32) / 5);
-      n = std::clamp<long long>(by_fd, 1, 2000);
+      n = static_cast<double>(std::clamp<long long>(by_fd, 1, 2000));
     }
-  } else if (::access(v.c_str(), R_OK) == 0) {
+  } else if (!from_procfile && ::access(v.c_str(), R_OK) == 0) {
     // A procfile: read once here (GNU re-reads it as jobs end; see the report).
     std::FILE* f = std::fopen(v.c_str(), "r");
     char buf[64] = {};
@@ -348,14 +362,15 @@ void resolve_jobs(config& cfg) {
       std::fclose(f);
     }
     while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.pop_back();
-    if (content == v) throw bad();
+    if (content.empty()) throw usage_error("-j: '" + v + "' is a file without a number of jobs in it");
+    // The procfile holds a -j value, not the name of another procfile (which could loop).
     cfg.jobs_spec = content;
-    resolve_jobs(cfg);
+    resolve_jobs(cfg, true);
     return;
   } else {
     throw bad();
   }
-  cfg.jobs = static_cast<std::size_t>(std::max<long long>(1, n));
+  cfg.jobs = static_cast<std::size_t>(std::clamp(n, 1.0, k_max_jobs));
 }
 
 }  // namespace

@@ -276,7 +276,11 @@ command_template::command_template(const config& cfg, const std::map<std::string
     token t;
     t.type = token::kind::value;
     if (cfg.quote_command || cfg.command.empty()) {
-      if (cfg.command.empty()) words_.back().push_back(t);
+      // (-q with no command: words_ is still empty; the argument alone is the command.)
+      if (cfg.command.empty()) {
+        if (words_.empty()) words_.emplace_back();
+        words_.back().push_back(t);
+      }
       else words_.push_back({t});
     } else {
       words_.back().push_back(token{token::kind::literal, " ", "", 0, 0});

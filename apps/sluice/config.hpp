@@ -97,6 +97,9 @@ struct config {
   bool progress = false;
   bool eta = false;
 
+  // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
+  std::optional<std::string> tmpdir{};
+
   // --pipe.
   bool pipe = false;
   std::size_t block_size = 1024 * 1024;
@@ -107,7 +110,9 @@ struct config {
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
 };
 
-// Parses argv; throws usage_error. Prints --help / --version itself and returns nullopt then.
+// Parses argv; throws usage_error (and std::bad_alloc), never exits. Prints --help / --version itself and
+// returns nullopt then. Reads the file system only to check that input files and a -j procfile are readable
+// (and to read the procfile).
 std::optional<config> parse_command_line(int argc, char** argv);
 
 // Parses a C-escaped delimiter such as "\t", "\0", "\x1f", "\012".

@@ -1,5 +1,6 @@
 // sluice: run a command once per input, many at a time, with GNU parallel's command line.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "config.hpp"
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
   try {
     auto cfg = parse_command_line(argc, argv);
     if (!cfg) return 0;
+    if (cfg->tmpdir) ::setenv("TMPDIR", cfg->tmpdir->c_str(), 1);
     return run_jobs(*cfg);
   } catch (const usage_error& e) {
     std::fprintf(stderr, "sluice: %s\n", e.what());

@@ -50,19 +50,28 @@ bool block_reader::is_cut(std::size_t p) const {
   return true;
 }
 
+// A record keeps its whole --recstart: after a record start that begins with the recstart, the next cut
+// comes after it. Separators that overlap (--recend ff --recstart fff on "ffffffff") would otherwise cut a
+// record in the middle of its own recstart, leaving a block that does not begin with one.
+std::size_t block_reader::first_cut_after(std::size_t start) const {
+  if (!recstart_.empty() && buf_.compare(start, recstart_.size(), recstart_) == 0) return start + recstart_.size();
+  return start + 1;
+}
+
 std::size_t block_reader::split_after(std::size_t from) const {
   if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? buf_.size() : std::string::npos;
+  const std::size_t lo = first_cut_after(from);
   if (!recend_.empty()) {
-    std::size_t start = from + 1 >= recend_.size() ? from + 1 - recend_.size() : 0;
+    std::size_t start = lo >= recend_.size() ? lo - recend_.size() : 0;
     for (;;) {
       std::size_t hit = buf_.find(recend_, start);
       if (hit == std::string::npos) return std::string::npos;
       std::size_t cut = hit + recend_.size();
-      if (cut > from && is_cut(cut)) return cut;
+      if (cut >= lo && is_cut(cut)) return cut;
       start = hit + 1;
     }
   }
-  std::size_t start = from + 1;
+  std::size_t start = lo;
   for (;;) {
     std::size_t hit = buf_.find(recstart_, start);
     if (hit == std::string::npos) return std::string::npos;
@@ -73,6 +82,7 @@ std::size_t block_reader::split_after(std::size_t from) const {
 
 std::size_t block_reader::split_before(std::size_t limit) const {
   if (limit > buf_.size()) limit = buf_.size();
+  const std::size_t lo = first_cut_after(0);
   if (!recend_.empty()) {
     if (limit < recend_.size()) return std::string::npos;
     std::size_t pos = limit - recend_.size();
@@ -80,6 +90,7 @@ std::size_t block_reader::split_before(std::size_t limit) const {
       std::size_t hit = buf_.rfind(recend_, pos);
       if (hit == std::string::npos) return std::string::npos;
       std::size_t cut = hit + recend_.size();
+      if (cut < lo) return std::string::npos;
       if (is_cut(cut)) return cut;
       if (hit == 0) return std::string::npos;
       pos = hit - 1;
@@ -89,7 +100,7 @@ std::size_t block_reader::split_before(std::size_t limit) const {
   std::size_t pos = limit;
   for (;;) {
     std::size_t hit = buf_.rfind(recstart_, pos);
-    if (hit == std::string::npos || hit == 0) return std::string::npos;
+    if (hit == std::string::npos || hit < lo) return std::string::npos;
     if (is_cut(hit)) return hit;
     pos = hit - 1;
   }
@@ -154,7 +165,11 @@ std::optional<std::string> block_reader::next() {
       std::size_t grown = (block_size_ * 13 + 9) / 10 + 1;
       std::string m = "sluice: Warning: A record was longer than " + std::to_string(block_size_) +
                       ". Increasing to --blocksize " + std::to_string(grown) + ".\n";
-      [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+      if (warn_) {
+        warn_(m);
+      } else {
+        [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+      }
       block_size_ = grown;
       fill(block_size_ + recstart_.size());
     }

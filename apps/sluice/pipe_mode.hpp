@@ -2,6 +2,7 @@
 // each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
 #pragma once
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -13,12 +14,15 @@ class block_reader {
  public:
   block_reader(const config& cfg, int fd);
   std::optional<std::string> next();  // blocks on input; nullopt at end of input; throws std::system_error
+  // Where "a record was longer than the block" warnings go; by default one line on stderr.
+  void set_warning_sink(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
 
  private:
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
+  std::size_t first_cut_after(std::size_t start) const;  // the earliest cut of the record starting at start
   std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
 
@@ -30,6 +34,7 @@ class block_reader {
   std::size_t block_size_;
   std::string buf_;
   bool eof_ = false;
+  std::function<void(const std::string&)> warn_;
 };
 
 }  // namespace sluice::app

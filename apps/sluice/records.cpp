@@ -53,22 +53,7 @@ joblog::joblog(const config& cfg) {
   if (!is_stdout_ && (cfg.resume || cfg.resume_failed)) {
     std::ifstream in(path);
     existed = static_cast<bool>(in);
-    std::string line;
-    bool first = true;
-    while (std::getline(in, line)) {
-      if (first) {
-        first = false;
-        if (line.rfind("Seq", 0) == 0) continue;
-      }
-      auto f = split_string(line, '\t');
-      if (f.size() < 9) continue;
-      char* end = nullptr;
-      unsigned long long seq = std::strtoull(f[0].c_str(), &end, 10);
-      if (end == f[0].c_str()) continue;
-      bool ok = f[6] == "0" && f[7] == "0";
-      if (cfg.resume_failed && !ok) continue;
-      done_.insert(static_cast<std::size_t>(seq));
-    }
+    done_ = read_joblog_done(in, cfg.resume_failed);
   } else if (!is_stdout_ && keep) {
     existed = std::filesystem::exists(path);
   }
@@ -83,6 +68,41 @@ joblog::joblog(const config& cfg) {
   }
 }
 
+std::unordered_set<std::size_t> read_joblog_done(std::istream& in, bool successful_only) {
+  std::unordered_set<std::size_t> done;
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (first) {
+      first = false;
+      if (line.rfind("Seq", 0) == 0) continue;
+    }
+    auto f = split_string(line, '\t');
+    if (f.size() < 9) continue;
+    char* end = nullptr;
+    unsigned long long seq = std::strtoull(f[0].c_str(), &end, 10);
+    if (end == f[0].c_str()) continue;
+    bool ok = f[6] == "0" && f[7] == "0";
+    if (successful_only && !ok) continue;
+    done.insert(static_cast<std::size_t>(seq));
+  }
+  return done;
+}
+
+std::string joblog_line(const job_record& r) {
+  // Measured first: a huge start time or runtime prints hundreds of digits with %f.
+  auto format = [&](char* buf, std::size_t size) {
+    return std::snprintf(buf, size, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t", r.seq, r.start_time, r.runtime,
+                         r.send, r.receive, r.exitval, r.signal);
+  };
+  int n = format(nullptr, 0);
+  std::string line(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+  if (n > 0) format(line.data(), line.size() + 1);
+  line += joblog_command(r.command);
+  line += '\n';
+  return line;
+}
+
 joblog::~joblog() {
   if (file_ != nullptr && !is_stdout_) std::fclose(file_);
   else if (file_ != nullptr) std::fflush(file_);
@@ -92,11 +112,8 @@ bool joblog::skip(std::size_t seq) const { return done_.count(seq) != 0; }
 
 void joblog::write(const job_record& r) {
   if (file_ == nullptr) return;
-  std::fprintf(file_, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t", r.seq, r.start_time, r.runtime, r.send,
-               r.receive, r.exitval, r.signal);
-  std::string cmd = joblog_command(r.command);
-  cmd += '\n';
-  std::fwrite(cmd.data(), 1, cmd.size(), file_);
+  std::string line = joblog_line(r);
+  std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
 }
 

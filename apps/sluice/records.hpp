@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdio>
+#include <istream>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -23,6 +24,14 @@ struct job_record {
   int signal = 0;
   std::string command;
 };
+
+// The Seqs a --resume (every job logged) or --resume-failed (successful_only: Exitval and Signal 0) run skips,
+// read from a joblog: GNU's header line, then Seq Host Starttime JobRuntime Send Receive Exitval Signal Command,
+// tab-separated. Lines that do not parse are ignored. Throws only std::bad_alloc.
+std::unordered_set<std::size_t> read_joblog_done(std::istream& in, bool successful_only);
+
+// One joblog line, newline included (a newline inside the command is written as a NUL byte, as GNU does).
+std::string joblog_line(const job_record& r);
 
 class joblog {
  public:

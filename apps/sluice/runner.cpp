@@ -151,11 +151,14 @@ void runner::release_slot(std::size_t s) {
 }
 
 std::optional<double> runner::timeout_for_job() const {
-  if (cfg_.timeout_seconds > 0) return cfg_.timeout_seconds;
+  // Capped at about 31 years: the deadline is kept in the steady clock's nanoseconds, which a timeout of
+  // more than 292 years (--timeout 99999999999) would overflow.
+  constexpr double k_max_timeout = 1e9;
+  if (cfg_.timeout_seconds > 0) return std::min(cfg_.timeout_seconds, k_max_timeout);
   if (cfg_.timeout_percent > 0 && runtimes_.size() >= 3) {
     std::vector<double> r = runtimes_;
     std::nth_element(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(r.size() / 2), r.end());
-    return std::max(0.001, r[r.size() / 2] * cfg_.timeout_percent / 100.0);
+    return std::clamp(r[r.size() / 2] * cfg_.timeout_percent / 100.0, 0.001, k_max_timeout);
   }
   return std::nullopt;
 }

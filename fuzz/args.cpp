@@ -1,0 +1,74 @@
+// The job runner's command-line parser (apps/sluice/args.cpp): any argv either parses into a consistent
+// config or is refused with usage_error; nothing else escapes, nothing exits, parsing is deterministic.
+//   input: the arguments after argv[0], separated by NUL bytes (at most 64 of them).
+#include <cmath>
+#include <cstdio>
+
+#include "config.hpp"
+#include "fuzz_check.hpp"
+
+namespace {
+
+std::optional<sluice::app::config> parse(std::vector<std::string> args, bool& refused) {
+  std::vector<char*> argv;
+  static char name[] = "sluice";
+  argv.push_back(name);
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  refused = false;
+  try {
+    return sluice::app::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  } catch (const sluice::app::usage_error& e) {
+    FUZZ_CHECK(e.what()[0] != '\0');  // the user is told why
+    refused = true;
+  } catch (const std::exception& e) {
+    sluice_fuzz::unexpected_exception("parse_command_line", e);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size > 4096) return -1;  // the parser is linear; longer inputs only slow the search down
+  std::vector<std::string> args = sluice_fuzz::fields({reinterpret_cast<const char*>(data), size}, '\0');
+  if (size == 0) args.clear();
+  if (args.size() > 64) return -1;
+
+  bool refused = false;
+  auto cfg = parse(args, refused);
+  if (!cfg) return 0;  // refused, or --help / --version (printed, as the CLI does)
+
+  using sluice::app::input_source;
+  FUZZ_CHECK(!cfg->sources.empty());
+  FUZZ_CHECK(!cfg->sources.front().linked_to_previous);
+  FUZZ_CHECK(cfg->jobs >= 1);
+  FUZZ_CHECK(cfg->retries >= 1);
+  FUZZ_CHECK(cfg->max_args >= 1 || cfg->max_replace_args || cfg->xargs_context || cfg->multi_args);
+  FUZZ_CHECK(cfg->block_size >= 1);
+  FUZZ_CHECK(cfg->max_line_length >= 16);
+  FUZZ_CHECK(!cfg->replace_str.empty());
+  FUZZ_CHECK(cfg->trim == "n" || cfg->trim == "l" || cfg->trim == "r" || cfg->trim == "lr" || cfg->trim == "rl");
+  FUZZ_CHECK(std::isfinite(cfg->timeout_seconds) && cfg->timeout_seconds >= 0);  // the runner caps it
+  FUZZ_CHECK(std::isfinite(cfg->timeout_percent) && cfg->timeout_percent >= 0);
+  FUZZ_CHECK(!cfg->term_seq.empty());
+  for (const auto& t : cfg->term_seq) FUZZ_CHECK(t.signal > 0 && t.wait_ms >= 0);
+  FUZZ_CHECK(!(cfg->resume || cfg->resume_failed) || cfg->joblog);
+  for (const auto& s : cfg->sources) {
+    if (s.type == input_source::kind::file) FUZZ_CHECK(!s.path.empty() && s.path != "-");
+    if (s.type != input_source::kind::values) FUZZ_CHECK(s.values.empty());
+    for (const auto& v : s.values) FUZZ_CHECK(v.find('\n') == std::string::npos);
+  }
+  // The command words are the arguments themselves, in order: no word is invented.
+  std::size_t k = 0;
+  for (const auto& a : args)
+    if (k < cfg->command.size() && a == cfg->command[k]) ++k;
+  FUZZ_CHECK(k == cfg->command.size());
+
+  // Same argv, same result.
+  bool again_refused = false;
+  auto again = parse(args, again_refused);
+  FUZZ_CHECK(again && !again_refused);
+  FUZZ_CHECK(again->command == cfg->command && again->jobs == cfg->jobs && again->sources.size() == cfg->sources.size());
+  return 0;
+}
