@@ -35,7 +35,8 @@ contents=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
 libdir=$(printf '%s\n' "$contents" | sed -n 's|^\(/usr/lib.*\)/libsluice\.a$|\1|p')
 [ -n "$libdir" ] || fail "no libsluice.a under /usr/lib in the package"
 for want in /usr/bin/sluice /usr/share/man/man1/sluice.1 /usr/share/bash-completion/completions/sluice \
-            /usr/include/sluice/sluice.hpp /usr/include/sluice/subprocess.hpp \
+            /usr/include/sluice/sluice.hpp /usr/include/sluice/subprocess.hpp /usr/include/sluice/aio.hpp \
+            /usr/include/sluice/aio/task.hpp /usr/include/sluice/detail/aio_core.hpp \
             "$libdir/cmake/sluice/sluiceConfig.cmake" "$libdir/cmake/sluice/sluiceTargets.cmake" \
             "$libdir/pkgconfig/sluice.pc"; do
   printf '%s\n' "$contents" | grep -qxF "$want" || fail "$want is not in the package"
