@@ -41,17 +41,6 @@ void run_callback(const std::function<void(future_state_base*)>& fn, future_stat
 
 }  // namespace
 
-steady_deadline deadline_after(std::optional<std::chrono::duration<double>> timeout) {
-  if (!timeout) return std::nullopt;
-  const double s = timeout->count();
-  if (std::isnan(s)) throw std::invalid_argument("sluice: timeout is NaN");
-  const auto now = std::chrono::steady_clock::now();
-  if (s <= 0) return now;
-  // Beyond a century the deadline is as good as never; avoids overflowing the clock's representation.
-  if (s > 3.0e9) return std::nullopt;
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout);
-}
-
 [[noreturn]] void throw_no_state() { throw std::future_error(std::future_errc::no_state); }
 [[noreturn]] void throw_cancelled() { throw cancelled_error("future was cancelled"); }
 [[noreturn]] void throw_result_timeout() { throw timeout_error("future not done before the timeout"); }

@@ -211,8 +211,32 @@ TEST(Future, TimeoutsNeverReturnEarly) {
   t0 = clock_type::now();
   EXPECT_THROW((void)f.exception(sluice::seconds(0.08)), sluice::timeout_error);
   EXPECT_GE(seconds_since(t0), 0.08);
-  EXPECT_THROW((void)f.result(sluice::seconds(-1.0)), sluice::timeout_error);  // negative: just look, as Python
+  EXPECT_THROW((void)f.result(sluice::seconds(0)), sluice::timeout_error);  // 0: just look
   EXPECT_THROW((void)f.result(sluice::seconds(std::nan(""))), std::invalid_argument);
+}
+
+// The library's one timeout rule (detail/deadline.hpp), on every timed call of this header.
+TEST(Future, NegativeOrNanTimeoutIsInvalidHugeMeansForever) {
+  const double inf = std::numeric_limits<double>::infinity();
+  sluice::thread_pool pool(1);
+  auto f = pool.submit([] { return 5; });
+  std::vector<sluice::future<int>> fs{f};
+  for (double bad : {-1.0, -1e-9, std::nan("")}) {
+    EXPECT_THROW((void)f.result(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)f.exception(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)f.wait_for(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)sluice::as_completed(fs, sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)sluice::wait(fs, sluice::seconds(bad)), std::invalid_argument) << bad;
+  }
+  for (double huge : {1e12, 1e300, inf}) {
+    EXPECT_EQ(f.result(sluice::seconds(huge)), 5) << huge;
+    EXPECT_EQ(f.exception(sluice::seconds(huge)), nullptr) << huge;
+    EXPECT_TRUE(f.wait_for(sluice::seconds(huge))) << huge;
+    int n = 0;
+    for (auto& done : sluice::as_completed(fs, sluice::seconds(huge))) n += done.result();
+    EXPECT_EQ(n, 5);
+    EXPECT_EQ(sluice::wait(fs, sluice::seconds(huge)).done.size(), 1u);
+  }
 }
 
 TEST(Future, WaitForReturnsOnceDone) {

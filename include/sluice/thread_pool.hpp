@@ -84,7 +84,8 @@ class future {
   bool done() const { return st().done(); }  // finished, failed or cancelled
 
   // Blocks for the result and returns it; rethrows the task's exception; cancelled_error if cancelled;
-  // timeout_error at the deadline (a timeout <= 0 only looks).
+  // timeout_error at the deadline (a timeout of 0 only looks); std::invalid_argument for a negative or NaN
+  // timeout.
   result_ref result(std::optional<seconds> timeout = std::nullopt) const {
     auto& s = st();
     if (!s.wait_until(detail::deadline_after(timeout))) detail::throw_result_timeout();
