@@ -9,11 +9,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <sluice/detail/deadline.hpp>
 #include "subprocess_state.hpp"
 
 extern char** environ;
@@ -134,13 +136,10 @@ std::string repr_cmd(const std::vector<std::string>& cmd) {
   return r + "]";
 }
 
+// The library's one timeout rule (sluice/detail/deadline.hpp); os::clock is the steady clock.
 std::optional<os::clock::time_point> deadline_from(std::optional<seconds> timeout) {
-  if (!timeout) return std::nullopt;
-  if (std::isnan(timeout->count())) throw std::invalid_argument("sluice: timeout is NaN");
-  auto t = std::max(timeout->count(), 0.0);
-  // Far-future timeouts saturate instead of overflowing the clock.
-  if (t > 1e9) t = 1e9;
-  return os::clock::now() + std::chrono::duration_cast<os::clock::duration>(seconds(t));
+  static_assert(std::is_same_v<os::clock, std::chrono::steady_clock>);
+  return deadline_after(timeout);
 }
 
 namespace {
@@ -165,8 +164,8 @@ called_process_error::called_process_error(int returncode, std::vector<std::stri
       err_(std::move(err)) {}
 
 timeout_expired::timeout_expired(std::vector<std::string> cmd, seconds timeout, std::string out, std::string err)
-    : subprocess_error("Command '" + detail::repr_cmd(cmd) + "' timed out after " +
-                       detail::format_seconds(timeout.count()) + " seconds"),
+    : subprocess_error((cmd.empty() ? std::string("Pipe I/O") : "Command '" + detail::repr_cmd(cmd) + "'") +
+                       " timed out after " + detail::format_seconds(timeout.count()) + " seconds"),
       cmd_(std::move(cmd)),
       timeout_(timeout),
       out_(std::move(out)),
@@ -198,7 +197,74 @@ void pipe_writer::write(std::string_view data) {
   }
 }
 
+void pipe_writer::write(std::string_view data, seconds timeout) {
+  const auto deadline = detail::deadline_after(timeout);
+  if (!fd_) throw std::logic_error("sluice::pipe_writer::write: the pipe is closed");
+  if (!deadline) return write(data);
+  detail::os::sigpipe_guard guard;
+  // Non-blocking: a blocking write of more than the pipe holds would sleep past the deadline.
+  detail::os::set_nonblocking(fd_.get(), true);
+  const std::size_t total = data.size();
+  while (!data.empty()) {
+    ssize_t n = detail::os::write_some(fd_.get(), data.data(), data.size());
+    if (n < 0) {
+      if (errno != EAGAIN) throw std::system_error(errno, std::generic_category(), "sluice::pipe_writer::write");
+      detail::os::poll_entry e{fd_.get(), POLLOUT, 0};
+      int r = detail::os::poll_until(&e, 1, &*deadline);
+      if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::pipe_writer::write: poll");
+      if (r == 0) {
+        timeout_expired t({}, timeout);
+        t.written_ = total - data.size();
+        throw t;
+      }
+      continue;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 void pipe_writer::close() { fd_.close(); }
+
+void pipe_reader::await_readable(const std::chrono::steady_clock::time_point& deadline, seconds timeout) {
+  detail::os::poll_entry e{fd_.get(), POLLIN, 0};
+  int r = detail::os::poll_until(&e, 1, &deadline);
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::pipe_reader: poll");
+  if (r == 0) throw timeout_expired({}, timeout);
+}
+
+std::string pipe_reader::read(seconds timeout) {
+  const auto deadline = detail::deadline_after(timeout);
+  if (!deadline) return read();
+  // What arrives stays in buf_ until end of file, so a timeout loses nothing.
+  while (fd_ && !eof_) {
+    await_readable(*deadline, timeout);
+    fill();
+  }
+  std::string result;
+  detail::process_state::take_buffered(*this, result);
+  return result;
+}
+
+std::string pipe_reader::read(std::size_t n, seconds timeout) {
+  const auto deadline = detail::deadline_after(timeout);
+  if (!deadline) return read(n);
+  while (buf_.size() - pos_ < n && fd_ && !eof_) {
+    await_readable(*deadline, timeout);
+    fill();
+  }
+  return read(n);  // enough is buffered now, or end of file
+}
+
+std::optional<std::string> pipe_reader::readline(seconds timeout) {
+  const auto deadline = detail::deadline_after(timeout);
+  if (!deadline) return readline();
+  for (std::size_t scanned = 0;;) {  // relative to pos_, as in readline()
+    if (buf_.find('\n', pos_ + scanned) != std::string::npos || !fd_ || eof_) return readline();
+    scanned = buf_.size() - pos_;
+    await_readable(*deadline, timeout);
+    fill();
+  }
+}
 
 bool pipe_reader::fill() {
   if (eof_ || !fd_) return false;
@@ -619,6 +685,7 @@ struct temp_fds {
 }  // namespace
 
 void validate_common(const std::vector<std::string>& args, const options& o) {
+  if (o.timeout) (void)deadline_after(*o.timeout);  // a negative or NaN timeout throws before anything starts
   if (args.empty()) throw std::invalid_argument("sluice: args must not be empty");
   for (auto& a : args) check_no_nul(a, "an argument");
   if (o.env)

@@ -2,10 +2,13 @@
 #include "sluice/thread.hpp"
 
 #include <cstdio>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
+
+#include "sluice/detail/futex.hpp"
 
 namespace sluice {
 namespace {
@@ -56,6 +59,19 @@ void call_excepthook(std::exception_ptr e, std::thread::id id) noexcept {
   } catch (...) {
     // Python ignores what threading.excepthook raises; a destructor must not throw either.
   }
+}
+
+void thread_finished(thread_state& state) noexcept {
+  state.done.store(1, std::memory_order_release);
+  futex_wake(state.done, std::numeric_limits<int>::max());
+}
+
+bool thread_wait_done(const thread_state& state, const steady_deadline& deadline) noexcept {
+  while (state.done.load(std::memory_order_acquire) == 0) {
+    if (!futex_wait(state.done, 0, deadline ? &*deadline : nullptr))
+      return state.done.load(std::memory_order_acquire) != 0;
+  }
+  return true;
 }
 
 }  // namespace detail

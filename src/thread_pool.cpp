@@ -41,17 +41,6 @@ void run_callback(const std::function<void(future_state_base*)>& fn, future_stat
 
 }  // namespace
 
-steady_deadline deadline_after(std::optional<std::chrono::duration<double>> timeout) {
-  if (!timeout) return std::nullopt;
-  const double s = timeout->count();
-  if (std::isnan(s)) throw std::invalid_argument("sluice: timeout is NaN");
-  const auto now = std::chrono::steady_clock::now();
-  if (s <= 0) return now;
-  // Beyond a century the deadline is as good as never; avoids overflowing the clock's representation.
-  if (s > 3.0e9) return std::nullopt;
-  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(*timeout);
-}
-
 [[noreturn]] void throw_no_state() { throw std::future_error(std::future_errc::no_state); }
 [[noreturn]] void throw_cancelled() { throw cancelled_error("future was cancelled"); }
 [[noreturn]] void throw_result_timeout() { throw timeout_error("future not done before the timeout"); }
@@ -300,13 +289,24 @@ class pool_core {
     if (opts_.thread_name_prefix.empty()) opts_.thread_name_prefix = "sluice-pool";
     threads_.reserve(opts_.max_workers);
     try {
-      for (std::size_t i = 0; i < opts_.max_workers; ++i) threads_.emplace_back([this, i] { worker_main(i); });
+      for (std::size_t i = 0; i < opts_.max_workers; ++i) {
+        live_.fetch_add(1, std::memory_order_relaxed);
+        try {
+          threads_.emplace_back([this, i] { worker_main(i); });
+        } catch (...) {
+          live_.fetch_sub(1, std::memory_order_relaxed);
+          throw;
+        }
+      }
     } catch (...) {
       shutdown(true, false);
       throw;
     }
   }
-  ~pool_core() { shutdown(true, false); }
+  ~pool_core() {
+    // An orphaned core is deleted by its last worker, which has nothing left to join.
+    if (!orphaned_.load(std::memory_order_acquire)) shutdown(true, false);
+  }
 
   void push(future_state_base* task) {
     // The gate counts submits in progress (units of 4) so that a shutdown or a broken pool can wait them out:
@@ -324,7 +324,26 @@ class pool_core {
     parking_.notify_one();
   }
 
+  bool on_own_worker() const noexcept { return tls_pool == this; }
+
+  // The pool's owner let go of it from one of its own tasks (called on a worker of this pool). Nobody can join
+  // the workers then, so they are detached: they run what is queued as shutdown(true) would, and the last one
+  // to leave worker_main deletes the core. The caller must not touch the core afterwards.
+  void orphan() noexcept {
+    shutdown(false, false);
+    {
+      std::lock_guard lock(join_mutex_);
+      for (auto& t : threads_)
+        if (t.joinable()) t.detach();
+    }
+    // Release: the last worker's acquire in leave() sees the detached threads_ and this flag.
+    orphaned_.store(true, std::memory_order_release);
+  }
+
   void shutdown(bool wait, bool cancel_futures) {
+    // Refused before anything changes: joining would include the very thread asking.
+    if (wait && on_own_worker())
+      throw std::logic_error("sluice::thread_pool::shutdown(wait=true) called from one of its own workers");
     gate_.fetch_or(shut_bit, std::memory_order_seq_cst);
     if (cancel_futures) {
       wait_for_submitters();
@@ -332,8 +351,6 @@ class pool_core {
     }
     parking_.notify_all();
     if (!wait) return;
-    if (tls_pool == this)
-      throw std::logic_error("sluice::thread_pool::shutdown(wait=true) called from one of its own workers");
     std::lock_guard lock(join_mutex_);
     for (auto& t : threads_)
       if (t.joinable()) t.join();
@@ -408,6 +425,18 @@ class pool_core {
   }
 
   void worker_main(std::size_t self) {
+    run_worker(self);
+    leave();
+  }
+
+  // The last worker out of an orphaned pool frees it. The orphaning call runs on a worker that has not left
+  // yet, so live_ cannot reach zero before orphaned_ is set; the acq_rel decrements chain every worker's
+  // accesses to the core before the delete.
+  void leave() noexcept {
+    if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1 && orphaned_.load(std::memory_order_acquire)) delete this;
+  }
+
+  void run_worker(std::size_t self) {
     tls_pool = this;
     tls_worker = self;
     set_name(self);
@@ -460,11 +489,20 @@ class pool_core {
   alignas(64) std::atomic<std::uint64_t> gate_{0};
   event_count parking_;
   std::mutex join_mutex_;
+  std::atomic<std::size_t> live_{0};  // workers that have not left worker_main
+  std::atomic<bool> orphaned_{false};
   std::mutex broken_mutex_;
   std::string broken_what_;
 };
 
 void pool_core_deleter::operator()(pool_core* core) const noexcept { delete core; }
+
+// Destroying a pool from one of its own tasks: hand the core to its workers instead of joining them.
+bool pool_orphan_if_own_worker(pool_core* core) noexcept {
+  if (!core->on_own_worker()) return false;
+  core->orphan();
+  return true;
+}
 
 void pool_push(pool_core& core, future_state_base* task) { core.push(task); }
 
@@ -489,7 +527,12 @@ thread_pool::thread_pool(pool_options opts) {
 }
 
 thread_pool::~thread_pool() {
-  if (core_) core_->shutdown(true, false);
+  if (!core_) return;
+  if (detail::pool_orphan_if_own_worker(core_.get())) {
+    (void)core_.release();  // now owned by its workers; the last one to exit frees it
+    return;
+  }
+  core_->shutdown(true, false);
 }
 
 void thread_pool::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }

@@ -723,6 +723,42 @@ TEST(QueueStress, CountedItemsNeitherLeakedNorCopied) {
 }
 
 // Timeouts never return early, and wake-ups do not renew the deadline (failure mode 13).
+TEST(QueueTimeout, JoinForTimesOutNotEarlyThenSeesEveryTaskDone) {
+  sluice::queue<int> q(4);
+  EXPECT_TRUE(q.join_for(sluice::seconds(0)));  // nothing unfinished
+  q.put(1);
+  q.put(2);
+  auto t0 = clock_type::now();
+  EXPECT_FALSE(q.join_for(100ms));
+  EXPECT_GE(std::chrono::duration<double>(clock_type::now() - t0).count(), 0.1);
+  EXPECT_FALSE(q.join_for(sluice::seconds(0)));  // 0 only looks
+  std::thread consumer([&q] {
+    std::this_thread::sleep_for(50ms);
+    for (int i = 0; i < 2; ++i) {
+      q.get();
+      q.task_done();
+    }
+  });
+  EXPECT_TRUE(q.join_for(30s));
+  consumer.join();
+}
+
+TEST(QueueTimeout, JoinForNegativeOrNanIsInvalidHugeMeansForever) {
+  sluice::queue<int> q;
+  q.put(1);
+  for (double bad : {-1.0, -1e-9, std::numeric_limits<double>::quiet_NaN()})
+    EXPECT_THROW(q.join_for(sluice::seconds(bad)), std::invalid_argument) << bad;
+  std::thread consumer([&q] {
+    std::this_thread::sleep_for(20ms);
+    q.get();
+    q.task_done();
+  });
+  EXPECT_TRUE(q.join_for(sluice::seconds(1e300)));
+  EXPECT_TRUE(q.join_for(sluice::seconds(std::numeric_limits<double>::infinity())));
+  EXPECT_TRUE(q.join_for(sluice::seconds(1e12)));
+  consumer.join();
+}
+
 TEST(QueueTimeout, GetTimesOutNotEarly) {
   for (std::size_t cap : {std::size_t{0}, std::size_t{4}}) {
     sluice::queue<int> q(cap);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <latch>
 #include <limits>
@@ -211,8 +212,32 @@ TEST(Future, TimeoutsNeverReturnEarly) {
   t0 = clock_type::now();
   EXPECT_THROW((void)f.exception(sluice::seconds(0.08)), sluice::timeout_error);
   EXPECT_GE(seconds_since(t0), 0.08);
-  EXPECT_THROW((void)f.result(sluice::seconds(-1.0)), sluice::timeout_error);  // negative: just look, as Python
+  EXPECT_THROW((void)f.result(sluice::seconds(0)), sluice::timeout_error);  // 0: just look
   EXPECT_THROW((void)f.result(sluice::seconds(std::nan(""))), std::invalid_argument);
+}
+
+// The library's one timeout rule (detail/deadline.hpp), on every timed call of this header.
+TEST(Future, NegativeOrNanTimeoutIsInvalidHugeMeansForever) {
+  const double inf = std::numeric_limits<double>::infinity();
+  sluice::thread_pool pool(1);
+  auto f = pool.submit([] { return 5; });
+  std::vector<sluice::future<int>> fs{f};
+  for (double bad : {-1.0, -1e-9, std::nan("")}) {
+    EXPECT_THROW((void)f.result(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)f.exception(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)f.wait_for(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)sluice::as_completed(fs, sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_THROW((void)sluice::wait(fs, sluice::seconds(bad)), std::invalid_argument) << bad;
+  }
+  for (double huge : {1e12, 1e300, inf}) {
+    EXPECT_EQ(f.result(sluice::seconds(huge)), 5) << huge;
+    EXPECT_EQ(f.exception(sluice::seconds(huge)), nullptr) << huge;
+    EXPECT_TRUE(f.wait_for(sluice::seconds(huge))) << huge;
+    int n = 0;
+    for (auto& done : sluice::as_completed(fs, sluice::seconds(huge))) n += done.result();
+    EXPECT_EQ(n, 5);
+    EXPECT_EQ(sluice::wait(fs, sluice::seconds(huge)).done.size(), 1u);
+  }
 }
 
 TEST(Future, WaitForReturnsOnceDone) {
@@ -810,4 +835,86 @@ TEST(Wait, TimeoutReturnsWhatIsDoneNeverEarly) {
   EXPECT_GE(seconds_since(t0), 0.1);
   EXPECT_EQ(r.done.size(), 1u);
   EXPECT_EQ(r.not_done.size(), 1u);  // the duplicate is dropped
+}
+
+// ---- a pool used against itself (issue 12) ----
+
+namespace {
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+// The workers of an orphaned pool exit on their own; wait (bounded) until the process is back to `expected`.
+bool threads_back_to(std::size_t expected) {
+  const auto give_up = clock_type::now() + 20s;
+  while (thread_count() > expected && clock_type::now() < give_up) std::this_thread::sleep_for(5ms);
+  return thread_count() == expected;
+}
+}  // namespace
+
+// Regression: ~thread_pool run by one of its own tasks joined its own thread, threw std::logic_error from a
+// noexcept destructor, and so reached std::terminate.
+TEST(ThreadPool, DestroyedFromItsOwnTaskFinishesQueuedWorkAndFreesItself) {
+  const std::size_t threads_before = thread_count();
+  std::latch go(1);
+  auto pool = std::make_shared<sluice::thread_pool>(2);
+  std::weak_ptr<sluice::thread_pool> watch = pool;
+  auto last = pool->submit([p = pool, &go]() mutable {
+    go.wait();
+    p.reset();  // the last owner: ~thread_pool runs here, on a worker of that pool
+    return 1;
+  });
+  std::vector<sluice::future<int>> queued;
+  for (int i = 0; i < 50; ++i) queued.push_back(pool->submit([i] {
+    std::this_thread::sleep_for(1ms);
+    return i;
+  }));
+  pool.reset();
+  go.count_down();
+  EXPECT_EQ(last.result(30s), 1);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].result(30s), i);
+  EXPECT_TRUE(watch.expired());
+  EXPECT_TRUE(threads_back_to(threads_before)) << "the orphaned pool's workers did not exit";
+}
+
+// The same when the last owner is only a capture, released by the worker after the task ran.
+TEST(ThreadPool, LastOwnerReleasedWithTheTasksCapturesOnAWorker) {
+  const std::size_t threads_before = thread_count();
+  std::latch go(1);
+  auto pool = std::make_shared<sluice::thread_pool>(1);
+  auto f = pool->submit([p = pool, &go] {
+    go.wait();
+    return p->max_workers();
+  });
+  auto after = pool->submit([] { return 2; });
+  pool.reset();
+  go.count_down();
+  EXPECT_EQ(f.result(30s), 1u);
+  EXPECT_EQ(after.result(30s), 2);
+  EXPECT_TRUE(threads_back_to(threads_before));
+}
+
+// Regression: shutdown(wait=true) from a worker shut the pool down and only then threw std::logic_error.
+TEST(ThreadPool, ShutdownWaitFromOwnWorkerIsRefusedBeforeAnythingChanges) {
+  sluice::thread_pool pool(1);
+  std::latch go(1);
+  auto refused = pool.submit([&pool, &go] {
+    go.wait();
+    try {
+      pool.shutdown(true, true);
+    } catch (const std::logic_error&) {
+      return true;
+    }
+    return false;
+  });
+  auto queued = pool.submit([] { return 5; });  // behind the refusing task: must not be cancelled
+  go.count_down();
+  EXPECT_TRUE(refused.result(30s));
+  EXPECT_EQ(queued.result(30s), 5);
+  EXPECT_FALSE(queued.cancelled());
+  EXPECT_EQ(pool.submit([] { return 7; }).result(30s), 7);  // still accepts work
+  // shutdown(wait=false) from a worker is allowed, and it does shut the pool down.
+  pool.submit([&pool] { pool.shutdown(false); }).result(30s);
+  EXPECT_THROW(pool.submit([] { return 0; }), std::runtime_error);
 }

@@ -5,12 +5,19 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <functional>
+#include <latch>
+#include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -168,6 +175,90 @@ TEST(Thread, FanOutFanIn) {
   for (int i = 0; i < 5; ++i) threads.emplace_back([&results, i] { results[i] = i * i; });
   for (auto& t : threads) t.join();
   EXPECT_EQ(results, (std::vector<int>{0, 1, 4, 9, 16}));
+}
+
+// ---- failure contracts (issue 12) ----
+
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Regression: a thread whose callable destroyed its own sluice::thread dropped a later exception silently.
+TEST(Thread, DestroyedByItsOwnCallableStillReportsALaterException) {
+  hook_capture hook;
+  const std::size_t threads_before = thread_count();
+  auto holder = std::make_unique<sluice::thread>();
+  std::latch ready(1);
+  std::thread::id worker_id;
+  *holder = sluice::thread([&holder, &ready] {
+    ready.wait();
+    holder.reset();  // ~thread on its own thread: detaches instead of joining
+    throw std::runtime_error("thrown after destroying my own thread object");
+  });
+  worker_id = holder->get_id();
+  ready.count_down();
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while ((hook.messages().empty() || thread_count() > threads_before) && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(2ms);
+  ASSERT_EQ(hook.messages().size(), 1u);
+  EXPECT_EQ(hook.messages()[0], "thrown after destroying my own thread object");
+  EXPECT_EQ(hook.ids()[0], worker_id);
+  EXPECT_EQ(thread_count(), threads_before) << "the detached thread did not end";
+}
+
+TEST(Thread, JoinForTimesOutNotEarlyThenJoinsAndRethrows) {
+  hook_capture hook;
+  std::latch go(1);
+  sluice::thread t([&go] {
+    go.wait();
+    throw std::runtime_error("late");
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(t.join_for(100ms));
+  EXPECT_GE(seconds_since(t0), 0.1);
+  EXPECT_TRUE(t.joinable());          // nothing changed
+  EXPECT_FALSE(t.join_for(sluice::seconds(0)));  // 0 only looks
+  go.count_down();
+  EXPECT_THROW(t.join_for(30s), std::runtime_error);  // joined now, and the exception is the caller's
+  EXPECT_FALSE(t.joinable());
+  EXPECT_THROW(t.join_for(1s), std::system_error);  // not joinable any more
+  EXPECT_TRUE(hook.messages().empty());
+}
+
+TEST(Thread, JoinForNegativeOrNanIsInvalidHugeMeansForever) {
+  for (double bad : {-1.0, -1e-9, std::nan("")}) {
+    sluice::thread t([] {});
+    EXPECT_THROW(t.join_for(sluice::seconds(bad)), std::invalid_argument) << bad;
+    EXPECT_TRUE(t.joinable()) << bad;
+  }
+  for (double huge : {1e12, 1e300, std::numeric_limits<double>::infinity()}) {
+    sluice::thread t([] { std::this_thread::sleep_for(10ms); });
+    EXPECT_TRUE(t.join_for(sluice::seconds(huge))) << huge;
+    EXPECT_FALSE(t.joinable());
+  }
+}
+
+TEST(Thread, JoinForFromItsOwnCallableIsADeadlockError) {
+  std::latch ready(1);
+  sluice::thread t;
+  std::atomic<bool> refused{false};
+  t = sluice::thread([&] {
+    ready.wait();
+    try {
+      t.join_for(1s);
+    } catch (const std::system_error& e) {
+      refused = e.code() == std::errc::resource_deadlock_would_occur;
+    }
+  });
+  ready.count_down();
+  t.join();
+  EXPECT_TRUE(refused);
 }
 
 TEST(Synchronized, LockedCounterWithFiveThreads) {

@@ -13,7 +13,8 @@
 //
 // Error precedence is Python's: a shut-down queue reports queue_shut_down first (for gets: once it is
 // also drained); then a negative or NaN timeout is std::invalid_argument (even when an item is ready);
-// then queue_full / queue_empty. Producers learn of a shutdown by an exception (try_put too); consumers
+// then queue_full / queue_empty. Timeouts follow the library's one rule (detail/deadline.hpp): 0 only
+// looks, more than ~31 years or infinite waits forever. Producers learn of a shutdown by an exception (try_put too); consumers
 // by nullopt from try_get / try_get_for (the normal end of a stream).
 //
 // Things you must get right:
@@ -36,6 +37,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "detail/deadline.hpp"
 #include "detail/event_count.hpp"
 #include "detail/queue_storage.hpp"
 
@@ -152,15 +154,13 @@ class queue {
   }
   // Blocks until every item put so far has been marked task_done (immediate shutdown marks the
   // items it discards). Returns at once when nothing is unfinished.
-  void join() {
-    while (!all_done()) {
-      std::uint32_t ticket = all_done_.prepare();
-      if (all_done()) {
-        all_done_.cancel();
-        return;
-      }
-      all_done_.wait(ticket, nullptr);
-    }
+  void join() { join_until(nullptr); }
+  // Blocks at most `timeout`: true once every item put so far is done, false at the deadline (Python's
+  // Queue.join has no timeout; like try_get_for, a wait without a result answers by its return value).
+  // Throws std::invalid_argument for a negative or NaN timeout.
+  bool join_for(seconds timeout) {
+    auto deadline = deadline_after(timeout);
+    return join_until(deadline ? &*deadline : nullptr);
   }
 
   // Python 3.13 shutdown, sticky, never blocks for long: later puts throw queue_shut_down; gets drain
@@ -249,13 +249,9 @@ class queue {
   }
   bool is_drained() const { return is_shut_down() && qsize() == 0; }
 
-  // nullopt: wait forever (a timeout of more than ~30 years would overflow the clock anyway).
-  static std::optional<clock::time_point> deadline_after(seconds timeout) {
-    if (std::isnan(timeout.count()) || timeout.count() < 0)
-      throw std::invalid_argument("'timeout' must be a non-negative number");
-    if (timeout.count() > 1e9) return std::nullopt;
-    return clock::now() + std::chrono::duration_cast<clock::duration>(timeout);
-  }
+  // The library's one timeout rule (detail/deadline.hpp): negative or NaN throws std::invalid_argument,
+  // above ~31 years or infinite waits forever (nullopt).
+  static std::optional<clock::time_point> deadline_after(seconds timeout) { return detail::deadline_after(timeout); }
 
   template <class U>
   detail::push_status push(U&& item) {
@@ -356,6 +352,23 @@ class queue {
       status = pop_once(out);
       if (status != detail::pop_status::empty) return status;
     }
+  }
+
+  // True once all done; false at the deadline (nullptr: never).
+  bool join_until(const clock::time_point* deadline) {
+    while (!all_done()) {
+      std::uint32_t ticket = all_done_.prepare();
+      if (all_done()) {
+        all_done_.cancel();
+        return true;
+      }
+      if (deadline && clock::now() >= *deadline) {
+        all_done_.cancel();
+        return false;
+      }
+      if (!all_done_.wait(ticket, deadline)) return all_done();
+    }
+    return true;
   }
 
   std::uint64_t pushed() const noexcept { return ring_ ? ring_->pushed() : fifo_->pushed(); }

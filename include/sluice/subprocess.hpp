@@ -44,7 +44,9 @@
 
 namespace sluice {
 
-// Timeouts are seconds as a double; any std::chrono duration converts implicitly (100ms, 2s).
+// Timeouts are seconds as a double; any std::chrono duration converts implicitly (100ms, 2s). One rule for every
+// timeout of the library: 0 only looks, negative or NaN throws std::invalid_argument (before anything starts or
+// changes), more than ~31 years or infinite means no deadline.
 using seconds = std::chrono::duration<double>;
 
 using environment = std::map<std::string, std::string>;
@@ -154,7 +156,8 @@ class called_process_error : public subprocess_error {
 };
 
 // Carries the output read before the deadline.
-// what(): "Command '['sleep', '5']' timed out after 0.1 seconds"
+// what(): "Command '['sleep', '5']' timed out after 0.1 seconds"; with an empty cmd (the timed pipe calls, which
+// do not know the command) "Pipe I/O timed out after 0.1 seconds".
 class timeout_expired : public subprocess_error {
  public:
   timeout_expired(std::vector<std::string> cmd, seconds timeout, std::string out = {}, std::string err = {});
@@ -162,11 +165,16 @@ class timeout_expired : public subprocess_error {
   seconds timeout() const noexcept { return timeout_; }
   const std::string& out() const noexcept { return out_; }
   const std::string& err() const noexcept { return err_; }
+  // From pipe_writer::write(data, timeout): how many bytes of data went before the deadline (Python's
+  // BlockingIOError.characters_written); 0 otherwise.
+  std::size_t written() const noexcept { return written_; }
 
  private:
+  friend class pipe_writer;
   std::vector<std::string> cmd_;
   seconds timeout_;
   std::string out_, err_;
+  std::size_t written_ = 0;
 };
 
 // The child could not be started: exec failed, cwd missing, ... code() is the child's errno
@@ -209,6 +217,10 @@ class pipe_writer {
   explicit pipe_writer(fd f) noexcept : fd_(std::move(f)) {}
   void write(std::string_view data);  // blocks until all is written; throws std::system_error (EPIPE) if the child is
                                       // gone (SIGPIPE never kills the parent); std::logic_error after close()
+  // Blocks at most `timeout`; throws timeout_expired (empty cmd) when not all was written by the deadline, its
+  // written() telling how much went; otherwise as write(). Leaves the descriptor non-blocking (communicate does
+  // the same).
+  void write(std::string_view data, seconds timeout);
   void close();                       // the child sees end of file; idempotent
   bool is_open() const noexcept { return static_cast<bool>(fd_); }
   int native_handle() const noexcept { return fd_.get(); }
@@ -227,6 +239,11 @@ class pipe_reader {
   std::string read();                        // everything up to end of file (blocks); "" when closed
   std::string read(std::size_t n);           // up to n bytes; fewer only at end of file
   std::optional<std::string> readline();     // the next line with its '\n'; nullopt at end of file
+  // The same, blocking at most `timeout`: at the deadline they throw timeout_expired (empty cmd) and keep what
+  // arrived buffered, so a later call returns it -- nothing is lost (as communicate after a timeout).
+  std::string read(seconds timeout);
+  std::string read(std::size_t n, seconds timeout);
+  std::optional<std::string> readline(seconds timeout);
   fd take();                                 // hand the descriptor to someone else, e.g. as another child's `in`;
                                              // afterwards is_open() is false; std::logic_error if read data is buffered
   void close();                              // idempotent; buffered data is dropped
@@ -236,6 +253,8 @@ class pipe_reader {
  private:
   friend struct detail::process_state;
   bool fill();  // one read() into buf_; false at end of file
+  // Waits until a read would not block (data, end of file or an error) or the deadline; throws timeout_expired.
+  void await_readable(const std::chrono::steady_clock::time_point& deadline, seconds timeout);
   fd fd_;
   std::string buf_;
   std::size_t pos_ = 0;

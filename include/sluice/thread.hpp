@@ -12,18 +12,26 @@
 // synchronized<T> may be used from any number of threads; that is its purpose. set_excepthook is
 // thread-safe.
 #pragma once
+#include <atomic>
+#include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "detail/deadline.hpp"
+
 namespace sluice {
+
+using seconds = std::chrono::duration<double>;
 
 // Called with what a thread threw when nobody collected it with join() (Python: threading.excepthook),
 // in the thread that destroys or move-assigns over the sluice::thread, before that returns. Also receives
@@ -40,7 +48,16 @@ void call_excepthook(std::exception_ptr e, std::thread::id id) noexcept;
 struct thread_state {
   std::exception_ptr error;  // written by the thread, read after join (join orders the two)
   std::thread::id id;
+  // Set by the thread itself when its own callable destroyed (or moved over) the sluice::thread: nobody is
+  // left to collect the error, so the thread reports it to the excepthook. Written and read by that thread only.
+  bool orphaned = false;
+  std::atomic<std::uint32_t> done{0};  // 1 once the callable has returned or thrown (a futex word for join_for)
 };
+
+// Marks the state done and wakes join_for.
+void thread_finished(thread_state& state) noexcept;
+// Blocks until state.done or the deadline (nullopt: never); true once done.
+bool thread_wait_done(const thread_state& state, const steady_deadline& deadline) noexcept;
 }  // namespace detail
 
 // Like std::jthread, but join() rethrows what the callable threw (then it never reaches the excepthook).
@@ -69,8 +86,12 @@ class thread {
                      std::move(args));
         }
       } catch (...) {
-        state->error = std::current_exception();
+        if (state->orphaned)
+          detail::call_excepthook(std::current_exception(), std::this_thread::get_id());
+        else
+          state->error = std::current_exception();
       }
+      detail::thread_finished(*state);
     };
     thread_ = std::jthread(std::move(body));
     state_->id = thread_.get_id();
@@ -86,7 +107,9 @@ class thread {
     return *this;
   }
   // request_stop() and join() (blocks until the callable returns); an uncollected exception goes to
-  // the excepthook.
+  // the excepthook. Run by the callable itself (it destroyed or moved over its own sluice::thread), it
+  // request_stop()s and detaches instead of joining, and an exception the callable throws afterwards still
+  // reaches the excepthook, called in that thread when the callable ends.
   ~thread() { finish(); }
 
   // Blocks until the callable returns, then rethrows its exception, once. std::system_error
@@ -97,6 +120,21 @@ class thread {
       std::exception_ptr e = std::exchange(state_->error, nullptr);
       std::rethrow_exception(e);
     }
+  }
+  // Blocks at most `timeout` (Python's join(timeout), which leaves the thread alive on timeout): false at the
+  // deadline, and then nothing changed (still joinable, the exception still to come); true once joined, and
+  // then like join() it rethrows the callable's exception. Like future::wait_for, a wait without a result
+  // reports the timeout by its return value. Throws std::invalid_argument for a negative or NaN timeout (the
+  // library's one timeout rule: 0 only looks, more than ~31 years or infinite waits forever), then
+  // std::system_error as join().
+  bool join_for(seconds timeout) {
+    const auto deadline = detail::deadline_after(timeout);
+    if (!thread_.joinable()) throw std::system_error(std::make_error_code(std::errc::invalid_argument));
+    if (thread_.get_id() == std::this_thread::get_id())
+      throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur));
+    if (state_ && !detail::thread_wait_done(*state_, deadline)) return false;
+    join();  // the callable is done: this only waits for the thread to exit
+    return true;
   }
   bool joinable() const noexcept { return thread_.joinable(); }
   std::thread::id get_id() const noexcept { return thread_.get_id(); }
@@ -109,7 +147,9 @@ class thread {
     if (thread_.joinable()) {
       thread_.request_stop();
       if (thread_.get_id() == std::this_thread::get_id()) {
-        // Destroyed by its own callable: joining would deadlock; let it run out instead.
+        // Destroyed by its own callable: joining would deadlock; let it run out instead, and since nobody
+        // can join it any more, a later exception of the callable goes to the excepthook from the thread.
+        state_->orphaned = true;
         thread_.detach();
         state_.reset();
         return;

@@ -10,9 +10,16 @@
 //
 // Thread-safety: every member of thread_pool and future may be called from any thread at once; copies of a
 // future share one state. Lifetimes: the destructor is shutdown(true): it runs every queued task, then joins
-// the workers. Futures outlive their pool. Things you must get right: a task must not destroy or
-// shutdown(wait=true) its own pool (that would join the very thread running it: std::logic_error), and a task
-// blocking on another task's future needs a free worker to run it.
+// the workers. Futures outlive their pool. A pool destroyed on one of its own workers (a task held the last
+// owner, say a captured shared_ptr<thread_pool>) cannot join the thread running it: it shuts down without
+// waiting and hands its workers the cleanup instead -- they still run every queued task (so every future
+// completes), then exit, and the last one frees the pool. Things you must get right: shutdown(wait=true) from
+// one of the pool's own tasks is refused with std::logic_error (nothing changes); a task blocking on another
+// task's future needs a free worker to run it; a program that ends (returns from main) while an orphaned
+// pool's workers still run tasks has the same problem as with any detached thread.
+//
+// Timeouts (result, exception, wait_for, as_completed, wait) follow the library's one rule: 0 only looks,
+// negative or NaN throws std::invalid_argument, more than ~31 years or infinite waits forever.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -84,7 +91,8 @@ class future {
   bool done() const { return st().done(); }  // finished, failed or cancelled
 
   // Blocks for the result and returns it; rethrows the task's exception; cancelled_error if cancelled;
-  // timeout_error at the deadline (a timeout <= 0 only looks).
+  // timeout_error at the deadline (a timeout of 0 only looks); std::invalid_argument for a negative or NaN
+  // timeout.
   result_ref result(std::optional<seconds> timeout = std::nullopt) const {
     auto& s = st();
     if (!s.wait_until(detail::deadline_after(timeout))) detail::throw_result_timeout();
@@ -162,7 +170,10 @@ class thread_pool {
   explicit thread_pool(pool_options opts);
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
-  ~thread_pool();  // shutdown(true)
+  // shutdown(true): runs every queued task, joins the workers. Called on one of this pool's own workers it
+  // never joins (and never throws): shutdown(false), and the workers, detached, finish the queued tasks and free
+  // the pool when the last one exits.
+  ~thread_pool();
 
   // Never blocks; one allocation. Throws std::runtime_error("cannot schedule new futures after shutdown"), or
   // broken_pool. f and args are decay-copied and invoked as rvalues in a worker.
@@ -236,7 +247,8 @@ class thread_pool {
 
   // Python's shutdown: later submits throw. wait: block until the queued and running tasks are done and the
   // workers joined. cancel_futures: cancel every task not yet started (their callbacks run in this thread).
-  // Safe to call repeatedly and concurrently. Throws std::logic_error if wait is asked from one of its workers.
+  // Safe to call repeatedly and concurrently. wait=true from one of its own workers throws std::logic_error
+  // before it changes anything (the pool keeps accepting submits); shutdown(false) from a worker is fine.
   void shutdown(bool wait = true, bool cancel_futures = false);
   std::size_t max_workers() const noexcept { return max_workers_; }
 

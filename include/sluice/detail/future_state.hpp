@@ -18,16 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include "deadline.hpp"  // steady_deadline, deadline_after: the timeout rule
+
 namespace sluice::detail {
 
 // Declared by sluice/thread.hpp as well; done-callback exceptions go there.
 void call_excepthook(std::exception_ptr error, std::thread::id thread) noexcept;
-
-using steady_deadline = std::optional<std::chrono::steady_clock::time_point>;
-
-// Turns Python's optional timeout (None: forever; <= 0: just look) into a deadline computed once.
-// Throws std::invalid_argument for NaN.
-steady_deadline deadline_after(std::optional<std::chrono::duration<double>> timeout);
 
 enum class future_status : std::uint8_t { pending, running, finished, cancelled };
 
