@@ -12,7 +12,7 @@
 //  - communicate() of a large buffer through `cat`, aio vs sluice's sync process::communicate.
 // Environment: SLUICE_BENCH_AIO_SPAWNS, SLUICE_BENCH_AIO_SLEEPERS, SLUICE_BENCH_AIO_SLEEPER_ROUNDS,
 // SLUICE_BENCH_AIO_TRIPS, SLUICE_BENCH_AIO_PY_TRIPS, SLUICE_BENCH_COMMUNICATE_MIB, SLUICE_BENCH_ROUNDS,
-// SLUICE_BENCH_PYTHON.
+// SLUICE_BENCH_PYTHON; SLUICE_BENCH_AIO_ONLY=spawn|sleepers|pingpong|communicate runs that case alone.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -216,7 +216,7 @@ aio::task<double> aio_communicate_task(const std::string& data) {
   aio::process p = co_await aio::create_subprocess_exec(args, opts);
   auto [out, err] = co_await p.communicate(std::move(input));
   const double t = now() - t0;
-  if (out.size() != data.size() || p.returncode() != 0) die("aio communicate through cat lost data");
+  if (out != data || p.returncode() != 0) die("aio communicate through cat lost or changed data");
   co_return static_cast<double>(data.size()) / t;
 }
 double aio_communicate(const std::string& data) { return aio::run(aio_communicate_task(data)); }
@@ -226,7 +226,7 @@ double sync_communicate(const std::string& data) {
   sluice::process p({"cat"}, {.in = sluice::redirect::pipe, .out = sluice::redirect::pipe});
   auto [out, err] = p.communicate(data);
   const double t = now() - t0;
-  if (out.size() != data.size() || p.returncode() != 0) die("sync communicate through cat lost data");
+  if (out != data || p.returncode() != 0) die("sync communicate through cat lost or changed data");
   return static_cast<double>(data.size()) / t;
 }
 #endif
@@ -353,9 +353,12 @@ int main(int argc, char** argv) {
   const int rounds = static_cast<int>(env_long("SLUICE_BENCH_ROUNDS", 5));
   const bool have_python = !python().empty() && access(peer_script().c_str(), R_OK) == 0;
   const std::string py_name = have_python ? python() : std::string("python3 not found");
+  const char* only_env = std::getenv("SLUICE_BENCH_AIO_ONLY");
+  const std::string only = only_env ? only_env : "";
+  auto selected = [&](const char* c) { return only.empty() || only == c; };
 
   // (a) spawn + await, one after another, one thread.
-  {
+  if (selected("spawn")) {
     note("aio spawn: " + std::to_string(spawns) + " x /bin/true spawned and awaited one after another on one "
          "thread, time per spawn, median of " + std::to_string(rounds) + " interleaved rounds; asyncio (" + py_name +
          ", bench/aio_peer.py) times its own loop after one warm-up spawn");
@@ -379,7 +382,7 @@ int main(int argc, char** argv) {
   }
 
   // (b) many concurrent children, one thread; each side a fresh process.
-  {
+  if (selected("sleepers")) {
     note("aio sleepers: " + std::to_string(sleepers) + " concurrent `sleep 1` children awaited by one thread (gather), "
          "wall time from the first spawn to the last exit and the parent's own peak RSS (getrusage ru_maxrss), "
          "each side a fresh process; median of " + std::to_string(sleeper_rounds) + " interleaved rounds");
@@ -410,7 +413,7 @@ int main(int argc, char** argv) {
   }
 
   // (c) queue ping-pong between two tasks.
-  {
+  if (selected("pingpong")) {
     note("aio ping-pong: two tasks, two queues of capacity 1, a round trip is put + get + put + get; sluice and "
          "Asio run " + std::to_string(trips) + " round trips per round, asyncio " + std::to_string(py_trips) +
          "; median of " + std::to_string(rounds) + " interleaved rounds; Asio's io_context has concurrency hint 1");
@@ -436,7 +439,7 @@ int main(int argc, char** argv) {
   }
 
   // (d) communicate through cat.
-  {
+  if (selected("communicate")) {
     const long bytes = comm_mib << 20;
     const int comm_rounds = std::max(1, rounds - 2);
     note("aio communicate: " + std::to_string(comm_mib) + " MiB through cat (process start included; aio's copy of "
