@@ -2,13 +2,14 @@
 # Builds sluice and its benchmarks in Release (build/bench), runs every benchmark against its peers, prints the
 # table and records it in docs/benchmarks.md.
 #   scripts/bench.sh                 everything (about 10-15 minutes on 2 cores), writes docs/benchmarks.md
-#   scripts/bench.sh queue pool      only these (subprocess queue pool pipeline cli); prints, writes nothing
+#   scripts/bench.sh queue pool      only these (subprocess queue pool pipeline cli aio); prints, writes nothing,
+#                                    except that a run including aio rewrites the "## aio" section of the doc
 # Sizes can be shrunk through the SLUICE_BENCH_* variables each benchmark documents at its top.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-packages.sh
 
-all=(subprocess queue pool pipeline cli)
+all=(subprocess queue pool pipeline cli aio)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for b in "${selected[@]}"; do
@@ -49,13 +50,61 @@ done
 elapsed=$(( $(date +%s) - t0 ))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-[ ${#selected[@]} -eq ${#all[@]} ] || exit 0
-
 doc=docs/benchmarks.md
+cpu=$(LC_ALL=C lscpu 2>/dev/null | awk -F: '/^Model name/ {sub(/^ +/, "", $2); print $2; exit}')
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo "unknown commit")$(git diff --quiet HEAD -- src include apps bench 2>/dev/null || echo " plus uncommitted changes in the working tree")"
+
+# sluice::aio has a section of its own ("## aio"), rewritten by every run that includes aio.
+aio_section() {
+  cat <<EOF
+## aio (\`sluice::aio\`)
+
+\`scripts/bench.sh aio\` (or a full run) writes this section; \`build/bench/bench/aio_bench\` prints its rows.
+Same method as above: the contenders take turns, each side shows its median, the ratio is the median of the
+per-round ratios. asyncio's side is \`bench/aio_peer.py\`: the same programs, timed from inside Python.
+
+- Run: $started, $commit, $(grep -o 'aio took [0-9]* s' "$out/aio.txt" | grep -o '[0-9]* s' || echo "? s")
+- Machine: \`nproc\` = $(nproc), CPU: ${cpu:-unknown}, $(uname -sr), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
+- Load average before / after: $load_before / $load_after (the machine is shared with other engineers' builds and
+  test runs, so every figure carries their noise)
+- Peers: $(g++ --version | head -1); Python $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo "absent");
+  $(dpkg-query -W -f='${Package} ${Version}' libboost1.81-dev 2>/dev/null || echo "Boost absent")
+
+| case | sluice | peer | ratio | target | met? |
+|---|---|---|---|---|---|
+$(grep '^|' "$out/aio.txt")
+
+Sizes and methods:
+
+$(sed -n 's/^note: /- /p' "$out/aio.txt")
+EOF
+}
+# Puts this run's aio section in place of the doc's (before "## Findings", or at the end).
+splice_aio() {
+  local section tmp
+  section=$(aio_section)
+  tmp=$(mktemp)
+  section="$section" awk '
+    /^## aio/ { skip = 1; next }
+    skip && /^## / { skip = 0 }
+    skip { next }
+    /^## Findings/ && !done { print ENVIRON["section"]; print ""; done = 1 }
+    { print }
+    END { if (!done) { print ""; print ENVIRON["section"] } }
+  ' "$doc" >"$tmp"
+  mv "$tmp" "$doc"
+}
+
+if [ ${#selected[@]} -ne ${#all[@]} ]; then
+  case " ${selected[*]} " in
+    *" aio "*) [ -f "$doc" ] && splice_aio && echo "scripts/bench.sh: rewrote the aio section of $doc" >&2 ;;
+  esac
+  exit 0
+fi
+
 kept=""
 # A "## Findings" section written by hand after a run survives the next run (it is re-read, then re-appended).
 [ -f "$doc" ] && kept=$(awk '/^## Findings/ {k = 1} k' "$doc")
-cpu=$(LC_ALL=C lscpu 2>/dev/null | awk -F: '/^Model name/ {sub(/^ +/, "", $2); print $2; exit}')
 {
   cat <<EOF
 # sluice benchmarks
@@ -86,6 +135,8 @@ EOF
   echo "## Sizes and methods used in this run"
   echo
   cat "$out"/{subprocess,queue,pool,pipeline,cli}.txt | sed -n 's/^note: /- /p'
+  echo
+  aio_section
   if [ -n "$kept" ]; then echo; echo "$kept"; fi
 } >"$doc"
 echo "scripts/bench.sh: wrote $doc" >&2

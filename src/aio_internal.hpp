@@ -24,6 +24,7 @@ struct reader_state {
   explicit reader_state(sluice::fd fd);
   ~reader_state();
   read_result read_once();  // one non-blocking read into buf
+  read_result read_into(std::string& dst, std::size_t want);  // one non-blocking read appended to dst (buf empty)
   task<bool> fill();        // reads at least one byte into buf, waiting as needed; false at end of file
   std::string take(std::size_t n);
 

@@ -82,6 +82,30 @@ read_result reader_state::read_once() {
   throw std::system_error(errno, std::generic_category(), "sluice::aio::stream_reader: read");
 }
 
+read_result reader_state::read_into(std::string& dst, std::size_t want) {
+  if (eof) return read_result::eof;
+  if (!io.readable) return read_result::would_block;
+  const std::size_t old = dst.size();
+  if (dst.capacity() - old < want) dst.reserve(std::max(old + want, dst.capacity() * 2));
+  dst.resize(old + want);
+  ssize_t n = os::read_some(f.get(), dst.data() + old, want);
+  const int err = errno;
+  dst.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
+  if (n > 0) {
+    if (static_cast<std::size_t>(n) < want && !io.always_ready && !io.hangup) io.readable = false;
+    return read_result::data;
+  }
+  if (n == 0) {
+    eof = true;
+    return read_result::eof;
+  }
+  if (err == EAGAIN || err == EWOULDBLOCK) {
+    io.readable = false;
+    return read_result::would_block;
+  }
+  throw std::system_error(err, std::generic_category(), "sluice::aio::stream_reader: read");
+}
+
 task<bool> reader_state::fill() {
   for (;;) {
     switch (read_once()) {
