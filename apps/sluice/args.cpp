@@ -174,6 +174,7 @@ void print_help() {
       "Input:   ::: a b   :::: file   -a file   :::+ / ::::+ (link)   --link   -0   -d delim\n"
       "         --colsep sep   -r   --trim lr   --header :   -E eof\n"
       "Strings: {} {.} {/} {//} {/.} {#} {%} {n} {n.} {n/} {n//} {n/.}   -I str   --plus ({..} {##} ...)\n"
+      "         {= perl expression =}   {=n perl expression =}   --rpl 'tag perl expression'\n"
       "Jobs:    -j N|N%|+N|-N|0   -n N   -N N   -X   -m   -q   --dry-run   -v\n"
       "Output:  (grouped by default)   --line-buffer   -u   -k   --tag   --tagstring str\n"
       "Control: --timeout 10s|N%   --retries n   --halt now|soon,fail|success|done=N|N%   --term-seq\n"
@@ -230,6 +231,7 @@ std::vector<option_spec> make_options() {
   });
   opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
+  val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
   val({"max-args"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);

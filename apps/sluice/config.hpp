@@ -58,6 +58,7 @@ struct config {
 
   // Composition.
   std::string replace_str = "{}";  // -I
+  std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q
   std::size_t max_args = 1;    // -n / -N / -X / -m / -L

@@ -480,3 +480,27 @@ check_help_is_short_and_useful() {
     grep -qF -- "$word" out || fail "--help does not mention $word"
   done
 }
+
+# ---------------------------------------------------------------- {= perl expression =}
+# GNU prints the compile error on two lines and numbers its own evals ("(eval 10)"); sluice prints Perl's
+# message and the expression on one line.
+check_bad_perl_does_not_compile() { expect_bad_input 'Cannot use.*\$_ = \(.*syntax error' touch started '{= $_ = ( =}' ::: a; }
+check_bad_perl_in_results_name() { expect_bad_input 'Cannot use' --results 'r{= ) =}' touch started ::: a; }
+# An expression that dies while a command is composed stops the run with Perl's message (GNU parallel
+# dies too, with an exit status that is whatever errno held, 25 here; sluice exits 255).
+check_perl_die_stops_the_run() {
+  par -j1 echo '{= die "no good\n" if $_ eq "b" =}' ::: a b c >out 2>err
+  expect_eq "exit status" "$?" 255
+  grep -q 'no good' err || fail "Perl's message missing: $(cat err)"
+}
+# The interpreter is started only for a command that needs it: with PERL5OPT naming a module that does not
+# exist, Perl would fail at start-up, so a plain run that succeeds never started it.
+check_perl_not_started_without_expression() {
+  local got
+  got=$(PERL5OPT=-MSluiceNoSuchModule par -k echo '{}' '{==' ::: a 2>err)
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$got" "a {=="
+  [ -s err ] && fail "stderr not empty: $(cat err)"
+  PERL5OPT=-MSluiceNoSuchModule par -k echo '{= $_ =}' ::: a >/dev/null 2>err && fail "Perl was not started for {= =}"
+  grep -q SluiceNoSuchModule err || fail "Perl's start-up error not shown: $(cat err)"
+}

@@ -287,3 +287,55 @@ diff_joblog_newline_in_command() { par -j1 --joblog jl 'echo {}
 echo second' ::: a; normalize_joblog jl | od -c | sed 's/^[0-9]* *//'; }
 diff_dry_run_with_joblog() { par -j1 --dry-run --joblog jl echo ::: a; echo "rc=$?"; [ -e jl ] && normalize_joblog jl; true; }
 diff_verbose_prints_commands() { par -v -k -j1 echo ::: a "b c"; }
+
+# ---------------------------------------------------------------- {= perl expression =} and --rpl
+diff_perl_changes_underscore() { par -k echo '{= $_ = uc($_) =}' 'x{= s/a/A/ =}y' ::: a ba; }
+diff_perl_expression_spans_command_words() { par -k echo {= '$_ .= "!"' =} ::: a b; }
+diff_perl_positional() { par -k echo '{=2 $_ = uc =}' '{=-1 $_ .= "z" =}' '{=1+1=}' ::: a b ::: c; }
+diff_perl_positional_missing_inserts_nothing() { par -k echo 'x{=3 $_ = uc =}y' ::: a ::: b; }
+diff_perl_once_per_argument() { par -k echo 'pre{= $_ = uc =}post' ::: a b ::: c; par -k -n2 echo '{= $_ .= 1 =}' ::: a b c; }
+diff_perl_positional_under_N() { par -k -N2 echo '{=2 $_ = uc =}' '{=1 =}' ::: a b c d e; }
+diff_perl_with_X() { par -j1 -k -X echo 'x{= $_ = uc =}y' ::: a b c; }
+diff_perl_arg_array() { par -k echo '{= $_ = "$arg[1]+$arg[2]/".scalar(@arg) =}' ::: a b ::: c; }
+diff_perl_result_is_quoted() { par -k --dry-run echo '{= $_ = "a b" =}' '{= $_ = "" =}' '{= $_ = "it'"'"'s" =}' ::: 1; }
+diff_perl_uq_and_Q() { par -k --dry-run echo '{= $_ = "a b"; uq() =}' '{= $_ = Q("x y") =}' '{= $_ = Q("x y"); uq =}' ::: 1; }
+diff_perl_uq_runs_through_the_shell() { par -k echo '{= $_ = "a  b | tr a-z A-Z"; uq() =}' ::: 1; }
+diff_perl_pQ() { par -k --dry-run echo '{= $_ = pQ($_) =}' ::: 'a\b' 'a"b' 'a@b' 'a$b' 'a{b}'; }
+diff_perl_seq_slot_total() {
+  par -j1 -k echo '{= $_ = total_jobs() =}' '{= $_ = seq() =}' '{= $_ = slot() =}' '{= $_ = $job->seq() =}' '{= $_ = $job->slot() =}' ::: a b c
+  seq 3 | par -j1 -k echo '{= $_ = seq()."/".total_jobs() =}'
+}
+diff_perl_globals_persist() { par -j1 -k echo '{= $sum += $_; $_ = $sum =}' ::: 1 2 3; }
+diff_perl_numbers_and_undef() { par -k echo '{= $_ = 5/2 =}' '{= undef $_ =}x' '{= $_ = 0 =}' ::: a; }
+diff_perl_skip() {
+  par -j1 -k --joblog jl echo '{= skip() if $_ eq "b" =}' ::: a b c
+  echo "rc=$?"; normalize_joblog jl
+}
+diff_perl_skip_every_job() { par -j1 echo '{= skip() =}' ::: a b c; echo "rc=$?"; }
+diff_perl_skip_in_dry_run() { par -j1 -k --dry-run echo '{= skip() if /b/ =}' ::: a b c; echo "rc=$?"; }
+diff_perl_in_first_word_is_not_quoted() { par -k '{= $_ = "echo $_" =}' ::: 'a  b'; }
+diff_perl_q_option() { par -k -q --dry-run echo '{= $_ = uc =}' ::: 'a b'; }
+diff_perl_in_tagstring() { par -k --tagstring '{= $_ = uc =}' echo x ::: a 'b c'; }
+diff_perl_in_results_name() { par -k --results 'r_{= $_ = uc =}' echo ::: a b >/dev/null; ls; cat r_A r_B; }
+diff_perl_value_not_rescanned() { par -k echo '{= $_ .= "!" =}' '{= s/{}/x/ =}' ::: 'a{}b' '{= $_ =}'; }
+diff_perl_time_helpers_format() {
+  par -k echo '{= $_ = join " ", map { s/[0-9]/9/g; $_ } yyyy_mm_dd_hh_mm_ss(), yyyy_mm_dd(), hh_mm(), yyyymmddhhmmss(), hhmm() =}' ::: a
+}
+diff_perl_use_module() { par -k echo '{= use File::Basename; $_ = basename($_) =}' ::: /a/b/c.d; }
+diff_perl_compile_error_starts_nothing() { ignore_stderr; par touch started '{= $_ = ( =}' ::: a; echo "rc=$?"; ls; }
+diff_perl_compile_error_in_tagstring() { ignore_stderr; par --tagstring '{= 1 + =}' touch started ::: a; echo "rc=$?"; ls; }
+diff_rpl_literal_tag() { par -k --rpl 'FOO s/a/b/' echo FOO xFOOy ::: a; }
+diff_rpl_overrides_builtin() { par -k --rpl '{.} s/a/X/' echo {.} ::: a.b; }
+diff_rpl_positional_forms() { par -k --rpl '{U} $_ = uc' echo {U} {2U} {-1U} {1U} ::: a ::: b; }
+diff_rpl_leading_position() { par -k --rpl '{f} 1 $_ = uc($_)' echo {f} ::: a ::: b; }
+diff_rpl_like_builtins() { par -k --rpl '{#} 1 $_=$job->seq()' --rpl '{:} s:(\.[^/]+)*$::' echo {#} {:} ::: a/b.tar.gz c.d; }
+diff_rpl_dynamic_groups() {
+  par -k --rpl '{%(.*?)} s/$$1//' echo {%.tar.gz} ::: my.tar.gz
+  par -k --rpl '{(.*?)/(.*?)} $_="$$2$_$$1"' echo {swap/these} ::: -middle-
+  par -k --rpl '{/(.+?)/(.*?)} s/$$1/$$2/;' echo {/replacethis/withthis} {/b/C} ::: a_replacethis_b
+  par -k --rpl '{:-([^}]+?)} $_ ||= $$1' echo '{:-def}' ::: '' x
+}
+diff_rpl_dynamic_positional() {
+  par -k -n3 --rpl '{/:%(.*?)} s:.*/(.*)$$1(\.[^/]+)*$:$1:' echo job {#}: {2} {2.} {3/:%_1} ::: a/b.c c/d.e f/g_1.h.i
+}
+diff_rpl_later_definition_wins() { par -k --rpl '{x} $_ = 1' --rpl '{x} $_ = 2' echo {x} ::: a; }
