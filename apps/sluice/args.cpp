@@ -12,8 +12,12 @@
 #include <string_view>
 #include <thread>
 
+#include <fstream>
+
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <sluice/subprocess.hpp>
 
 #include "config.hpp"
 #include "signals.hpp"
@@ -315,6 +319,9 @@ std::vector<option_spec> make_options() {
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  // Read before the rest of the command line (see default_words): nothing left to do when they come by.
+  val({"profile"}, 'J', [](c&, s) {});
+  flag({"plain"}, '\0', [](c&) {});
   return o;
 }
 
@@ -373,6 +380,57 @@ void resolve_jobs(config& cfg, bool from_procfile = false) {
     throw bad();
   }
   cfg.jobs = static_cast<std::size_t>(std::clamp(n, 1.0, k_max_jobs));
+}
+
+// Words of a config or profile file: each line split like the shell splits words (quotes and backslashes,
+// no expansion); lines starting with '#' are comments. A missing file gives nothing.
+std::vector<std::string> file_words(const std::string& path) {
+  std::vector<std::string> words;
+  std::ifstream in(path);
+  if (!in) return words;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    try {
+      for (auto& w : sluice::shlex::split(line)) words.push_back(std::move(w));
+    } catch (const std::invalid_argument&) {
+      throw usage_error("unbalanced quotes in " + path + ": " + line);
+    }
+  }
+  return words;
+}
+
+// GNU parallel's default options, which go before the command line's own: the profiles named by
+// -J/--profile (files in $PARALLEL_HOME, default ~/.parallel; a name starting with / or ./ is a path), or
+// else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain ignores them all.
+std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain) {
+  std::vector<std::string> words;
+  if (plain) return words;
+  std::string home;
+  if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') home = ph;
+  else if (const char* h = std::getenv("HOME"); h != nullptr) home = std::string(h) + "/.parallel";
+  auto add = [&](const std::string& path) {
+    for (auto& w : file_words(path)) words.push_back(std::move(w));
+  };
+  if (profiles.empty()) {
+    add("/etc/parallel/config");
+    if (!home.empty()) add(home + "/config");
+  } else {
+    for (const auto& p : profiles) {
+      if (p.empty()) continue;
+      if (p[0] == '/' || p.rfind("./", 0) == 0) add(p);
+      else if (!home.empty()) add(home + "/" + p);
+    }
+  }
+  if (const char* env = std::getenv("PARALLEL"); env != nullptr && *env != '\0') {
+    try {
+      for (auto& w : sluice::shlex::split(env)) words.push_back(std::move(w));
+    } catch (const std::invalid_argument&) {
+      throw usage_error(std::string("unbalanced quotes in $PARALLEL: ") + env);
+    }
+  }
+  return words;
 }
 
 }  // namespace
@@ -449,6 +507,61 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       if (sp.short_name == c) return &sp;
     return nullptr;
   };
+
+  // -J/--profile and --plain decide which defaults apply: find them among the options first. The profile
+  // options leave the command line (a profile may end with command words, which must come first).
+  {
+    std::vector<std::string> profiles;
+    std::vector<std::pair<std::size_t, std::size_t>> cut;  // [from, to) of each -J/--profile
+    bool plain = false;
+    for (std::size_t k = 0; k < args.size(); ++k) {
+      const std::string& a = args[k];
+      if (a == "--" || a.size() < 2 || a[0] != '-') break;
+      if (a[1] == '-') {
+        std::string name = a.substr(2);
+        std::optional<std::string> value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+          value = name.substr(eq + 1);
+          name.resize(eq);
+        }
+        const option_spec* sp = nullptr;
+        try {
+          sp = find_long(name);
+        } catch (const usage_error&) {
+        }
+        if (sp == nullptr) break;  // reported by the real pass below
+        bool is_profile = std::find(sp->longs.begin(), sp->longs.end(), "profile") != sp->longs.end();
+        if (std::find(sp->longs.begin(), sp->longs.end(), "plain") != sp->longs.end()) plain = true;
+        std::size_t from = k;
+        if (sp->kind == arg_kind::required && !value) {
+          if (k + 1 >= args.size()) break;
+          value = args[++k];
+        }
+        if (is_profile && value) {
+          profiles.push_back(*value);
+          cut.emplace_back(from, k + 1);
+        }
+        continue;
+      }
+      std::size_t from = k;
+      for (std::size_t m = 1; m < a.size(); ++m) {
+        const option_spec* sp = find_short(a[m]);
+        if (sp == nullptr || sp->kind == arg_kind::none) continue;
+        std::string value;
+        if (m + 1 < a.size()) value = a.substr(m + 1);
+        else if (sp->kind == arg_kind::required && k + 1 < args.size()) value = args[++k];
+        if (sp->short_name == 'J') {
+          profiles.push_back(value);
+          if (m == 1) cut.emplace_back(from, k + 1);  // (in a bundle, -kJname, it stays: harmless)
+        }
+        break;
+      }
+    }
+    for (auto it = cut.rbegin(); it != cut.rend(); ++it)
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(it->first), args.begin() + static_cast<std::ptrdiff_t>(it->second));
+    std::vector<std::string> defaults = default_words(profiles, plain);
+    args.insert(args.begin(), defaults.begin(), defaults.end());
+  }
 
   std::size_t i = 0;
   for (; i < args.size(); ++i) {

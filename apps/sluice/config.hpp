@@ -111,9 +111,10 @@ struct config {
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
 };
 
-// Parses argv; throws usage_error (and std::bad_alloc), never exits. Prints --help / --version itself and
-// returns nullopt then. Reads the file system only to check that input files and a -j procfile are readable
-// (and to read the procfile).
+// Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then
+// $PARALLEL); throws usage_error (and std::bad_alloc), never exits. Prints --help / --version itself and
+// returns nullopt then. Reads the file system only for those option files, to check that input files and a
+// -j procfile are readable (and to read the procfile).
 std::optional<config> parse_command_line(int argc, char** argv);
 
 // Parses a C-escaped delimiter such as "\t", "\0", "\x1f", "\012".

@@ -339,3 +339,41 @@ diff_rpl_dynamic_positional() {
   par -k -n3 --rpl '{/:%(.*?)} s:.*/(.*)$$1(\.[^/]+)*$:$1:' echo job {#}: {2} {2.} {3/:%_1} ::: a/b.c c/d.e f/g_1.h.i
 }
 diff_rpl_later_definition_wins() { par -k --rpl '{x} $_ = 1' --rpl '{x} $_ = 2' echo {x} ::: a; }
+
+# ---------------------------------------------------------------- default options: $PARALLEL, config, profiles
+diff_env_parallel_options() { PARALLEL='-k --tag' par echo ::: 1 2; }
+diff_env_parallel_shell_quoting() {
+  PARALLEL="-k --tagstring 'a b'" par echo ::: 1
+  PARALLEL='-k --tagstring a\ b\$c' par echo ::: 2
+  PARALLEL='-k --tagstring "x y"' par echo ::: 3
+}
+diff_env_parallel_may_start_the_command() { PARALLEL='-k echo pre' par post ::: 1; }
+diff_env_parallel_command_line_wins() { PARALLEL='-j1 --tagstring A' par -k --tagstring B echo ::: 1; }
+diff_config_file() {
+  printf -- '-k\n# a comment\n--tagstring <{}>\n' >"$HOME/.parallel/config"
+  par echo ::: 1 2; rm "$HOME/.parallel/config"
+}
+diff_config_then_env_then_command_line() {
+  printf -- '--tagstring C\n' >"$HOME/.parallel/config"
+  par -k echo ::: 1; PARALLEL='--tagstring E' par -k echo ::: 2; PARALLEL='--tagstring E' par -k --tagstring L echo ::: 3
+  rm "$HOME/.parallel/config"
+}
+diff_config_line_split_into_words() { printf -- '--tagstring a b\n' >"$HOME/.parallel/config"; par -k ::: 'echo x'; rm "$HOME/.parallel/config"; }
+diff_profile_replaces_config() {
+  printf -- '--tag\n' >"$HOME/.parallel/config"; printf -- '-k\n' >"$HOME/.parallel/p2"
+  par -J p2 echo ::: 1 2; par --profile p2 echo ::: 3 4; par --profile=p2 echo ::: 5
+  rm "$HOME/.parallel/config" "$HOME/.parallel/p2"
+}
+diff_profile_with_command_prefix() { printf -- '-k --tag echo pro\n' >"$HOME/.parallel/p1"; par -J p1 x ::: 1 2; rm "$HOME/.parallel/p1"; }
+diff_profile_relative_and_absolute_paths() {
+  printf -- '-k --tagstring R\n' >rel; par -J ./rel echo ::: 1; par -J "$PWD/rel" echo ::: 2
+}
+diff_profile_missing_is_ignored() { par -k -J no_such_profile echo ::: 1; echo "rc=$?"; }
+diff_parallel_home() {
+  mkdir ph; printf -- '--tagstring H\n' >ph/config; printf -- '--tagstring P\n' >ph/prof
+  PARALLEL_HOME=$PWD/ph par -k echo ::: 1; PARALLEL_HOME=$PWD/ph par -k -J prof echo ::: 2
+}
+diff_plain_ignores_defaults() {
+  printf -- '--tagstring C\n' >"$HOME/.parallel/config"
+  PARALLEL='--tag' par --plain -k echo ::: 1; rm "$HOME/.parallel/config"
+}
