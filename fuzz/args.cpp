@@ -19,6 +19,8 @@ std::optional<sluice::app::config> parse(std::vector<std::string> args, bool& re
   refused = false;
   try {
     return sluice::app::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  } catch (const sluice::app::exit_request&) {
+    return std::nullopt;  // --minversion newer than ours: printed, then the CLI exits
   } catch (const sluice::app::usage_error& e) {
     FUZZ_CHECK(e.what()[0] != '\0');  // the user is told why
     refused = true;

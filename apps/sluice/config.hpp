@@ -23,6 +23,14 @@ struct input_source {
   bool linked_to_previous = false;    // :::+ / ::::+
 };
 
+// Ends the program with this status after what was printed (--minversion newer than ours).
+struct exit_request {
+  int status;
+};
+
+// The GNU parallel release whose behaviour sluice follows (--minversion compares against it).
+inline constexpr const char* k_gnu_version = "20221122";
+
 enum class output_mode { group, line_buffer, ungroup };
 
 enum class halt_when { never, soon, now };
@@ -46,6 +54,8 @@ struct config {
   std::vector<std::string> command{};  // the command words
   std::vector<input_source> sources{};
   bool link = false;
+  std::string arg_sep = ":::";        // --arg-sep
+  std::string arg_file_sep = "::::";  // --arg-file-sep
 
   // Input splitting.
   char delimiter = '\n';
@@ -77,6 +87,7 @@ struct config {
   std::optional<std::string> tagstring{};
   bool dry_run = false;
   bool verbose = false;
+  bool trace = false;  // -t: each job's command on stderr as it starts
   std::optional<std::string> timeout_spec{};
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime
@@ -97,6 +108,9 @@ struct config {
   bool bar = false;
   bool progress = false;
   bool eta = false;
+
+  // --number-of-cpus/-cores/-threads/-sockets, --minversion: print this and run nothing.
+  std::string info{};
 
   // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
   std::optional<std::string> tmpdir{};

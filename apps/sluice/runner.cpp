@@ -213,6 +213,10 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
     if (cfg_.keep_order) flush_ordered();
     return;
   }
+  if (cfg_.trace) {  // -t: on stderr as the job starts, never grouped
+    std::string line = j->cmd.shell_command + "\n";
+    write_all(2, line.data(), line.size());
+  }
   if (cfg_.verbose) {
     std::string line = j->cmd.shell_command + "\n";
     if (cfg_.output == output_mode::ungroup) write_all(1, line.data(), line.size());

@@ -377,3 +377,29 @@ diff_plain_ignores_defaults() {
   printf -- '--tagstring C\n' >"$HOME/.parallel/config"
   PARALLEL='--tag' par --plain -k echo ::: 1; rm "$HOME/.parallel/config"
 }
+
+# ---------------------------------------------------------------- small GNU options and behaviours
+diff_n0_passes_no_argument() { par -k -n 0 echo x ::: a b; par -k -n0 echo y ::: c; }
+diff_j_fraction_is_an_error() {
+  # (GNU prints its usage on stdout after the error: only the status and the absence of jobs compare)
+  for j in 1.5 2.0 +1.0 .5; do par -j "$j" touch started ::: a >/dev/null 2>&1; echo "$j rc=$?"; done
+  ls; par -j 50.5% echo ok ::: a
+}
+diff_t_prints_commands_on_stderr() { par -j1 -k -t echo ::: a "it's" 'b c' 2>err; echo "rc=$?"; cat err; }
+diff_number_of_cpus_cores_threads_sockets() {
+  par --number-of-cpus; par --number-of-cores; par --number-of-threads; par --number-of-sockets
+}
+diff_minversion() { par --minversion 20200101; echo "rc=$?"; par --minversion 20221122; echo "rc=$?"; par --minversion 20300101; echo "rc=$?"; }
+diff_arg_sep() { par -k --arg-sep ,, echo ,, a b; par -k --argsep ,, echo ,, a ,,+ 1 2; par -k --arg-sep ,, echo ::: ,, x; }
+diff_arg_file_sep() { printf 'x\ny\n' >f; par -k --arg-file-sep // echo // f; par -k --arg-file-sep // echo ::: a // f; }
+diff_old_l_and_e_options() {
+  printf 'a\nb\nc\n' | par -k -l echo; printf 'a\nb\nc\n' | par -k -l2 echo
+  printf 'a\nSTOP\nc\n' | par -k -eSTOP echo; printf 'a\nSTOP\nc\n' | par -k -e -- echo
+  # an optional value may be the next word, as Getopt takes it: here "echo" is the end-of-file string
+  printf 'echo a\necho\nb\n' | par -k -e echo 2>&1
+  par -k -i echo x{} ::: a 2>/dev/null; echo "rc=$?"; par -k -i -- echo x{} ::: a
+}
+diff_aliases_jl_gnu_keeporder() {
+  par -j1 --jl jl -k echo ::: q; normalize_joblog jl | cut -d'|' -f1,7,9
+  par --gnu -k echo ::: g; par -j2 -k --no-keep-order -k echo ::: 1 2
+}
