@@ -3,6 +3,7 @@
 //   input: the arguments after argv[0], separated by NUL bytes (at most 64 of them).
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "config.hpp"
 #include "fuzz_check.hpp"
@@ -18,6 +19,8 @@ std::optional<sluice::app::config> parse(std::vector<std::string> args, bool& re
   refused = false;
   try {
     return sluice::app::parse_command_line(static_cast<int>(argv.size() - 1), argv.data());
+  } catch (const sluice::app::exit_request&) {
+    return std::nullopt;  // --minversion newer than ours: printed, then the CLI exits
   } catch (const sluice::app::usage_error& e) {
     FUZZ_CHECK(e.what()[0] != '\0');  // the user is told why
     refused = true;
@@ -34,6 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::string> args = sluice_fuzz::fields({reinterpret_cast<const char*>(data), size}, '\0');
   if (size == 0) args.clear();
   if (args.size() > 64) return -1;
+  // -J/--profile read a file named by the input (which could be /dev/zero or a FIFO): not fuzzed here.
+  // The default options ($PARALLEL, $PARALLEL_HOME/config) are kept out, so every run is the same.
+  for (const auto& a : args)
+    if (a.find('J') != std::string::npos || a.find("prof") != std::string::npos) return -1;
+  static bool once = [] {
+    ::unsetenv("PARALLEL");
+    ::setenv("PARALLEL_HOME", "/nonexistent/sluice-fuzz", 1);
+    return true;
+  }();
+  (void)once;
 
   bool refused = false;
   auto cfg = parse(args, refused);

@@ -12,5 +12,5 @@ ensure_packages() {
   "${sudo[@]}" apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
-# What every build needs.
-SLUICE_BUILD_PACKAGES=(g++ cmake make)
+# What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl).
+SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev)

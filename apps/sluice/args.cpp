@@ -12,8 +12,12 @@
 #include <string_view>
 #include <thread>
 
+#include <fstream>
+
 #include <sys/resource.h>
 #include <unistd.h>
+
+#include <sluice/subprocess.hpp>
 
 #include "config.hpp"
 #include "signals.hpp"
@@ -174,6 +178,7 @@ void print_help() {
       "Input:   ::: a b   :::: file   -a file   :::+ / ::::+ (link)   --link   -0   -d delim\n"
       "         --colsep sep   -r   --trim lr   --header :   -E eof\n"
       "Strings: {} {.} {/} {//} {/.} {#} {%} {n} {n.} {n/} {n//} {n/.}   -I str   --plus ({..} {##} ...)\n"
+      "         {= perl expression =}   {=n perl expression =}   --rpl 'tag perl expression'\n"
       "Jobs:    -j N|N%|+N|-N|0   -n N   -N N   -X   -m   -q   --dry-run   -v\n"
       "Output:  (grouped by default)   --line-buffer   -u   -k   --tag   --tagstring str\n"
       "Control: --timeout 10s|N%   --retries n   --halt now|soon,fail|success|done=N|N%   --term-seq\n"
@@ -184,6 +189,48 @@ void print_help() {
       "Exit status: 0 all jobs succeeded, 1-100 failed jobs, 101 more, 255 error.\n"
       "See sluice(1) for every option.\n",
       stdout);
+}
+
+// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
+// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+void print_info(const std::string& what) {
+  if (what.rfind("minversion ", 0) == 0) {
+    // sluice behaves as GNU parallel 20221122 does: that is the version it answers to.
+    std::printf("%s\n", k_gnu_version);
+    std::fflush(stdout);
+    if (std::strtod(what.c_str() + 11, nullptr) > std::strtod(k_gnu_version, nullptr)) throw exit_request{255};
+    return;
+  }
+  std::size_t threads = cpu_threads();
+  std::size_t sockets = 0, cores = 0;
+  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    std::vector<std::string> socket_ids, core_ids;
+    std::string phys;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      std::string l(line);
+      auto colon = l.find(':');
+      if (colon == std::string::npos) continue;
+      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
+      std::string val = l.substr(colon + 1);
+      val.erase(0, val.find_first_not_of(' '));
+      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
+      if (key == "physical id") {
+        phys = val;
+        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
+      } else if (key == "core id") {
+        std::string id = phys + "/" + val;
+        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
+      }
+    }
+    std::fclose(f);
+    sockets = socket_ids.size();
+    cores = core_ids.size();
+  }
+  if (sockets == 0) sockets = 1;
+  if (cores == 0) cores = threads;
+  std::size_t n = what == "sockets" ? sockets : what == "threads" ? threads : cores;
+  std::printf("%zu\n", n);
 }
 
 std::vector<option_spec> make_options() {
@@ -212,6 +259,18 @@ std::vector<option_spec> make_options() {
     g.delimiter = d[0];
   });
   val({"eof"}, 'E', [](c& g, s v) { g.eof_string = v; });
+  opt({}, 'e', [](c& g, s v) {  // GNU's older -E: without a string, no end-of-file string
+    if (v.empty()) g.eof_string.reset();
+    else g.eof_string = v;
+  });
+  val({"arg-sep", "argsep"}, '\0', [](c& g, s v) {
+    if (v.empty()) throw usage_error("--arg-sep needs a non-empty separator");
+    g.arg_sep = v;
+  });
+  val({"arg-file-sep", "argfilesep"}, '\0', [](c& g, s v) {
+    if (v.empty()) throw usage_error("--arg-file-sep needs a non-empty separator");
+    g.arg_file_sep = v;
+  });
   val({"colsep"}, 'C', [](c& g, s v) {
     if (v.empty()) throw usage_error("--colsep needs a separator");
     g.colsep = v;
@@ -230,9 +289,11 @@ std::vector<option_spec> make_options() {
   });
   opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
+  val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
   val({"max-args"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);
+    if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
     g.args_given = true;
   });
   val({"max-replace-args"}, 'N', [](c& g, s v) {
@@ -246,6 +307,11 @@ std::vector<option_spec> make_options() {
     g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
     g.args_given = true;
   });
+  opt({}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (and 0 means 1)
+    g.max_args = v.empty() ? 1 : std::max<std::size_t>(1, parse_count("-l", v));
+    g.pipe_lines_per_record = g.max_args;
+    g.args_given = true;
+  });
   val({"max-chars"}, 's', [](c& g, s v) {
     g.max_line_length = parse_count("-s", v);
     if (g.max_line_length < 16) throw usage_error("-s: line length too small: " + v);
@@ -254,7 +320,8 @@ std::vector<option_spec> make_options() {
   flag({}, 'm', [](c& g) { g.multi_args = true; });
   val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; });
   val({}, 'P', [](c& g, s v) { g.jobs_spec = v; });
-  flag({"keep-order"}, 'k', [](c& g) { g.keep_order = true; });
+  flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
+  flag({"no-keep-order", "nokeeporder", "nko", "no-k"}, '\0', [](c& g) { g.keep_order = false; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
   flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; });
   flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; });
@@ -262,6 +329,17 @@ std::vector<option_spec> make_options() {
   val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
   flag({"verbose"}, 'v', [](c& g) { g.verbose = true; });
+  flag({}, 't', [](c& g) { g.trace = true; });
+  // Answers instead of jobs: printed once the whole command line is read.
+  flag({"number-of-cpus"}, '\0', [](c& g) { g.info = "cpus"; });
+  flag({"number-of-cores"}, '\0', [](c& g) { g.info = "cores"; });
+  flag({"number-of-threads"}, '\0', [](c& g) { g.info = "threads"; });
+  flag({"number-of-sockets"}, '\0', [](c& g) { g.info = "sockets"; });
+  val({"minversion"}, '\0', [](c& g, s v) {
+    std::string digits = v.substr(0, v.find_first_not_of("0123456789"));
+    if (digits.empty()) throw usage_error("--minversion needs a version such as 20221122, not '" + v + "'");
+    g.info = "minversion " + digits;
+  });
   val({"timeout"}, '\0', [](c& g, s v) {
     g.timeout_spec = v;
     if (!v.empty() && v.back() == '%') {
@@ -277,7 +355,7 @@ std::vector<option_spec> make_options() {
   });
   val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
   val({"term-seq", "termseq"}, '\0', [](c& g, s v) { g.term_seq = parse_term_seq(v); });
-  val({"joblog"}, '\0', [](c& g, s v) {
+  val({"joblog", "jl"}, '\0', [](c& g, s v) {
     if (v.empty()) throw usage_error("--joblog needs a file name");
     if (v[0] == '+') {
       g.joblog = v.substr(1);
@@ -312,15 +390,48 @@ std::vector<option_spec> make_options() {
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
-  flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
+  static const char* const k_not_implemented[] = {
+      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bg", "bin",
+      "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color", "colour", "color-failed",
+      "colour-failed", "compress", "compress-program", "controlmaster", "csv", "ctag", "ctagstring",
+      "decompress-program", "delay", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
+      "extensionreplace", "fg", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
+      "hashbang", "hgrp", "hostgroups", "hostgroup", "id", "interactive", "latest-line", "ll", "limit",
+      "load", "max-line-length-allowed", "memfree", "memsuspend", "nice", "nonall", "noswap", "onall",
+      "open-tty", "output-as-files", "outputasfiles", "parens", "pipe-part", "pipepart", "process-slot-var",
+      "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
+      "round", "round-robin", "rsync-opts", "semaphore", "semaphore-name", "semaphorename",
+      "semaphore-timeout", "semaphoretimeout", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
+      "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
+      "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker", "sqlworker", "ssh",
+      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "st", "tee", "template", "tf", "tmpl", "tmux",
+      "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
+      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wait", "wd", "workdir",
+  };
+  for (const char* name : k_not_implemented) {
+    std::string n = name;
+    o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
+                 [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
+  }
+  for (char sh : {'M', 'S', 'o', 'p', 'x'}) {
+    o.push_back({{}, sh, arg_kind::optional,
+                 [sh](c&, s) { throw usage_error(std::string("-") + sh + " is not implemented in sluice"); }});
+  }
+  // Read before the rest of the command line (see default_words): nothing left to do when they come by.
+  val({"profile"}, 'J', [](c&, s) {});
+  flag({"plain"}, '\0', [](c&) {});
   return o;
 }
 
 // A -j count: digits and dots, parsed without exceptions; nullopt when malformed.
-std::optional<double> jobs_number(std::string_view d) {
+std::optional<double> jobs_number(std::string_view d, bool fraction = false) {
+  // GNU parallel takes a fraction only before '%' (50.5%): N, +N and -N are digits alone (not even 2.0).
+  if (!fraction && d.find('.') != std::string_view::npos) return std::nullopt;
   if (d.empty() || d.find_first_not_of("0123456789.") != std::string_view::npos) return std::nullopt;
   if (d.find_first_not_of('.') == std::string_view::npos) return std::nullopt;
-  // The leading number ("1.5.2" is 1.5, as it always was); digits only, so at worst HUGE_VAL, clamped below.
+  // The leading number ("1.5.2%" is 1.5%, as it always was); digits only, so at worst HUGE_VAL, clamped below.
   return std::strtod(std::string(d).c_str(), nullptr);
 }
 
@@ -334,7 +445,7 @@ void resolve_jobs(config& cfg, bool from_procfile = false) {
   auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
   if (v.empty()) throw bad();
   if (v.back() == '%') {
-    auto d = jobs_number(std::string_view(v.data(), v.size() - 1));
+    auto d = jobs_number(std::string_view(v.data(), v.size() - 1), true);
     if (!d) throw bad();
     n = std::floor(std::min(*d, k_max_jobs * 100) * threads / 100.0);
   } else if (v[0] == '+' || v[0] == '-') {
@@ -371,6 +482,57 @@ void resolve_jobs(config& cfg, bool from_procfile = false) {
     throw bad();
   }
   cfg.jobs = static_cast<std::size_t>(std::clamp(n, 1.0, k_max_jobs));
+}
+
+// Words of a config or profile file: each line split like the shell splits words (quotes and backslashes,
+// no expansion); lines starting with '#' are comments. A missing file gives nothing.
+std::vector<std::string> file_words(const std::string& path) {
+  std::vector<std::string> words;
+  std::ifstream in(path);
+  if (!in) return words;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    try {
+      for (auto& w : sluice::shlex::split(line)) words.push_back(std::move(w));
+    } catch (const std::invalid_argument&) {
+      throw usage_error("unbalanced quotes in " + path + ": " + line);
+    }
+  }
+  return words;
+}
+
+// GNU parallel's default options, which go before the command line's own: the profiles named by
+// -J/--profile (files in $PARALLEL_HOME, default ~/.parallel; a name starting with / or ./ is a path), or
+// else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain ignores them all.
+std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain) {
+  std::vector<std::string> words;
+  if (plain) return words;
+  std::string home;
+  if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') home = ph;
+  else if (const char* h = std::getenv("HOME"); h != nullptr) home = std::string(h) + "/.parallel";
+  auto add = [&](const std::string& path) {
+    for (auto& w : file_words(path)) words.push_back(std::move(w));
+  };
+  if (profiles.empty()) {
+    add("/etc/parallel/config");
+    if (!home.empty()) add(home + "/config");
+  } else {
+    for (const auto& p : profiles) {
+      if (p.empty()) continue;
+      if (p[0] == '/' || p.rfind("./", 0) == 0) add(p);
+      else if (!home.empty()) add(home + "/" + p);
+    }
+  }
+  if (const char* env = std::getenv("PARALLEL"); env != nullptr && *env != '\0') {
+    try {
+      for (auto& w : sluice::shlex::split(env)) words.push_back(std::move(w));
+    } catch (const std::invalid_argument&) {
+      throw usage_error(std::string("unbalanced quotes in $PARALLEL: ") + env);
+    }
+  }
+  return words;
 }
 
 }  // namespace
@@ -448,6 +610,61 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     return nullptr;
   };
 
+  // -J/--profile and --plain decide which defaults apply: find them among the options first. The profile
+  // options leave the command line (a profile may end with command words, which must come first).
+  {
+    std::vector<std::string> profiles;
+    std::vector<std::pair<std::size_t, std::size_t>> cut;  // [from, to) of each -J/--profile
+    bool plain = false;
+    for (std::size_t k = 0; k < args.size(); ++k) {
+      const std::string& a = args[k];
+      if (a == "--" || a.size() < 2 || a[0] != '-') break;
+      if (a[1] == '-') {
+        std::string name = a.substr(2);
+        std::optional<std::string> value;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+          value = name.substr(eq + 1);
+          name.resize(eq);
+        }
+        const option_spec* sp = nullptr;
+        try {
+          sp = find_long(name);
+        } catch (const usage_error&) {
+        }
+        if (sp == nullptr) break;  // reported by the real pass below
+        bool is_profile = std::find(sp->longs.begin(), sp->longs.end(), "profile") != sp->longs.end();
+        if (std::find(sp->longs.begin(), sp->longs.end(), "plain") != sp->longs.end()) plain = true;
+        std::size_t from = k;
+        if (sp->kind == arg_kind::required && !value) {
+          if (k + 1 >= args.size()) break;
+          value = args[++k];
+        }
+        if (is_profile && value) {
+          profiles.push_back(*value);
+          cut.emplace_back(from, k + 1);
+        }
+        continue;
+      }
+      std::size_t from = k;
+      for (std::size_t m = 1; m < a.size(); ++m) {
+        const option_spec* sp = find_short(a[m]);
+        if (sp == nullptr || sp->kind == arg_kind::none) continue;
+        std::string value;
+        if (m + 1 < a.size()) value = a.substr(m + 1);
+        else if (sp->kind == arg_kind::required && k + 1 < args.size()) value = args[++k];
+        if (sp->short_name == 'J') {
+          profiles.push_back(value);
+          if (m == 1) cut.emplace_back(from, k + 1);  // (in a bundle, -kJname, it stays: harmless)
+        }
+        break;
+      }
+    }
+    for (auto it = cut.rbegin(); it != cut.rend(); ++it)
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(it->first), args.begin() + static_cast<std::ptrdiff_t>(it->second));
+    std::vector<std::string> defaults = default_words(profiles, plain);
+    args.insert(args.begin(), defaults.begin(), defaults.end());
+  }
+
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -496,6 +713,12 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       } else if (sp->kind == arg_kind::required) {
         if (i + 1 >= args.size()) throw usage_error(std::string("option -") + c + " needs a value");
         sp->apply(cfg, args[++i]);
+      } else if (i + 1 < args.size() && !args[i + 1].empty() &&
+                 (c == 'l' ? args[i + 1].find_first_not_of("0123456789") == std::string::npos
+                           : args[i + 1][0] != '-')) {
+        // Getopt's optional values: the next word is the value unless it looks like an option (for -l's
+        // count: unless it is not a number), so `-i echo {}` makes "echo" the replacement string, as in GNU.
+        sp->apply(cfg, args[++i]);
       } else {
         sp->apply(cfg, "");
       }
@@ -506,27 +729,33 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     print_help();
     return std::nullopt;
   }
+  if (!cfg.info.empty()) {
+    print_info(cfg.info);
+    return std::nullopt;
+  }
   if (want_version) {
     std::printf("sluice %s\nA parallel job runner with GNU parallel's command line, built on the sluice library.\n",
                 SLUICE_APP_VERSION);
     return std::nullopt;
   }
 
-  // Command words, up to the first source marker.
+  // Command words, up to the first source marker (::: / :::: unless --arg-sep / --arg-file-sep).
+  const std::string vsep = cfg.arg_sep, fsep = cfg.arg_file_sep;
+  auto is_marker = [&](const std::string& a) { return a == vsep || a == vsep + "+" || a == fsep || a == fsep + "+"; };
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == ":::" || a == ":::+" || a == "::::" || a == "::::+") break;
+    if (is_marker(a)) break;
     cfg.command.push_back(a);
   }
   // Sources after the markers; `-a` sources come first, as GNU orders them.
   std::vector<input_source> marker_sources;
   while (i < args.size()) {
     const std::string marker = args[i++];
-    bool linked = marker.back() == '+';
-    bool files = marker.rfind("::::", 0) == 0;
+    bool files = marker == fsep || marker == fsep + "+";
+    bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
       bool first = true;
-      while (i < args.size() && args[i] != ":::" && args[i] != ":::+" && args[i] != "::::" && args[i] != "::::+") {
+      while (i < args.size() && !is_marker(args[i])) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
@@ -540,7 +769,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       input_source src;
       src.type = input_source::kind::values;
       src.linked_to_previous = linked;
-      while (i < args.size() && args[i] != ":::" && args[i] != ":::+" && args[i] != "::::" && args[i] != "::::+") {
+      while (i < args.size() && !is_marker(args[i])) {
         // A value with a newline becomes several arguments, as in GNU parallel.
         for (auto& part : split_string(args[i], '\n')) src.values.push_back(part);
         ++i;

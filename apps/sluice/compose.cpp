@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "perl_expr.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
@@ -47,7 +48,36 @@ enum op : int {
   op_upper_all,     // {^^re}
   op_lower_first,   // {,re}
   op_lower_all,     // {,,re}
+  op_perl,          // {= perl =}, --rpl: token::expr says which expression
 };
+
+// A Perl expression may start with a position: {=2 ... =}, --rpl '{x} 1 ...'. Strips it and returns it.
+int take_position(std::string& expr) {
+  std::size_t k = expr.size() > 1 && expr[0] == '-' ? 1 : 0;
+  std::size_t d = k;
+  while (k < expr.size() && std::isdigit(static_cast<unsigned char>(expr[k]))) ++k;
+  if (k == d || k - d > 9) return 0;
+  int pos = std::atoi(expr.substr(0, k).c_str());
+  expr.erase(0, k);
+  return pos;
+}
+
+// $$1, $$2, ... in a dynamic --rpl expression stand for the text the tag's groups matched: they become
+// variables (set before each evaluation), so that text is a string, never Perl code.
+std::string group_variables(const std::string& expr) {
+  std::string out;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    if (expr.compare(i, 2, "$$") == 0 && i + 2 < expr.size() && std::isdigit(static_cast<unsigned char>(expr[i + 2]))) {
+      std::size_t j = i + 2;
+      while (j < expr.size() && std::isdigit(static_cast<unsigned char>(expr[j]))) ++j;
+      out += "${sluice_group_" + expr.substr(i + 2, j - i - 2) + "}";
+      i = j - 1;
+      continue;
+    }
+    out += expr[i];
+  }
+  return out;
+}
 
 // s:\.[^/.]*$:: applied `times` times in one go (GNU's {.}, {..}, {...}).
 std::string strip_ext(std::string_view v, int times) {
@@ -257,6 +287,19 @@ std::string find_program(const std::string& name) {
 
 command_template::command_template(const config& cfg, const std::map<std::string, std::size_t>& header_names)
     : cfg_(cfg), names_(header_names) {
+  for (const auto& def : cfg.rpl) {
+    // 'TAG EXPRESSION': the tag ends at the first blank; a tag with parentheses is a regular expression.
+    auto sp = def.find_first_of(" \t");
+    rpl_def r;
+    r.tag = def.substr(0, sp);
+    r.expr = sp == std::string::npos ? "" : def.substr(sp + 1);
+    if (r.tag.empty()) throw usage_error("--rpl needs 'tag perl-expression', not '" + def + "'");
+    r.dynamic = r.tag.find('(') != std::string::npos;
+    // A later definition of the same tag replaces the earlier one.
+    std::erase_if(rpls_, [&](const rpl_def& o) { return o.tag == r.tag; });
+    rpls_.push_back(std::move(r));
+  }
+  std::stable_sort(rpls_.begin(), rpls_.end(), [](const rpl_def& a, const rpl_def& b) { return a.tag.size() > b.tag.size(); });
   bool any = false;
   if (cfg.quote_command) {
     for (const auto& w : cfg.command) words_.push_back(parse(w, any));
@@ -319,11 +362,98 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (first.find('=') != std::string::npos || first.find('%') != std::string::npos) direct_exec_ok_ = false;
     }
   }
+  auto needs_total = [](const token& t) {
+    return t.type == token::kind::total || t.type == token::kind::seq_padded ||
+           (t.op == op_perl && t.text.find("total_jobs") != std::string::npos);
+  };
   for (const auto& w : words_)
     for (const auto& t : w) {
-      if (t.type == token::kind::total || t.type == token::kind::seq_padded) uses_total_ = true;
+      if (needs_total(t)) uses_total_ = true;
       if (t.type == token::kind::literal) base_length_ += t.text.size();
     }
+  // The other templates are expanded per job: a Perl expression in them that does not compile is bad input
+  // now, before any job starts.
+  std::vector<std::string> others;
+  if (cfg.tagstring) others.push_back(*cfg.tagstring);
+  if (cfg.results == results_kind::templated) others.push_back(cfg.results_path);
+  for (const auto& text : others) {
+    bool unused = false;
+    for (const auto& t : parse(text, unused))
+      if (needs_total(t)) uses_total_ = true;
+  }
+}
+
+bool command_template::perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const {
+  std::string expr;
+  std::vector<std::string> groups;
+  int position = 0;
+  bool found = false;
+  if (text.compare(i, 2, "{=") == 0) {
+    auto close = text.find("=}", i + 2);
+    if (close != std::string::npos) {
+      expr = text.substr(i + 2, close - i - 2);
+      position = take_position(expr);
+      end = close + 2;
+      found = true;
+    }
+  }
+  for (std::size_t r = 0; !found && r < rpls_.size(); ++r) {
+    const rpl_def& d = rpls_[r];
+    // The tag itself, or (for a tag starting with '{') its positional form: {2tag...}.
+    std::size_t at = i;
+    int usage_position = 0;
+    bool positional = false;
+    if (text[i] == '{' && !d.tag.empty() && (d.tag[0] == '{' || d.tag.compare(0, 2, "\\{") == 0)) {
+      std::size_t k = i + 1;
+      if (k < text.size() && text[k] == '-') ++k;
+      std::size_t digits = k;
+      while (k < text.size() && std::isdigit(static_cast<unsigned char>(text[k]))) ++k;
+      if (k > digits && k - digits <= 9) {
+        usage_position = std::atoi(text.substr(i + 1, k - i - 1).c_str());
+        positional = true;
+        at = k;
+      }
+    }
+    for (int attempt = positional ? 0 : 1; attempt < 2 && !found; ++attempt) {
+      bool as_positional = attempt == 0;
+      std::size_t from = as_positional ? at : i;
+      std::string tag = d.tag;
+      if (as_positional) tag.erase(0, tag[0] == '{' ? 1 : 2);
+      if (!d.dynamic) {
+        if (!tag.empty() && text.compare(from, tag.size(), tag) == 0) {
+          expr = d.expr;
+          end = from + tag.size();
+          found = true;
+        }
+      } else if (auto m = perl_expr::match_tag(tag, text, from); m && m->length > 0) {
+        expr = group_variables(d.expr);
+        groups = std::move(m->groups);
+        end = from + m->length;
+        found = true;
+      }
+      if (found) {
+        position = take_position(expr);
+        if (as_positional) position = usage_position;
+      }
+    }
+  }
+  if (!found) return false;
+  t = token{};
+  t.type = token::kind::value;
+  t.op = op_perl;
+  t.position = position;
+  t.text = expr;
+  t.groups = std::move(groups);
+  t.expr = perl_expr::compile(expr);
+  has_perl_ = true;
+  return true;
+}
+
+void command_template::begin_perl_job(const job_args& job, const job_numbers& n) const {
+  std::vector<std::string_view> args;
+  for (const auto& r : job.records)
+    for (const auto& v : r) args.emplace_back(v);
+  perl_expr::begin_job(n.seq, n.slot, n.total, args);
 }
 
 std::vector<command_template::token> command_template::parse(const std::string& text, bool& any) const {
@@ -333,11 +463,19 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     if (!out.empty() && out.back().type == token::kind::literal) out.back().text += s;
     else out.push_back(token{token::kind::literal, std::string(s), "", 0, 0});
   };
-  if (auto open = text.find("{="); open != std::string::npos && text.find("=}", open + 2) != std::string::npos)
-    throw usage_error("{= perl expression =} replacement strings are not supported by sluice: " + text);
   const std::string& rs = cfg_.replace_str;
   std::size_t i = 0;
   while (i < text.size()) {
+    if (text[i] == '{' || !rpls_.empty()) {
+      token pt;
+      std::size_t end = 0;
+      if (perl_token_at(text, i, pt, end)) {
+        out.push_back(std::move(pt));
+        any = true;
+        i = end;
+        continue;
+      }
+    }
     if (text.compare(i, rs.size(), rs) == 0) {
       out.push_back(token{token::kind::value, "", "", 0, op_none});
       any = true;
@@ -346,7 +484,7 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     }
     if (text[i] != '{') {
       std::size_t j = i + 1;
-      while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0) ++j;
+      while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0 && rpls_.empty()) ++j;
       lit(std::string_view(text).substr(i, j - i));
       i = j;
       continue;
@@ -453,7 +591,7 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 // Appends the values a token stands for. Several values (several sources, -n, -m) are separate words,
 // each quoted on its own. `words` (direct exec) receives the same split without any quoting.
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
-                                     std::vector<std::string>* words, bool* word_open) const {
+                                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
   std::vector<const std::string*> vals;
   if (t.position == 0) {
     for (const auto& r : job.records)
@@ -471,12 +609,24 @@ void command_template::append_values(std::string& out, const token& t, const job
   // A missing argument (-n 2 with one left, {3} of two sources) inserts nothing at all, not ''.
   if (vals.empty()) return;
   for (std::size_t k = 0; k < vals.size(); ++k) {
-    std::string v = apply_op(*vals[k], t);
+    std::string v;
+    bool quote_this = quote;
+    if (t.op == op_perl) {
+      // $_ is this value; what the expression leaves in $_ is inserted, quoted unless it called uq().
+      perl_expr::value pv = perl_expr::evaluate(t.expr, *vals[k], t.groups);
+      v = std::move(pv.text);
+      if (pv.unquoted) {
+        quote_this = false;
+        if (raw_inserted) *raw_inserted = true;
+      }
+    } else {
+      v = apply_op(*vals[k], t);
+    }
     if (k > 0) {
       out += ' ';
       if (words) *word_open = false;
     }
-    out += quote ? shell_quote(v) : v;
+    out += quote_this ? shell_quote(v) : v;
     if (words) {
       if (!*word_open) {
         words->emplace_back();
@@ -491,6 +641,8 @@ composed_command command_template::compose(const job_args& job, const job_number
   composed_command c;
   std::vector<std::string> argv;
   bool want_argv = direct_exec_ok_;
+  bool raw_inserted = false;  // uq(): text the shell must split and interpret
+  if (has_perl_) begin_perl_job(job, n);
   auto render = [&](const std::vector<token>& toks, const job_args& a, bool quote, std::string& out,
                     std::vector<std::string>* words, bool* open) {
     for (const auto& t : toks) {
@@ -510,7 +662,7 @@ composed_command command_template::compose(const job_args& job, const job_number
           }
         }
       } else if (t.type == token::kind::value) {
-        append_values(out, t, a, quote, words, open);
+        append_values(out, t, a, quote, words, open, &raw_inserted);
       } else {
         std::string s = scalar(t, a, n);
         out += s;
@@ -583,6 +735,10 @@ composed_command command_template::compose(const job_args& job, const job_number
     render(words_.front(), job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
   }
 
+  if (has_perl_) {
+    c.skip = perl_expr::skip_requested();
+    if (raw_inserted) want_argv = false;
+  }
   if (want_argv && !argv.empty() && argv.front() == "echo" && !job_shell().echo_is_plain) {
     // dash's (and zsh's) echo expand backslashes and know only -n; /bin/echo differs there and only there.
     for (std::size_t k = 1; k < argv.size(); ++k)
@@ -604,6 +760,7 @@ composed_command command_template::compose(const job_args& job, const job_number
 std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const {
   bool any = false;
   auto toks = parse(text, any);
+  if (has_perl_) begin_perl_job(job, n);
   std::string out;
   for (const auto& t : toks) {
     if (t.type == token::kind::literal) out += t.text;

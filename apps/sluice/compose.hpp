@@ -30,6 +30,7 @@ struct job_numbers {
 struct composed_command {
   std::string shell_command;               // what /bin/sh -c runs (and what --dry-run / --joblog show)
   std::optional<std::vector<std::string>> argv;  // set when the command can be exec'd directly
+  bool skip = false;  // a {= perl =} expression called skip(): the job is not run
 };
 
 class command_template {
@@ -51,12 +52,16 @@ class command_template {
     std::string text2;       // second argument ({/a/b}, {:n:m})
     int position = 0;        // 0: every argument; n > 0: the n-th; n < 0: from the end
     int op = 0;              // see compose.cpp: which transformation
+    int expr = -1;           // a {= perl =} / --rpl string: its compiled expression (perl_expr.hpp)
+    std::vector<std::string> groups{};  // a dynamic --rpl tag: what its groups matched ($$1, $$2, ...)
   };
 
  private:
   std::vector<token> parse(const std::string& text, bool& any) const;
   void append_values(std::string& out, const token& t, const job_args& job, bool quote,
-                     std::vector<std::string>* words, bool* word_open) const;
+                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted = nullptr) const;
+  bool perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const;
+  void begin_perl_job(const job_args& job, const job_numbers& n) const;
   std::string scalar(const token& t, const job_args& job, const job_numbers& n) const;
 
   const config& cfg_;
@@ -67,6 +72,14 @@ class command_template {
   bool uses_total_ = false;
   bool has_replacements_ = false;
   std::size_t base_length_ = 0;
+  mutable bool has_perl_ = false;  // some template uses {= =} or --rpl: jobs set up the interpreter first
+
+  struct rpl_def {
+    std::string tag;   // literal text, or a Perl regular expression when dynamic
+    std::string expr;  // the Perl expression, $$1... standing for the tag's groups
+    bool dynamic = false;
+  };
+  std::vector<rpl_def> rpls_;  // --rpl, longest tag first
 };
 
 struct job_shell_info {

@@ -23,6 +23,14 @@ struct input_source {
   bool linked_to_previous = false;    // :::+ / ::::+
 };
 
+// Ends the program with this status after what was printed (--minversion newer than ours).
+struct exit_request {
+  int status;
+};
+
+// The GNU parallel release whose behaviour sluice follows (--minversion compares against it).
+inline constexpr const char* k_gnu_version = "20221122";
+
 enum class output_mode { group, line_buffer, ungroup };
 
 enum class halt_when { never, soon, now };
@@ -46,6 +54,8 @@ struct config {
   std::vector<std::string> command{};  // the command words
   std::vector<input_source> sources{};
   bool link = false;
+  std::string arg_sep = ":::";        // --arg-sep
+  std::string arg_file_sep = "::::";  // --arg-file-sep
 
   // Input splitting.
   char delimiter = '\n';
@@ -58,6 +68,7 @@ struct config {
 
   // Composition.
   std::string replace_str = "{}";  // -I
+  std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q
   std::size_t max_args = 1;    // -n / -N / -X / -m / -L
@@ -76,6 +87,7 @@ struct config {
   std::optional<std::string> tagstring{};
   bool dry_run = false;
   bool verbose = false;
+  bool trace = false;  // -t: each job's command on stderr as it starts
   std::optional<std::string> timeout_spec{};
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime
@@ -97,6 +109,9 @@ struct config {
   bool progress = false;
   bool eta = false;
 
+  // --number-of-cpus/-cores/-threads/-sockets, --minversion: print this and run nothing.
+  std::string info{};
+
   // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
   std::optional<std::string> tmpdir{};
 
@@ -110,9 +125,10 @@ struct config {
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
 };
 
-// Parses argv; throws usage_error (and std::bad_alloc), never exits. Prints --help / --version itself and
-// returns nullopt then. Reads the file system only to check that input files and a -j procfile are readable
-// (and to read the procfile).
+// Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then
+// $PARALLEL); throws usage_error (and std::bad_alloc), never exits. Prints --help / --version itself and
+// returns nullopt then. Reads the file system only for those option files, to check that input files and a
+// -j procfile are readable (and to read the procfile).
 std::optional<config> parse_command_line(int argc, char** argv);
 
 // Parses a C-escaped delimiter such as "\t", "\0", "\x1f", "\012".

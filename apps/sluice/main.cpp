@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
     if (!cfg) return 0;
     if (cfg->tmpdir) ::setenv("TMPDIR", cfg->tmpdir->c_str(), 1);
     return run_jobs(*cfg);
+  } catch (const exit_request& e) {
+    return e.status;
   } catch (const usage_error& e) {
     std::fprintf(stderr, "sluice: %s\n", e.what());
     return 255;

@@ -77,6 +77,7 @@ struct job {
   bool exited = false;
   int returncode = 0;
   std::string tag;
+  bool skipped = false;  // {= skip() =}
 };
 
 class runner {
@@ -190,6 +191,15 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
     }
   }
   ++started_;
+  if (j->cmd.skip && !cfg_.dry_run) {
+    // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
+    j->skipped = true;
+    j->exited = true;
+    j->start_epoch = epoch_now();
+    j->start = clock_type::now();
+    finish(std::move(j));
+    return;
+  }
   if (cfg_.dry_run) {
     output_chunk c;
     std::string line = j->cmd.shell_command + "\n";
@@ -198,9 +208,14 @@ void runner::start_job(job_args args, unsigned attempt, std::size_t order) {
     else emit_chunk(std::move(c));
     release_slot(j->slot);
     ++completed_;
-    ++succeeded_;
+    if (j->cmd.skip) ++failed_;  // GNU prints a skipped job's command under --dry-run, and counts it failed
+    else ++succeeded_;
     if (cfg_.keep_order) flush_ordered();
     return;
+  }
+  if (cfg_.trace) {  // -t: on stderr as the job starts, never grouped
+    std::string line = j->cmd.shell_command + "\n";
+    write_all(2, line.data(), line.size());
   }
   if (cfg_.verbose) {
     std::string line = j->cmd.shell_command + "\n";
@@ -426,9 +441,10 @@ void runner::finish(std::unique_ptr<job> jp) {
   if (j.returncode >= 0) exitval = j.returncode;
   else sig = -j.returncode;
   if (j.killed_by_us) exitval = -1;
+  if (j.skipped) exitval = -2, sig = 0;
   const bool failed = exitval != 0 || sig != 0;
 
-  if (failed && j.attempt < cfg_.retries && !stop_starting_) {
+  if (failed && j.attempt < cfg_.retries && !stop_starting_ && !j.skipped) {
     // Try again; the failed attempt's output is dropped, as GNU parallel does.
     retry_.emplace_back(std::move(j.args), std::make_pair(j.attempt + 1, j.order));
     return;

@@ -480,3 +480,63 @@ check_help_is_short_and_useful() {
     grep -qF -- "$word" out || fail "--help does not mention $word"
   done
 }
+
+# ---------------------------------------------------------------- {= perl expression =}
+# GNU prints the compile error on two lines and numbers its own evals ("(eval 10)"); sluice prints Perl's
+# message and the expression on one line.
+check_bad_perl_does_not_compile() { expect_bad_input 'Cannot use.*\$_ = \(.*syntax error' touch started '{= $_ = ( =}' ::: a; }
+check_bad_perl_in_results_name() { expect_bad_input 'Cannot use' --results 'r{= ) =}' touch started ::: a; }
+# An expression that dies while a command is composed stops the run with Perl's message (GNU parallel
+# dies too, with an exit status that is whatever errno held, 25 here; sluice exits 255).
+check_perl_die_stops_the_run() {
+  par -j1 echo '{= die "no good\n" if $_ eq "b" =}' ::: a b c >out 2>err
+  expect_eq "exit status" "$?" 255
+  grep -q 'no good' err || fail "Perl's message missing: $(cat err)"
+}
+# The interpreter is started only for a command that needs it: with PERL5OPT naming a module that does not
+# exist, Perl would fail at start-up, so a plain run that succeeds never started it.
+check_perl_not_started_without_expression() {
+  local got
+  got=$(PERL5OPT=-MSluiceNoSuchModule par -k echo '{}' '{==' ::: a 2>err)
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$got" "a {=="
+  [ -s err ] && fail "stderr not empty: $(cat err)"
+  PERL5OPT=-MSluiceNoSuchModule par -k echo '{= $_ =}' ::: a >/dev/null 2>err && fail "Perl was not started for {= =}"
+  grep -q SluiceNoSuchModule err || fail "Perl's start-up error not shown: $(cat err)"
+}
+
+# ---------------------------------------------------------------- GNU options sluice lacks
+# Every long option of GNU parallel 20221122's manual is either implemented or "not implemented", never
+# unknown; a few are checked for the one-line refusal.
+check_gnu_options_are_never_unknown() {
+  local name
+  for name in arg-file arg-file-sep arg-sep bar basefile basenameextensionreplace basenamereplace bf bg bin \
+      block block-size block-timeout bner bnr bt cat cf cleanup color color-failed colsep compress \
+      compress-program controlmaster csv ctag ctagstring decompress-program delay delimiter dirnamereplace \
+      dnr dry-run embed env eof er eta exit extensionreplace fg fifo files filter filter-hosts gnu group \
+      group-by halt halt-on-error hashbang header hgrp hostgroups id interactive jl joblog jobs keep-order \
+      latest-line lb limit line-buffer link ll load max-args max-chars max-line-length-allowed max-lines \
+      max-procs max-replace-args memfree memsuspend minversion nice no-keep-order no-run-if-empty nonall \
+      noswap null number-of-cores number-of-cpus number-of-sockets number-of-threads onall open-tty \
+      output-as-files outputasfiles parens pipe pipe-part plain plus process-slot-var profile progress quote \
+      recend record-env recstart regexp remove-rec-sep removerecsep replace res results resume resume-failed \
+      retries retry-failed return round round-robin rpl rrs rsync-opts semaphore semaphore-name \
+      semaphore-timeout seqreplace session shard shebang shebang-wrap shell-completion shell-quote \
+      show-limits shuf silent skip-first-line slf slotreplace spreadstdin sql sql-and-worker sql-master \
+      sql-worker ssh ssh-delay sshlogin sshloginfile st tag tagstring tee template term-seq tf timeout tmpdir \
+      tmpl tmux tmuxpane total total-jobs transfer transferfile trc trim tty ungroup \
+      use-cores-instead-of-threads use-cpus-instead-of-cores use-sockets-instead-of-threads verbose wait wd \
+      workdir xapply xargs argsep colour blocktimeout; do
+    timeout 10 "$P" "--$name=1" true ::: a >/dev/null 2>err </dev/null
+    grep -qi 'unknown option' err && fail "--$name: $(cat err)"
+  done
+  for name in M S o p x; do
+    timeout 10 "$P" "-$name" true ::: a >/dev/null 2>err </dev/null
+    grep -qi 'unknown option' err && fail "-$name: $(cat err)"
+  done
+  return 0
+}
+check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --shuf touch started ::: a; }
+check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
+check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
+check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }

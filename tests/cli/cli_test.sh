@@ -70,7 +70,7 @@ touch "$work/home/.parallel/will-cite"
 export HOME=$work/home
 export LC_ALL=C
 export PARALLEL_SHELL=/bin/sh
-unset PARALLEL PARALLEL_SEQ PARALLEL_JOBSLOT PARALLEL_PID PARALLEL_TMUX 2>/dev/null
+unset PARALLEL PARALLEL_HOME PARALLEL_SEQ PARALLEL_JOBSLOT PARALLEL_PID PARALLEL_TMUX 2>/dev/null
 export SLUICE GNU_PARALLEL
 
 # run_side LABEL RUNNER LIMIT: runs the case in $work/run, keeps its results under $work/LABEL.*

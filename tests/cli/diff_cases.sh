@@ -287,3 +287,119 @@ diff_joblog_newline_in_command() { par -j1 --joblog jl 'echo {}
 echo second' ::: a; normalize_joblog jl | od -c | sed 's/^[0-9]* *//'; }
 diff_dry_run_with_joblog() { par -j1 --dry-run --joblog jl echo ::: a; echo "rc=$?"; [ -e jl ] && normalize_joblog jl; true; }
 diff_verbose_prints_commands() { par -v -k -j1 echo ::: a "b c"; }
+
+# ---------------------------------------------------------------- {= perl expression =} and --rpl
+diff_perl_changes_underscore() { par -k echo '{= $_ = uc($_) =}' 'x{= s/a/A/ =}y' ::: a ba; }
+diff_perl_expression_spans_command_words() { par -k echo {= '$_ .= "!"' =} ::: a b; }
+diff_perl_positional() { par -k echo '{=2 $_ = uc =}' '{=-1 $_ .= "z" =}' '{=1+1=}' ::: a b ::: c; }
+diff_perl_positional_missing_inserts_nothing() { par -k echo 'x{=3 $_ = uc =}y' ::: a ::: b; }
+diff_perl_once_per_argument() { par -k echo 'pre{= $_ = uc =}post' ::: a b ::: c; par -k -n2 echo '{= $_ .= 1 =}' ::: a b c; }
+diff_perl_positional_under_N() { par -k -N2 echo '{=2 $_ = uc =}' '{=1 =}' ::: a b c d e; }
+diff_perl_with_X() { par -j1 -k -X echo 'x{= $_ = uc =}y' ::: a b c; }
+diff_perl_arg_array() { par -k echo '{= $_ = "$arg[1]+$arg[2]/".scalar(@arg) =}' ::: a b ::: c; }
+diff_perl_result_is_quoted() { par -k --dry-run echo '{= $_ = "a b" =}' '{= $_ = "" =}' '{= $_ = "it'"'"'s" =}' ::: 1; }
+diff_perl_uq_and_Q() { par -k --dry-run echo '{= $_ = "a b"; uq() =}' '{= $_ = Q("x y") =}' '{= $_ = Q("x y"); uq =}' ::: 1; }
+diff_perl_uq_runs_through_the_shell() { par -k echo '{= $_ = "a  b | tr a-z A-Z"; uq() =}' ::: 1; }
+diff_perl_pQ() { par -k --dry-run echo '{= $_ = pQ($_) =}' ::: 'a\b' 'a"b' 'a@b' 'a$b' 'a{b}'; }
+diff_perl_seq_slot_total() {
+  par -j1 -k echo '{= $_ = total_jobs() =}' '{= $_ = seq() =}' '{= $_ = slot() =}' '{= $_ = $job->seq() =}' '{= $_ = $job->slot() =}' ::: a b c
+  seq 3 | par -j1 -k echo '{= $_ = seq()."/".total_jobs() =}'
+}
+diff_perl_globals_persist() { par -j1 -k echo '{= $sum += $_; $_ = $sum =}' ::: 1 2 3; }
+diff_perl_numbers_and_undef() { par -k echo '{= $_ = 5/2 =}' '{= undef $_ =}x' '{= $_ = 0 =}' ::: a; }
+diff_perl_skip() {
+  par -j1 -k --joblog jl echo '{= skip() if $_ eq "b" =}' ::: a b c
+  echo "rc=$?"; normalize_joblog jl
+}
+diff_perl_skip_every_job() { par -j1 echo '{= skip() =}' ::: a b c; echo "rc=$?"; }
+diff_perl_skip_in_dry_run() { par -j1 -k --dry-run echo '{= skip() if /b/ =}' ::: a b c; echo "rc=$?"; }
+diff_perl_in_first_word_is_not_quoted() { par -k '{= $_ = "echo $_" =}' ::: 'a  b'; }
+diff_perl_q_option() { par -k -q --dry-run echo '{= $_ = uc =}' ::: 'a b'; }
+diff_perl_in_tagstring() { par -k --tagstring '{= $_ = uc =}' echo x ::: a 'b c'; }
+diff_perl_in_results_name() { par -k --results 'r_{= $_ = uc =}' echo ::: a b >/dev/null; ls; cat r_A r_B; }
+diff_perl_value_not_rescanned() { par -k echo '{= $_ .= "!" =}' '{= s/{}/x/ =}' ::: 'a{}b' '{= $_ =}'; }
+diff_perl_time_helpers_format() {
+  par -k echo '{= $_ = join " ", map { s/[0-9]/9/g; $_ } yyyy_mm_dd_hh_mm_ss(), yyyy_mm_dd(), hh_mm(), yyyymmddhhmmss(), hhmm() =}' ::: a
+}
+diff_perl_use_module() { par -k echo '{= use File::Basename; $_ = basename($_) =}' ::: /a/b/c.d; }
+diff_perl_compile_error_starts_nothing() { ignore_stderr; par touch started '{= $_ = ( =}' ::: a; echo "rc=$?"; ls; }
+diff_perl_compile_error_in_tagstring() { ignore_stderr; par --tagstring '{= 1 + =}' touch started ::: a; echo "rc=$?"; ls; }
+diff_rpl_literal_tag() { par -k --rpl 'FOO s/a/b/' echo FOO xFOOy ::: a; }
+diff_rpl_overrides_builtin() { par -k --rpl '{.} s/a/X/' echo {.} ::: a.b; }
+diff_rpl_positional_forms() { par -k --rpl '{U} $_ = uc' echo {U} {2U} {-1U} {1U} ::: a ::: b; }
+diff_rpl_leading_position() { par -k --rpl '{f} 1 $_ = uc($_)' echo {f} ::: a ::: b; }
+diff_rpl_like_builtins() { par -k --rpl '{#} 1 $_=$job->seq()' --rpl '{:} s:(\.[^/]+)*$::' echo {#} {:} ::: a/b.tar.gz c.d; }
+diff_rpl_dynamic_groups() {
+  par -k --rpl '{%(.*?)} s/$$1//' echo {%.tar.gz} ::: my.tar.gz
+  par -k --rpl '{(.*?)/(.*?)} $_="$$2$_$$1"' echo {swap/these} ::: -middle-
+  par -k --rpl '{/(.+?)/(.*?)} s/$$1/$$2/;' echo {/replacethis/withthis} {/b/C} ::: a_replacethis_b
+  par -k --rpl '{:-([^}]+?)} $_ ||= $$1' echo '{:-def}' ::: '' x
+}
+diff_rpl_dynamic_positional() {
+  par -k -n3 --rpl '{/:%(.*?)} s:.*/(.*)$$1(\.[^/]+)*$:$1:' echo job {#}: {2} {2.} {3/:%_1} ::: a/b.c c/d.e f/g_1.h.i
+}
+diff_rpl_later_definition_wins() { par -k --rpl '{x} $_ = 1' --rpl '{x} $_ = 2' echo {x} ::: a; }
+
+# ---------------------------------------------------------------- default options: $PARALLEL, config, profiles
+diff_env_parallel_options() { PARALLEL='-k --tag' par echo ::: 1 2; }
+diff_env_parallel_shell_quoting() {
+  PARALLEL="-k --tagstring 'a b'" par echo ::: 1
+  PARALLEL='-k --tagstring a\ b\$c' par echo ::: 2
+  PARALLEL='-k --tagstring "x y"' par echo ::: 3
+}
+diff_env_parallel_may_start_the_command() { PARALLEL='-k echo pre' par post ::: 1; }
+diff_env_parallel_command_line_wins() { PARALLEL='-j1 --tagstring A' par -k --tagstring B echo ::: 1; }
+diff_config_file() {
+  printf -- '-k\n# a comment\n--tagstring <{}>\n' >"$HOME/.parallel/config"
+  par echo ::: 1 2; rm "$HOME/.parallel/config"
+}
+diff_config_then_env_then_command_line() {
+  printf -- '--tagstring C\n' >"$HOME/.parallel/config"
+  par -k echo ::: 1; PARALLEL='--tagstring E' par -k echo ::: 2; PARALLEL='--tagstring E' par -k --tagstring L echo ::: 3
+  rm "$HOME/.parallel/config"
+}
+diff_config_line_split_into_words() { printf -- '--tagstring a b\n' >"$HOME/.parallel/config"; par -k ::: 'echo x'; rm "$HOME/.parallel/config"; }
+diff_profile_replaces_config() {
+  printf -- '--tag\n' >"$HOME/.parallel/config"; printf -- '-k\n' >"$HOME/.parallel/p2"
+  par -J p2 echo ::: 1 2; par --profile p2 echo ::: 3 4; par --profile=p2 echo ::: 5
+  rm "$HOME/.parallel/config" "$HOME/.parallel/p2"
+}
+diff_profile_with_command_prefix() { printf -- '-k --tag echo pro\n' >"$HOME/.parallel/p1"; par -J p1 x ::: 1 2; rm "$HOME/.parallel/p1"; }
+diff_profile_relative_and_absolute_paths() {
+  printf -- '-k --tagstring R\n' >rel; par -J ./rel echo ::: 1; par -J "$PWD/rel" echo ::: 2
+}
+diff_profile_missing_is_ignored() { par -k -J no_such_profile echo ::: 1; echo "rc=$?"; }
+diff_parallel_home() {
+  mkdir ph; printf -- '--tagstring H\n' >ph/config; printf -- '--tagstring P\n' >ph/prof
+  PARALLEL_HOME=$PWD/ph par -k echo ::: 1; PARALLEL_HOME=$PWD/ph par -k -J prof echo ::: 2
+}
+diff_plain_ignores_defaults() {
+  printf -- '--tagstring C\n' >"$HOME/.parallel/config"
+  PARALLEL='--tag' par --plain -k echo ::: 1; rm "$HOME/.parallel/config"
+}
+
+# ---------------------------------------------------------------- small GNU options and behaviours
+diff_n0_passes_no_argument() { par -k -n 0 echo x ::: a b; par -k -n0 echo y ::: c; }
+diff_j_fraction_is_an_error() {
+  # (GNU prints its usage on stdout after the error: only the status and the absence of jobs compare)
+  for j in 1.5 2.0 +1.0 .5; do par -j "$j" touch started ::: a >/dev/null 2>&1; echo "$j rc=$?"; done
+  ls; par -j 50.5% echo ok ::: a
+}
+diff_t_prints_commands_on_stderr() { par -j1 -k -t echo ::: a "it's" 'b c' 2>err; echo "rc=$?"; cat err; }
+diff_number_of_cpus_cores_threads_sockets() {
+  par --number-of-cpus; par --number-of-cores; par --number-of-threads; par --number-of-sockets
+}
+diff_minversion() { par --minversion 20200101; echo "rc=$?"; par --minversion 20221122; echo "rc=$?"; par --minversion 20300101; echo "rc=$?"; }
+diff_arg_sep() { par -k --arg-sep ,, echo ,, a b; par -k --argsep ,, echo ,, a ,,+ 1 2; par -k --arg-sep ,, echo ::: ,, x; }
+diff_arg_file_sep() { printf 'x\ny\n' >f; par -k --arg-file-sep // echo // f; par -k --arg-file-sep // echo ::: a // f; }
+diff_old_l_and_e_options() {
+  printf 'a\nb\nc\n' | par -k -l echo; printf 'a\nb\nc\n' | par -k -l2 echo
+  printf 'a\nSTOP\nc\n' | par -k -eSTOP echo; printf 'a\nSTOP\nc\n' | par -k -e -- echo
+  # an optional value may be the next word, as Getopt takes it: here "echo" is the end-of-file string
+  printf 'echo a\necho\nb\n' | par -k -e echo 2>&1
+  par -k -i echo x{} ::: a 2>/dev/null; echo "rc=$?"; par -k -i -- echo x{} ::: a
+}
+diff_aliases_jl_gnu_keeporder() {
+  par -j1 --jl jl -k echo ::: q; normalize_joblog jl | cut -d'|' -f1,7,9
+  par --gnu -k echo ::: g; par -j2 -k --no-keep-order -k echo ::: 1 2
+}
