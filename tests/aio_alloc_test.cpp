@@ -19,6 +19,11 @@ namespace {
 std::atomic<long> allocations{0};
 }  // namespace
 
+// The replacements pair operator new with malloc and operator delete with free; g++ cannot see that pairing
+// through the inlined calls and warns.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -46,12 +51,26 @@ constexpr bool under_asan = false;
 constexpr bool under_asan = false;
 #endif
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool under_tsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool under_tsan = true;
+#else
+constexpr bool under_tsan = false;
+#endif
+#else
+constexpr bool under_tsan = false;
+#endif
+
 long now() { return allocations.load(std::memory_order_relaxed); }
 
 // A little allowance for one-time growth (a vector reaching its final capacity, a timer heap slot), never
 // anything per await.
 constexpr long allowance = 16;
-constexpr int rounds = 20000;
+// Under TSan g++ makes no tail call for symmetric transfer, so a loop of awaits that complete without suspending
+// (an unbounded queue's put) grows the stack with each one (see sluice/aio.hpp): fewer rounds there.
+constexpr int rounds = under_tsan ? 2000 : 20000;
 
 class AioAlloc : public ::testing::Test {
  protected:
@@ -63,7 +82,7 @@ class AioAlloc : public ::testing::Test {
 // Runs `round` warm-up times, then `rounds` times, and returns what the latter allocated.
 template <class Round>
 task<long> measure(Round round) {
-  for (int i = 0; i < 1000; ++i) co_await round();
+  for (int i = 0; i < rounds / 20; ++i) co_await round();
   long before = now();
   for (int i = 0; i < rounds; ++i) co_await round();
   co_return now() - before;
@@ -143,7 +162,7 @@ TEST_F(AioAlloc, QueueGetPut) {
       v = co_await back.get();
     };
     long r = co_await measure(round);
-    EXPECT_EQ(v, rounds + 1000);
+    EXPECT_EQ(v, rounds + rounds / 20);
     other.cancel();
     co_return r;
   }());
