@@ -205,13 +205,17 @@ detail::writer_state& writer_of(const std::unique_ptr<detail::writer_state>& s) 
 }
 
 task<std::string> read_up_to(detail::reader_state& r, std::ptrdiff_t n) {
-  if (n == 0) co_return std::string();
   if (n < 0) {
-    while (co_await r.fill()) {
+    for (;;) {
+      bool more = co_await r.fill();
+      if (!more) break;
     }
     co_return r.take(r.buf.size() - r.pos);
   }
-  if (r.buf.size() == r.pos) co_await r.fill();
+  if (n > 0 && r.buf.size() == r.pos) {
+    bool got = co_await r.fill();
+    (void)got;
+  }
   co_return r.take(static_cast<std::size_t>(n));
 }
 
@@ -268,7 +272,9 @@ void stream_writer::write(std::string_view data) {
 
 task<void> stream_writer::drain() {
   auto& w = writer_of(s_);
-  while (!w.error && w.buffered() > w.high_water && !w.closed) co_await w.waiters.wait();
+  while (!w.error && w.buffered() > w.high_water && !w.closed) {
+    co_await w.waiters.wait();
+  }
   if (w.error) throw std::system_error(w.error, std::generic_category(), "sluice::aio::stream_writer::drain");
 }
 
@@ -282,7 +288,9 @@ void stream_writer::close() {
 
 task<void> stream_writer::wait_closed() {
   auto& w = writer_of(s_);
-  while (!w.closed) co_await w.waiters.wait();
+  while (!w.closed) {
+    co_await w.waiters.wait();
+  }
 }
 
 std::size_t stream_writer::buffered() const noexcept { return s_ ? s_->buffered() : 0; }

@@ -9,14 +9,60 @@
 // (which is checked first). A get cancelled after it was woken never takes an item, and its wake-up goes to
 // the next waiter.
 #pragma once
+#include <algorithm>
 #include <cstddef>
-#include <deque>
+#include <memory>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "../queue.hpp"
 #include "sync.hpp"
 
 namespace sluice::aio {
+
+namespace detail {
+// A FIFO that keeps its storage: once it has grown to the queue's working size, push and pop allocate nothing
+// (std::deque frees and reallocates a block every few hundred items).
+template <class T>
+class ring {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  void push_back(T&& item) {
+    if (size_ == cap_) grow();
+    slots_[(head_ + size_) & (cap_ - 1)].emplace(std::move(item));
+    ++size_;
+  }
+  T& front() noexcept { return *slots_[head_]; }
+  void pop_front() noexcept {
+    slots_[head_].reset();
+    head_ = (head_ + 1) & (cap_ - 1);
+    --size_;
+  }
+  void clear() noexcept {
+    while (size_ != 0) pop_front();
+  }
+
+ private:
+  void grow() {
+    std::size_t cap = cap_ ? cap_ * 2 : 16;
+    auto slots = std::make_unique<std::optional<T>[]>(cap);
+    for (std::size_t i = 0; i < size_; ++i) {
+      auto& from = slots_[(head_ + i) & (cap_ - 1)];
+      slots[i].emplace(std::move(*from));
+      from.reset();
+    }
+    slots_ = std::move(slots);
+    cap_ = cap;
+    head_ = 0;
+  }
+  std::unique_ptr<std::optional<T>[]> slots_;
+  std::size_t cap_ = 0;  // a power of two
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+}  // namespace detail
 
 template <class T>
 class queue {
@@ -61,7 +107,9 @@ class queue {
   }
   // Waits until every item put has been marked task_done (or discarded by shutdown(true)).
   task<void> join() {
-    while (unfinished_ != 0) co_await all_done_.wait();
+    while (unfinished_ != 0) {
+      co_await all_done_.wait();
+    }
   }
   // Later puts throw queue_shut_down; gets drain what is queued first, unless immediate, which discards it
   // (counted as done). Wakes every waiting put and get.
@@ -96,7 +144,7 @@ class queue {
   }
 
   std::size_t maxsize_;
-  std::deque<T> items_;
+  detail::ring<T> items_;
   std::size_t unfinished_ = 0;
   bool shut_down_ = false;
   detail::wait_queue getters_;

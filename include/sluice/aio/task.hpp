@@ -83,6 +83,13 @@ struct promise<void> : promise_common {
 };
 
 [[noreturn]] void throw_moved_from(const char* what);
+// Its outcome was looked at: no excepthook report. Touches the loop only for a failure still on the loop's list
+// of unretrieved ones, so that it is safe on a handle that outlived its loop (run() ended: all were reported).
+inline void mark_retrieved(task_base& b) noexcept {
+  if (b.retrieved) return;
+  b.retrieved = true;
+  if (b.error) b.loop->forget_unretrieved(&b);
+}
 [[noreturn]] void throw_not_done();
 void start_task(task_base* t, std::coroutine_handle<> frame);  // on the current loop; std::logic_error without
 template <class T>
@@ -148,9 +155,8 @@ inline task<void> promise<void>::get_return_object() noexcept {
 template <class T>
 task_base* release_root(task<T>& t) {
   if (!t.h_) throw_moved_from("sluice::aio::create_task: a moved-from task");
-  auto h = std::exchange(t.h_, {});
-  start_task(&h.promise(), h);
-  return &h.promise();
+  start_task(&t.h_.promise(), t.h_);  // may throw (no loop): t still owns the frame then, and frees it
+  return &std::exchange(t.h_, {}).promise();
 }
 
 // Awaits a task's end (not its result). Cancellable: a cancellation is passed on to the awaited task, and
@@ -219,8 +225,7 @@ class handle {
   result_ref result() const {
     auto& b = base();
     if (!b.done) detail::throw_not_done();
-    b.retrieved = true;
-    b.loop->forget_unretrieved(&b);
+    detail::mark_retrieved(b);
     if (b.was_cancelled) detail::throw_cancelled();
     return promise().peek();
   }
@@ -228,8 +233,7 @@ class handle {
   std::exception_ptr exception() const {
     auto& b = base();
     if (!b.done) detail::throw_not_done();
-    b.retrieved = true;
-    b.loop->forget_unretrieved(&b);
+    detail::mark_retrieved(b);
     if (b.was_cancelled) detail::throw_cancelled();
     return b.error;
   }
@@ -239,6 +243,8 @@ class handle {
     auto& b = base();
     auto call = [h = *this, fn = std::move(fn)] { fn(h); };
     if (b.done) {
+      if (detail::loop_impl::current() != b.loop)
+        throw std::logic_error("sluice::aio::handle::add_done_callback: the task's loop does not run on this thread");
       b.loop->call_soon(std::move(call));
     } else {
       b.done_callbacks.emplace_back(std::move(call));
