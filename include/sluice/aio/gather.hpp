@@ -237,7 +237,8 @@ class task_group {
 // Python: asyncio.wait_for / asyncio.timeout. At the deadline t is cancelled, wait_for waits until it has
 // finished cancelling, then throws timeout_error (a cancellation caused by the deadline never leaks out as
 // cancelled_error, and a result that raced the deadline is returned, not lost). std::invalid_argument for a
-// NaN timeout; a timeout <= 0 gives t one turn.
+// NaN timeout; with a timeout <= 0, t is cancelled before it starts (as in Python 3.12) and timeout_error
+// thrown.
 template <class T>
 task<T> wait_for(task<T> t, seconds timeout) {
   detail::check_timeout(timeout, "sluice::aio::wait_for");
