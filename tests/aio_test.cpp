@@ -25,6 +25,7 @@
 #include <thread>
 
 #include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -160,6 +161,14 @@ class Aio : public ::testing::Test {
     for (auto [pid, state] : our_children()) ADD_FAILURE() << "child " << pid << " left behind in state " << state;
   }
   std::set<int> fds_before_;
+};
+
+// The suite's leak listener makes the test process a child subreaper, so a killed group's grandchildren would
+// be reparented to it and wait here as zombies, where under init they are reaped. Tests that kill whole groups
+// hand them to init, as in a real program.
+struct grandchildren_go_to_init {
+  grandchildren_go_to_init() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+  ~grandchildren_go_to_init() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 };
 
 // ---- small coroutines the tests combine ---------------------------------------------------------------------
@@ -1625,6 +1634,7 @@ TEST_F(Aio, RunProcessCapturesChecksAndFeedsInput) {
 }
 
 TEST_F(Aio, RunProcessTimeoutKillsAndReapsTheWholeGroup) {
+  grandchildren_go_to_init reparent;
   aio::run([]() -> task<void> {
     std::vector<std::string> args{child, "print", "so far", "grandchild", "30", "sleep", "30"};
     aio::options o;
@@ -1646,6 +1656,7 @@ TEST_F(Aio, RunProcessTimeoutKillsAndReapsTheWholeGroup) {
 }
 
 TEST_F(Aio, RunProcessCancelledKillsAndReapsTheGroup) {
+  grandchildren_go_to_init reparent;
   aio::run([]() -> task<void> {
     std::vector<std::string> args{child, "session", "grandchild", "30", "sleep", "30"};
     aio::options o;
@@ -1666,6 +1677,7 @@ TEST_F(Aio, RunProcessCancelledKillsAndReapsTheGroup) {
 }
 
 TEST_F(Aio, SendSignalAfterReapIsANoOpAndGroupNeedsAGroup) {
+  grandchildren_go_to_init reparent;
   aio::run([]() -> task<void> {
     aio::process p = co_await aio::create_subprocess_exec(child, "sleep", "30");
     EXPECT_THROW(p.send_signal_to_group(SIGTERM), std::logic_error);
