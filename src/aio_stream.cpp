@@ -49,8 +49,11 @@ void io_await::await_resume() {
 reader_state::reader_state(sluice::fd fd) : loop(&loop_impl::require()), alive(loop->remote()), f(std::move(fd)) {
   os::set_nonblocking(f.get(), true);
   io.fd = f.get();
-  io.readable = io.writable = true;  // try first; EAGAIN says when to wait
+  io.readable = io.writable = true;
   loop->watch(io);
+  // In the epoll set, data already there is reported by an event at once (edge-triggered, as added): waiting
+  // for it saves a read that fails with EAGAIN on every fresh pipe (a job runner's two per job).
+  if (io.registered) io.readable = false;
 }
 
 reader_state::~reader_state() {
