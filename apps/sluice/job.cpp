@@ -194,7 +194,13 @@ aio::task<void> runner::execute(job& j) {
 
   if (!ungroup) {
     // Whatever the job wrote before it ended is in the pipes now; take it without waiting for end of file,
-    // which a backgrounded grandchild could hold off forever.
+    // which a backgrounded grandchild could hold off forever. Unless one does, the pipes hung up before the
+    // exit was seen and the readers end within a turn: give them that turn, since cancelling a reader costs
+    // an exception thrown through its frames.
+    if (!out_pump.done() || !err_pump.done()) {
+      auto one_turn = aio::sleep(0);
+      co_await one_turn;
+    }
     auto stop_out = settle(out_pump);
     co_await stop_out;
     auto stop_err = settle(err_pump);
