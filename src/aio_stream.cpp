@@ -49,8 +49,11 @@ void io_await::await_resume() {
 reader_state::reader_state(sluice::fd fd) : loop(&loop_impl::require()), alive(loop->remote()), f(std::move(fd)) {
   os::set_nonblocking(f.get(), true);
   io.fd = f.get();
-  io.readable = io.writable = true;  // try first; EAGAIN says when to wait
+  io.readable = io.writable = true;
   loop->watch(io);
+  // In the epoll set, data already there is reported by an event at once (edge-triggered, as added): waiting
+  // for it saves a read that fails with EAGAIN on every fresh pipe (a job runner's two per job).
+  if (io.registered) io.readable = false;
 }
 
 reader_state::~reader_state() {
@@ -204,15 +207,16 @@ detail::writer_state& writer_of(const std::unique_ptr<detail::writer_state>& s) 
   return *s;
 }
 
+// g++ 12 miscompiles this coroutine when the fill() awaits sit in a while condition or a brace-less if (the
+// first resume lands on a bad resume index: SIGILL): each await is a statement of its own here.
 task<std::string> read_up_to(detail::reader_state& r, std::ptrdiff_t n) {
   if (n < 0) {
     for (;;) {
       bool more = co_await r.fill();
       if (!more) break;
     }
-    co_return r.take(r.buf.size() - r.pos);
-  }
-  if (n > 0 && r.buf.size() == r.pos) {
+    n = static_cast<std::ptrdiff_t>(r.buf.size() - r.pos);
+  } else if (n > 0 && r.buf.size() == r.pos) {
     bool got = co_await r.fill();
     (void)got;
   }
@@ -255,6 +259,19 @@ task<std::string> stream_reader::readuntil(std::string separator) {
   return read_until(reader_of(s_), std::move(separator), false);
 }
 bool stream_reader::at_eof() const noexcept { return s_ && s_->eof && s_->pos == s_->buf.size(); }
+
+std::string stream_reader::read_nowait(std::size_t n) {
+  auto& r = reader_of(s_);
+  if (r.io.reader) throw std::logic_error("sluice::aio::stream_reader::read_nowait: another task waits in a read");
+  if (n == 0) return {};
+  if (r.buf.size() == r.pos && !r.eof) {
+    // Try even without a readiness edge: the loop may not have seen this turn's data yet, and a non-blocking
+    // read that finds nothing only clears the flag again.
+    r.io.readable = true;
+    r.read_once();
+  }
+  return r.take(n);
+}
 
 stream_writer::stream_writer() noexcept = default;
 stream_writer::stream_writer(stream_writer&&) noexcept = default;

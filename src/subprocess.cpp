@@ -45,6 +45,29 @@ void fd::close() {
   fd_ = -1;
 }
 
+// ---------------------------------------------------------------- blocking descriptor I/O
+
+int try_write_all(int fd, std::string_view data) noexcept {
+  if (fd < 0) return EBADF;
+  return detail::os::write_all_nosignal(fd, data.data(), data.size());
+}
+
+void write_all(int fd, std::string_view data) {
+  if (int e = try_write_all(fd, data)) throw std::system_error(e, std::generic_category(), "sluice::write_all");
+}
+
+std::size_t read_some(int fd, void* buf, std::size_t n) {
+  ssize_t r = detail::os::read_some(fd, buf, n);
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::read_some");
+  return static_cast<std::size_t>(r);
+}
+
+std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) {
+  ssize_t r = detail::os::read_some_at(fd, buf, n, offset);
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::read_some_at");
+  return static_cast<std::size_t>(r);
+}
+
 stream::stream(int parent_fd) : kind_(kind::parent_fd), parent_fd_(parent_fd) {
   if (parent_fd < 0) throw std::invalid_argument("sluice::stream: negative file descriptor");
 }

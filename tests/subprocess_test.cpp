@@ -1191,3 +1191,79 @@ TEST_F(Subprocess, FallbackWithoutPidfdOrCloseRange) {
   EXPECT_EQ(w.wait(), 9);  // blocking wait without a deadline
   EXPECT_NO_THROW(w.send_signal(SIGTERM));
 }
+
+// ---------------------------------------------------------------- blocking descriptor I/O (write_all, read_some)
+
+TEST(DescriptorIo, WriteAllThenReadSomeRoundTripsThroughAPipe) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  sluice::fd r(p[0]), w(p[1]);
+  sluice::write_all(w.get(), "hello");
+  char buf[16];
+  EXPECT_EQ(sluice::read_some(r.get(), buf, sizeof buf), 5u);  // returns what is there, not sizeof buf
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  w.close();
+  EXPECT_EQ(sluice::read_some(r.get(), buf, sizeof buf), 0u);  // end of file
+}
+
+TEST(DescriptorIo, WriteAllWaitsOnAFullNonBlockingPipe) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+  sluice::fd r(p[0]), w(p[1]);
+  const std::string big(1 << 20, 'x');  // far more than a pipe holds: EAGAIN must be waited out, not reported
+  std::size_t got = 0;
+  std::thread reader([&] {
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(r.get(), buf, sizeof buf);
+      if (n > 0) got += static_cast<std::size_t>(n);
+      else if (n == 0) break;
+      else if (errno == EAGAIN) std::this_thread::sleep_for(1ms);
+      else break;
+    }
+  });
+  sluice::write_all(w.get(), big);
+  w.close();
+  reader.join();
+  EXPECT_EQ(got, big.size());
+}
+
+TEST(DescriptorIo, WriteAllToAGoneReaderIsEpipeNotSigpipe) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  sluice::fd r(p[0]), w(p[1]);
+  r.close();
+  auto old = std::signal(SIGPIPE, SIG_DFL);  // the default action would kill the test process
+  EXPECT_EQ(sluice::try_write_all(w.get(), "x"), EPIPE);
+  try {
+    sluice::write_all(w.get(), "x");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EPIPE);
+  }
+  sigset_t pending;
+  sigpending(&pending);
+  EXPECT_EQ(sigismember(&pending, SIGPIPE), 0);  // consumed, not left for later
+  std::signal(SIGPIPE, old);
+}
+
+TEST(DescriptorIo, ReadSomeAtLeavesTheOffsetAlone) {
+  char path[] = "/tmp/sluice-io-XXXXXX";
+  sluice::fd f(::mkostemp(path, O_CLOEXEC));
+  ASSERT_TRUE(f);
+  ::unlink(path);
+  sluice::write_all(f.get(), "abcdef");
+  char buf[8];
+  EXPECT_EQ(sluice::read_some_at(f.get(), buf, 3, 2), 3u);
+  EXPECT_EQ(std::string(buf, 3), "cde");
+  sluice::write_all(f.get(), "gh");  // still appends at the end
+  EXPECT_EQ(sluice::read_some_at(f.get(), buf, sizeof buf, 0), 8u);
+  EXPECT_EQ(std::string(buf, 8), "abcdefgh");
+}
+
+TEST(DescriptorIo, BadDescriptorsThrowSystemError) {
+  char buf[4];
+  EXPECT_THROW(sluice::read_some(-1, buf, sizeof buf), std::system_error);
+  EXPECT_THROW(sluice::write_all(-1, "x"), std::system_error);
+  EXPECT_EQ(sluice::try_write_all(-1, "x"), EBADF);
+}

@@ -1,7 +1,7 @@
 // The input stage: a thread that reads the input (arguments or --pipe blocks), groups it into jobs
-// (-n, -N, -X, -m), numbers them, and hands them to the scheduler through a bounded sluice::queue, waking
-// the event loop through an eventfd only when it actually waits (one write per wait, not one per job).
-// Thread-safety: start/try_next/arm/disarm/abandon belong to the scheduler's thread; the rest is internal.
+// (-n, -N, -X, -m), numbers them, and hands them to the job loop through a bounded sluice::queue, which the
+// loop awaits with aio::get (a blocking read(2) on stdin stays on this thread, never on the loop).
+// Thread-safety: start/preload/next/abandon belong to the loop's thread; the rest is internal.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -13,9 +13,7 @@
 #include <string>
 #include <thread>
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
+#include <sluice/aio.hpp>
 #include <sluice/queue.hpp>
 
 #include "compose.hpp"
@@ -26,21 +24,15 @@
 
 namespace sluice::app {
 
-// Feeds job_args from the input (a thread) into a bounded queue, waking the event loop through an eventfd
-// only when it is actually waiting: one write per wait, not one per job.
+// Feeds job_args from the input (a thread) into a bounded queue that the loop awaits.
 class feeder {
  public:
   feeder(const config& cfg, input_reader* in, block_reader* blocks, const command_template* tpl)
       // --pipe blocks are up to --block bytes each: queue only about one per slot, so memory stays flat.
-      : cfg_(cfg), in_(in), blocks_(blocks), tpl_(tpl), queue_(blocks != nullptr ? std::max<std::size_t>(2, cfg.jobs) : 256) {
-    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  }
+      : cfg_(cfg), in_(in), blocks_(blocks), tpl_(tpl), queue_(blocks != nullptr ? std::max<std::size_t>(2, cfg.jobs) : 256) {}
   feeder(const feeder&) = delete;
   feeder& operator=(const feeder&) = delete;
-  ~feeder() {
-    stop();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-  }
+  ~feeder() { stop(); }
 
   void start() {
     thread_ = std::thread([this] { run(); });
@@ -51,44 +43,24 @@ class feeder {
     produce([this](job_args a) { buffered_.push_back(std::move(a)); return true; });
     return buffered_.size();
   }
-  // The next job's arguments, nullopt if none is ready yet; `done` is set once the input is exhausted.
-  std::optional<job_args> try_next(bool& done) {
-    done = false;
+  // The next job's arguments, waiting (on the loop) until the input thread has one; nullopt once the input is
+  // exhausted (or failed: see error()). Cancellable; a cancelled wait takes no item.
+  aio::task<std::optional<job_args>> next() {
     if (preloaded_) {
-      if (buffered_.empty()) {
-        done = true;
-        return std::nullopt;
-      }
+      if (buffered_.empty()) co_return std::nullopt;
       job_args a = std::move(buffered_.front());
       buffered_.pop_front();
-      return a;
+      co_return a;
     }
-    auto item = queue_.try_get();
-    if (item) return item;
-    if (queue_.is_shut_down()) {
-      // Closed: drained items are gone, so this is the end (or an input error, reported by error()).
-      item = queue_.try_get();
-      if (item) return item;
-      done = true;
+    std::optional<job_args> item;
+    try {
+      auto get = aio::get(queue_);
+      item = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+      // Closed and drained: the end of the input (or an input error, reported by error()).
     }
-    return std::nullopt;
+    co_return item;
   }
-  // Arms the wake-up: after this, a new item (or the end) makes wake_fd() readable. Returns false if an item
-  // is already there (so the caller should not sleep).
-  bool arm() {
-    waiting_.store(true);
-    if (!queue_.empty() || queue_.is_shut_down()) {
-      waiting_.store(false);
-      return false;
-    }
-    return true;
-  }
-  void disarm() {
-    waiting_.store(false);
-    std::uint64_t v;
-    [[maybe_unused]] auto n = ::read(wake_fd_, &v, sizeof v);
-  }
-  int wake_fd() const noexcept { return wake_fd_; }
   std::string error() {
     std::lock_guard<std::mutex> lock(error_mutex_);
     return error_;
@@ -116,13 +88,6 @@ class feeder {
   }
 
  private:
-  void wake() {
-    if (waiting_.exchange(false)) {
-      std::uint64_t one = 1;
-      [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-    }
-  }
-
   template <class Sink>
   void produce(Sink&& sink) {
     std::size_t seq = 0;
@@ -206,7 +171,6 @@ class feeder {
         } catch (const sluice::queue_shut_down&) {
           return false;
         }
-        wake();
         return !stopping_.load();
       });
     } catch (const std::exception& e) {
@@ -214,8 +178,6 @@ class feeder {
       error_ = e.what();
     }
     queue_.close();
-    waiting_.store(true);
-    wake();
     finished_.store(true);
   }
 
@@ -225,8 +187,6 @@ class feeder {
   const command_template* tpl_;
   sluice::queue<job_args> queue_;
   std::thread thread_;
-  int wake_fd_ = -1;
-  std::atomic<bool> waiting_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};
   bool preloaded_ = false;

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sluice/subprocess.hpp>
+
 #include "text.hpp"
 
 namespace sluice::app {
@@ -46,15 +48,14 @@ std::optional<std::string> record_reader::next() {
     }
     std::size_t old = buf_.size();
     buf_.resize(old + 65536);
-    ssize_t n;
-    do {
-      n = ::read(fd_, buf_.data() + old, 65536);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
+    std::size_t n;
+    try {
+      n = sluice::read_some(fd_, buf_.data() + old, 65536);  // returns what is there: input streams in
+    } catch (const std::system_error& e) {
       buf_.resize(old);
-      throw std::system_error(errno, std::generic_category(), "reading input");
+      throw std::system_error(e.code(), "reading input");
     }
-    buf_.resize(old + static_cast<std::size_t>(n));
+    buf_.resize(old + n);
     if (n == 0) eof_ = true;
   }
 }

@@ -1,14 +1,16 @@
 #include "output.hpp"
 
 #include <cerrno>
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <system_error>
 
 #include <fcntl.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sluice/subprocess.hpp>
 
 namespace sluice::app {
 
@@ -29,22 +31,10 @@ int open_temp_file() {
   return fd;
 }
 
-bool pwrite_all(int fd, const char* data, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
 // Copies text to fd, putting prefix before each line start; at_line_start carries over between calls.
-bool write_prefixed(int fd, const char* data, std::size_t n, const std::string& prefix, bool& at_line_start) {
-  if (prefix.empty()) return write_all(fd, data, n);
+// 0 or the errno that stopped it.
+int write_prefixed(int fd, const char* data, std::size_t n, const std::string& prefix, bool& at_line_start) {
+  if (prefix.empty()) return sluice::try_write_all(fd, {data, n});
   std::string buf;
   buf.reserve(n + prefix.size() * 4);
   for (std::size_t i = 0; i < n; ++i) {
@@ -55,42 +45,36 @@ bool write_prefixed(int fd, const char* data, std::size_t n, const std::string& 
     buf += data[i];
     if (data[i] == '\n') at_line_start = true;
   }
-  return write_all(fd, buf.data(), buf.size());
+  return sluice::try_write_all(fd, buf);
 }
 
-bool emit(int target, const spool& s, const std::string& prefix, bool at_line_start) {
-  bool ok = write_prefixed(target, s.mem_.data(), s.mem_.size(), prefix, at_line_start);
-  if (s.fd_ < 0 || !ok) return ok;
-  off_t off = 0;
-  struct stat st {};
-  if (::fstat(s.fd_, &st) != 0) return false;
-  auto remaining = static_cast<std::size_t>(st.st_size);
-  if (prefix.empty()) {
-    while (remaining > 0) {
-      ssize_t w = ::sendfile(target, s.fd_, &off, remaining);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) break;  // fall back to read/write below
-      remaining -= static_cast<std::size_t>(w);
+// Prints a spool (memory part, then what was spilled to its temp file); 0 or the errno that stopped it.
+int emit(int target, const spool& s, const std::string& prefix, bool at_line_start) {
+  if (int e = write_prefixed(target, s.mem_.data(), s.mem_.size(), prefix, at_line_start)) return e;
+  if (s.fd_ < 0) return 0;
+  std::string buf(std::min<std::size_t>(s.file_size_, 1 << 20), '\0');
+  std::uint64_t off = 0;
+  while (off < s.file_size_) {
+    std::size_t r;
+    try {
+      r = sluice::read_some_at(s.fd_, buf.data(), std::min<std::size_t>(buf.size(), s.file_size_ - off), off);
+    } catch (const std::system_error& e) {
+      return e.code().value();
     }
-  }
-  std::string buf(1 << 20, '\0');
-  while (remaining > 0) {
-    ssize_t r = ::pread(s.fd_, buf.data(), std::min(buf.size(), remaining), off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    if (!write_prefixed(target, buf.data(), static_cast<std::size_t>(r), prefix, at_line_start)) return false;
+    if (r == 0) return EIO;  // the temp file shrank under us
+    if (int e = write_prefixed(target, buf.data(), r, prefix, at_line_start)) return e;
     off += r;
-    remaining -= static_cast<std::size_t>(r);
   }
-  return true;
+  return 0;
 }
 
 }  // namespace
 
-bool write_all(int fd, const char* data, std::size_t n) { return pwrite_all(fd, data, n); }
+bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }
 
-spool::spool(spool&& o) noexcept : mem_(std::move(o.mem_)), fd_(o.fd_), size_(o.size_) {
+spool::spool(spool&& o) noexcept : mem_(std::move(o.mem_)), fd_(o.fd_), file_size_(o.file_size_), size_(o.size_) {
   o.fd_ = -1;
+  o.file_size_ = 0;
   o.size_ = 0;
   o.mem_.clear();
 }
@@ -100,8 +84,10 @@ spool& spool::operator=(spool&& o) noexcept {
     if (fd_ >= 0) ::close(fd_);
     mem_ = std::move(o.mem_);
     fd_ = o.fd_;
+    file_size_ = o.file_size_;
     size_ = o.size_;
     o.fd_ = -1;
+    o.file_size_ = 0;
     o.size_ = 0;
     o.mem_.clear();
   }
@@ -119,33 +105,33 @@ void spool::append(const char* data, std::size_t n) {
     return;
   }
   if (fd_ < 0) fd_ = open_temp_file();
-  if (!pwrite_all(fd_, data, n)) throw std::system_error(errno, std::generic_category(), "writing a temp file");
+  write_file(data, n);
+}
+
+void spool::write_file(const char* data, std::size_t n) {
+  if (int e = sluice::try_write_all(fd_, {data, n})) throw std::system_error(e, std::generic_category(), "writing a temp file");
+  file_size_ += n;
 }
 
 void spool::spill() {
   if (fd_ >= 0 || mem_.empty()) return;
   fd_ = open_temp_file();
-  if (!pwrite_all(fd_, mem_.data(), mem_.size()))
-    throw std::system_error(errno, std::generic_category(), "writing a temp file");
+  write_file(mem_.data(), mem_.size());
   std::string().swap(mem_);
 }
 
 std::string spool::read_all() const {
   std::string out = mem_;
   if (fd_ >= 0) {
-    struct stat st {};
-    if (::fstat(fd_, &st) == 0) {
-      std::size_t base = out.size();
-      out.resize(base + static_cast<std::size_t>(st.st_size));
-      off_t off = 0;
-      while (off < st.st_size) {
-        ssize_t r = ::pread(fd_, out.data() + base + off, static_cast<std::size_t>(st.st_size - off), off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        off += r;
-      }
-      out.resize(base + static_cast<std::size_t>(off));
+    std::size_t base = out.size();
+    out.resize(base + file_size_);
+    std::size_t off = 0;
+    while (off < file_size_) {
+      std::size_t r = sluice::read_some_at(fd_, out.data() + base + off, file_size_ - off, off);
+      if (r == 0) break;
+      off += r;
     }
+    out.resize(base + off);
   }
   return out;
 }
@@ -166,11 +152,10 @@ std::string spool::take_all_memory() {
   return all;
 }
 
-output_writer::output_writer() : queue_(64), thread_([this] { run(); }) {}
+output_writer::output_writer(std::function<void()> on_broken)
+    : queue_(64), on_broken_(std::move(on_broken)), thread_([this] { run(); }) {}
 
 output_writer::~output_writer() { finish(); }
-
-void output_writer::put(output_chunk c) { queue_.put(std::move(c)); }
 
 void output_writer::finish() {
   if (finished_) return;
@@ -182,12 +167,12 @@ void output_writer::finish() {
 void output_writer::run() {
   bool broken_out = false, broken_err = false;
   for (output_chunk& c : queue_) {
-    // After EPIPE on stdout (e.g. `sluice ... | head`), keep draining so the runner never blocks.
-    if (!broken_out && !emit(1, c.out, c.prefix, c.out_at_line_start)) {
-      broken_out = errno == EPIPE;
-      if (broken_out) broken_.store(true);
+    // After EPIPE on stdout (e.g. `sluice ... | head`), keep draining so the runner never waits on us.
+    if (!broken_out && emit(1, c.out, c.prefix, c.out_at_line_start) == EPIPE) {
+      broken_out = true;
+      if (on_broken_) on_broken_();
     }
-    if (!broken_err && !emit(2, c.err, c.prefix, c.err_at_line_start)) broken_err = errno == EPIPE;
+    if (!broken_err && emit(2, c.err, c.prefix, c.err_at_line_start) == EPIPE) broken_err = true;
   }
 }
 

@@ -1,9 +1,11 @@
 // Output: each job's stdout and stderr are collected in a spool (memory up to a threshold, then an unlinked
 // temp file in $TMPDIR, so a 10 GiB output needs no 10 GiB of RAM), and handed as chunks through a bounded
 // queue to one writer thread, which prints them (with --tag prefixes) without ever interleaving two chunks.
+// The job loop hands chunks over with aio::put on that queue (see writer_queue()), so a slow stdout holds
+// back the loop's output task, never the loop.
 #pragma once
 #include <cstddef>
-#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -35,8 +37,10 @@ class spool {
 
   std::string mem_;
   int fd_ = -1;  // the temp file, once spilled
+  std::size_t file_size_ = 0;  // bytes in it
 
  private:
+  void write_file(const char* data, std::size_t n);
   std::size_t size_ = 0;
 };
 
@@ -51,24 +55,25 @@ struct output_chunk {
 
 class output_writer {
  public:
-  output_writer();  // starts the writer thread
+  // Starts the writer thread. on_broken runs once, on the writer thread, at the first EPIPE on stdout
+  // (nobody reads any more); later chunks are dropped.
+  explicit output_writer(std::function<void()> on_broken);
   output_writer(const output_writer&) = delete;
   output_writer& operator=(const output_writer&) = delete;
   ~output_writer();  // finish(): prints what is queued, joins
 
-  void put(output_chunk c);  // blocks while the queue is full (stdout is slow): back-pressure on the runner
-  void finish();
-  bool stdout_broken() const noexcept { return broken_.load(); }  // EPIPE on stdout: nobody reads any more
+  sluice::queue<output_chunk>& writer_queue() noexcept { return queue_; }  // bounded: put waits while stdout is slow
+  void finish();  // closes the queue, waits until everything queued is printed
 
  private:
   void run();
   sluice::queue<output_chunk> queue_;
+  std::function<void()> on_broken_;
   std::thread thread_;
   bool finished_ = false;
-  std::atomic<bool> broken_{false};
 };
 
-// Writes all of data to fd, retrying short writes and EINTR; false on a hard error (EPIPE, ENOSPC).
+// Writes all of data to fd (sluice::try_write_all: no SIGPIPE); false on a hard error (EPIPE, ENOSPC).
 bool write_all(int fd, const char* data, std::size_t n);
 
 }  // namespace sluice::app

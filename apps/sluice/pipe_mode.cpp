@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <system_error>
 
-#include <unistd.h>
+#include <sluice/subprocess.hpp>
+
+#include "output.hpp"
 
 namespace sluice::app {
 
@@ -25,15 +27,14 @@ bool block_reader::fill(std::size_t want) {
     std::size_t old = buf_.size();
     std::size_t chunk = std::max<std::size_t>(want - old, 256 * 1024);
     buf_.resize(old + chunk);
-    ssize_t n;
-    do {
-      n = ::read(fd_, buf_.data() + old, chunk);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
+    std::size_t n;
+    try {
+      n = sluice::read_some(fd_, buf_.data() + old, chunk);
+    } catch (const std::system_error& e) {
       buf_.resize(old);
-      throw std::system_error(errno, std::generic_category(), "reading stdin");
+      throw std::system_error(e.code(), "reading stdin");
     }
-    buf_.resize(old + static_cast<std::size_t>(n));
+    buf_.resize(old + n);
     if (n == 0) eof_ = true;
   }
   return buf_.size() >= want;
@@ -168,7 +169,7 @@ std::optional<std::string> block_reader::next() {
       if (warn_) {
         warn_(m);
       } else {
-        [[maybe_unused]] auto n = ::write(2, m.data(), m.size());
+        write_all(2, m.data(), m.size());
       }
       block_size_ = grown;
       fill(block_size_ + recstart_.size());

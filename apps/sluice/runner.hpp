@@ -1,6 +1,8 @@
-// The scheduler: one event loop (poll over pidfds, job pipes, a signal self-pipe and the input queue's
-// wake-up descriptor) that starts jobs into free slots, collects their output, enforces --timeout, --halt,
-// --retries and --term-seq, and hands finished output to the writer thread. No thread per job.
+// The job loop, as coroutines on one sluice::aio loop: a feeder task starts jobs into free slots as the
+// input thread hands them over (aio::get on its queue); a task per job spawns it in its own process group,
+// streams its stdout/stderr into spools, writes its --pipe block, times it out, runs --term-seq and
+// retries it; a forwarding task hands finished output, in order, to the writer thread (aio::put); SIGINT,
+// SIGTERM and SIGHUP arrive through add_signal_handler. No thread per job, and no system call of its own.
 #pragma once
 #include <memory>
 

@@ -1,26 +1,12 @@
 #include "signals.hpp"
 
-#include <cerrno>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
+#include <string>
 
 namespace sluice::app {
 
 namespace {
-
-int g_signal_write_fd = -1;
-
-void on_signal(int sig) {
-  int saved = errno;
-  unsigned char b = static_cast<unsigned char>(sig);
-  // A full pipe means the loop already has signals to read; dropping this byte loses nothing it needs.
-  [[maybe_unused]] auto n = ::write(g_signal_write_fd, &b, 1);
-  errno = saved;
-}
 
 struct named_signal {
   const char* name;
@@ -50,21 +36,6 @@ int signal_from_name(const std::string& raw) {
   for (const auto& s : k_signals)
     if (name == s.name) return s.number;
   return 0;
-}
-
-int install_signal_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-  g_signal_write_fd = fds[1];
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  return fds[0];
 }
 
 }  // namespace sluice::app

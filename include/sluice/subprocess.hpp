@@ -38,6 +38,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <cstdint>
 #include <utility>
 #include <vector>
 #include <sys/types.h>
@@ -71,6 +72,23 @@ class fd {
  private:
   int fd_ = -1;
 };
+
+// Blocking I/O on a descriptor the caller holds (stdout, an input file, a temp file), for code that would otherwise
+// call read(2)/write(2) itself. EINTR is retried; none of them takes ownership of fd.
+//
+// write_all: writes every byte, retrying short writes, and waiting (poll) while a non-blocking descriptor is
+// full. A reader that is gone gives std::system_error(EPIPE) and never raises SIGPIPE, whatever the
+// process's SIGPIPE disposition (the signal is blocked in the calling thread for the call, and a SIGPIPE it
+// caused is consumed). Other errors: std::system_error with their errno (ENOSPC, EBADF, ...).
+void write_all(int fd, std::string_view data);
+// The same without exceptions: 0 when everything was written, else the errno that stopped it.
+int try_write_all(int fd, std::string_view data) noexcept;
+// One read of up to n bytes into buf: returns as soon as any are available; 0 at end of file (or n == 0).
+// std::system_error on error (EAGAIN included: meant for blocking descriptors).
+std::size_t read_some(int fd, void* buf, std::size_t n);
+// The same at a file offset, leaving the descriptor's own offset alone (pread): for reading back a file
+// that is still being written through the same descriptor.
+std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset);
 
 enum class redirect {
   inherit,    // the child shares the parent's stream (Python: None)

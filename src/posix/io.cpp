@@ -52,6 +52,35 @@ ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept {
   return r;
 }
 
+ssize_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) noexcept {
+  ssize_t r;
+  do r = ::pread(fd, buf, n, static_cast<off_t>(offset));
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+int write_all_nosignal(int fd, const void* data, std::size_t n) noexcept {
+  sigpipe_guard no_sigpipe;  // a gone reader is EPIPE here, not the death of the process
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w > 0) {
+      p += w;
+      n -= static_cast<std::size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Someone made the descriptor non-blocking (a shared terminal or pipe): wait for room, as a blocking one would.
+      pollfd pfd{fd, POLLOUT, 0};
+      if (::poll(&pfd, 1, -1) < 0 && errno != EINTR) return errno;
+      continue;
+    }
+    return w < 0 ? errno : EIO;
+  }
+  return 0;
+}
+
 void set_nonblocking(int fd, bool on) noexcept {
   int fl = ::fcntl(fd, F_GETFL);
   if (fl < 0) return;

@@ -61,6 +61,11 @@ void grow_pipe(int fd, int size) noexcept;  // best effort F_SETPIPE_SZ
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept;
 ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept;
 void set_nonblocking(int fd, bool on) noexcept;
+// pread, retried on EINTR; -1 and errno on failure.
+ssize_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) noexcept;
+// Writes all of data, retrying short writes and EINTR and polling while EAGAIN; SIGPIPE is blocked in the calling
+// thread meanwhile and one it caused is consumed, so a gone reader is EPIPE, never a signal. 0 or errno.
+int write_all_nosignal(int fd, const void* data, std::size_t n) noexcept;
 
 // Maps the whole pages inside [p, p+n) writable now, in one call, instead of one page fault per page as they are
 // first written (MADV_POPULATE_WRITE). Contents are unchanged. False when the kernel cannot (before Linux 5.14).

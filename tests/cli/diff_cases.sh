@@ -254,6 +254,8 @@ diff_pipe_keeps_all_data() { seq 1 300000 | par --pipe --block 200k -j2 -k cat |
 diff_pipe_empty_input_runs_nothing() { par --pipe touch started </dev/null; echo "rc=$?"; ls; }
 diff_pipe_with_seq_rs() { seq 1 6 | par --pipe -N2 -k 'echo {#}; cat'; }
 diff_pipe_exit_status() { seq 1 6 | par --pipe -N2 -k 'cat >/dev/null; exit 1'; echo "rc=$?"; }
+# a retried --pipe job gets its block again (the last attempt's output is what is printed)
+diff_pipe_retries_resend_the_block() { printf 'a\nb\n' | par --pipe --retries 2 'cat; exit 1'; echo "rc=$?"; }
 
 # ---------------------------------------------------------------- misc options
 diff_progress_options_keep_stdout() { ignore_stderr; par --bar -k echo ::: a b; par --progress -k echo ::: c; par --eta -k echo ::: d; }

@@ -65,6 +65,11 @@ class stream_reader {
   task<std::string> readline();              // through '\n' or to end of file; no length limit
   task<std::string> readexactly(std::size_t n);  // incomplete_read (holding the partial bytes) at early EOF
   task<std::string> readuntil(std::string separator);  // incomplete_read at EOF without it; invalid_argument if empty
+  // Never waits: what is buffered, else what one non-blocking read gets right now, up to n bytes; "" when
+  // nothing is available yet or at end of file (tell them apart with at_eof()). For taking what a child wrote
+  // before it exited without waiting for end of file, which a grandchild holding the pipe could put off
+  // forever. std::logic_error while another task waits in a read; std::system_error on a read error.
+  std::string read_nowait(std::size_t n);
   bool at_eof() const noexcept;  // end of file seen and nothing buffered
   bool valid() const noexcept { return s_ != nullptr; }
 
