@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include "event_count.hpp"  // cpu_relax
+#include "spin.hpp"
 
 namespace sluice::detail {
 
@@ -84,14 +84,10 @@ class emit_gate {
   std::uint64_t window() const noexcept { return window_; }
   // Blocks until seq may be emitted; false if the run is stopping.
   bool wait(std::uint64_t seq) {
-    for (int i = 0; i < 64; ++i) {
+    for (backoff<spin::emit_window> b;;) {
       if (seq < next_.load(std::memory_order_acquire) + window_) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      cpu_relax();
-    }
-    for (int i = 0; i < 4; ++i) {
-      std::this_thread::yield();
-      if (seq < next_.load(std::memory_order_acquire) + window_) return true;
+      if (!b.pause()) break;
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
@@ -225,18 +221,15 @@ class node {
 // Blocking puts and gets wait in slices and give up once the run is stopping, so that a wake-up the queue might
 // miss delays a pipeline thread by one slice at most, never forever.
 inline constexpr std::chrono::milliseconds wait_slice{50};
-// Before it parks, a thread that found its queue empty (or full) yields its core a few times: with one item
-// per hand-over the thread it waits for usually needs only that core for a moment, and a park plus wake-up per
-// item costs several times more than a few yields (measured with bench/pipeline_bench on 2 cores).
-inline constexpr int yields = 4;
+// Before it parks, a thread that found its queue empty (or full) yields its core a few times
+// (spin::pipeline_handoff): a park plus wake-up per item costs several times more.
 
 // Puts a batch, timing only the puts that had to wait. Throws queue_shut_down once the run is stopping.
 template <class T>
 void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_control& ctl) {
   if (out.queue.try_put(std::move(b))) return;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < yields; ++i) {
-    std::this_thread::yield();
+  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
     if (out.queue.try_put(std::move(b))) {
       tally.waiting_output += std::chrono::steady_clock::now() - t0;
       return;
@@ -254,8 +247,7 @@ void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_contro
 // Blocks for the next batch: nullopt once the queue is closed and drained, or the run is stopping.
 template <class T>
 std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
-  for (int i = 0; i < yields; ++i) {
-    std::this_thread::yield();
+  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
     if (std::optional<batch<T>> got = in.queue.try_get()) return got;
   }
   for (;;) {
@@ -462,10 +454,10 @@ class turnstile {
   explicit turnstile(std::size_t workers) : slots_(workers) {}
   // Blocks until seq's turn; false if the run is stopping.
   bool wait(std::uint64_t seq) {
-    for (int i = 0; i < 64; ++i) {
+    for (backoff<spin::ordered_turn> b;;) {
       if (next_.load(std::memory_order_acquire) == seq) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      cpu_relax();
+      if (!b.pause()) break;
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
