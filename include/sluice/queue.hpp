@@ -37,6 +37,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "export.hpp"
 #include "detail/deadline.hpp"
 #include "detail/event_count.hpp"
 #include "detail/queue_storage.hpp"
@@ -45,15 +46,15 @@ namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
-class queue_empty : public std::runtime_error {  // Python: queue.Empty
+class SLUICE_EXPORT queue_empty : public std::runtime_error {  // Python: queue.Empty
  public:
   using std::runtime_error::runtime_error;
 };
-class queue_full : public std::runtime_error {  // Python: queue.Full
+class SLUICE_EXPORT queue_full : public std::runtime_error {  // Python: queue.Full
  public:
   using std::runtime_error::runtime_error;
 };
-class queue_shut_down : public std::runtime_error {  // Python: queue.ShutDown
+class SLUICE_EXPORT queue_shut_down : public std::runtime_error {  // Python: queue.ShutDown
  public:
   using std::runtime_error::runtime_error;
 };

@@ -29,6 +29,10 @@
 #include <utility>
 #include <vector>
 
+#include "../export.hpp"
+#include "../queue.hpp"
+#include "../thread_pool.hpp"  // cancelled_error
+#include "pipeline_types.hpp"
 #include "spin.hpp"
 
 namespace sluice::detail {
@@ -78,7 +82,7 @@ inline constexpr std::uint64_t batch_target_ns = 20'000;
 // so they never outnumber the capacity and the memory bound is the one without reordering. A turn usually
 // comes within moments, so a worker spins briefly before sleeping; the consumer touches the lock only when
 // someone sleeps.
-class emit_gate {
+class SLUICE_EXPORT emit_gate {
  public:
   explicit emit_gate(std::uint64_t window) noexcept : window_(window) {}
   std::uint64_t window() const noexcept { return window_; }
@@ -154,7 +158,7 @@ template <class T>
 using channel_ptr = std::conditional_t<std::is_void_v<T>, void*, link<T>*>;
 
 // What one worker measured; merged into its stage's stats when it leaves.
-struct worker_tally {
+struct SLUICE_EXPORT worker_tally {
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
   std::chrono::steady_clock::duration waiting_input{};
@@ -164,7 +168,7 @@ struct worker_tally {
 };
 
 // Shared by every thread of one run: the first error, the stop hooks, the threads, the stats.
-class pipeline_control {
+class SLUICE_EXPORT pipeline_control {
  public:
   explicit pipeline_control(std::vector<stage_stats> stages);
   pipeline_control(const pipeline_control&) = delete;
@@ -194,7 +198,7 @@ class pipeline_control {
 
 // Runs launch (which starts every thread) then drain on the calling thread, joins everything, and rethrows the
 // first error. A stop requested before the start throws cancelled_error without starting anything.
-pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
+SLUICE_EXPORT pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
                             const std::function<void(pipeline_control&)>& launch,
                             const std::function<void(pipeline_control&)>& drain);
 
@@ -449,7 +453,7 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
 // Keeps a stage's outputs in input order when several workers run it (see the file comment). A turn usually
 // comes within moments, so a worker spins briefly before sleeping, and a worker passing the turn on touches
 // the lock only when someone sleeps: one item per hand-over must not cost a futex round trip.
-class turnstile {
+class SLUICE_EXPORT turnstile {
  public:
   explicit turnstile(std::size_t workers) : slots_(workers) {}
   // Blocks until seq's turn; false if the run is stopping.
