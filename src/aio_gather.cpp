@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "sluice/aio/gather.hpp"
+#include "sluice/detail/deadline.hpp"
 
 namespace sluice::aio {
 
@@ -68,12 +69,7 @@ void check_timeout(seconds timeout, const char* who) {
   if (std::isnan(timeout.count())) throw std::invalid_argument(std::string(who) + ": the timeout is NaN");
 }
 
-clock::time_point deadline_in(seconds timeout) noexcept {
-  auto now = clock::now();
-  if (timeout.count() <= 0) return now;
-  if (timeout.count() > 1e9) return clock::time_point::max();  // no deadline worth a timer
-  return now + std::chrono::duration_cast<clock::duration>(timeout);
-}
+clock::time_point deadline_in(seconds timeout) noexcept { return sluice::detail::loop_deadline_after(timeout); }
 
 void throw_wait_for_timeout(seconds timeout) {
   std::ostringstream os;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "posix/platform.hpp"
+#include "sluice/detail/deadline.hpp"
 #include "sluice/aio/task.hpp"
 #include "sluice/thread.hpp"
 
@@ -661,7 +662,7 @@ struct sleep_awaiter : cancellable_await {
       loop.fire(&w);  // sleep(0): the next turn
       return;
     }
-    timer.when = clock::now() + std::chrono::duration_cast<clock::duration>(delay);
+    timer.when = sluice::detail::loop_deadline_after(delay);  // no overflow for a huge delay
     timer.context = this;
     timer.fn = [](timer_node* t) noexcept {
       auto* self = static_cast<sleep_awaiter*>(t->context);

@@ -7,6 +7,7 @@
 
 #include "aio_internal.hpp"
 #include "posix/platform.hpp"
+#include "sluice/detail/deadline.hpp"
 
 namespace sluice::aio {
 
@@ -232,7 +233,7 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
   std::optional<clock::time_point> deadline;
   if (timeout) {
     if (std::isnan(timeout->count())) throw std::invalid_argument("sluice::aio::process::communicate: NaN timeout");
-    deadline = clock::now() + std::chrono::duration_cast<clock::duration>(std::min(*timeout, seconds(1e9)));
+    deadline = sluice::detail::loop_deadline_after(*timeout);
   }
   if (s.input.size() - s.input_pos >= big_io) {
     // Big input usually means big output from a filter: bigger pipes cut the system calls per byte, and

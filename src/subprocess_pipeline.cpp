@@ -125,15 +125,14 @@ completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, 
     throw timeout_expired(commands.back(), *opts.timeout, std::move(result.out), std::move(result.err));
   }
   for (auto& p : procs) {
-    try {
-      std::optional<seconds> left;
-      if (deadline) left = std::chrono::duration_cast<seconds>(*deadline - detail::os::clock::now());
-      if (left && left->count() < 0) left = seconds(0);
-      result.returncodes.push_back(p.wait(left));
-    } catch (const timeout_expired&) {
-      kill_all(procs);
-      throw timeout_expired(commands.back(), *opts.timeout, std::move(result.out), std::move(result.err));
+    // Against the one deadline of the whole call (process::wait would start a new one from a timeout).
+    while (!p.poll()) {
+      if (!detail::os::wait_exit(p.pid(), p.pidfd(), dl) && !p.poll()) {
+        kill_all(procs);
+        throw timeout_expired(commands.back(), *opts.timeout, std::move(result.out), std::move(result.err));
+      }
     }
+    result.returncodes.push_back(*p.returncode());
   }
   result.args = std::move(commands);
   if (opts.check) result.check_returncode();

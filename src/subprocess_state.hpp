@@ -1,4 +1,9 @@
 // src/subprocess_state.hpp -- what a sluice::process owns, shared by the subprocess*.cpp files. Not installed.
+// Where each part lives: subprocess_fd.cpp (fd, stream), subprocess_environment.cpp (environment, PATH search),
+// subprocess_errors.cpp (exceptions, reprs), subprocess_pipes.cpp (pipe_reader/writer), subprocess_reap.cpp
+// (wait, reap, signal), subprocess_pump.cpp (the poll loop, communicate; output_prefaulter.hpp),
+// subprocess_spawn.cpp (validation, redirections, spawn), subprocess.cpp (process), subprocess_run.cpp (run and
+// friends), subprocess_pipeline.cpp (run_pipeline), subprocess_shlex.cpp (shlex).
 #pragma once
 #include <sluice/subprocess.hpp>
 
@@ -39,7 +44,9 @@ struct process_state {
   ~process_state();
 
   bool reap();  // non-blocking; true once the child has been reaped (returncode set)
-  int wait(std::optional<seconds> timeout);
+  int wait(std::optional<seconds> timeout);  // throws timeout_expired
+  // The same against a deadline computed once by the caller (nullptr: none); false when it passed first.
+  bool wait_until(const os::clock::time_point* deadline);
   std::optional<int> poll() { return reap() ? std::optional<int>(returncode.load()) : std::nullopt; }
   void signal(int sig);
   std::pair<std::string, std::string> communicate(std::string_view input, std::optional<seconds> timeout);
@@ -62,6 +69,9 @@ struct process_state {
 void validate_common(const std::vector<std::string>& args, const options& o);
 // Starts st.args with o's redirections into st (pid, pidfd, pipes); throws spawn_error.
 void spawn_into(process_state& st, const options& o);
+
+// Where to look for `program`: itself when it holds a '/', else each directory of the PATH of env (or ours).
+std::vector<std::string> exec_candidates(const std::string& program, const std::optional<environment>& env);
 
 std::string repr_cmd(const std::vector<std::string>& cmd);  // Python's repr of a list of str
 std::optional<os::clock::time_point> deadline_from(std::optional<seconds> timeout);

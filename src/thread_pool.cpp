@@ -17,19 +17,13 @@
 #include <string>
 #include <thread>
 
+#include "sluice/detail/event_count.hpp"
+#include "sluice/detail/spin.hpp"
 #include "sluice/thread.hpp"  // call_excepthook
 
 namespace sluice::detail {
 
 namespace {
-
-void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 void run_callback(const std::function<void(future_state_base*)>& fn, future_state_base* s) noexcept {
   try {
@@ -143,14 +137,8 @@ bool future_state_base::fail_pending(std::exception_ptr error) noexcept {
 bool future_state_base::wait_until(const steady_deadline& deadline) {
   if (done()) return true;
   if (deadline && *deadline <= std::chrono::steady_clock::now()) return false;
-  // A short spin catches tasks about to finish without paying for a sleep and a wake-up.
-  for (int i = 0; i < 64; ++i) {
-    if (i < 32)
-      cpu_relax();
-    else
-      std::this_thread::yield();
+  for (backoff<spin::future_wait> b; b.pause();)
     if (done()) return true;
-  }
   future_sync* s = sync();
   std::unique_lock lock(s->mutex);
   while (!done()) {
@@ -197,14 +185,11 @@ namespace {
 class spin_lock {
  public:
   void lock() noexcept {
-    for (int i = 0; flag_.exchange(true, std::memory_order_acquire); ++i) {
+    backoff<spin::queue_lock> b;
+    while (flag_.exchange(true, std::memory_order_acquire)) {
       // Spin on a plain load, then give the core away: the holder may be preempted on a loaded machine.
-      while (flag_.load(std::memory_order_relaxed)) {
-        if (++i < 64)
-          cpu_relax();
-        else
-          std::this_thread::yield();
-      }
+      while (flag_.load(std::memory_order_relaxed))
+        if (!b.pause()) std::this_thread::yield();
     }
   }
   void unlock() noexcept { flag_.store(false, std::memory_order_release); }
@@ -213,7 +198,7 @@ class spin_lock {
   std::atomic<bool> flag_{false};
 };
 
-struct alignas(64) work_queue {
+struct alignas(cache_line) work_queue {
   spin_lock lock;
   future_state_base* head = nullptr;
   future_state_base* tail = nullptr;
@@ -230,7 +215,9 @@ struct alignas(64) work_queue {
     size.store(size.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
   }
   future_state_base* pop() noexcept {
-    if (size.load(std::memory_order_relaxed) == 0) return nullptr;
+    // seq_cst: after parking_.prepare() this load is the waiter's half of the event count's Dekker pair (the
+    // push's seq_cst store of size is the other); a plain load on x86.
+    if (size.load(std::memory_order_seq_cst) == 0) return nullptr;
     std::lock_guard g(lock);
     future_state_base* t = head;
     if (!t) return nullptr;
@@ -246,35 +233,6 @@ struct alignas(64) work_queue {
     size.store(0, std::memory_order_relaxed);
     return t;
   }
-};
-
-// Workers park here; a submit wakes one only if somebody sleeps (one uncontended read-modify-write otherwise).
-class event_count {
- public:
-  std::uint32_t prepare_wait() noexcept {
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
-    return epoch_.load(std::memory_order_seq_cst);
-  }
-  void cancel_wait() noexcept { waiters_.fetch_sub(1, std::memory_order_seq_cst); }
-  void commit_wait(std::uint32_t key) noexcept {
-    epoch_.wait(key, std::memory_order_seq_cst);
-    waiters_.fetch_sub(1, std::memory_order_seq_cst);
-  }
-  // The read-modify-write of waiters_ orders the caller's earlier store (the pushed task) before this read,
-  // as a seq_cst fence would, in a form ThreadSanitizer understands.
-  void notify_one() noexcept {
-    if (waiters_.fetch_add(0, std::memory_order_seq_cst) == 0) return;
-    epoch_.fetch_add(1, std::memory_order_seq_cst);
-    epoch_.notify_one();
-  }
-  void notify_all() noexcept {
-    epoch_.fetch_add(1, std::memory_order_seq_cst);
-    epoch_.notify_all();
-  }
-
- private:
-  alignas(64) std::atomic<std::uint32_t> waiters_{0};
-  alignas(64) std::atomic<std::uint32_t> epoch_{0};
 };
 
 thread_local pool_core* tls_pool = nullptr;
@@ -450,33 +408,25 @@ class pool_core {
     }
     for (;;) {
       future_state_base* t = find_task(self);
+      for (backoff<spin::worker_idle> b; !t && b.pause();) t = find_task(self);
       if (!t) {
-        for (int i = 0; i < 128 && !t; ++i) {
-          if (i < 64)
-            cpu_relax();
-          else
-            std::this_thread::yield();
-          t = find_task(self);
-        }
-      }
-      if (!t) {
-        auto key = parking_.prepare_wait();
+        auto ticket = parking_.prepare();
         t = find_task(self);
         if (!t) {
           if (finished()) {
-            parking_.cancel_wait();
+            parking_.cancel();
             return;
           }
           if ((gate_.load(std::memory_order_seq_cst) & shut_bit) != 0) {
             // Shut down but a submit is still in flight: it will either land a task or back out; poll.
-            parking_.cancel_wait();
+            parking_.cancel();
             std::this_thread::yield();
             continue;
           }
-          parking_.commit_wait(key);
+          parking_.wait(ticket, nullptr);
           continue;
         }
-        parking_.cancel_wait();
+        parking_.cancel();
       }
       t->run();
       t->release();
@@ -486,8 +436,8 @@ class pool_core {
   pool_options opts_;
   std::vector<work_queue> queues_;
   std::vector<std::thread> threads_;
-  alignas(64) std::atomic<std::uint64_t> gate_{0};
-  event_count parking_;
+  alignas(cache_line) std::atomic<std::uint64_t> gate_{0};
+  event_count parking_;  // idle workers; a submit wakes one only if somebody sleeps
   std::mutex join_mutex_;
   std::atomic<std::size_t> live_{0};  // workers that have not left worker_main
   std::atomic<bool> orphaned_{false};

@@ -37,6 +37,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "export.hpp"
 #include "detail/deadline.hpp"
 #include "detail/event_count.hpp"
 #include "detail/queue_storage.hpp"
@@ -45,15 +46,15 @@ namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
-class queue_empty : public std::runtime_error {  // Python: queue.Empty
+class SLUICE_EXPORT queue_empty : public std::runtime_error {  // Python: queue.Empty
  public:
   using std::runtime_error::runtime_error;
 };
-class queue_full : public std::runtime_error {  // Python: queue.Full
+class SLUICE_EXPORT queue_full : public std::runtime_error {  // Python: queue.Full
  public:
   using std::runtime_error::runtime_error;
 };
-class queue_shut_down : public std::runtime_error {  // Python: queue.ShutDown
+class SLUICE_EXPORT queue_shut_down : public std::runtime_error {  // Python: queue.ShutDown
  public:
   using std::runtime_error::runtime_error;
 };
@@ -287,11 +288,11 @@ class queue {
   // True once pushed; false at the deadline (item untouched). Throws queue_shut_down.
   template <class U>
   bool put_blocking(U&& item, const clock::time_point* deadline) {
-    detail::backoff spin;
+    detail::backoff<detail::spin::queue_wait> spinning;
     do {
       // Forwarding again after a failed attempt is fine: the item is only moved from on success.
       if (push_once(std::forward<U>(item))) return true;
-    } while ((!deadline || clock::now() < *deadline) && spin.pause());
+    } while ((!deadline || clock::now() < *deadline) && spinning.pause());
     for (;;) {
       std::uint32_t ticket = not_full_.prepare();
       detail::push_status status;
@@ -325,12 +326,12 @@ class queue {
 
   // ok, drained, or empty at the deadline.
   detail::pop_status pop_blocking(std::optional<T>& out, const clock::time_point* deadline) {
-    detail::backoff spin;
+    detail::backoff<detail::spin::queue_wait> spinning;
     detail::pop_status status;
     do {
       status = pop_once(out);
       if (status != detail::pop_status::empty) return status;
-    } while ((!deadline || clock::now() < *deadline) && spin.pause());
+    } while ((!deadline || clock::now() < *deadline) && spinning.pause());
     for (;;) {
       std::uint32_t ticket = not_empty_.prepare();
       try {

@@ -43,6 +43,8 @@
 #include <vector>
 #include <sys/types.h>
 
+#include "export.hpp"
+
 namespace sluice {
 
 // Timeouts are seconds as a double; any std::chrono duration converts implicitly (100ms, 2s). One rule for every
@@ -52,10 +54,10 @@ using seconds = std::chrono::duration<double>;
 
 using environment = std::map<std::string, std::string>;
 // A copy of the parent's environ at the time of the call (os.environ.copy()). Never throws but bad_alloc.
-environment current_environment();
+SLUICE_EXPORT environment current_environment();
 
 // An owned file descriptor: move-only, closed on destruction.
-class fd {
+class SLUICE_EXPORT fd {
  public:
   fd() noexcept = default;             // holds nothing (-1)
   explicit fd(int raw) noexcept : fd_(raw) {}  // takes ownership
@@ -80,15 +82,15 @@ class fd {
 // full. A reader that is gone gives std::system_error(EPIPE) and never raises SIGPIPE, whatever the
 // process's SIGPIPE disposition (the signal is blocked in the calling thread for the call, and a SIGPIPE it
 // caused is consumed). Other errors: std::system_error with their errno (ENOSPC, EBADF, ...).
-void write_all(int fd, std::string_view data);
+SLUICE_EXPORT void write_all(int fd, std::string_view data);
 // The same without exceptions: 0 when everything was written, else the errno that stopped it.
-int try_write_all(int fd, std::string_view data) noexcept;
+SLUICE_EXPORT int try_write_all(int fd, std::string_view data) noexcept;
 // One read of up to n bytes into buf: returns as soon as any are available; 0 at end of file (or n == 0).
 // std::system_error on error (EAGAIN included: meant for blocking descriptors).
-std::size_t read_some(int fd, void* buf, std::size_t n);
+SLUICE_EXPORT std::size_t read_some(int fd, void* buf, std::size_t n);
 // The same at a file offset, leaving the descriptor's own offset alone (pread): for reading back a file
 // that is still being written through the same descriptor.
-std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset);
+SLUICE_EXPORT std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset);
 
 enum class redirect {
   inherit,    // the child shares the parent's stream (Python: None)
@@ -100,7 +102,7 @@ enum class redirect {
 // Where one standard stream of the child goes. Copyable; copies of a stream built from an owned fd share it.
 // Files are opened (close-on-exec) when the child is spawned; failing to open one throws spawn_error naming it.
 // Constructors throw std::invalid_argument for a negative descriptor, an empty sluice::fd or a null file name.
-class stream {
+class SLUICE_EXPORT stream {
  public:
   enum class kind { redirect, parent_fd, owned_fd, file, append_file };
 
@@ -131,7 +133,7 @@ class stream {
 
 // Options shared by run() and process. Fields are in the order of Python's run() signature,
 // so designated initializers read like Python keyword arguments: {.capture_output = true, .check = true}.
-struct options {
+struct SLUICE_EXPORT options {
   stream in{};                              // stdin
   std::optional<std::string> input{};       // run(): bytes written to stdin, which is then closed; needs `in` left as inherit
   stream out{};                             // stdout
@@ -153,13 +155,13 @@ struct options {
   std::optional<mode_t> umask{};
 };
 
-class subprocess_error : public std::runtime_error {
+class SLUICE_EXPORT subprocess_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // what(): "Command '['test', '-d', 'x']' returned non-zero exit status 1." or "... died with signal 15 (SIGTERM)."
-class called_process_error : public subprocess_error {
+class SLUICE_EXPORT called_process_error : public subprocess_error {
  public:
   called_process_error(int returncode, std::vector<std::string> cmd, std::string out = {}, std::string err = {});
   int returncode() const noexcept { return returncode_; }
@@ -176,7 +178,7 @@ class called_process_error : public subprocess_error {
 // Carries the output read before the deadline.
 // what(): "Command '['sleep', '5']' timed out after 0.1 seconds"; with an empty cmd (the timed pipe calls, which
 // do not know the command) "Pipe I/O timed out after 0.1 seconds".
-class timeout_expired : public subprocess_error {
+class SLUICE_EXPORT timeout_expired : public subprocess_error {
  public:
   timeout_expired(std::vector<std::string> cmd, seconds timeout, std::string out = {}, std::string err = {});
   const std::vector<std::string>& cmd() const noexcept { return cmd_; }
@@ -197,7 +199,7 @@ class timeout_expired : public subprocess_error {
 
 // The child could not be started: exec failed, cwd missing, ... code() is the child's errno
 // (std::errc::no_such_file_or_directory, permission_denied, ...); filename() names the path at fault.
-class spawn_error : public std::system_error {
+class SLUICE_EXPORT spawn_error : public std::system_error {
  public:
   spawn_error(std::error_code code, std::string filename, const std::string& what);
   const std::string& filename() const noexcept { return filename_; }
@@ -206,7 +208,7 @@ class spawn_error : public std::system_error {
   std::string filename_;
 };
 
-struct completed_process {
+struct SLUICE_EXPORT completed_process {
   std::vector<std::string> args;
   int returncode = 0;  // exit status, or -N when the child was killed by signal N; 0 when the status was lost
                        // because the application set SIGCHLD to SIG_IGN (as CPython)
@@ -217,19 +219,19 @@ struct completed_process {
 
 // All of these block until the child has ended (or the timeout expired: timeout_expired, child killed and reaped).
 // They throw std::invalid_argument for bad options, spawn_error when the child cannot start.
-completed_process run(std::vector<std::string> args, options opts = {});
-int call(std::vector<std::string> args, options opts = {});
-void check_call(std::vector<std::string> args, options opts = {});              // throws called_process_error
-std::string check_output(std::vector<std::string> args, options opts = {});  // stdout; throws like check=true
-std::string getoutput(const std::string& command);                           // shell; trailing newline stripped
-std::pair<int, std::string> getstatusoutput(const std::string& command);     // shell, stderr included; exit status
+SLUICE_EXPORT completed_process run(std::vector<std::string> args, options opts = {});
+SLUICE_EXPORT int call(std::vector<std::string> args, options opts = {});
+SLUICE_EXPORT void check_call(std::vector<std::string> args, options opts = {});              // throws called_process_error
+SLUICE_EXPORT std::string check_output(std::vector<std::string> args, options opts = {});  // stdout; throws like check=true
+SLUICE_EXPORT std::string getoutput(const std::string& command);                           // shell; trailing newline stripped
+SLUICE_EXPORT std::pair<int, std::string> getstatusoutput(const std::string& command);     // shell, stderr included; exit status
 
 namespace detail {
 struct process_state;
 }
 
 // The parent's end of a child's piped stdin.
-class pipe_writer {
+class SLUICE_EXPORT pipe_writer {
  public:
   pipe_writer() noexcept = default;
   explicit pipe_writer(fd f) noexcept : fd_(std::move(f)) {}
@@ -250,7 +252,7 @@ class pipe_writer {
 };
 
 // The parent's end of a child's piped stdout or stderr.
-class pipe_reader {
+class SLUICE_EXPORT pipe_reader {
  public:
   pipe_reader() noexcept = default;
   explicit pipe_reader(fd f) noexcept : fd_(std::move(f)) {}
@@ -280,7 +282,7 @@ class pipe_reader {
 };
 
 // Python's Popen. The constructor starts the child and does not wait.
-class process {
+class SLUICE_EXPORT process {
  public:
   explicit process(std::vector<std::string> args, options opts = {});  // throws spawn_error, std::invalid_argument
   process(process&&) noexcept;
@@ -326,7 +328,7 @@ class process {
 // err = to_stdout sends each command's stderr along its stdout (`cmd 2>&1 | next`); process_group = 0 puts the
 // whole pipeline into one new group led by the first command, as a shell does. If a command cannot be started,
 // the ones already running are killed and reaped and spawn_error is thrown.
-struct completed_pipeline {
+struct SLUICE_EXPORT completed_pipeline {
   std::vector<std::vector<std::string>> args;
   std::vector<int> returncodes;  // one per command, like bash's PIPESTATUS
   std::string out;
@@ -334,12 +336,12 @@ struct completed_pipeline {
   int returncode() const noexcept;  // the rightmost nonzero code, else 0 (bash's pipefail)
   void check_returncode() const;    // throws called_process_error for the rightmost failing command
 };
-completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, options opts = {});
+SLUICE_EXPORT completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, options opts = {});
 
 namespace shlex {
-std::string quote(std::string_view s);                 // shlex.quote
-std::string join(const std::vector<std::string>& args);  // shlex.join
-std::vector<std::string> split(std::string_view s);    // shlex.split (POSIX mode); throws std::invalid_argument on bad quoting
+SLUICE_EXPORT std::string quote(std::string_view s);                 // shlex.quote
+SLUICE_EXPORT std::string join(const std::vector<std::string>& args);  // shlex.join
+SLUICE_EXPORT std::vector<std::string> split(std::string_view s);    // shlex.split (POSIX mode); throws std::invalid_argument on bad quoting
 }  // namespace shlex
 
 }  // namespace sluice

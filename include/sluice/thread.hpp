@@ -27,6 +27,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "export.hpp"
 #include "detail/deadline.hpp"
 
 namespace sluice {
@@ -39,13 +40,13 @@ using seconds = std::chrono::duration<double>;
 // stderr; set_excepthook({}) restores it. Anything the hook throws is swallowed. Never std::terminate.
 using excepthook = std::function<void(std::exception_ptr, std::thread::id)>;
 // Thread-safe; the hook runs outside any sluice lock, so it may call set_excepthook itself.
-void set_excepthook(excepthook hook);
+SLUICE_EXPORT void set_excepthook(excepthook hook);
 
 namespace detail {
 // Hands e to the installed excepthook (or the default printer); swallows whatever the hook throws.
-void call_excepthook(std::exception_ptr e, std::thread::id id) noexcept;
+SLUICE_EXPORT void call_excepthook(std::exception_ptr e, std::thread::id id) noexcept;
 
-struct thread_state {
+struct SLUICE_EXPORT thread_state {
   std::exception_ptr error;  // written by the thread, read after join (join orders the two)
   std::thread::id id;
   // Set by the thread itself when its own callable destroyed (or moved over) the sluice::thread: nobody is
@@ -55,15 +56,15 @@ struct thread_state {
 };
 
 // Marks the state done and wakes join_for.
-void thread_finished(thread_state& state) noexcept;
+SLUICE_EXPORT void thread_finished(thread_state& state) noexcept;
 // Blocks until state.done or the deadline (nullopt: never); true once done.
-bool thread_wait_done(const thread_state& state, const steady_deadline& deadline) noexcept;
+SLUICE_EXPORT bool thread_wait_done(const thread_state& state, const steady_deadline& deadline) noexcept;
 }  // namespace detail
 
 // Like std::jthread, but join() rethrows what the callable threw (then it never reaches the excepthook).
 // As with jthread, if std::invocable<F, std::stop_token, Args...> the callable receives this thread's
 // token first. f and args are decay-copied into the new thread (std::ref to pass a reference).
-class thread {
+class SLUICE_EXPORT thread {
  public:
   thread() noexcept = default;
   // Starts the thread. Throws std::system_error if it cannot be started (nothing runs then).

@@ -39,21 +39,22 @@
 #include <utility>
 #include <vector>
 
+#include "export.hpp"
 #include "detail/future_state.hpp"
 
 namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
-class cancelled_error : public std::runtime_error {  // Python: CancelledError
+class SLUICE_EXPORT cancelled_error : public std::runtime_error {  // Python: CancelledError
  public:
   using std::runtime_error::runtime_error;
 };
-class timeout_error : public std::runtime_error {  // Python: TimeoutError
+class SLUICE_EXPORT timeout_error : public std::runtime_error {  // Python: TimeoutError
  public:
   using std::runtime_error::runtime_error;
 };
-class broken_pool : public std::runtime_error {  // Python: BrokenThreadPool (the initializer threw)
+class SLUICE_EXPORT broken_pool : public std::runtime_error {  // Python: BrokenThreadPool (the initializer threw)
  public:
   using std::runtime_error::runtime_error;
 };
@@ -63,9 +64,9 @@ template <class T>
 class future;
 
 namespace detail {
-[[noreturn]] void throw_no_state();
-[[noreturn]] void throw_cancelled();
-[[noreturn]] void throw_result_timeout();
+[[noreturn]] SLUICE_EXPORT void throw_no_state();
+[[noreturn]] SLUICE_EXPORT void throw_cancelled();
+[[noreturn]] SLUICE_EXPORT void throw_result_timeout();
 template <class T>
 future<T> make_future(future_state<T>* adopt) noexcept;
 template <class T>
@@ -149,21 +150,21 @@ future_state<T>* state_of(const future<T>& f) noexcept {
 }
 
 class pool_core;
-struct pool_core_deleter {
+struct SLUICE_EXPORT pool_core_deleter {
   void operator()(pool_core* core) const noexcept;
 };
 // Queues a task holding one reference for the queue; throws (and takes nothing) after shutdown or when broken.
-void pool_push(pool_core& core, future_state_base* task);
+SLUICE_EXPORT void pool_push(pool_core& core, future_state_base* task);
 }  // namespace detail
 
-struct pool_options {
+struct SLUICE_EXPORT pool_options {
   std::size_t max_workers = 0;              // 0: std::thread::hardware_concurrency()
   std::string thread_name_prefix{};         // shown by ps/top/gdb as <prefix>_<n>; default "sluice-pool"
   std::function<void()> initializer{};      // runs once in each worker; if it throws the pool is broken: pending
                                             // futures fail with broken_pool and every later submit throws it
 };
 
-class thread_pool {
+class SLUICE_EXPORT thread_pool {
  public:
   // Starts the workers now (their initializer runs right away).
   explicit thread_pool(std::size_t max_workers = 0);
@@ -270,7 +271,7 @@ std::vector<future<T>> unique_futures(std::span<const future<T>> fs) {
   }
   return out;
 }
-[[noreturn]] void throw_as_completed_timeout(std::size_t unfinished, std::size_t total);
+[[noreturn]] SLUICE_EXPORT void throw_as_completed_timeout(std::size_t unfinished, std::size_t total);
 }  // namespace detail
 
 // Yields the futures as they finish: the ones already done first, each once (duplicates are dropped). Throws

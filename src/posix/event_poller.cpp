@@ -1,6 +1,7 @@
 // src/posix/event_poller.cpp -- the descriptors behind sluice::aio's loop: epoll, timerfd, eventfd, and the
 // signal handler that forwards a signal to a loop.
 #include "posix/platform.hpp"
+#include "posix/fault.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -16,7 +17,9 @@
 
 namespace sluice::detail::os {
 
-int epoll_open() noexcept { return ::epoll_create1(EPOLL_CLOEXEC); }
+int epoll_open() noexcept {
+  return fault::call_or_fail(sys_call::epoll_create, [] { return ::epoll_create1(EPOLL_CLOEXEC); });
+}
 
 int epoll_watch(int ep, int fd, void* data) noexcept {
   epoll_event ev{};
@@ -38,7 +41,7 @@ int epoll_next(int ep, ready_event* out, int max, bool block) noexcept {
   constexpr int batch = 256;
   epoll_event evs[batch];
   if (max > batch) max = batch;
-  int n = ::epoll_wait(ep, evs, max, block ? -1 : 0);
+  int n = fault::call_or_fail(sys_call::epoll_wait, [&] { return ::epoll_wait(ep, evs, max, block ? -1 : 0); });
   if (n < 0) return errno == EINTR ? 0 : -1;
   for (int i = 0; i < n; ++i) {
     unsigned e = 0;
@@ -51,7 +54,10 @@ int epoll_next(int ep, ready_event* out, int max, bool block) noexcept {
   return n;
 }
 
-int timerfd_open() noexcept { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
+int timerfd_open() noexcept {
+  return fault::call_or_fail(sys_call::timerfd_create,
+                             [] { return ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); });
+}
 
 void timerfd_arm(int fd, clock::time_point when) noexcept {
   itimerspec spec{};
@@ -67,12 +73,15 @@ void timerfd_arm(int fd, clock::time_point when) noexcept {
 
 void timerfd_drain(int fd) noexcept {
   std::uint64_t n;
-  while (::read(fd, &n, sizeof n) < 0 && errno == EINTR) {
+  while (fault::call_or_fail(sys_call::read, [&] { return ::read(fd, &n, sizeof n); }) < 0 && errno == EINTR) {
   }
 }
 
-int eventfd_open() noexcept { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+int eventfd_open() noexcept {
+  return fault::call_or_fail(sys_call::eventfd_create, [] { return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); });
+}
 
+// Not through the fault seam: it runs in signal handlers, and the armed seam takes a lock.
 void eventfd_post(int fd) noexcept {
   int saved = errno;
   std::uint64_t one = 1;
@@ -83,7 +92,7 @@ void eventfd_post(int fd) noexcept {
 
 void eventfd_drain(int fd) noexcept {
   std::uint64_t n;
-  while (::read(fd, &n, sizeof n) < 0 && errno == EINTR) {
+  while (fault::call_or_fail(sys_call::read, [&] { return ::read(fd, &n, sizeof n); }) < 0 && errno == EINTR) {
   }
 }
 

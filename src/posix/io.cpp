@@ -1,5 +1,6 @@
 // src/posix/io.cpp -- descriptors, poll, waiting for and signalling children.
 #include "posix/platform.hpp"
+#include "posix/fault.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -19,16 +20,20 @@
 
 namespace sluice::detail::os {
 
-int make_pipe(int fds[2]) noexcept { return ::pipe2(fds, O_CLOEXEC); }
+int make_pipe(int fds[2]) noexcept {
+  return fault::call_or_fail(sys_call::pipe, [&] { return ::pipe2(fds, O_CLOEXEC); });
+}
 
 int open_cloexec(const char* path, int flags, mode_t mode) noexcept {
   int fd;
-  do fd = ::open(path, flags | O_CLOEXEC, mode);
+  do fd = fault::call_or_fail(sys_call::open, [&] { return ::open(path, flags | O_CLOEXEC, mode); });
   while (fd < 0 && errno == EINTR);
   return fd;
 }
 
-int dup_cloexec(int fd) noexcept { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+int dup_cloexec(int fd) noexcept {
+  return fault::call_or_fail(sys_call::dup, [&] { return ::fcntl(fd, F_DUPFD_CLOEXEC, 3); });
+}
 
 // close() is not retried on EINTR: on Linux the descriptor is gone either way, and a retry could close a
 // descriptor another thread has just been given.
@@ -40,14 +45,14 @@ void grow_pipe(int fd, int size) noexcept { ::fcntl(fd, F_SETPIPE_SZ, size); }
 
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept {
   ssize_t r;
-  do r = ::read(fd, buf, n);
+  do r = fault::call_or_fail(sys_call::read, [&] { return ::read(fd, buf, n); });
   while (r < 0 && errno == EINTR);
   return r;
 }
 
 ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept {
   ssize_t r;
-  do r = ::write(fd, buf, n);
+  do r = fault::call_or_fail(sys_call::write, [&] { return ::write(fd, buf, n); });
   while (r < 0 && errno == EINTR);
   return r;
 }
@@ -161,7 +166,7 @@ int open_pidfd(pid_t pid) noexcept {
   if (pidfd_unavailable.load(std::memory_order_relaxed) || pidfd_forced_off.load(std::memory_order_relaxed))
     return -1;
   // pidfd_open's descriptor is close-on-exec by definition.
-  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  long fd = fault::call_or_fail(sys_call::pidfd_open, [&] { return ::syscall(SYS_pidfd_open, pid, 0); });
   if (fd < 0) {
     // ENOSYS: kernel before 5.3; EPERM/EINVAL: seccomp filters or sandboxes. Fall back to polling for good.
     if (errno == ENOSYS || errno == EPERM || errno == EINVAL) pidfd_unavailable.store(true, std::memory_order_relaxed);
@@ -179,6 +184,8 @@ void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept {
 
 bool close_range_disabled_for_testing() noexcept { return close_range_forced_off.load(std::memory_order_relaxed); }
 
+void forget_fallbacks_for_testing() noexcept { pidfd_unavailable.store(false, std::memory_order_relaxed); }
+
 int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept {
   pollfd fds[8];
   if (n > 8) {
@@ -188,7 +195,7 @@ int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* dead
   for (;;) {
     for (std::size_t i = 0; i < n; ++i) fds[i] = pollfd{entries[i].fd, entries[i].events, 0};
     int ms = remaining_ms(deadline);
-    int r = ::poll(fds, n, ms);
+    int r = fault::call_or_fail(sys_call::poll, [&] { return ::poll(fds, n, ms); });
     if (r < 0 && errno == EINTR) continue;
     if (r == 0 && deadline && clock::now() < *deadline) continue;  // woke a little early: not a timeout yet
     for (std::size_t i = 0; i < n; ++i) entries[i].revents = r > 0 ? fds[i].revents : 0;
@@ -199,7 +206,7 @@ int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* dead
 bool try_reap(pid_t pid, int& returncode) noexcept {
   int status = 0;
   pid_t r;
-  do r = ::waitpid(pid, &status, WNOHANG);
+  do r = fault::call_or_fail(sys_call::wait, [&] { return ::waitpid(pid, &status, WNOHANG); });
   while (r < 0 && errno == EINTR);
   if (r == 0) return false;
   if (r < 0) {
@@ -229,7 +236,7 @@ bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept
     // WNOWAIT leaves the zombie in place, so the pid cannot be recycled before try_reap runs under its lock.
     siginfo_t info;
     int r;
-    do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+    do r = fault::call_or_fail(sys_call::wait, [&] { return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT); });
     while (r < 0 && errno == EINTR);
     return true;
   }
@@ -238,7 +245,9 @@ bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept
   for (;;) {
     siginfo_t info{};
     int r;
-    do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    do r = fault::call_or_fail(sys_call::wait, [&] {
+      return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+    });
     while (r < 0 && errno == EINTR);
     if (r < 0 || info.si_pid != 0) return true;
     auto now = clock::now();
@@ -251,7 +260,9 @@ bool wait_exit(pid_t pid, int pidfd, const clock::time_point* deadline) noexcept
 bool child_has_ended(pid_t pid) noexcept {
   siginfo_t info{};
   int r;
-  do r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  do r = fault::call_or_fail(sys_call::wait, [&] {
+    return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  });
   while (r < 0 && errno == EINTR);
   return r < 0 || info.si_pid != 0;  // an error (ECHILD: reaped elsewhere, SIGCHLD ignored) ends the wait too
 }

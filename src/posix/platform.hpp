@@ -10,6 +10,8 @@
 #include <string>
 #include <sys/types.h>
 
+#include <sluice/export.hpp>  // the test hooks below are called by the test programs
+
 namespace sluice::detail::os {
 
 using clock = std::chrono::steady_clock;
@@ -47,8 +49,25 @@ spawn_result spawn(const spawn_request& req) noexcept;
 int open_pidfd(pid_t pid) noexcept;
 
 // Test hooks: behave as on a kernel without pidfd_open / close_range, so the fallbacks can be exercised.
-void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept;
-bool close_range_disabled_for_testing() noexcept;  // -1 when the kernel refuses (the answer is remembered process-wide)
+SLUICE_EXPORT void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept;
+SLUICE_EXPORT bool close_range_disabled_for_testing() noexcept;
+
+// ---- fault injection (tests only; posix/fault.hpp is the seam every wrapper below goes through) ----------------
+// The system calls of this layer that can fail. `spawn` is the clone of spawn(); `close_range` is the child's
+// close_range (the fault is decided in the parent and acted out by the child); `wait` covers waitid and waitpid.
+enum class sys_call : unsigned char {
+  pipe, open, dup, read, write, poll, spawn, pidfd_open, close_range, wait,
+  epoll_create, epoll_wait, timerfd_create, eventfd_create,
+  count_
+};
+// After `skip` calls that succeed, the next `times` calls of `call` fail with errno `error` without reaching the
+// kernel. Thread-safe; the faults of all calls are independent.
+SLUICE_EXPORT void inject_fault_for_testing(sys_call call, int error, int times = 1, int skip = 0) noexcept;
+SLUICE_EXPORT int faults_taken_for_testing(sys_call call) noexcept;  // injected so far (since the last clear)
+// Disarms every fault and forgets what the fallbacks learned (a pidfd_open refused for good), so the next
+// test starts on the real kernel's behaviour again.
+SLUICE_EXPORT void clear_faults_for_testing() noexcept;
+SLUICE_EXPORT void forget_fallbacks_for_testing() noexcept;
 
 // Descriptors (all close-on-exec). Return -1 and set errno on failure.
 int make_pipe(int fds[2]) noexcept;

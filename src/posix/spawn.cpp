@@ -9,6 +9,7 @@
 //  - All signals are blocked around clone, so no application handler can run in the child on the shared
 //    memory; the child resets caught handlers to SIG_DFL, then restores the caller's mask just before exec.
 #include "posix/platform.hpp"
+#include "posix/fault.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -54,27 +55,33 @@ constexpr int kernel_nsig = 64;
 #endif
 
 using clone_fn = int (*)(int (*)(void*), void*, int, void*, ...);
+using vfork_fn = pid_t (*)();
 
-// ThreadSanitizer intercepts clone() and treats every clone as a fork: in the child it resets its own
-// bookkeeping, which with CLONE_VM is the parent's bookkeeping, and the parent then dies with "starting new
-// threads after multi-threaded fork". Under TSan, call libc's clone directly; the child runs no
-// instrumented code, so TSan has nothing to learn from it.
-clone_fn resolve_clone() {
+// ThreadSanitizer intercepts clone() and vfork() and treats both as a fork: in the child it resets its own
+// bookkeeping, which with a shared address space is the parent's bookkeeping, and the parent then dies with
+// "starting new threads after multi-threaded fork" (and its vfork is a real fork, so the child's errno would
+// never reach us). Under TSan, call libc's functions directly; the child runs no instrumented code, so TSan
+// has nothing to learn from it.
+template <class Fn>
+Fn resolve_libc(const char* name, Fn ours) {
 #ifdef SLUICE_TSAN
   if (void* libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD)) {
-    void* sym = dlsym(libc, "clone");
+    void* sym = dlsym(libc, name);
     dlclose(libc);
-    if (sym) return reinterpret_cast<clone_fn>(sym);
+    if (sym) return reinterpret_cast<Fn>(sym);
   }
+#else
+  (void)name;
 #endif
-  return &::clone;
-}  // rt_sigaction's last valid signal number on Linux
+  return ours;
+}
 
 struct child_context {
   const spawn_request* req;
   const sigset_t* caller_mask;
   volatile int error;
   volatile int step;
+  int close_range_fault;  // an injected close_range errno (fault seam), decided in the parent; 0: none
 };
 
 SLUICE_NO_SANITIZE long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
@@ -165,7 +172,7 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
 
   if (r->close_fds) {
     unsigned lo = 3;
-    bool ok = !r->walk_proc_fds;
+    bool ok = !r->walk_proc_fds && ctx->close_range_fault == 0;
     for (std::size_t i = 0; i < r->n_pass_fds && ok; ++i) {
       auto p = static_cast<unsigned>(r->pass_fds[i]);
       if (p < lo) continue;
@@ -191,6 +198,15 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
   return child_fail(ctx, spawn_step::exec);
 }
 
+// The fallback spawn. vfork returns twice into this frame, so the child must never return from here: it calls
+// child_main, which ends in execve or exit_group.
+SLUICE_NO_SANITIZE pid_t vfork_child(child_context* ctx) {
+  static const vfork_fn do_vfork = resolve_libc<vfork_fn>("vfork", &::vfork);
+  pid_t pid = do_vfork();
+  if (pid == 0) child_main(ctx);
+  return pid;
+}
+
 }  // namespace
 
 spawn_result spawn(const spawn_request& in_req) noexcept {
@@ -206,9 +222,15 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
-  child_context ctx{&req, &caller, 0, 0};
-  static const clone_fn do_clone = resolve_clone();
-  pid_t pid = do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0};
+  static const clone_fn do_clone = resolve_libc<clone_fn>("clone", &::clone);
+  pid_t pid = fault::call_or_fail(sys_call::spawn, [&] {
+    return do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+  });
+  // A sandbox (seccomp) may refuse clone with these flags, or the kernel lack it (ENOSYS under some
+  // emulators): vfork gives the same contract -- shared memory, parent suspended until exec or exit -- on
+  // the parent's own stack, below the frame of vfork_child.
+  if (pid < 0 && (errno == ENOSYS || errno == EPERM)) pid = vfork_child(&ctx);
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &caller, nullptr);
 

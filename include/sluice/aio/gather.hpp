@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "../export.hpp"
 #include "task.hpp"
 
 namespace sluice::aio {
@@ -25,7 +26,7 @@ using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate,
 // Suspends until one of `targets` has ended, or the deadline passed. Cancellable (cancelled_error) unless
 // shielded (the cancellation then waits for the next await). One link per target, each in that target's
 // list of waiters; the loop fires whichever ends first.
-struct any_done_await : cancellable_await {
+struct SLUICE_EXPORT any_done_await : cancellable_await {
   const std::vector<task_base*>& targets;
   std::optional<clock::time_point> deadline;
   bool shielded = false;
@@ -96,7 +97,7 @@ struct any_done_await : cancellable_await {
 
 // Waits until every target has ended, whatever cancellations arrive meanwhile (they are delivered at the
 // awaiting task's next await).
-task<void> wait_all_shielded(std::vector<task_base*> targets);
+SLUICE_EXPORT task<void> wait_all_shielded(std::vector<task_base*> targets);
 
 template <class T>
 value_or_monostate<T> take_result(task_base* b) {
@@ -111,10 +112,10 @@ value_or_monostate<T> take_result(task_base* b) {
 }
 
 // The first failure among ended tasks (in list order), or null. A cancelled task counts as failed.
-std::exception_ptr first_failure(const std::vector<task_base*>& tasks) noexcept;
+SLUICE_EXPORT std::exception_ptr first_failure(const std::vector<task_base*>& tasks) noexcept;
 // Runs the gather protocol over started tasks: waits for all; the first failure cancels the rest, which are
 // waited for, then it is rethrown; a cancellation of the gather cancels and waits for all, then rethrows.
-task<void> gather_all(std::vector<task_base*> tasks);
+SLUICE_EXPORT task<void> gather_all(std::vector<task_base*> tasks);
 
 template <class... T, std::size_t... I>
 task<std::tuple<value_or_monostate<T>...>> gather_tuple(std::index_sequence<I...>, task<T>... ts) {
@@ -139,9 +140,9 @@ task<std::vector<value_or_monostate<T>>> gather_vector(std::vector<task<T>> ts) 
   co_return out;
 }
 
-void check_timeout(seconds timeout, const char* who);  // std::invalid_argument for NaN
-clock::time_point deadline_in(seconds timeout) noexcept;
-[[noreturn]] void throw_wait_for_timeout(seconds timeout);
+SLUICE_EXPORT void check_timeout(seconds timeout, const char* who);  // std::invalid_argument for NaN
+SLUICE_EXPORT clock::time_point deadline_in(seconds timeout) noexcept;
+[[noreturn]] SLUICE_EXPORT void throw_wait_for_timeout(seconds timeout);
 
 template <class T>
 task<T> wait_for_impl(task<T> t, seconds timeout) {
@@ -192,7 +193,7 @@ task<std::vector<detail::value_or_monostate<T>>> gather(std::vector<task<T>> ts)
 }
 
 // All exceptions of a task_group's failed tasks (Python: ExceptionGroup); what() names the count and the first.
-class exception_group : public std::exception {
+class SLUICE_EXPORT exception_group : public std::exception {
  public:
   explicit exception_group(std::vector<std::exception_ptr> errors);
   const std::vector<std::exception_ptr>& exceptions() const noexcept { return errors_; }
@@ -209,7 +210,7 @@ class exception_group : public std::exception {
 // the loop afterwards). Cancelling the task that awaits join() cancels the group's tasks, waits for them and
 // rethrows cancelled_error.
 //   aio::task_group g;  g.create_task(fetch(a));  g.create_task(fetch(b));  co_await g.join();
-class task_group {
+class SLUICE_EXPORT task_group {
  public:
   task_group();
   ~task_group();

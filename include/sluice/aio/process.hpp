@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "../export.hpp"
 #include "../subprocess.hpp"
 #include "task.hpp"
 
@@ -42,7 +43,7 @@ struct process_state;
 }  // namespace detail
 
 // Python: asyncio.IncompleteReadError. Thrown by readexactly/readuntil at end of file.
-class incomplete_read : public std::runtime_error {
+class SLUICE_EXPORT incomplete_read : public std::runtime_error {
  public:
   incomplete_read(std::string partial, std::string what);
   const std::string& partial() const noexcept { return partial_; }
@@ -53,7 +54,7 @@ class incomplete_read : public std::runtime_error {
 
 // The reading end of a pipe. Move-only; one read at a time (a second concurrent read: std::logic_error).
 // Reads are cancellable; bytes already read stay buffered for the next read.
-class stream_reader {
+class SLUICE_EXPORT stream_reader {
  public:
   stream_reader() noexcept;
   stream_reader(stream_reader&&) noexcept;
@@ -83,7 +84,7 @@ class stream_reader {
 // The writing end of a pipe. write() buffers and never blocks the loop; the loop writes the buffer out in
 // the background as the pipe drains. A broken pipe (the reader is gone) never raises SIGPIPE: drain() then
 // throws std::system_error(EPIPE), and later data is dropped.
-class stream_writer {
+class SLUICE_EXPORT stream_writer {
  public:
   stream_writer() noexcept;
   stream_writer(stream_writer&&) noexcept;
@@ -108,10 +109,10 @@ class stream_writer {
 // Python: loop.connect_read_pipe / connect_write_pipe. Streams over a descriptor handed over by the caller
 // (a pipe, a socket, a terminal; a regular file is read and written directly, since epoll refuses it and it
 // never makes a reader wait). The descriptor is made non-blocking. std::invalid_argument for an empty fd.
-stream_reader connect_read_pipe(sluice::fd f);
-stream_writer connect_write_pipe(sluice::fd f);
+SLUICE_EXPORT stream_reader connect_read_pipe(sluice::fd f);
+SLUICE_EXPORT stream_writer connect_write_pipe(sluice::fd f);
 
-class process {
+class SLUICE_EXPORT process {
  public:
   process() noexcept;
   process(process&&) noexcept;
@@ -150,8 +151,8 @@ class process {
 
 // Same options as the sync API; input, capture_output, timeout and check belong to run_process.
 // (Overloads, not default arguments: see the note on g++ 12 at the top.)
-task<process> create_subprocess_exec(std::vector<std::string> args);
-task<process> create_subprocess_exec(std::vector<std::string> args, options opts);
+SLUICE_EXPORT task<process> create_subprocess_exec(std::vector<std::string> args);
+SLUICE_EXPORT task<process> create_subprocess_exec(std::vector<std::string> args, options opts);
 // asyncio's form: create_subprocess_exec("sh", "-c", cmd); each argument converts to std::string.
 template <class... Args>
   requires(std::is_constructible_v<std::string, Args &&> && ...)
@@ -162,11 +163,11 @@ task<process> create_subprocess_exec(std::string program, Args&&... args) {
   (argv.emplace_back(std::forward<Args>(args)), ...);
   return create_subprocess_exec(std::move(argv));
 }
-task<process> create_subprocess_shell(std::string command);
-task<process> create_subprocess_shell(std::string command, options opts);
+SLUICE_EXPORT task<process> create_subprocess_shell(std::string command);
+SLUICE_EXPORT task<process> create_subprocess_shell(std::string command, options opts);
 // The coroutine form of sluice::run, with every option. On timeout or cancellation the child (and, with
 // process_group/start_new_session, its group) is killed and reaped before the exception leaves.
-task<completed_process> run_process(std::vector<std::string> args);
-task<completed_process> run_process(std::vector<std::string> args, options opts);
+SLUICE_EXPORT task<completed_process> run_process(std::vector<std::string> args);
+SLUICE_EXPORT task<completed_process> run_process(std::vector<std::string> args, options opts);
 
 }  // namespace sluice::aio

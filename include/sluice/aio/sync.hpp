@@ -10,13 +10,14 @@
 #pragma once
 #include <cstddef>
 
+#include "../export.hpp"
 #include "task.hpp"
 
 namespace sluice::aio {
 
 namespace detail {
 // A FIFO of waiting tasks with cancellation: the building block of event, lock, semaphore and the queues.
-class wait_queue {
+class SLUICE_EXPORT wait_queue {
  public:
   // Awaits a wake-up; cancelled_error when cancelled before it. A wake-up that arrives together with the
   // cancellation is passed to the next waiter.
@@ -37,7 +38,7 @@ class wait_queue {
 }  // namespace detail
 
 // Python: asyncio.Event.
-class event {
+class SLUICE_EXPORT event {
  public:
   void set();                            // wakes every waiter; never blocks
   void clear() noexcept { set_ = false; }
@@ -50,7 +51,7 @@ class event {
 };
 
 // Python: asyncio.Lock. FIFO; not reentrant.
-class lock {
+class SLUICE_EXPORT lock {
  public:
   task<void> acquire();  // cancellable; a cancelled acquire never holds the lock
   void release();        // std::logic_error when not locked
@@ -63,7 +64,7 @@ class lock {
 
 // Python: asyncio.Semaphore. FIFO and cancellation-safe: a waiter cancelled after it was woken passes its
 // wake-up on (no lost wake-up); a newcomer never overtakes a waiter.
-class semaphore {
+class SLUICE_EXPORT semaphore {
  public:
   explicit semaphore(std::size_t value = 1);
   task<void> acquire();

@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../export.hpp"
 #include "../detail/aio_core.hpp"
 #include "../thread_pool.hpp"  // cancelled_error, timeout_error, seconds
 
@@ -30,7 +31,7 @@ class handle;
 namespace detail {
 
 // The promise part common to every task<T>.
-struct promise_common : task_base {
+struct SLUICE_EXPORT promise_common : task_base {
   static void* operator new(std::size_t n) { return frame_alloc(n); }
   static void operator delete(void* p, std::size_t n) noexcept { frame_free(p, n); }
 
@@ -82,7 +83,7 @@ struct promise<void> : promise_common {
   void peek() const { take(); }
 };
 
-[[noreturn]] void throw_moved_from(const char* what);
+[[noreturn]] SLUICE_EXPORT void throw_moved_from(const char* what);
 // Its outcome was looked at: no excepthook report. Touches the loop only for a failure still on the loop's list
 // of unretrieved ones, so that it is safe on a handle that outlived its loop (run() ended: all were reported).
 inline void mark_retrieved(task_base& b) noexcept {
@@ -90,8 +91,8 @@ inline void mark_retrieved(task_base& b) noexcept {
   b.retrieved = true;
   if (b.error) b.loop->forget_unretrieved(&b);
 }
-[[noreturn]] void throw_not_done();
-void start_task(task_base* t, std::coroutine_handle<> frame);  // on the current loop; std::logic_error without
+[[noreturn]] SLUICE_EXPORT void throw_not_done();
+SLUICE_EXPORT void start_task(task_base* t, std::coroutine_handle<> frame);  // on the current loop; std::logic_error without
 template <class T>
 task_base* release_root(task<T>& t);
 }  // namespace detail
@@ -162,7 +163,7 @@ task_base* release_root(task<T>& t) {
 // Awaits a task's end (not its result). Cancellable: a cancellation is passed on to the awaited task, and
 // the awaiting one resumes, with cancelled_error, once that has ended. Shielded: a cancellation waits for
 // the awaiting task's next await.
-struct done_await : cancellable_await {
+struct SLUICE_EXPORT done_await : cancellable_await {
   task_base* target = nullptr;
   bool shielded = false;
   bool await_ready() {
@@ -290,7 +291,7 @@ handle<T> create_task(task<T> t) {
 
 namespace detail {
 // Runs a loop on this thread until `main` ends, then cancels what still runs and waits for it.
-class loop_runner {
+class SLUICE_EXPORT loop_runner {
  public:
   loop_runner();  // std::logic_error when a loop already runs on this thread
   ~loop_runner();
@@ -323,13 +324,13 @@ T run(task<T> t) {
 
 // Python: asyncio.sleep. sleep(0) yields to the other ready tasks once; a negative delay counts as 0.
 // std::invalid_argument for NaN. Cancellable.
-task<void> sleep(seconds delay);
+SLUICE_EXPORT task<void> sleep(seconds delay);
 inline task<void> sleep(double delay_seconds) { return sleep(seconds(delay_seconds)); }  // sleep(0), sleep(0.5)
 
 // The loop running on this thread (Python: asyncio.get_running_loop()). A copy may be kept and used from
 // other threads for call_soon_threadsafe, also after the loop ended; its other members belong to the loop's
 // thread (std::logic_error elsewhere or once the loop ended).
-class event_loop {
+class SLUICE_EXPORT event_loop {
  public:
   static event_loop& current();  // std::logic_error when no loop runs on this thread
   double time() const;           // the loop's monotonic clock, in seconds

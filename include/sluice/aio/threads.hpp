@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "../export.hpp"
 #include "../queue.hpp"
 #include "../thread_pool.hpp"
 #include "task.hpp"
@@ -22,7 +23,7 @@
 namespace sluice {
 namespace detail {
 // Reaches sluice::queue's event counts and single attempts for sluice::aio (a friend of queue).
-struct queue_access {
+struct SLUICE_EXPORT queue_access {
   template <class T>
   static event_count& not_empty(queue<T>& q) noexcept { return q.not_empty_; }
   template <class T>
@@ -145,7 +146,7 @@ task<void> queue_put(sluice::queue<T>& q, T item) {
 }
 
 // The meeting point of a thread_pool future's done callback (any thread) and the awaiting task.
-struct future_bridge {
+struct SLUICE_EXPORT future_bridge {
   std::mutex mu;
   bool attached = true;
   std::shared_ptr<remote_queue> remote;
@@ -161,7 +162,7 @@ struct future_bridge {
   }
 };
 
-struct future_await : cancellable_await {
+struct SLUICE_EXPORT future_await : cancellable_await {
   std::shared_ptr<future_bridge> bridge;
   bool await_ready() {
     if (cancel_pending_on_entry()) {
@@ -210,7 +211,7 @@ task<T> wrap_impl(sluice::future<T> f) {
   }
 }
 
-sluice::thread_pool& default_thread_pool();
+SLUICE_EXPORT sluice::thread_pool& default_thread_pool();
 }  // namespace detail
 
 // Awaiting the thread-safe sluice::queue<T> from a coroutine without blocking the loop, so threads and

@@ -17,6 +17,8 @@
 #include <new>
 #include <vector>
 
+#include "../export.hpp"
+
 namespace sluice::aio::detail {
 
 using clock = std::chrono::steady_clock;
@@ -27,11 +29,11 @@ struct remote_queue;
 
 // Coroutine frames come from a per-thread pool of size classes, so that the library's own short coroutines
 // (sleep, a queue get, a stream read) reuse frames instead of calling operator new on every await.
-void* frame_alloc(std::size_t n);
-void frame_free(void* p, std::size_t n) noexcept;
+SLUICE_EXPORT void* frame_alloc(std::size_t n);
+SLUICE_EXPORT void frame_free(void* p, std::size_t n) noexcept;
 
 // What a suspended task waits on.
-struct waiter {
+struct SLUICE_EXPORT waiter {
   task_base* task = nullptr;
   std::coroutine_handle<> resume{};
   // Detaches the waiter from its source on cancellation and returns true (the task then resumes with
@@ -47,7 +49,7 @@ struct waiter {
 };
 
 // FIFO of waiters (an event's, a lock's, a queue's getters), intrusive: no allocation.
-class waiter_list {
+class SLUICE_EXPORT waiter_list {
  public:
   bool empty() const noexcept { return head_ == nullptr; }
   waiter* front() const noexcept { return head_; }
@@ -61,7 +63,7 @@ class waiter_list {
 };
 
 // A deadline in the loop's timer heap; calls fn when due (on the loop thread).
-struct timer_node {
+struct SLUICE_EXPORT timer_node {
   clock::time_point when{};
   std::size_t index = static_cast<std::size_t>(-1);  // position in the heap; -1 when not armed
   void (*fn)(timer_node*) noexcept = nullptr;
@@ -71,7 +73,7 @@ struct timer_node {
 
 // A descriptor watched by the loop, edge-triggered: the readiness flags are set by the loop and cleared by
 // the reader or writer on EAGAIN, which then waits with its waiter in `reader` / `writer`.
-struct io_state {
+struct SLUICE_EXPORT io_state {
   int fd = -1;
   bool readable = false;
   bool writable = false;
@@ -88,7 +90,7 @@ struct io_state {
 };
 
 // A wake-up that another thread hands to the loop (thread-safe queue, intrusive).
-struct remote_node {
+struct SLUICE_EXPORT remote_node {
   remote_node* next = nullptr;
   void (*run)(remote_node*) noexcept = nullptr;
   bool queued = false;  // guarded by the loop's remote mutex
@@ -96,7 +98,7 @@ struct remote_node {
 
 // The state of a task. Every coroutine promise of sluice::aio derives from it; only the promise at the root
 // of a task started by create_task/run uses the bookkeeping part, so a created task is one allocation.
-struct task_base {
+struct SLUICE_EXPORT task_base {
   // Nested awaiting (co_await another task<T>): who resumes when this coroutine ends.
   std::coroutine_handle<> continuation{};
   std::exception_ptr error{};
@@ -129,7 +131,7 @@ struct task_base {
 
 // The event loop of one thread (epoll + pidfd + timerfd + eventfd). See event_loop in sluice/aio/task.hpp
 // for the public face.
-class loop_impl {
+class SLUICE_EXPORT loop_impl {
  public:
   loop_impl();
   ~loop_impl();
@@ -217,7 +219,7 @@ class loop_impl {
 
 // The thread-safe part of a loop, shared with other threads so that they may post to it after it ended
 // (the post is then refused).
-struct remote_queue {
+struct SLUICE_EXPORT remote_queue {
   std::mutex mu;
   remote_node* head = nullptr;
   remote_node* tail = nullptr;
@@ -233,7 +235,7 @@ struct remote_queue {
 };
 
 // Awaiter plumbing shared by the library's awaits: a pending cancellation is delivered before suspending.
-struct cancellable_await {
+struct SLUICE_EXPORT cancellable_await {
   waiter w{};
   bool cancel_pending_on_entry() {
     task_base& t = loop_impl::require().require_task();
@@ -246,7 +248,7 @@ struct cancellable_await {
   }
 };
 
-[[noreturn]] void throw_cancelled();
+[[noreturn]] SLUICE_EXPORT void throw_cancelled();
 // Called in await_resume: throws cancelled_error when the wait was cancelled (consuming the request).
 inline void resume_or_throw(waiter& w) {
   if (w.cancelled) {

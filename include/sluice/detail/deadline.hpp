@@ -11,6 +11,9 @@
 //  - more than max_timeout (about 31 years) or infinite: no deadline at all, the call waits like its untimed
 //    form; this also keeps now() + timeout from overflowing the clock's 64-bit nanoseconds (about 292 years);
 //  - no timeout (nullopt, Python's None): no deadline.
+// sluice::aio follows asyncio instead, and says so at each call: a timeout <= 0 is no error but "one turn" (the
+// deadline is now); NaN is still std::invalid_argument (checked by the caller, with its own name); beyond
+// max_timeout there is no deadline, which the loop spells time_point::max(). That is loop_deadline_after below.
 #pragma once
 #include <chrono>
 #include <cmath>
@@ -37,6 +40,15 @@ inline steady_deadline deadline_after(std::chrono::duration<double> timeout) {
 inline steady_deadline deadline_after(std::optional<std::chrono::duration<double>> timeout) {
   if (!timeout) return std::nullopt;
   return deadline_after(*timeout);
+}
+
+// The asyncio rule (see above). Never throws; NaN, which callers refuse first, would count as 0 here.
+inline std::chrono::steady_clock::time_point loop_deadline_after(std::chrono::duration<double> timeout) noexcept {
+  const auto now = std::chrono::steady_clock::now();
+  const double s = timeout.count();
+  if (!(s > 0)) return now;
+  if (s > max_timeout) return std::chrono::steady_clock::time_point::max();
+  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
 }
 
 }  // namespace sluice::detail

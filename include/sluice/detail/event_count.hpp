@@ -8,58 +8,12 @@
 #include <climits>
 #include <cstdint>
 #include <mutex>
-#include <thread>
 
 #include "futex.hpp"
+#include "spin.hpp"  // cache_line
 
 namespace sluice::detail {
 
-inline constexpr std::size_t cache_line = 64;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-// Brief bounded spinning before parking: a handful of pauses that grow, then optionally a few yields,
-// then the caller parks. Measured on a loaded 2-core machine (more threads than cores), long spins and
-// sched_yield both lost: the thread we wait for usually needs our core, and parking at once hands it
-// over fastest (capacity-1 ping-pong went from ~12 us to ~2 us per round trip).
-class backoff {
- public:
-  // Returns false once the caller should stop spinning and park.
-  bool pause() noexcept {
-    if (step_ < spin_steps) {
-      for (unsigned i = 0; i < (1u << step_); ++i) cpu_relax();
-    } else if (step_ < spin_steps + yield_steps) {
-      std::this_thread::yield();
-    } else {
-      return false;
-    }
-    ++step_;
-    return true;
-  }
-
- private:
-#ifdef SLUICE_QUEUE_SPIN_STEPS  // for tuning on a given machine; the defaults suit a loaded 2-core box
-  static constexpr unsigned spin_steps = SLUICE_QUEUE_SPIN_STEPS;
-#else
-  static constexpr unsigned spin_steps = 3;
-#endif
-#ifdef SLUICE_QUEUE_YIELD_STEPS
-  static constexpr unsigned yield_steps = SLUICE_QUEUE_YIELD_STEPS;
-#else
-  static constexpr unsigned yield_steps = 0;
-#endif
-  unsigned step_ = 0;
-};
-
-// Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
-// registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
-// on its way back to a CPU would cost another futex_wake system call for nobody.
 // A waiter that is not a thread: a coroutine of sluice::aio waiting on a sluice::queue. Instead of sleeping
 // it registers, and a notifier calls wake() -- under the event count's lock, so that a waiter which
 // unregisters afterwards knows that no wake() still runs for it.
@@ -70,6 +24,10 @@ struct async_waiter {
   bool linked = false;
 };
 
+// Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
+// registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
+// on its way back to a CPU would cost another futex_wake system call for nobody.
+// Users: sluice::queue (not_empty, not_full, all_done) and thread_pool's idle workers.
 class alignas(cache_line) event_count {
  public:
   // Register as a waiter; re-check the condition after this, then wait(ticket) or cancel().

@@ -6,14 +6,16 @@
 #include <chrono>
 #include <cstdint>
 
+#include "../export.hpp"
+
 namespace sluice::detail {
 
 // Sleeps while *word == expected, until woken, the deadline passes (nullptr: never) or spuriously.
 // Returns false only when the deadline had passed.
-bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+SLUICE_EXPORT bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
                 const std::chrono::steady_clock::time_point* deadline) noexcept;
 
 // Wakes up to `count` threads sleeping on word.
-void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
+SLUICE_EXPORT void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
 }  // namespace sluice::detail

@@ -18,19 +18,20 @@
 #include <utility>
 #include <vector>
 
+#include "../export.hpp"
 #include "deadline.hpp"  // steady_deadline, deadline_after: the timeout rule
 
 namespace sluice::detail {
 
 // Declared by sluice/thread.hpp as well; done-callback exceptions go there.
-void call_excepthook(std::exception_ptr error, std::thread::id thread) noexcept;
+SLUICE_EXPORT void call_excepthook(std::exception_ptr error, std::thread::id thread) noexcept;
 
 enum class future_status : std::uint8_t { pending, running, finished, cancelled };
 
 class future_state_base;
 
 // Collects futures as they finish, for as_completed and wait (Python's _Waiter classes).
-class completion_waiter {
+class SLUICE_EXPORT completion_waiter {
  public:
   enum class mode : std::uint8_t { each, first_completed, first_exception, all_completed };
   completion_waiter(mode m, std::size_t pending) noexcept : mode_(m), pending_(pending) {}
@@ -53,14 +54,14 @@ class completion_waiter {
 };
 
 // Allocated only when somebody waits, adds a callback or a waiter: most tasks finish without ever touching it.
-struct future_sync {
+struct SLUICE_EXPORT future_sync {
   std::mutex mutex;
   std::condition_variable cv;
   std::vector<std::function<void(future_state_base*)>> callbacks;
   std::vector<std::shared_ptr<completion_waiter>> waiters;
 };
 
-class future_state_base {
+class SLUICE_EXPORT future_state_base {
  public:
   future_state_base() noexcept = default;
   future_state_base(const future_state_base&) = delete;
@@ -119,7 +120,7 @@ class future_state_base {
 };
 
 // Drops one reference on destruction; what future<T> and the pool's queues hold.
-class state_ref {
+class SLUICE_EXPORT state_ref {
  public:
   state_ref() noexcept = default;
   explicit state_ref(future_state_base* adopt) noexcept : p_(adopt) {}

@@ -29,7 +29,11 @@
 #include <utility>
 #include <vector>
 
-#include "event_count.hpp"  // cpu_relax
+#include "../export.hpp"
+#include "../queue.hpp"
+#include "../thread_pool.hpp"  // cancelled_error
+#include "pipeline_types.hpp"
+#include "spin.hpp"
 
 namespace sluice::detail {
 
@@ -78,20 +82,16 @@ inline constexpr std::uint64_t batch_target_ns = 20'000;
 // so they never outnumber the capacity and the memory bound is the one without reordering. A turn usually
 // comes within moments, so a worker spins briefly before sleeping; the consumer touches the lock only when
 // someone sleeps.
-class emit_gate {
+class SLUICE_EXPORT emit_gate {
  public:
   explicit emit_gate(std::uint64_t window) noexcept : window_(window) {}
   std::uint64_t window() const noexcept { return window_; }
   // Blocks until seq may be emitted; false if the run is stopping.
   bool wait(std::uint64_t seq) {
-    for (int i = 0; i < 64; ++i) {
+    for (backoff<spin::emit_window> b;;) {
       if (seq < next_.load(std::memory_order_acquire) + window_) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      cpu_relax();
-    }
-    for (int i = 0; i < 4; ++i) {
-      std::this_thread::yield();
-      if (seq < next_.load(std::memory_order_acquire) + window_) return true;
+      if (!b.pause()) break;
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
@@ -158,7 +158,7 @@ template <class T>
 using channel_ptr = std::conditional_t<std::is_void_v<T>, void*, link<T>*>;
 
 // What one worker measured; merged into its stage's stats when it leaves.
-struct worker_tally {
+struct SLUICE_EXPORT worker_tally {
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
   std::chrono::steady_clock::duration waiting_input{};
@@ -168,7 +168,7 @@ struct worker_tally {
 };
 
 // Shared by every thread of one run: the first error, the stop hooks, the threads, the stats.
-class pipeline_control {
+class SLUICE_EXPORT pipeline_control {
  public:
   explicit pipeline_control(std::vector<stage_stats> stages);
   pipeline_control(const pipeline_control&) = delete;
@@ -198,7 +198,7 @@ class pipeline_control {
 
 // Runs launch (which starts every thread) then drain on the calling thread, joins everything, and rethrows the
 // first error. A stop requested before the start throws cancelled_error without starting anything.
-pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
+SLUICE_EXPORT pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
                             const std::function<void(pipeline_control&)>& launch,
                             const std::function<void(pipeline_control&)>& drain);
 
@@ -225,18 +225,15 @@ class node {
 // Blocking puts and gets wait in slices and give up once the run is stopping, so that a wake-up the queue might
 // miss delays a pipeline thread by one slice at most, never forever.
 inline constexpr std::chrono::milliseconds wait_slice{50};
-// Before it parks, a thread that found its queue empty (or full) yields its core a few times: with one item
-// per hand-over the thread it waits for usually needs only that core for a moment, and a park plus wake-up per
-// item costs several times more than a few yields (measured with bench/pipeline_bench on 2 cores).
-inline constexpr int yields = 4;
+// Before it parks, a thread that found its queue empty (or full) yields its core a few times
+// (spin::pipeline_handoff): a park plus wake-up per item costs several times more.
 
 // Puts a batch, timing only the puts that had to wait. Throws queue_shut_down once the run is stopping.
 template <class T>
 void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_control& ctl) {
   if (out.queue.try_put(std::move(b))) return;
   const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < yields; ++i) {
-    std::this_thread::yield();
+  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
     if (out.queue.try_put(std::move(b))) {
       tally.waiting_output += std::chrono::steady_clock::now() - t0;
       return;
@@ -254,8 +251,7 @@ void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_contro
 // Blocks for the next batch: nullopt once the queue is closed and drained, or the run is stopping.
 template <class T>
 std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
-  for (int i = 0; i < yields; ++i) {
-    std::this_thread::yield();
+  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
     if (std::optional<batch<T>> got = in.queue.try_get()) return got;
   }
   for (;;) {
@@ -457,15 +453,15 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
 // Keeps a stage's outputs in input order when several workers run it (see the file comment). A turn usually
 // comes within moments, so a worker spins briefly before sleeping, and a worker passing the turn on touches
 // the lock only when someone sleeps: one item per hand-over must not cost a futex round trip.
-class turnstile {
+class SLUICE_EXPORT turnstile {
  public:
   explicit turnstile(std::size_t workers) : slots_(workers) {}
   // Blocks until seq's turn; false if the run is stopping.
   bool wait(std::uint64_t seq) {
-    for (int i = 0; i < 64; ++i) {
+    for (backoff<spin::ordered_turn> b;;) {
       if (next_.load(std::memory_order_acquire) == seq) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
-      cpu_relax();
+      if (!b.pause()) break;
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);

@@ -1,0 +1,104 @@
+// apps/sluice/shell.cpp -- which shell runs the jobs (GNU parallel's choice) and where a program is on PATH.
+// Declared in compose.hpp, which composes the commands these decide how to run.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
+
+#include <limits.h>
+#include <unistd.h>
+
+#include "compose.hpp"
+#include "text.hpp"
+
+namespace sluice::app {
+
+std::string find_program(const std::string& name) {
+  static std::unordered_map<std::string, std::string> cache;
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  std::string found;
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) found = name;
+  } else if (const char* path = std::getenv("PATH")) {
+    for (auto& dir : split_string(path, ':')) {
+      std::string cand = (dir.empty() ? std::string(".") : dir) + "/" + name;
+      if (::access(cand.c_str(), X_OK) == 0) {
+        found = cand;
+        break;
+      }
+    }
+  }
+  cache.emplace(name, found);
+  return found;
+}
+
+namespace {
+
+// The name and parent of a process, from /proc/PID/stat ("pid (comm) state ppid ...").
+bool proc_parent(pid_t pid, pid_t& parent) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return false;
+  char buf[512] = {};
+  std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string st(buf, n);
+  auto close = st.rfind(')');
+  if (close == std::string::npos || close + 4 >= st.size()) return false;
+  parent = static_cast<pid_t>(std::strtol(st.c_str() + close + 4, nullptr, 10));
+  return true;
+}
+
+std::string proc_exe(pid_t pid) {
+  char buf[4096];
+  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+bool posix_shell_name(const std::string& base) {
+  static const char* const k_shells[] = {"bash", "dash", "sh", "zsh", "ksh", "ksh93", "mksh", "pdksh", "ash", "posh", "yash"};
+  for (const char* k : k_shells)
+    if (base == k) return true;
+  return false;
+}
+
+std::string base_name(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+}  // namespace
+
+// GNU parallel's choice: $PARALLEL_SHELL, else the shell that started us (walking up the parents), else
+// $SHELL, else /bin/sh. Only Bourne-style shells are taken from the parents, since the quoting is Bourne's.
+const job_shell_info& job_shell() {
+  static const job_shell_info info = [] {
+    job_shell_info r;
+    if (const char* ps = std::getenv("PARALLEL_SHELL"); ps != nullptr && *ps != '\0') {
+      r.path = ps;
+    } else {
+      pid_t pid = ::getppid();
+      for (int depth = 0; depth < 16 && pid > 1 && r.path.empty(); ++depth) {
+        std::string exe = proc_exe(pid);
+        if (!exe.empty() && posix_shell_name(base_name(exe))) r.path = exe;
+        pid_t parent = 0;
+        if (!proc_parent(pid, parent)) break;
+        pid = parent;
+      }
+      if (r.path.empty()) {
+        const char* sh = std::getenv("SHELL");
+        r.path = (sh != nullptr && *sh != '\0' && posix_shell_name(base_name(sh))) ? sh : "/bin/sh";
+      }
+    }
+    // Resolve /bin/sh -> dash to know how its echo behaves.
+    char real[4096];
+    std::string resolved = ::realpath(r.path.c_str(), real) != nullptr ? std::string(real) : r.path;
+    r.echo_is_plain = base_name(resolved) == "bash";
+    return r;
+  }();
+  return info;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,86 @@
+// src/subprocess_fd.cpp -- sluice::fd (an owned descriptor) and sluice::stream (what a child's stdin/stdout/stderr is).
+#include <sluice/subprocess.hpp>
+
+#include <cerrno>
+#include <system_error>
+
+#include "posix/platform.hpp"
+
+namespace sluice {
+
+fd& fd::operator=(fd&& o) noexcept {
+  if (this != &o) {
+    close();
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+fd::~fd() { close(); }
+
+int fd::release() noexcept {
+  int r = fd_;
+  fd_ = -1;
+  return r;
+}
+
+// ---- blocking I/O on a descriptor the caller holds
+
+int try_write_all(int fd, std::string_view data) noexcept {
+  if (fd < 0) return EBADF;
+  return detail::os::write_all_nosignal(fd, data.data(), data.size());
+}
+
+void write_all(int fd, std::string_view data) {
+  if (int e = try_write_all(fd, data)) throw std::system_error(e, std::generic_category(), "sluice::write_all");
+}
+
+std::size_t read_some(int fd, void* buf, std::size_t n) {
+  ssize_t r = detail::os::read_some(fd, buf, n);
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::read_some");
+  return static_cast<std::size_t>(r);
+}
+
+std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) {
+  ssize_t r = detail::os::read_some_at(fd, buf, n, offset);
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::read_some_at");
+  return static_cast<std::size_t>(r);
+}
+
+void fd::close() {
+  detail::os::close_fd(fd_);
+  fd_ = -1;
+}
+
+stream::stream(int parent_fd) : kind_(kind::parent_fd), parent_fd_(parent_fd) {
+  if (parent_fd < 0) throw std::invalid_argument("sluice::stream: negative file descriptor");
+}
+
+stream::stream(fd owned) : kind_(kind::owned_fd) {
+  if (!owned) throw std::invalid_argument("sluice::stream: empty sluice::fd");
+  owned_ = std::make_shared<fd>(std::move(owned));
+}
+
+stream::stream(std::filesystem::path file) : kind_(kind::file), path_(std::move(file)) {}
+stream::stream(const char* file)
+    : stream(file ? std::filesystem::path(file)
+                  : throw std::invalid_argument("sluice::stream: null file name")) {}
+stream::stream(const std::string& file) : stream(std::filesystem::path(file)) {}
+
+stream stream::append(std::filesystem::path file) {
+  stream s(std::move(file));
+  s.kind_ = kind::append_file;
+  return s;
+}
+
+int stream::parent_descriptor() const noexcept {
+  if (kind_ == kind::parent_fd) return parent_fd_;
+  if (kind_ == kind::owned_fd && owned_) return owned_->get();
+  return -1;
+}
+
+void stream::release_owned() const {
+  if (owned_) owned_->close();
+}
+
+}  // namespace sluice
