@@ -56,7 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.receive = take<std::uint32_t>(rest);
     r.exitval = take<std::int8_t>(rest);
     r.signal = take<std::uint8_t>(rest) % 4;
-    std::size_t len = std::min<std::size_t>(take<std::uint8_t>(rest), rest.size());
+    // Taken first: as two arguments of one call, the size could be read before the take shortened rest.
+    std::size_t want = take<std::uint8_t>(rest);
+    std::size_t len = std::min(want, rest.size());
     r.command = std::string(rest.substr(0, len));
     rest.remove_prefix(len);
     log += sluice::app::joblog_line(r);
