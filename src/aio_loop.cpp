@@ -20,7 +20,7 @@ namespace os = sluice::detail::os;
 // ---- frame pool ------------------------------------------------------------------------------------------
 namespace {
 constexpr std::size_t frame_grain = 64;
-constexpr std::size_t frame_classes = 16;  // frames up to 1 KiB are pooled
+constexpr std::size_t frame_classes = 64;  // frames up to 4 KiB are pooled (clang keeps more in a frame than g++)
 constexpr std::size_t frame_keep = 4096;   // per class and thread, so that a burst is not hoarded forever
 
 struct free_frame {
@@ -152,32 +152,32 @@ thread_local loop_impl* running_loop = nullptr;
 
 // ---- the remote queue ------------------------------------------------------------------------------------
 bool remote_queue::post(remote_node* n) noexcept {
-  {
-    std::lock_guard lk(mu);
-    if (closed) return false;
-    if (n->queued) return true;
-    n->queued = true;
-    n->next = nullptr;
-    (tail ? tail->next : head) = n;
-    tail = n;
-  }
-  wake();
+  std::lock_guard lk(mu);
+  if (closed) return false;
+  if (n->queued) return true;
+  n->queued = true;
+  n->next = nullptr;
+  (tail ? tail->next : head) = n;
+  tail = n;
+  wake_locked();
   return true;
 }
 
 bool remote_queue::post_call(std::function<void()> fn) {
-  {
-    std::lock_guard lk(mu);
-    if (closed) return false;
-    calls.push_back(std::move(fn));
-  }
-  wake();
+  std::lock_guard lk(mu);
+  if (closed) return false;
+  calls.push_back(std::move(fn));
+  wake_locked();
   return true;
 }
 
-void remote_queue::wake() noexcept {
-  // One eventfd write per batch of posts: the loop clears the flag before it drains.
-  if (!wake_pending.exchange(true, std::memory_order_acq_rel)) os::eventfd_post(wake_fd);
+// One eventfd write per batch of posts. The flag is set and cleared under the lock, together with the list:
+// a post after the loop took the list always writes, and the write happens before the loop can close the
+// descriptor. (Cleared outside the lock, a post landing between the loop's drain of the eventfd and its taking
+// of the list could see the flag still set, skip the write, and wait unseen.)
+void remote_queue::wake_locked() noexcept {
+  if (wake_pending.exchange(true, std::memory_order_relaxed)) return;
+  os::eventfd_post(wake_fd);
 }
 
 // ---- the loop --------------------------------------------------------------------------------------------
@@ -484,12 +484,12 @@ void loop_impl::cancel_remote(remote_node* n) noexcept {
 }
 
 void loop_impl::drain_remote() {
-  remote_->wake_pending.store(false, std::memory_order_release);
   os::eventfd_drain(remote_->wake_fd);
   remote_node* nodes;
   std::vector<std::function<void()>> calls;
   {
     std::lock_guard lk(remote_->mu);
+    remote_->wake_pending.store(false, std::memory_order_relaxed);
     nodes = std::exchange(remote_->head, nullptr);
     remote_->tail = nullptr;
     for (remote_node* n = nodes; n; n = n->next) n->queued = false;

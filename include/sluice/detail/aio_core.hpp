@@ -231,7 +231,7 @@ struct SLUICE_EXPORT remote_queue {
 
   bool post(remote_node* n) noexcept;           // false once the loop ended
   bool post_call(std::function<void()> fn);     // likewise
-  void wake() noexcept;
+  void wake_locked() noexcept;  // with mu held
 };
 
 // Awaiter plumbing shared by the library's awaits: a pending cancellation is delivered before suspending.
