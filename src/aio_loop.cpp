@@ -1,5 +1,6 @@
 // src/aio_loop.cpp -- sluice::aio's event loop: the ready list, the timer heap, epoll, wake-ups from other
-// threads and signals; the task bookkeeping (cancel, finish, unretrieved failures); the frame pool.
+// threads and signals; the task bookkeeping (cancel, finish, unretrieved failures); run(). Frames: aio_frames.cpp;
+// sleep and event_loop: aio_sleep.cpp.
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -16,63 +17,6 @@
 namespace sluice::aio::detail {
 
 namespace os = sluice::detail::os;
-
-// ---- frame pool ------------------------------------------------------------------------------------------
-namespace {
-constexpr std::size_t frame_grain = 64;
-constexpr std::size_t frame_classes = 64;  // frames up to 4 KiB are pooled (clang keeps more in a frame than g++)
-constexpr std::size_t frame_keep = 4096;   // per class and thread, so that a burst is not hoarded forever
-
-struct free_frame {
-  free_frame* next;
-};
-struct frame_pool {
-  free_frame* heads[frame_classes] = {};
-  std::size_t counts[frame_classes] = {};
-  ~frame_pool() {
-    for (auto*& h : heads) {
-      while (h) ::operator delete(std::exchange(h, h->next));
-    }
-  }
-};
-thread_local frame_pool pool;
-
-// Under AddressSanitizer every frame goes to operator new, so that a use after free is still caught.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool use_pool = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool use_pool = false;
-#else
-constexpr bool use_pool = true;
-#endif
-#else
-constexpr bool use_pool = true;
-#endif
-}  // namespace
-
-void* frame_alloc(std::size_t n) {
-  std::size_t c = (n + frame_grain - 1) / frame_grain;
-  if (!use_pool || c >= frame_classes) return ::operator new(n);
-  if (free_frame* f = pool.heads[c]) {
-    pool.heads[c] = f->next;
-    --pool.counts[c];
-    return f;
-  }
-  return ::operator new(c * frame_grain);
-}
-
-void frame_free(void* p, std::size_t n) noexcept {
-  std::size_t c = (n + frame_grain - 1) / frame_grain;
-  if (!use_pool || c >= frame_classes || pool.counts[c] >= frame_keep) {
-    ::operator delete(p);
-    return;
-  }
-  auto* f = static_cast<free_frame*>(p);
-  f->next = pool.heads[c];
-  pool.heads[c] = f;
-  ++pool.counts[c];
-}
 
 // ---- small helpers ---------------------------------------------------------------------------------------
 void throw_cancelled() { throw cancelled_error("sluice::aio: the task was cancelled"); }
@@ -643,81 +587,4 @@ void loop_runner::finish() noexcept {
   loop_->report_unretrieved();
 }
 
-// ---- sleep -----------------------------------------------------------------------------------------------
-namespace {
-struct sleep_awaiter : cancellable_await {
-  seconds delay;
-  timer_node timer{};
-  bool await_ready() {
-    if (cancel_pending_on_entry()) {
-      w.cancelled = true;
-      return true;
-    }
-    return false;
-  }
-  void await_suspend(std::coroutine_handle<> h) {
-    loop_impl& loop = loop_impl::require();
-    loop.suspend(&w, h);
-    if (delay.count() <= 0) {
-      loop.fire(&w);  // sleep(0): the next turn
-      return;
-    }
-    timer.when = sluice::detail::loop_deadline_after(delay);  // no overflow for a huge delay
-    timer.context = this;
-    timer.fn = [](timer_node* t) noexcept {
-      auto* self = static_cast<sleep_awaiter*>(t->context);
-      loop_impl::require().fire(&self->w);
-    };
-    loop.add_timer(&timer);
-    w.context = this;
-    w.on_cancel = [](waiter* w) noexcept {
-      loop_impl::require().remove_timer(&static_cast<sleep_awaiter*>(w->context)->timer);
-      return true;
-    };
-  }
-  void await_resume() { resume_or_throw(w); }
-};
-
-task<void> sleep_for(seconds delay) { co_await sleep_awaiter{{}, delay}; }
-}  // namespace
-
 }  // namespace sluice::aio::detail
-
-namespace sluice::aio {
-
-task<void> sleep(seconds delay) {
-  if (std::isnan(delay.count())) throw std::invalid_argument("sluice::aio::sleep: the delay is NaN");
-  if (delay.count() > 1e9) delay = seconds(1e9);
-  return detail::sleep_for(delay);
-}
-
-// ---- event_loop ------------------------------------------------------------------------------------------
-namespace {
-thread_local std::optional<event_loop> current_loop_handle;
-}
-
-event_loop::event_loop(detail::loop_impl* impl) : impl_(impl), remote_(impl->remote()) {}
-
-event_loop& event_loop::current() {
-  detail::loop_impl& loop = detail::loop_impl::require();
-  if (!current_loop_handle || current_loop_handle->remote_ != loop.remote()) current_loop_handle.emplace(&loop);
-  return *current_loop_handle;
-}
-
-detail::loop_impl& event_loop::own() const {
-  if (!impl_ || detail::loop_impl::current() != impl_)
-    throw std::logic_error("sluice::aio::event_loop: used from a thread that does not run it, or after it ended");
-  return *impl_;
-}
-
-double event_loop::time() const { return own().time(); }
-
-bool event_loop::call_soon_threadsafe(std::function<void()> fn) {
-  if (!fn) throw std::invalid_argument("sluice::aio::call_soon_threadsafe: empty function");
-  return remote_ && remote_->post_call(std::move(fn));
-}
-
-void event_loop::add_signal_handler(int signum, std::function<void()> fn) { own().add_signal_handler(signum, std::move(fn)); }
-bool event_loop::remove_signal_handler(int signum) { return own().remove_signal_handler(signum); }
-
-}  // namespace sluice::aio
