@@ -2,7 +2,7 @@
 //
 // A template over the synchronisation policy (sluice/detail/sync_policy.hpp) so that the deterministic tests
 // (tests/deterministic_test.cpp) can run it one thread at a time in a seeded order; thread_pool.cpp uses
-// basic_pool_core<real_sync> (as pool_core), the only instantiation in the library.
+// basic_pool_core<real_sync> (pool_core, thread_pool.hpp), the only instantiation in the library.
 //
 // Scheduling: every worker owns a FIFO of intrusive task nodes guarded by its own tiny spin lock. Outside
 // submitters deal tasks round-robin over the workers (a per-thread cursor, so concurrent submitters do not share
@@ -107,8 +107,7 @@ class basic_pool_core {
   }
   basic_pool_core(const basic_pool_core&) = delete;
   basic_pool_core& operator=(const basic_pool_core&) = delete;
-  // Virtual: the last worker of an orphaned pool deletes it through this base.
-  virtual ~basic_pool_core() {
+  ~basic_pool_core() {
     // An orphaned core is deleted by its last worker, which has nothing left to join.
     if (!orphaned_.load(std::memory_order_acquire)) shutdown(true, false);
   }

@@ -172,10 +172,7 @@ void future_state_base::remove_waiter(const completion_waiter* waiter) noexcept 
 
 // ---- the pool (pool_core.hpp) ----
 
-class pool_core final : public basic_pool_core<real_sync> {
- public:
-  using basic_pool_core::basic_pool_core;
-};
+// pool_core is basic_pool_core<real_sync> (thread_pool.hpp), instantiated by its uses below.
 
 void pool_core_deleter::operator()(pool_core* core) const noexcept { delete core; }
 
