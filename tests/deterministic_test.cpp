@@ -2,8 +2,8 @@
 // (support/deterministic_schedule.hpp), one thread at a time, switching at every atomic operation in an order
 // drawn from a seed. Each property is checked over many seeds; a failure names its seed, and
 //   SLUICE_DET_SEED=<seed> deterministic_test --gtest_filter=<test>
-// replays exactly that interleaving. SLUICE_DET_SEEDS=<n> sets how many seeds each property runs (default 2000;
-// the tests that show a broken event count is caught always try up to 5000).
+// replays exactly that interleaving. SLUICE_DET_SEEDS=<n> sets how many seeds each property runs (default 2000,
+// 300 under a sanitizer; the tests that show a broken event count is caught always try up to 5000).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "sluice/detail/event_count.hpp"
 #include "sluice/queue.hpp"
 #include "support/deterministic_schedule.hpp"
+#include "support/sanitizer.hpp"
 
 namespace {
 
@@ -48,7 +49,8 @@ struct seed_run {
 template <class Scenario>
 seed_run over_seeds(const char* property, Scenario scenario, schedule_options opts = {}, std::uint64_t min_seeds = 0) {
   seed_run r;
-  std::uint64_t first = 1, count = std::max(env_number("SLUICE_DET_SEEDS", 2000), min_seeds);
+  const std::uint64_t default_seeds = sluice_test::under_sanitizer ? 300 : 2000;
+  std::uint64_t first = 1, count = std::max(env_number("SLUICE_DET_SEEDS", default_seeds), min_seeds);
   if (std::getenv("SLUICE_DET_SEED")) {
     first = env_number("SLUICE_DET_SEED", 1);
     count = 1;
