@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "support/sanitizer.hpp"
+
 using namespace std::chrono_literals;
 namespace aio = sluice::aio;
 using aio::task;
@@ -38,30 +40,8 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace {
 
 const std::string child = SLUICE_TEST_CHILD;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool under_asan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool under_asan = true;
-#else
-constexpr bool under_asan = false;
-#endif
-#else
-constexpr bool under_asan = false;
-#endif
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
+using sluice_test::under_asan;
+using sluice_test::under_tsan;
 
 long now() { return allocations.load(std::memory_order_relaxed); }
 

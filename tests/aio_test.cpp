@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "../src/posix/platform.hpp"  // force_fallbacks_for_testing
+#include "support/proc.hpp"
+#include "support/sanitizer.hpp"
 
 using namespace std::chrono_literals;
 namespace aio = sluice::aio;
@@ -38,70 +40,16 @@ using sluice::redirect;
 
 namespace {
 
-const std::string child = SLUICE_TEST_CHILD;
+using sluice_test::all_processes;
+using sluice_test::open_fd_numbers;
+using sluice_test::our_children;
+using sluice_test::thread_count;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool under_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr bool under_sanitizer = true;
-#else
-constexpr bool under_sanitizer = false;
-#endif
-#else
-constexpr bool under_sanitizer = false;
-#endif
+const std::string child = SLUICE_TEST_CHILD;
+using sluice_test::under_sanitizer;
 
 // Big counts are scaled down under the sanitizers (5-15x slower); the property checked stays the same.
 constexpr int scaled(int n, int sanitized) { return under_sanitizer ? sanitized : n; }
-
-std::set<int> open_fds() {
-  std::set<int> fds;
-  DIR* d = opendir("/proc/self/fd");
-  int self = dirfd(d);
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    int f = std::atoi(e->d_name);
-    if (f != self) fds.insert(f);
-  }
-  closedir(d);
-  return fds;
-}
-
-struct proc_stat {
-  int pid;
-  char state;
-  int ppid;
-  int pgid;
-};
-
-std::vector<proc_stat> all_processes() {
-  std::vector<proc_stat> out;
-  DIR* d = opendir("/proc");
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    if (!std::getline(f, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    proc_stat p{std::atoi(e->d_name), '?', 0, 0};
-    rest >> p.state >> p.ppid >> p.pgid;
-    out.push_back(p);
-  }
-  closedir(d);
-  return out;
-}
-
-// Our direct children (pid, state): running ones and zombies alike.
-std::vector<std::pair<int, char>> our_children() {
-  std::vector<std::pair<int, char>> kids;
-  for (auto& p : all_processes()) {
-    if (p.ppid == getpid()) kids.emplace_back(p.pid, p.state);
-  }
-  return kids;
-}
 
 int zombie_children() {
   int n = 0;
@@ -113,14 +61,6 @@ int zombie_children() {
 int live_in_group(int pgid) {
   int n = 0;
   for (auto& p : all_processes()) n += p.pgid == pgid && p.state != 'Z';
-  return n;
-}
-
-int thread_count() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/task");
-  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
-  closedir(d);
   return n;
 }
 
@@ -152,12 +92,12 @@ class Aio : public ::testing::Test {
       std::lock_guard lk(reports_mu);
       reports.push_back(what);
     });
-    fds_before_ = open_fds();
+    fds_before_ = open_fd_numbers();
   }
   void TearDown() override {
     sluice::set_excepthook({});
     for (auto& r : take_reports()) ADD_FAILURE() << "unexpected excepthook report: " << r;
-    EXPECT_EQ(open_fds(), fds_before_) << "a descriptor leaked";
+    EXPECT_EQ(open_fd_numbers(), fds_before_) << "a descriptor leaked";
     for (auto [pid, state] : our_children()) ADD_FAILURE() << "child " << pid << " left behind in state " << state;
   }
   std::set<int> fds_before_;

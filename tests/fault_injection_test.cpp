@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../src/posix/platform.hpp"  // inject_fault_for_testing
+#include "support/proc.hpp"
 
 namespace {
 
@@ -36,23 +37,8 @@ const std::string child = SLUICE_TEST_CHILD;
 // Every exited child of ours that nobody reaped: must be none after a test.
 std::vector<std::string> zombies() {
   std::vector<std::string> out;
-  const pid_t self = ::getpid();
-  DIR* dir = ::opendir("/proc");
-  if (!dir) return out;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string stat;
-    if (!std::getline(in, stat)) continue;
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 1));
-    std::string state;
-    int ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == self && state == "Z") out.push_back(e->d_name);
-  }
-  ::closedir(dir);
+  for (auto [pid, state] : sluice_test::our_children())
+    if (state == 'Z') out.push_back(std::to_string(pid));
   return out;
 }
 

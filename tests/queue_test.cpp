@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/sanitizer.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -299,17 +301,7 @@ TEST(QueueBounded, ThrowingConstructorLeavesQueueUsable) {
 }
 
 // Sanitizers slow everything down by 5-20x; the sweeps shrink so the suite stays well under its limits.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr long stress_scale = 2;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-constexpr long stress_scale = 2;
-#else
-constexpr long stress_scale = 8;
-#endif
-#else
-constexpr long stress_scale = 8;
-#endif
+constexpr long stress_scale = sluice_test::under_sanitizer ? 2 : 8;
 
 struct sweep_case {
   int producers;

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "../src/posix/platform.hpp"  // test hooks that force the fallbacks
+#include "support/proc.hpp"
+#include "support/sanitizer.hpp"
 
 using namespace std::chrono_literals;
 using sluice::redirect;
@@ -31,39 +33,9 @@ using sluice::redirect;
 namespace {
 
 const std::string child = SLUICE_TEST_CHILD;
+using sluice_test::under_tsan;
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool under_tsan = true;
-#else
-constexpr bool under_tsan = false;
-#endif
-#else
-constexpr bool under_tsan = false;
-#endif
-
-// Our direct children as (pid, state) from /proc/<pid>/stat.
-std::vector<std::pair<int, char>> our_children() {
-  std::vector<std::pair<int, char>> kids;
-  DIR* d = opendir("/proc");
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    if (!std::getline(f, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    int ppid;
-    rest >> state >> ppid;
-    if (ppid == getpid()) kids.emplace_back(std::atoi(e->d_name), state);
-  }
-  closedir(d);
-  return kids;
-}
+using sluice_test::our_children;
 
 // The test main makes this process a child subreaper (support/leak_listener.hpp), so a grandchild that outlives
 // its killed parent is adopted by us. Tests that leave one on purpose end it here: true if there was one.
@@ -1159,7 +1131,6 @@ TEST(Shlex, SplitMatchesPythonPosixMode) {
 }
 
 // ---------------------------------------------------------------- fallbacks (kernels without pidfd / close_range)
-
 
 namespace {
 struct fallbacks {

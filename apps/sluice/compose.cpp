@@ -116,7 +116,7 @@ std::string plus_ext(std::string_view v, int parts) {
 
 std::regex make_regex(const std::string& re) {
   try {
-    return std::regex(re);
+    return user_regex(re);
   } catch (const std::regex_error&) {
     throw usage_error("--plus: invalid regular expression '" + re + "' in a replacement string");
   }

@@ -69,7 +69,7 @@ bool regex_meta(const std::string& s) {
 input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   if (cfg.colsep && regex_meta(*cfg.colsep)) {
     try {
-      colsep_re_.emplace(*cfg.colsep);
+      colsep_re_.emplace(user_regex(*cfg.colsep));
     } catch (const std::regex_error&) {
       throw usage_error("--colsep: invalid regular expression '" + *cfg.colsep + "'");
     }

@@ -83,4 +83,58 @@ std::string trim_string(std::string_view s, std::string_view how) {
   return std::string(s.substr(b, e - b));
 }
 
+std::regex user_regex(const std::string& pattern) {
+  const std::size_t n = pattern.size();
+  auto digits_from = [&](std::size_t j) {
+    while (j < n && pattern[j] >= '0' && pattern[j] <= '9') ++j;
+    return j;
+  };
+  bool quantified = false;  // the previous token was a quantifier
+  for (std::size_t i = 0; i < n;) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      std::size_t j = i + 1;
+      if (j < n && pattern[j] >= '1' && pattern[j] <= '9') {
+        j = digits_from(j);
+        if (j - (i + 1) > 3) throw std::regex_error(std::regex_constants::error_backref);
+      } else if (j < n) {
+        ++j;
+      }
+      i = j;
+      quantified = false;
+    } else if (c == '[') {
+      // A bracket expression: everything in it is literal; a ']' first (after an optional '^') is one of them.
+      std::size_t j = i + 1;
+      if (j < n && pattern[j] == '^') ++j;
+      if (j < n && pattern[j] == ']') ++j;
+      while (j < n && pattern[j] != ']') j += pattern[j] == '\\' ? 2 : 1;
+      i = j + 1;
+      quantified = false;
+    } else if (c == '*' || c == '+' || c == '?' || c == '{') {
+      std::size_t j = i + 1;
+      if (c == '{') {  // {n}, {n,} or {n,m}: each count at most 1000
+        for (int part = 0; part < 2; ++part) {
+          const std::size_t start = j;
+          j = digits_from(j);
+          if (j - start > 4 || (j > start && std::stoul(pattern.substr(start, j - start)) > 1000))
+            throw std::regex_error(std::regex_constants::error_badbrace);
+          if (part == 0 && (j >= n || pattern[j] != ',')) break;
+          ++j;
+        }
+        if (j < n && pattern[j] == '}') ++j;
+      }
+      // ECMAScript has no quantifier of a quantifier (a** a+* a{2}+); libstdc++ accepts them and backtracks
+      // exponentially on them. A '?' right after a quantifier makes it lazy, which is fine.
+      if (quantified) throw std::regex_error(std::regex_constants::error_badrepeat);
+      if (j < n && pattern[j] == '?') ++j;
+      i = j;
+      quantified = true;
+    } else {
+      ++i;
+      quantified = false;
+    }
+  }
+  return std::regex(pattern);
+}
+
 }  // namespace sluice::app

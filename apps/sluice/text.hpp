@@ -1,5 +1,6 @@
 // Small string helpers shared by the job runner: GNU parallel's shell quoting, splitting, escaping.
 #pragma once
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,5 +19,12 @@ std::string csv_field(std::string_view s, char sep);
 std::string json_string(std::string_view s);
 
 std::string trim_string(std::string_view s, std::string_view how);  // how: n, l, r, lr, rl
+
+// A user's regular expression (--plus replacement strings, --colsep) as a std::regex (ECMAScript). Throws
+// std::regex_error for what std::regex refuses, and also (found by fuzzing) for a repetition count above 1000
+// ({n}, {n,m}) or a back-reference number of more than 3 digits -- libstdc++ parses those numbers into a long
+// without an overflow check (undefined behaviour) and copies the repeated part once per count -- and for a
+// quantifier of a quantifier (a**, .++), which ECMAScript forbids and libstdc++ backtracks on exponentially.
+std::regex user_regex(const std::string& pattern);
 
 }  // namespace sluice::app

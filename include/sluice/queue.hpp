@@ -41,6 +41,7 @@
 #include "detail/deadline.hpp"
 #include "detail/event_count.hpp"
 #include "detail/queue_storage.hpp"
+#include "detail/sync_policy.hpp"
 
 namespace sluice {
 
@@ -63,7 +64,9 @@ namespace detail {
 struct queue_access;  // sluice::aio's awaitable get and put
 }
 
-template <class T>
+// Sync: how the queue synchronises (detail/sync_policy.hpp); leave it defaulted. Tests substitute a
+// scheduler that runs the threads one at a time in a seeded order.
+template <class T, class Sync = detail::real_sync>
 class queue {
   static_assert(std::is_object_v<T> && !std::is_const_v<T>, "sluice::queue<T> needs a non-const object type");
   static_assert(std::is_move_constructible_v<T>, "sluice::queue<T> needs a move-constructible T");
@@ -72,9 +75,9 @@ class queue {
   // maxsize 0: unbounded. Throws std::invalid_argument for a maxsize beyond 2^40, std::bad_alloc.
   explicit queue(std::size_t maxsize = 0) : maxsize_(maxsize) {
     if (maxsize == 0) {
-      fifo_ = std::make_unique<detail::locked_fifo<T>>();
+      fifo_ = std::make_unique<detail::locked_fifo<T, Sync>>();
     } else {
-      ring_ = std::make_unique<detail::mpmc_ring<T>>(maxsize);
+      ring_ = std::make_unique<detail::mpmc_ring<T, Sync>>(maxsize);
     }
   }
   queue(const queue&) = delete;
@@ -288,7 +291,7 @@ class queue {
   // True once pushed; false at the deadline (item untouched). Throws queue_shut_down.
   template <class U>
   bool put_blocking(U&& item, const clock::time_point* deadline) {
-    detail::backoff<detail::spin::queue_wait> spinning;
+    detail::backoff<Sync::spin(detail::spin::queue_wait)> spinning;
     do {
       // Forwarding again after a failed attempt is fine: the item is only moved from on success.
       if (push_once(std::forward<U>(item))) return true;
@@ -326,7 +329,7 @@ class queue {
 
   // ok, drained, or empty at the deadline.
   detail::pop_status pop_blocking(std::optional<T>& out, const clock::time_point* deadline) {
-    detail::backoff<detail::spin::queue_wait> spinning;
+    detail::backoff<Sync::spin(detail::spin::queue_wait)> spinning;
     detail::pop_status status;
     do {
       status = pop_once(out);
@@ -401,7 +404,7 @@ class queue {
         ++discarded;
       } else {
         // A producer that got its slot before the shutdown is still writing; it will finish shortly.
-        std::this_thread::yield();
+        Sync::yield();
       }
     }
     // Python: unfinished_tasks is decremented per discarded item, but never below zero.
@@ -410,12 +413,12 @@ class queue {
   }
 
   const std::size_t maxsize_;
-  std::unique_ptr<detail::mpmc_ring<T>> ring_;
-  std::unique_ptr<detail::locked_fifo<T>> fifo_;
-  detail::event_count not_empty_;
-  detail::event_count not_full_;
-  detail::event_count all_done_;
-  alignas(detail::cache_line) std::atomic<std::uint64_t> done_{0};
+  std::unique_ptr<detail::mpmc_ring<T, Sync>> ring_;
+  std::unique_ptr<detail::locked_fifo<T, Sync>> fifo_;
+  detail::basic_event_count<Sync> not_empty_;
+  detail::basic_event_count<Sync> not_full_;
+  detail::basic_event_count<Sync> all_done_;
+  alignas(detail::cache_line) typename Sync::template atomic<std::uint64_t> done_{0};
 };
 
 }  // namespace sluice

@@ -149,7 +149,10 @@ future_state<T>* state_of(const future<T>& f) noexcept {
   return static_cast<future_state<T>*>(f.state_.get());
 }
 
-class pool_core;
+struct real_sync;  // detail/sync_policy.hpp
+template <class Sync>
+class basic_pool_core;  // src/pool_core.hpp: a template over the sync policy, for the deterministic tests
+using pool_core = basic_pool_core<real_sync>;
 struct SLUICE_EXPORT pool_core_deleter {
   void operator()(pool_core* core) const noexcept;
 };

@@ -34,7 +34,7 @@ step "built $(basename "$deb")"
 contents=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
 libdir=$(printf '%s\n' "$contents" | sed -n 's|^\(/usr/lib.*\)/libsluice\.a$|\1|p')
 [ -n "$libdir" ] || fail "no libsluice.a under /usr/lib in the package"
-for want in /usr/bin/sluice /usr/share/man/man1/sluice.1 /usr/share/bash-completion/completions/sluice \
+for want in /usr/bin/sluice /usr/share/man/man1/sluice.1.gz /usr/share/bash-completion/completions/sluice \
             /usr/include/sluice/sluice.hpp /usr/include/sluice/subprocess.hpp /usr/include/sluice/aio.hpp \
             /usr/include/sluice/aio/task.hpp /usr/include/sluice/detail/aio_core.hpp \
             "$libdir/cmake/sluice/sluiceConfig.cmake" "$libdir/cmake/sluice/sluiceTargets.cmake" \
@@ -60,7 +60,13 @@ step "the job runner in the package"
 out=$("$root/usr/bin/sluice" -k echo ::: a b c) || fail "sluice from the package did not run"
 [ "$out" = $'a\nb\nc' ] || fail "sluice -k echo ::: a b c printed '$out'"
 "$root/usr/bin/sluice" --version | grep -q '^sluice ' || fail "sluice --version"
-zcat -f "$root/usr/share/man/man1/sluice.1"* | grep -q '^\.TH' || fail "the man page has no .TH"
+# Debian policy 12.1: man pages compressed with gzip -9n (no name, no time stamp: reproducible).
+[ ! -e "$root/usr/share/man/man1/sluice.1" ] || fail "the man page is installed uncompressed too"
+gzip -t "$root/usr/share/man/man1/sluice.1.gz" || fail "sluice.1.gz is not a valid gzip file"
+[ "$(od -An -tu4 -j4 -N4 "$root/usr/share/man/man1/sluice.1.gz" | tr -d ' ')" = 0 ] ||
+  fail "sluice.1.gz carries a time stamp (gzip without -n)"
+zcat "$root/usr/share/man/man1/sluice.1.gz" | grep -q '^\.TH' || fail "the man page has no .TH"
+cmp -s <(zcat "$root/usr/share/man/man1/sluice.1.gz") "$src/docs/sluice.1" || fail "sluice.1.gz differs from docs/sluice.1"
 
 step "pkg-config"
 pc=$root$libdir/pkgconfig/sluice.pc

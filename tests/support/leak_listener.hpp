@@ -9,20 +9,17 @@
 #pragma once
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <climits>
-#include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
+
+#include "proc.hpp"  // open_fds, all_processes
 
 namespace sluice_test {
 
@@ -58,46 +55,12 @@ class leak_listener : public ::testing::EmptyTestEventListener {
   }
 
  private:
-  // fd number -> what it points to.
-  static std::map<int, std::string> open_fds() {
-    std::map<int, std::string> out;
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (!dir) return out;
-    const int own = ::dirfd(dir);
-    while (dirent* e = ::readdir(dir)) {
-      if (e->d_name[0] == '.') continue;
-      int fd = std::atoi(e->d_name);
-      if (fd == own) continue;
-      char buf[PATH_MAX];
-      std::string path = std::string("/proc/self/fd/") + e->d_name;
-      ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-      out[fd] = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "?";
-    }
-    ::closedir(dir);
-    return out;
-  }
-
   // pid -> "state comm" for every process whose parent is us.
   static std::map<int, std::string> children() {
     std::map<int, std::string> out;
-    const pid_t self = ::getpid();
-    DIR* dir = ::opendir("/proc");
-    if (!dir) return out;
-    while (dirent* e = ::readdir(dir)) {
-      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-      std::string stat;
-      if (!std::getline(in, stat)) continue;
-      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
-      auto open = stat.find('('), close = stat.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      std::istringstream rest(stat.substr(close + 1));
-      std::string state;
-      int ppid = 0;
-      rest >> state >> ppid;
-      if (ppid == self) out[std::atoi(e->d_name)] = state + " " + stat.substr(open + 1, close - open - 1);
-    }
-    ::closedir(dir);
+    const int self = ::getpid();
+    for (const auto& p : all_processes())
+      if (p.ppid == self) out[p.pid] = std::string(1, p.state) + " " + p.comm;
     return out;
   }
 

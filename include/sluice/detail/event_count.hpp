@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <mutex>
 
-#include "futex.hpp"
 #include "spin.hpp"  // cache_line
+#include "sync_policy.hpp"
 
 namespace sluice::detail {
 
@@ -27,8 +27,10 @@ struct async_waiter {
 // Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
 // registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
 // on its way back to a CPU would cost another futex_wake system call for nobody.
-// Users: sluice::queue (not_empty, not_full, all_done) and thread_pool's idle workers.
-class alignas(cache_line) event_count {
+// Users: sluice::queue (not_empty, not_full, all_done) and thread_pool's idle workers. Sync is the
+// policy (detail/sync_policy.hpp): real_sync in the library, a deterministic scheduler in tests.
+template <class Sync = real_sync>
+class alignas(cache_line) basic_event_count {
  public:
   // Register as a waiter; re-check the condition after this, then wait(ticket) or cancel().
   // The ticket is read before registering: a notifier that counted this waiter bumps the epoch after
@@ -43,7 +45,7 @@ class alignas(cache_line) event_count {
   void cancel() noexcept { leave(); }
   // Sleeps unless notified since prepare(); false when the deadline passed. Unregisters.
   bool wait(std::uint32_t ticket, const std::chrono::steady_clock::time_point* deadline) noexcept {
-    bool ok = futex_wait(epoch_, ticket, deadline);
+    bool ok = Sync::futex_wait(epoch_, ticket, deadline);
     leave();
     return ok;
   }
@@ -77,7 +79,7 @@ class alignas(cache_line) event_count {
       if (signals(s) >= waiters(s)) return;  // each registered waiter will re-check anyway
     } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
-    futex_wake(epoch_, 1);
+    Sync::futex_wake(epoch_, 1);
   }
   // Rare (shutdown, puts after it): wakes every sleeper whenever anyone is registered.
   void notify_all() noexcept {
@@ -87,7 +89,7 @@ class alignas(cache_line) event_count {
       if (waiters(s) == 0) return;
     } while (!state_.compare_exchange_weak(s, (s & ~signal_mask) | waiters(s), std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
-    futex_wake(epoch_, INT_MAX);
+    Sync::futex_wake(epoch_, INT_MAX);
   }
 
  private:
@@ -123,12 +125,14 @@ class alignas(cache_line) event_count {
     } while (all);
   }
 
-  std::atomic<std::uint64_t> state_{0};  // waiters << 32 | signals in flight
-  std::atomic<std::uint32_t> epoch_{0};
-  std::atomic<std::uint32_t> async_count_{0};
-  std::mutex async_mu_;
+  typename Sync::template atomic<std::uint64_t> state_{0};  // waiters << 32 | signals in flight
+  typename Sync::template atomic<std::uint32_t> epoch_{0};
+  typename Sync::template atomic<std::uint32_t> async_count_{0};
+  typename Sync::mutex async_mu_;
   async_waiter* async_head_ = nullptr;
   async_waiter* async_tail_ = nullptr;
 };
+
+using event_count = basic_event_count<>;
 
 }  // namespace sluice::detail

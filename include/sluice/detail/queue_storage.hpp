@@ -2,6 +2,7 @@
 // mpmc_ring: bounded, lock-free, a slot per item with a stamp that says whose turn the slot is.
 // locked_fifo: unbounded, a deque under a short mutex (nobody ever waits for room in it).
 // Both never block; sluice::queue adds spinning, parking, deadlines and task accounting on top.
+// Sync is the atomics/locks policy (detail/sync_policy.hpp): real_sync unless a test schedules the threads.
 #pragma once
 #include <atomic>
 #include <bit>
@@ -15,7 +16,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "event_count.hpp"
+#include "spin.hpp"  // cache_line
+#include "sync_policy.hpp"
 
 namespace sluice::detail {
 
@@ -29,7 +31,7 @@ enum class pop_status { ok, empty, drained };
 // (p + one_lap) never collide, even with capacity 1, and the index is a mask rather than a division.
 // The top bit of tail_ is the shutdown flag: setting it with one RMW fixes the set of producers that
 // got a slot before the shutdown, which is what lets a consumer know for certain that it has drained.
-template <class T>
+template <class T, class Sync = real_sync>
 class mpmc_ring {
  public:
   explicit mpmc_ring(std::size_t capacity)
@@ -150,7 +152,7 @@ class mpmc_ring {
   }
 
   struct slot {
-    std::atomic<std::uint64_t> stamp{0};
+    typename Sync::template atomic<std::uint64_t> stamp{0};
     bool live = false;
     alignas(T) unsigned char storage[sizeof(T)];
     T* item() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
@@ -169,13 +171,13 @@ class mpmc_ring {
   const std::uint64_t one_lap_;
   const unsigned lap_shift_;
   const std::unique_ptr<slot[]> slots_;
-  std::atomic<std::uint64_t> failed_{0};
+  typename Sync::template atomic<std::uint64_t> failed_{0};
   // Consumers hammer head_, producers tail_: separate cache lines.
-  alignas(cache_line) std::atomic<std::uint64_t> head_{0};
-  alignas(cache_line) std::atomic<std::uint64_t> tail_{0};
+  alignas(cache_line) typename Sync::template atomic<std::uint64_t> head_{0};
+  alignas(cache_line) typename Sync::template atomic<std::uint64_t> tail_{0};
 };
 
-template <class T>
+template <class T, class Sync = real_sync>
 class locked_fifo {
  public:
   template <class U>
@@ -206,11 +208,11 @@ class locked_fifo {
   }
 
  private:
-  mutable std::mutex mutex_;
+  mutable typename Sync::mutex mutex_;
   std::deque<T> items_;
   bool shut_ = false;
-  std::atomic<bool> shut_flag_{false};
-  std::atomic<std::uint64_t> pushed_{0};
+  typename Sync::template atomic<bool> shut_flag_{false};
+  typename Sync::template atomic<std::uint64_t> pushed_{0};
 };
 
 }  // namespace sluice::detail
