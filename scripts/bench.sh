@@ -107,6 +107,7 @@ per-round ratios. asyncio's side is \`bench/aio_peer.py\`: the same programs, ti
 |---|---|---|---|---|---|
 $(grep '^|' "$out/aio.txt")
 $(chart_link aio)
+
 Sizes and methods:
 
 $(sed -n 's/^note: /- /p' "$out/aio.txt")
