@@ -15,17 +15,33 @@ namespace os = sluice::detail::os;
 
 namespace detail {
 
+// What process_state needs from the options once they have been handed to the child (moved: a copy of the
+// environment per spawn cost more than the rest of a job runner's bookkeeping).
+struct spawn_shape {
+  bool new_session;
+  std::optional<pid_t> process_group;
+  bool pipe_in, pipe_out, pipe_err;
+  explicit spawn_shape(const options& o)
+      : new_session(o.start_new_session),
+        process_group(o.process_group),
+        pipe_in(o.in.is(redirect::pipe)),
+        pipe_out(o.out.is(redirect::pipe)),
+        pipe_err(o.err.is(redirect::pipe)) {}
+};
+
 struct process_state {
-  process_state(std::vector<std::string> args, const options& opts)
-      : child(std::move(args), opts), loop(&loop_impl::require()), alive(loop->remote()) {
-    if (opts.start_new_session) {
+  process_state(std::vector<std::string> args, options opts)
+      : process_state(spawn_shape(opts), std::move(args), std::move(opts)) {}
+  process_state(const spawn_shape& shape, std::vector<std::string>&& args, options&& opts)
+      : child(std::move(args), std::move(opts)), loop(&loop_impl::require()), alive(loop->remote()) {
+    if (shape.new_session) {
       group = child.pid();
-    } else if (opts.process_group) {
-      group = *opts.process_group == 0 ? child.pid() : *opts.process_group;
+    } else if (shape.process_group) {
+      group = *shape.process_group == 0 ? child.pid() : *shape.process_group;
     }
-    if (opts.in.is(redirect::pipe)) in = stream_writer(child.in().take());
-    if (opts.out.is(redirect::pipe)) out = stream_reader(child.out().take());
-    if (opts.err.is(redirect::pipe)) err = stream_reader(child.err().take());
+    if (shape.pipe_in) in = stream_writer(child.in().take());
+    if (shape.pipe_out) out = stream_reader(child.out().take());
+    if (shape.pipe_err) err = stream_reader(child.err().take());
     exit_io.owner = this;
     exit_io.on_readable = [](io_state* s) noexcept { static_cast<process_state*>(s->owner)->on_exit_seen(); };
     if (child.pidfd() >= 0) {
@@ -345,7 +361,7 @@ options for_process(options opts) {
 }
 
 task<process> spawn(std::vector<std::string> args, options opts) {
-  auto s = std::make_unique<detail::process_state>(std::move(args), opts);
+  auto s = std::make_unique<detail::process_state>(std::move(args), std::move(opts));
   co_return process(std::move(s));
 }
 
@@ -369,7 +385,7 @@ task<completed_process> run_impl(std::vector<std::string> args, options opts) {
   options popts = for_process(opts);
   if (opts.capture_output) popts.out = popts.err = redirect::pipe;
   if (opts.input) popts.in = redirect::pipe;
-  auto st = std::make_unique<detail::process_state>(args, popts);
+  auto st = std::make_unique<detail::process_state>(args, std::move(popts));
   std::pair<std::string, std::string> outputs;
   try {
     outputs = co_await detail::communicate(*st, opts.input.value_or(std::string()), opts.timeout);

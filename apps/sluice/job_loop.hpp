@@ -126,7 +126,6 @@ class runner {
   std::size_t completed_ = 0;
   std::size_t started_ = 0;
   std::vector<double> runtimes_;  // successful runtimes, for --timeout N%
-  std::optional<sluice::environment> base_env_;
   bool first_job_gets_stdin_ = false;
 };
 

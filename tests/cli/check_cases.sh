@@ -542,3 +542,19 @@ check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --sh
 check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
 check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
+
+check_job_variables_set_per_job_without_a_shell() {
+  # PARALLEL_SEQ and PARALLEL_JOBSLOT are rewritten in the runner's own environment before each spawn (no
+  # copy per job): each job, also one started without a shell, must see its own values, and the runner's pid.
+  local got want pids
+  # (the input is appended as printenv's second name, which is not set: only PARALLEL_SEQ's value is printed)
+  got=$(seq 40 | par -j3 -k printenv PARALLEL_SEQ | tr '\n' ' ')
+  want=$(seq 40 | tr '\n' ' ')
+  expect_eq "PARALLEL_SEQ of 40 jobs run without a shell" "$got" "$want"
+  got=$(seq 40 | par -j3 -k 'echo $PARALLEL_SEQ-{#}' | awk -F- '$1 != $2' | wc -l)
+  expect_eq "PARALLEL_SEQ equals {#} through the shell" "$got" 0
+  got=$(seq 40 | par -j3 'echo $PARALLEL_JOBSLOT' | awk '{print $1}' | sort -u | tr '\n' ' ')
+  expect_eq "PARALLEL_JOBSLOT stays within -j3" "$got" "1 2 3 "
+  pids=$(seq 20 | par -j2 printenv PARALLEL_PID | sort -u | wc -l)
+  expect_eq "one PARALLEL_PID for every job" "$pids" 1
+}

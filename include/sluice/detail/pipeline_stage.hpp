@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -86,6 +87,8 @@ class SLUICE_EXPORT emit_gate {
  public:
   explicit emit_gate(std::uint64_t window) noexcept : window_(window) {}
   std::uint64_t window() const noexcept { return window_; }
+  // True when seq may be emitted now (a wait would return at once).
+  bool open_for(std::uint64_t seq) const noexcept { return seq < next_.load(std::memory_order_acquire) + window_; }
   // Blocks until seq may be emitted; false if the run is stopping.
   bool wait(std::uint64_t seq) {
     for (backoff<spin::emit_window> b;;) {
@@ -222,11 +225,11 @@ class node {
   virtual std::vector<stage_stats> describe() const = 0;
 };
 
-// Blocking puts and gets wait in slices and give up once the run is stopping, so that a wake-up the queue might
-// miss delays a pipeline thread by one slice at most, never forever.
-inline constexpr std::chrono::milliseconds wait_slice{50};
-// Before it parks, a thread that found its queue empty (or full) yields its core a few times
-// (spin::pipeline_handoff): a park plus wake-up per item costs several times more.
+// Blocking puts and gets park until the queue answers: a stop shuts every queue of the run down at once
+// (pipeline_control's stop hooks), which wakes them. Before it parks, a thread that found its queue empty (or
+// full) yields its core a few times (spin::pipeline_handoff): a park plus wake-up per item costs several times
+// more.
+inline constexpr seconds park_until_woken{std::numeric_limits<double>::infinity()};
 
 // Puts a batch, timing only the puts that had to wait. Throws queue_shut_down once the run is stopping.
 template <class T>
@@ -239,11 +242,12 @@ void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_contro
       return;
     }
   }
-  while (!out.queue.try_put_for(std::move(b), wait_slice)) {
-    if (ctl.stopping()) {
-      tally.waiting_output += std::chrono::steady_clock::now() - t0;
-      throw queue_shut_down("sluice::pipeline: stopping");
+  try {
+    while (!out.queue.try_put_for(std::move(b), park_until_woken)) {
     }
+  } catch (const queue_shut_down&) {
+    tally.waiting_output += std::chrono::steady_clock::now() - t0;
+    throw;
   }
   tally.waiting_output += std::chrono::steady_clock::now() - t0;
 }
@@ -255,7 +259,7 @@ std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
     if (std::optional<batch<T>> got = in.queue.try_get()) return got;
   }
   for (;;) {
-    std::optional<batch<T>> got = in.queue.try_get_for(wait_slice);
+    std::optional<batch<T>> got = in.queue.try_get_for(park_until_woken);
     if (got || ctl.stopping()) return got;
     if (in.queue.is_shut_down() && in.queue.qsize() == 0) return got;
   }
@@ -456,6 +460,8 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
 class SLUICE_EXPORT turnstile {
  public:
   explicit turnstile(std::size_t workers) : slots_(workers) {}
+  // True when it is seq's turn now (a wait would return at once).
+  bool open_for(std::uint64_t seq) const noexcept { return next_.load(std::memory_order_acquire) == seq; }
   // Blocks until seq's turn; false if the run is stopping.
   bool wait(std::uint64_t seq) {
     for (backoff<spin::ordered_turn> b;;) {
@@ -541,6 +547,11 @@ class stage_node final : public node<Out> {
   void work(pipeline_control& ctl, channel_ptr<Out> out) {
     using clock = std::chrono::steady_clock;
     worker_tally tally;
+    // Busy time is the worker's life less its waits: the clock is read when a worker has to wait, not per item
+    // (two reads per item cost as much as handing a trivial item over). Only a stage that batches times each
+    // batch, to size the next ones.
+    const auto born = clock::now();
+    const bool timed = in_->measures();
     try {
       reorder_window<In> window(*in_);
       for (std::uint64_t gets = 0;; ++gets) {
@@ -558,7 +569,7 @@ class stage_node final : public node<Out> {
           tally.max_depth = std::max<std::size_t>(tally.max_depth, 1);
         }
         const std::size_t n = got->items.size();
-        const auto t0 = clock::now();
+        const auto t0 = timed ? clock::now() : clock::time_point{};
         if constexpr (std::is_void_v<Out>) {
           for (std::size_t i = 0; i < n; ++i) {
             if (ctl.stopping()) break;  // no new item starts after a failure or a stop
@@ -566,9 +577,7 @@ class stage_node final : public node<Out> {
             std::invoke(f_, std::move(got->items[i]));
             ++tally.items_out;
           }
-          const auto spent = clock::now() - t0;
-          tally.busy += spent;
-          if (in_->measures()) in_->record(spent, n);
+          if (timed) in_->record(clock::now() - t0, n);
         } else {
           batch<Out> results;
           results.items.reserve(n);
@@ -582,20 +591,18 @@ class stage_node final : public node<Out> {
               results.items.push_back(std::invoke(f_, std::move(got->items[i])));
             }
           }
-          const auto spent = clock::now() - t0;
-          tally.busy += spent;
-          if (in_->measures()) in_->record(spent, n);
+          if (timed) in_->record(clock::now() - t0, n);
           const std::uint64_t in_seq = got->seq;
           got.reset();  // the inputs are gone before this worker may wait for its turn
           if (gated_) {
             // Out of order, with a filtered item's place kept by an empty entry; the consumer reorders.
-            if (!out->gate->wait(in_seq)) break;
+            if (!out->gate->open_for(in_seq) && !timed_wait(tally, [&] { return out->gate->wait(in_seq); })) break;
             tally.items_out += results.items.size();
             results.seq = in_seq;
             emit(*out, std::move(results), tally, ctl);
             continue;
           }
-          if (turn_ && !turn_->wait(in_seq)) break;
+          if (turn_ && !turn_->open_for(in_seq) && !timed_wait(tally, [&] { return turn_->wait(in_seq); })) break;
           tally.items_out += results.items.size();
           pass_on(*out, std::move(results), tally, ctl);
           if (turn_) turn_->advance();
@@ -606,10 +613,20 @@ class stage_node final : public node<Out> {
     } catch (...) {
       ctl.fail(std::current_exception());
     }
+    tally.busy = std::max(clock::duration::zero(), clock::now() - born - tally.waiting_input - tally.waiting_output);
     ctl.merge(index_, tally);
     if constexpr (!std::is_void_v<Out>) {
       if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) out->queue.close();
     }
+  }
+
+  // A wait for the order's turn, counted as waiting for room downstream.
+  template <class Wait>
+  static bool timed_wait(worker_tally& tally, Wait&& wait) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ok = wait();
+    tally.waiting_output += std::chrono::steady_clock::now() - t0;
+    return ok;
   }
 
   // Splits a worker's results into batches its consumer can take (one item each when the consumer is slow, so

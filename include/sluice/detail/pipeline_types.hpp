@@ -52,7 +52,8 @@ struct SLUICE_EXPORT stage_stats {
   std::size_t workers = 0;
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
-  seconds busy{};            // summed over workers, inside the stage's function
+  seconds busy{};            // summed over workers, neither waiting for input nor for room downstream: the
+                             // stage's function and its share of the hand-over (measured per wait, not per item)
   seconds waiting_input{};   // summed over workers, blocked on an empty input queue
   seconds waiting_output{};  // summed over workers, blocked on a full output queue
   std::size_t max_queue_depth = 0;  // entries in the queue feeding this stage (sampled; exact when it filled up)
