@@ -20,21 +20,14 @@
 #include <sluice/subprocess.hpp>
 
 #include "config.hpp"
+#include "limits.hpp"
+#include "options.hpp"
 #include "signals.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
 
 namespace {
-
-enum class arg_kind { none, required, optional };
-
-struct option_spec {
-  std::vector<std::string_view> longs;
-  char short_name;
-  arg_kind kind;
-  std::function<void(config&, const std::string&)> apply;
-};
 
 std::size_t parse_count(const std::string& opt, const std::string& v) {
   char* end = nullptr;
@@ -199,6 +192,10 @@ void print_info(const std::string& what) {
     std::printf("%s\n", k_gnu_version);
     std::fflush(stdout);
     if (std::strtod(what.c_str() + 11, nullptr) > std::strtod(k_gnu_version, nullptr)) throw exit_request{255};
+    return;
+  }
+  if (what == "max-line-length") {
+    std::printf("%zu\n", max_command_length());
     return;
   }
   std::size_t threads = cpu_threads();
@@ -410,8 +407,13 @@ std::vector<option_spec> make_options() {
       "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
       "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wait", "wd", "workdir",
   };
+  add_local_options(o);
   for (const char* name : k_not_implemented) {
     std::string n = name;
+    if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {
+          return std::find(sp.longs.begin(), sp.longs.end(), n) != sp.longs.end();
+        }))
+      continue;  // implemented by now
     o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
                  [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
   }
@@ -584,7 +586,7 @@ std::string unescape_delimiter(const std::string& s) {
 
 std::optional<config> parse_command_line(int argc, char** argv) {
   config cfg;
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args = expand_shebang(std::vector<std::string>(argv + 1, argv + argc));
   std::vector<option_spec> specs = make_options();
   bool want_help = false, want_version = false;
 
@@ -793,6 +795,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }
   if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
+  finish_local_options(cfg);
   return cfg;
 }
 

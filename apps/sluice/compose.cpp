@@ -352,6 +352,27 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (needs_total(t)) uses_total_ = true;
       if (t.type == token::kind::literal) base_length_ += t.text.size();
     }
+  if (cfg.xargs_context && !cfg.quote_command) {
+    // The words holding a replacement string, split at the spaces of the literals, as compose() repeats them.
+    std::size_t word_literal = 0;
+    bool word_has_value = false;
+    auto end_word = [&] {
+      if (word_has_value) context_length_ += word_literal;
+      word_literal = 0;
+      word_has_value = false;
+    };
+    for (const auto& t : words_.front()) {
+      if (t.type != token::kind::literal) {
+        if (t.type == token::kind::value && t.position == 0) word_has_value = true;
+        continue;
+      }
+      for (char ch : t.text) {
+        if (ch == ' ') end_word();
+        else ++word_literal;
+      }
+    }
+    end_word();
+  }
   // The other templates are expanded per job: a Perl expression in them that does not compile is bad input
   // now, before any job starts.
   std::vector<std::string> others;
@@ -577,15 +598,23 @@ void command_template::append_values(std::string& out, const token& t, const job
   if (t.position == 0) {
     for (const auto& r : job.records)
       for (const auto& v : r) vals.push_back(&v);
-  } else if (job.records.size() == 1 && !cfg_.max_replace_args) {
-    const auto& r = job.records.front();
-    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(r.size()) + t.position;
-    if (idx >= 0 && static_cast<std::size_t>(idx) < r.size()) vals.push_back(&r[static_cast<std::size_t>(idx)]);
   } else {
-    // Under -N (or several records), {n} is argument n: the n-th record.
-    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(job.records.size()) + t.position;
-    if (idx >= 0 && static_cast<std::size_t>(idx) < job.records.size())
-      for (const auto& v : job.records[static_cast<std::size_t>(idx)]) vals.push_back(&v);
+    // {n} is the n-th value of the job ({-n}: from the end), its records' values taken in order: one record's
+    // n-th source, or under -N/-X/-m with several records, as GNU counts them, across the records
+    // (-N2 of two sources: {3} is the second record's first value).
+    std::size_t count = 0;
+    for (const auto& r : job.records) count += r.size();
+    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(count) + t.position;
+    if (idx >= 0 && static_cast<std::size_t>(idx) < count) {
+      std::size_t k = static_cast<std::size_t>(idx);
+      for (const auto& r : job.records) {
+        if (k < r.size()) {
+          vals.push_back(&r[k]);
+          break;
+        }
+        k -= r.size();
+      }
+    }
   }
   // A missing argument (-n 2 with one left, {3} of two sources) inserts nothing at all, not ''.
   if (vals.empty()) return;
@@ -695,7 +724,10 @@ composed_command command_template::compose(const job_args& job, const job_number
     bool first = true;
     for (const auto& w : split) {
       if (w.empty()) continue;
-      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) { return t.type == token::kind::value; });
+      // Only a word with {} (not a positional {n}) is repeated per argument, as in GNU.
+      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) {
+        return t.type == token::kind::value && t.position == 0;
+      });
       if (!has_value) {
         if (!first) c.shell_command += ' ';
         first = false;
@@ -728,10 +760,11 @@ composed_command command_template::compose(const job_args& job, const job_number
                                                        argv[k] != "-n"))
         want_argv = false;
   }
-  if (want_argv && !argv.empty() && !shell_only_word(argv.front())) {
+  // An exported bash function of that name (export -f) wins over the program, as in the job shell.
+  if (want_argv && !argv.empty() && !shell_only_word(argv.front()) && !exported_function(argv.front())) {
     std::string prog = find_program(argv.front());
     if (!prog.empty()) {
-      argv.front() = prog;
+      c.program = std::move(prog);  // argv[0] stays as written: the program sees its name as the shell gives it
       c.argv = std::move(argv);
     }
   }

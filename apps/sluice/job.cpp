@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "job_loop.hpp"
+#include "limits.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
@@ -50,6 +51,18 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
         }
       j->tag = t + "\t";
     }
+  }
+  if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
+    // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
+    std::string shown;
+    if (!j->args.records.empty())
+      for (const auto& v : j->args.records.back()) shown += (shown.empty() ? "" : " ") + v;
+    std::string m = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
+    write_all(2, m.data(), m.size());
+    release_slot(j->slot);
+    final_status_ = 255;
+    stop_starting_ = true;
+    return nullptr;
   }
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
@@ -97,6 +110,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
+  opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
   sluice::environment env = *base_env_;
   env["PARALLEL_SEQ"] = std::to_string(j.args.seq);
   env["PARALLEL_JOBSLOT"] = std::to_string(j.slot);
@@ -140,6 +154,7 @@ aio::task<void> runner::execute(job& j) {
   if (j.cmd.argv) {
     try {
       sluice::options opts = spawn_options(j);
+      opts.executable = j.cmd.program;
       auto spawn = aio::create_subprocess_exec(*j.cmd.argv, std::move(opts));
       aio::process p = co_await spawn;
       j.proc.emplace(std::move(p));

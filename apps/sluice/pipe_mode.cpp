@@ -20,6 +20,52 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     recstart_.clear();
   }
   block_size_ = cfg.block_size;
+  if (cfg.group_by) {
+    const std::string& g = *cfg.group_by;
+    if (g.find_first_not_of("0123456789") != std::string::npos || g.size() > 9 || std::stoul(g) == 0)
+      throw usage_error("--group-by: sluice groups by a column number (1, 2, ...), not '" + g + "'");
+    group_col_ = std::stoul(g);
+    recend_ = "\n";
+    recstart_.clear();
+    lines_ = 0;
+    group_sep_ = cfg.colsep ? unescape_delimiter(*cfg.colsep) : "\t";
+    if (group_sep_.empty()) group_sep_ = "\t";
+    if (group_sep_.find_first_of("\\^$.|?*+()[]{}") != std::string::npos) {
+      try {
+        group_re_.emplace(group_sep_);
+      } catch (const std::regex_error&) {
+        throw usage_error("--colsep: invalid regular expression '" + group_sep_ + "'");
+      }
+    }
+  }
+}
+
+std::optional<std::string> block_reader::group_key(std::size_t line_start) const {
+  std::size_t nl = buf_.find('\n', line_start);
+  if (nl == std::string::npos && !eof_) return std::nullopt;
+  std::string line = buf_.substr(line_start, nl == std::string::npos ? std::string::npos : nl - line_start);
+  std::size_t col = 1, from = 0;
+  for (;;) {
+    std::size_t at, len;
+    if (group_re_) {
+      std::smatch m;
+      auto begin = line.cbegin() + static_cast<std::ptrdiff_t>(from);
+      if (!std::regex_search(begin, line.cend(), m, *group_re_) || m.length(0) == 0) {
+        at = std::string::npos;
+        len = 0;
+      } else {
+        at = from + static_cast<std::size_t>(m.position(0));
+        len = static_cast<std::size_t>(m.length(0));
+      }
+    } else {
+      at = line.find(group_sep_, from);
+      len = group_sep_.size();
+    }
+    if (col == group_col_) return line.substr(from, at == std::string::npos ? std::string::npos : at - from);
+    if (at == std::string::npos) return std::string();  // a missing column is empty
+    from = at + len;
+    ++col;
+  }
 }
 
 bool block_reader::fill(std::size_t want) {
@@ -47,6 +93,15 @@ bool block_reader::is_cut(std::size_t p) const {
   }
   if (!recstart_.empty()) {
     if (p + recstart_.size() > buf_.size() || buf_.compare(p, recstart_.size(), recstart_) != 0) return false;
+  }
+  if (group_col_ > 0) {
+    // Between two lines of the same group is no record boundary; the key of the next line must be known.
+    if (p == buf_.size()) return eof_;
+    std::size_t prev = p >= 2 ? buf_.rfind('\n', p - 2) : std::string::npos;
+    auto before = group_key(prev == std::string::npos ? 0 : prev + 1);
+    auto after = group_key(p);
+    if (!before || !after) return false;
+    return *before != *after;
   }
   return true;
 }

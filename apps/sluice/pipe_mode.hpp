@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include "config.hpp"
@@ -25,6 +26,7 @@ class block_reader {
   std::size_t first_cut_after(std::size_t start) const;  // the earliest cut of the record starting at start
   std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
+  std::optional<std::string> group_key(std::size_t line_start) const;  // --group-by: nullopt if the line is partial
 
   int fd_;
   std::string recend_;
@@ -35,6 +37,10 @@ class block_reader {
   std::string buf_;
   bool eof_ = false;
   std::function<void(const std::string&)> warn_;
+  // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
+  std::size_t group_col_ = 0;  // 1-based; 0: no grouping
+  std::string group_sep_;
+  std::optional<std::regex> group_re_;
 };
 
 }  // namespace sluice::app
