@@ -735,13 +735,15 @@ composed_command command_template::compose(const job_args& job, const job_number
         render(w, job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
         continue;
       }
-      for (const auto& rec : job.records) {
-        job_args one{job.seq, {rec}, {}};
-        if (!first) c.shell_command += ' ';
-        first = false;
-        open = false;
-        render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
-      }
+      // Once per value: with several sources, each value of each argument gets its own copy of the word.
+      for (const auto& rec : job.records)
+        for (const auto& v : rec) {
+          job_args one{job.seq, {arg_record{v}}, {}};
+          if (!first) c.shell_command += ' ';
+          first = false;
+          open = false;
+          render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+        }
     }
   } else {
     bool open = false;

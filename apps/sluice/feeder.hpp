@@ -151,7 +151,7 @@ class feeder {
       while (!pending.empty() && cur.records.size() < per_job) {
         std::size_t add = 0;
         for (const auto& v : pending.front()) add += shell_quote(v).size() + 1;
-        add += tpl_->context_length();
+        add += tpl_->context_length() * pending.front().size();
         if (!cur.records.empty() && len + add > limit) break;
         len += add;
         cur.records.push_back(std::move(pending.front()));

@@ -538,7 +538,7 @@ check_gnu_options_are_never_unknown() {
   done
   return 0
 }
-check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --shuf touch started ::: a; }
-check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
+check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
+check_bad_not_implemented_shard() { expect_bad_input 'shard.*not implemented' --shard 1 touch started ::: a; }
 check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }

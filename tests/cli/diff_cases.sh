@@ -501,12 +501,14 @@ diff_group_by_with_pipe() {
   printf 'x,1\ny,1\nz,2\n' | par --pipe --group-by 2 --colsep , -N1 -k 'echo JOB; cat'
   printf 'k 1\nk 2\nj 3\n' | par --pipe --group-by 1 -C ' ' -N1 -k 'echo JOB; cat'
 }
-diff_X_m_N_positional_strings() {
+diff_X_m_positional_strings_two_sources() {
   # With several arguments in a job, {n} counts the job's values across its arguments; only a word with
-  # {} is repeated per argument under -X.
+  # {} is repeated, once per value, under -X.
   for c in 'echo {1}' 'echo a{1}b' 'echo {-1}' 'echo {2/.}' 'echo {1} {2}' 'echo x{}y' 'echo {1.}'; do
     par -j1 -k -X $c ::: a/b.c d/e.f ::: 1 2; par -j1 -k -m $c ::: a/b.c d/e.f ::: 1 2
   done
+}
+diff_X_m_N_positional_strings_one_source() {
   for c in 'echo {1}' 'echo {-1}' 'echo {2}' 'echo {1}{2}' 'echo {3} {}'; do
     par -j1 -k -X $c ::: a b c; par -j1 -k -m $c ::: a b c; par -j1 -k -X -N2 $c ::: a b c
   done
