@@ -514,3 +514,11 @@ diff_X_m_N_positional_strings_one_source() {
   done
   par -j1 -k -N2 echo {2} ::: a b ::: 1 2; par -j1 -k -N2 echo {-1} {3} ::: a b ::: 1 2
 }
+diff_eta_and_progress_print_gnus_header() {
+  # (the status lines are timing, and so is GNU's "Computer:..." legend, printed once a job runs at one of its
+  # 0.2 s ticks: only the header before it is compared)
+  local o
+  for o in --eta --progress '--eta --progress'; do
+    echo "== $o"; par $o -j2 true ::: 1 2 3 2>&1 >/dev/null | tr '\r' '\n' | grep -v '^ETA\|^local\|/dev/tty\|^$\|^Computer:'
+  done
+}
