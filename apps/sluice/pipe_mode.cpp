@@ -1,5 +1,6 @@
 #include "pipe_mode.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -20,6 +21,7 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     recstart_.clear();
   }
   block_size_ = cfg.block_size;
+  skip_blank_lines_ = cfg.skip_empty;
   if (cfg.group_by) {
     const std::string& g = *cfg.group_by;
     if (g.find_first_not_of("0123456789") != std::string::npos || g.size() > 9 || std::stoul(g) == 0)
@@ -68,6 +70,29 @@ std::optional<std::string> block_reader::group_key(std::size_t line_start) const
   }
 }
 
+// -r under --pipe: lines of only blanks leave the input before it is cut into blocks (GNU's s/^\s*\n//gm on
+// what it has read), so a block of them runs no job. Lines from the one holding `from` on are looked at.
+void block_reader::drop_blank_lines(std::size_t from) {
+  std::size_t line = from == 0 ? 0 : buf_.rfind('\n', from - 1);
+  line = line == std::string::npos || from == 0 ? 0 : line + 1;
+  std::size_t out = line;
+  for (std::size_t i = line; i < buf_.size();) {
+    std::size_t nl = buf_.find('\n', i);
+    if (nl == std::string::npos) {  // a partial last line stays until its end is read
+      buf_.erase(out, i - out);
+      return;
+    }
+    bool blank = buf_.find_first_not_of(" \t\r\f\v", i) >= nl;
+    if (!blank) {
+      if (out != i) std::copy(buf_.begin() + static_cast<std::ptrdiff_t>(i), buf_.begin() + static_cast<std::ptrdiff_t>(nl + 1),
+                              buf_.begin() + static_cast<std::ptrdiff_t>(out));
+      out += nl + 1 - i;
+    }
+    i = nl + 1;
+  }
+  buf_.resize(out);
+}
+
 bool block_reader::fill(std::size_t want) {
   while (buf_.size() < want && !eof_) {
     std::size_t old = buf_.size();
@@ -82,6 +107,7 @@ bool block_reader::fill(std::size_t want) {
     }
     buf_.resize(old + n);
     if (n == 0) eof_ = true;
+    if (skip_blank_lines_) drop_blank_lines(old);
   }
   return buf_.size() >= want;
 }

@@ -20,6 +20,7 @@ class block_reader {
 
  private:
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
+  void drop_blank_lines(std::size_t from);      // -r
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
@@ -38,6 +39,7 @@ class block_reader {
   bool eof_ = false;
   std::function<void(const std::string&)> warn_;
   // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
+  bool skip_blank_lines_ = false;  // -r
   std::size_t group_col_ = 0;  // 1-based; 0: no grouping
   std::string group_sep_;
   std::optional<std::regex> group_re_;

@@ -522,3 +522,9 @@ diff_eta_and_progress_print_gnus_header() {
     echo "== $o"; par $o -j2 true ::: 1 2 3 2>&1 >/dev/null | tr '\r' '\n' | grep -v '^ETA\|^local\|/dev/tty\|^$\|^Computer:'
   done
 }
+diff_pipe_r_drops_blank_lines() {
+  printf 'a\n\n' | par --pipe -r -N1 -k 'echo [$(cat)]'
+  printf '\n \n\t\n' | par --pipe -r -k 'echo ran; cat'; echo "rc=$?"
+  printf 'a\n  \nb\n\n\nc\n' | par --pipe -r -k cat; printf 'a\n  \nb\n' | par --pipe -k cat | od -c | head -2
+  printf 'x\n\ny\n' | par --pipe -r -N1 -k 'echo [$(cat)]'; printf 'p\n\n' | par --pipe -r -L1 -k 'echo [$(cat)]'
+}
