@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sluice/subprocess.hpp>
@@ -141,6 +142,12 @@ void finish_local_options(config& cfg) {
     // every variable reaches the jobs anyway; GNU still insists on the file.
     if (name == "_" && ::access((config_dir() + "/ignored_vars").c_str(), R_OK) != 0)
       throw usage_error("Error: Run 'sluice --record-env' in a clean environment first.");
+  }
+  if (cfg.tmpdir) {
+    // GNU checks $TMPDIR when it makes its first temporary file; sluice's spools need it too: say so up front.
+    struct stat st {};
+    if (::stat(cfg.tmpdir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(cfg.tmpdir->c_str(), W_OK | X_OK) != 0)
+      throw usage_error("Error: Tmpdir '" + *cfg.tmpdir + "' is not writable.");
   }
   const std::size_t usable = usable_command_length();
   if (cfg.max_line_length == 0) {

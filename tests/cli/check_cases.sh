@@ -542,3 +542,25 @@ check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tm
 check_bad_not_implemented_shard() { expect_bad_input 'shard.*not implemented' --shard 1 touch started ::: a; }
 check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
+
+# ---------------------------------------------------------------- --tmpdir, --nice, --shuf (sluice only)
+# GNU parallel 20221122 dies with a Perl error (status 2 or 20, depending on the path) when --tmpdir is not a
+# directory; sluice refuses it up front, as bad input.
+check_bad_tmpdir_not_a_directory() {
+  expect_bad_input "Tmpdir '/nonexistent' is not writable" --tmpdir /nonexistent touch started ::: a
+  : >plainfile; expect_bad_input "is not writable" --tmpdir plainfile touch started ::: a
+}
+check_tmpdir_holds_spilled_output() {
+  # Output past the in-memory spool goes to a file in --tmpdir, which must be usable.
+  mkdir spool; par --tmpdir spool -j1 'head -c 400000 /dev/zero; echo {}' ::: a >out || fail "exit $?"
+  expect_eq "bytes of output" "$(wc -c <out)" 400002
+}
+check_shuf_orders_differ() {
+  # --shuf: over a few runs of 50 jobs, the order is not always the input's.
+  local i same=0
+  for i in 1 2 3; do
+    [ "$(seq 50 | par --shuf -j1 echo | tr '\n' ' ')" = "$(seq 50 | tr '\n' ' ')" ] && same=$((same + 1))
+  done
+  [ "$same" -lt 3 ] || fail "--shuf kept the input order three times"
+  expect_eq "jobs" "$(seq 50 | par --shuf -j2 echo | sort -n | tr '\n' ' ')" "$(seq 50 | tr '\n' ' ')"
+}
