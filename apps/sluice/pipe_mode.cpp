@@ -22,6 +22,15 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
   }
   block_size_ = cfg.block_size;
   skip_blank_lines_ = cfg.skip_empty;
+  if (cfg.csv) {
+    // --csv: a block ends at a newline after an even number of quotes (a quoted field may hold newlines);
+    // as in GNU, -N and -L do not apply then.
+    csv_ = true;
+    recend_ = "\n";
+    recstart_.clear();
+    records_ = 0;
+    lines_ = 0;
+  }
   if (cfg.group_by) {
     const std::string& g = *cfg.group_by;
     if (g.find_first_not_of("0123456789") != std::string::npos || g.size() > 9 || std::stoul(g) == 0)
@@ -200,6 +209,14 @@ std::size_t block_reader::record_end(std::size_t from) const {
 }
 
 std::size_t block_reader::last_cut_within(std::size_t limit) const {
+  if (csv_) {
+    std::size_t cut = std::string::npos, quotes = 0;
+    for (std::size_t i = 0; i < limit && i < buf_.size(); ++i) {
+      if (buf_[i] == '"') ++quotes;
+      else if (buf_[i] == '\n' && quotes % 2 == 0) cut = i + 1;
+    }
+    return cut;
+  }
   if (lines_ == 0) return split_before(limit);
   std::size_t cut = std::string::npos, pos = 0;
   for (;;) {

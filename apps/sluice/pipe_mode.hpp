@@ -40,6 +40,7 @@ class block_reader {
   std::function<void(const std::string&)> warn_;
   // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
   bool skip_blank_lines_ = false;  // -r
+  bool csv_ = false;               // --csv: records are CSV records
   std::size_t group_col_ = 0;  // 1-based; 0: no grouping
   std::string group_sep_;
   std::optional<std::regex> group_re_;

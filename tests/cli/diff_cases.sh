@@ -528,3 +528,8 @@ diff_pipe_r_drops_blank_lines() {
   printf 'a\n  \nb\n\n\nc\n' | par --pipe -r -k cat; printf 'a\n  \nb\n' | par --pipe -k cat | od -c | head -2
   printf 'x\n\ny\n' | par --pipe -r -N1 -k 'echo [$(cat)]'; printf 'p\n\n' | par --pipe -r -L1 -k 'echo [$(cat)]'
 }
+diff_pipe_csv_keeps_records_whole() {
+  # --pipe --csv: blocks end only after a whole CSV record (a quoted field may hold newlines); -N is ignored.
+  printf 'a,"b\nc"\nd\n' | par --pipe --csv -N1 -k 'echo JOB; cat'
+  { for i in 1 2 3 4 5 6 7 8; do printf '%s,"multi\nline %s"\n' $i $i; done; } | par --pipe --csv --block 30 -k 'echo JOB; cat'
+}
