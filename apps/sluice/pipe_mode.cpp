@@ -22,6 +22,7 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
   }
   block_size_ = cfg.block_size;
   skip_blank_lines_ = cfg.skip_empty;
+  want_header_ = cfg.header;
   if (cfg.csv) {
     // --csv: a block ends at a newline after an even number of quotes (a quoted field may hold newlines);
     // as in GNU, -N and -L do not apply then.
@@ -33,9 +34,15 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
   }
   if (cfg.group_by) {
     const std::string& g = *cfg.group_by;
-    if (g.find_first_not_of("0123456789") != std::string::npos || g.size() > 9 || std::stoul(g) == 0)
-      throw usage_error("--group-by: sluice groups by a column number (1, 2, ...), not '" + g + "'");
-    group_col_ = std::stoul(g);
+    if (g.find_first_not_of("0123456789") == std::string::npos && g.size() <= 9 && std::stoul(g) > 0) {
+      group_col_ = std::stoul(g);
+    } else if (!g.empty() && g.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+                                 std::string::npos) {
+      group_name_ = g;  // a column name: the header names it (read_header)
+      want_header_ = true;
+    } else {
+      throw usage_error("--group-by: sluice groups by a column number or name, not '" + g + "'");
+    }
     recend_ = "\n";
     recstart_.clear();
     lines_ = 0;
@@ -226,7 +233,34 @@ std::size_t block_reader::last_cut_within(std::size_t limit) const {
   }
 }
 
+// --header (or --group-by a column name): the first line is the header, given at the head of every block.
+void block_reader::read_header() {
+  header_read_ = true;
+  std::size_t nl;
+  while ((nl = buf_.find('\n')) == std::string::npos && !eof_) fill(buf_.size() + 4096);
+  std::size_t end = nl == std::string::npos ? buf_.size() : nl + 1;
+  header_ = buf_.substr(0, end);
+  buf_.erase(0, end);
+  if (!group_name_.empty()) {
+    std::string line = header_;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    buf_.insert(0, line + "\n");  // (parsed as a line of the input to find the column)
+    for (std::size_t col = 1; col < 10000; ++col) {
+      group_col_ = col;
+      auto name = group_key(0);
+      if (name && *name == group_name_) break;
+      if (!name || name->empty()) {
+        group_col_ = 0;
+        break;
+      }
+    }
+    buf_.erase(0, line.size() + 1);
+    if (group_col_ == 0) throw usage_error("--group-by: column '" + group_name_ + "' not found in the header: " + line);
+  }
+}
+
 std::optional<std::string> block_reader::next() {
+  if (want_header_ && !header_read_) read_header();
   std::size_t cut = 0;
   if (records_ > 0) {
     std::size_t found = 0;
@@ -282,6 +316,7 @@ std::optional<std::string> block_reader::next() {
     buf_.erase(0, cut);
   }
   if (block.empty()) return std::nullopt;
+  if (!header_.empty()) block.insert(0, header_);
   return block;
 }
 

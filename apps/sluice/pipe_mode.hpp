@@ -21,6 +21,7 @@ class block_reader {
  private:
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   void drop_blank_lines(std::size_t from);      // -r
+  void read_header();                           // --header, --group-by NAME
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
@@ -41,6 +42,10 @@ class block_reader {
   // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
   bool skip_blank_lines_ = false;  // -r
   bool csv_ = false;               // --csv: records are CSV records
+  bool want_header_ = false;       // --header: the first line heads every block
+  bool header_read_ = false;
+  std::string header_;
+  std::string group_name_;         // --group-by NAME
   std::size_t group_col_ = 0;  // 1-based; 0: no grouping
   std::string group_sep_;
   std::optional<std::regex> group_re_;

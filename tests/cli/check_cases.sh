@@ -564,3 +564,15 @@ check_shuf_orders_differ() {
   [ "$same" -lt 3 ] || fail "--shuf kept the input order three times"
   expect_eq "jobs" "$(seq 50 | par --shuf -j2 echo | sort -n | tr '\n' ' ')" "$(seq 50 | tr '\n' ' ')"
 }
+# GNU parallel 20221122 cannot find a --group-by column name in a header split at another --colsep ("Column
+# 'v' , not found in header"), and with --header and --group-by N it heads each block with its internal
+# record separator in place of the header's first field: sluice gives the header as read.
+check_pipe_group_by_name_with_colsep_and_header() {
+  local got
+  got=$(printf 'k,v\nx,1\ny,1\nz,2\n' | par --pipe --group-by v --colsep , -N1 -k 'echo JOB; cat' | tr '\n' ' ')
+  expect_eq "--group-by v --colsep ," "$got" "JOB k,v x,1 y,1 JOB k,v z,2 "
+  got=$(printf 'k\tv\nx\t1\ny\t2\n' | par --pipe --header : --group-by 2 -N1 -k 'echo JOB; cat' | tr '\n\t' ' :')
+  expect_eq "--header : --group-by 2" "$got" "JOB k:v x:1 JOB k:v y:2 "
+  printf 'k\tv\nx\t1\n' | par --pipe --group-by nosuch cat >out 2>err; expect_eq "status" "$?" 255
+  grep -q "column 'nosuch' not found" err || fail "no error for a missing column: $(cat err)"
+}

@@ -533,3 +533,7 @@ diff_pipe_csv_keeps_records_whole() {
   printf 'a,"b\nc"\nd\n' | par --pipe --csv -N1 -k 'echo JOB; cat'
   { for i in 1 2 3 4 5 6 7 8; do printf '%s,"multi\nline %s"\n' $i $i; done; } | par --pipe --csv --block 30 -k 'echo JOB; cat'
 }
+diff_pipe_header_heads_every_block() {
+  printf 'h\n1\n2\n' | par --pipe --header : -N1 -k 'echo JOB; cat'
+  printf 'name\tv\na\t1\na\t2\nb\t3\n' | par --pipe --group-by name -N1 -k 'echo JOB; cat'
+}
