@@ -537,3 +537,7 @@ diff_pipe_header_heads_every_block() {
   printf 'h\n1\n2\n' | par --pipe --header : -N1 -k 'echo JOB; cat'
   printf 'name\tv\na\t1\na\t2\nb\t3\n' | par --pipe --group-by name -N1 -k 'echo JOB; cat'
 }
+diff_shebang_wrap_pipe() {
+  printf '#!%s --shebang-wrap --pipe -k /bin/cat\n# the script\n' "$P" >sw; chmod +x sw; printf '1\n' >f1
+  echo STDIN | ./sw f1 | tail -n +2; echo "rc=$?"
+}
