@@ -19,8 +19,10 @@ esac
 
 # The job runner's differential tests compare against GNU parallel (which brings perl); its checks measure
 # peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
-# The package test (plain builds only) needs dpkg-shlibdeps and pkg-config.
-ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps dpkg-dev pkgconf
+# The package test (plain builds only) needs dpkg-shlibdeps and pkg-config. GNU parallel's --csv needs Perl's
+# Text::CSV; the terminal-warning case runs under script(1) (bsdutils).
+ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel libtext-csv-perl bsdutils openssl time procps \
+  dpkg-dev pkgconf
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 

@@ -108,6 +108,7 @@ completed_pipeline run_pipeline(std::vector<std::vector<std::string>> commands, 
       // returned only after its exec, and setpgid comes before that.
       if (i > 0 && opts.process_group == 0) o.process_group = procs.front().pid();
       o.umask = opts.umask;
+      o.niceness = opts.niceness;
       procs.emplace_back(commands[i], std::move(o));  // on failure, procs' destructors kill and reap the rest
     }
   }

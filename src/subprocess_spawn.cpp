@@ -168,6 +168,8 @@ void spawn_into(process_state& st, const options& o) {
   req.new_session = o.start_new_session;
   req.process_group = o.process_group ? *o.process_group : -1;
   req.umask = o.umask ? static_cast<int>(*o.umask) : -1;
+  req.set_niceness = o.niceness.has_value();
+  req.niceness = o.niceness.value_or(0);
 
   os::spawn_result res = os::spawn(req);
   if (res.pid < 0) {

@@ -824,6 +824,16 @@ TEST_F(Subprocess, OptionExecutableKeepsArgv0) {
   EXPECT_EQ(sh.out, "/bin/sh\n");
 }
 
+TEST_F(Subprocess, OptionNicenessIsAbsolute) {
+  // The child's nice value is the one given, whatever the parent's; a value past 19 is clamped by the kernel.
+  auto r = sluice::run({"sh", "-c", "cut -d' ' -f19 /proc/self/stat"}, {.capture_output = true, .niceness = 7});
+  EXPECT_EQ(r.out, "7\n");
+  auto clamped = sluice::run({"sh", "-c", "cut -d' ' -f19 /proc/self/stat"}, {.capture_output = true, .niceness = 40});
+  EXPECT_EQ(clamped.out, "19\n");
+  auto unchanged = sluice::run({"sh", "-c", "cut -d' ' -f19 /proc/self/stat"}, {.capture_output = true});
+  EXPECT_EQ(unchanged.out, std::to_string(getpriority(PRIO_PROCESS, 0)) + "\n");
+}
+
 TEST_F(Subprocess, OptionCloseFdsAndPassFds) {
   int p[2];
   ASSERT_EQ(pipe(p), 0);  // deliberately not close-on-exec

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "compose_ops.hpp"
 #include "perl_expr.hpp"
 #include "text.hpp"
 
@@ -21,35 +22,6 @@ namespace sluice::app {
 
 namespace {
 
-enum op : int {
-  op_none,
-  op_noext,         // {.}
-  op_basename,      // {/}
-  op_dirname,       // {//}
-  op_base_noext,    // {/.}
-  op_noext2,        // {..}
-  op_noext3,        // {...}
-  op_base_noext2,   // {/..}
-  op_base_noext3,   // {/...}
-  op_plus_dir,      // {+/}
-  op_plus_ext,      // {+.}
-  op_plus_ext2,     // {+..}
-  op_plus_ext3,     // {+...}
-  op_default,       // {:-str}
-  op_substr_from,   // {:n}
-  op_substr,        // {:n:m}
-  op_strip_prefix,  // {#re}
-  op_strip_prefix_long,  // {##re}
-  op_strip_suffix,  // {%re}
-  op_strip_suffix_long,  // {%%re}
-  op_replace_one,   // {/re/s}
-  op_replace_all,   // {//re/s}
-  op_upper_first,   // {^re}
-  op_upper_all,     // {^^re}
-  op_lower_first,   // {,re}
-  op_lower_all,     // {,,re}
-  op_perl,          // {= perl =}, --rpl: token::expr says which expression
-};
 
 // A Perl expression may start with a position: {=2 ... =}, --rpl '{x} 1 ...'. Strips it and returns it.
 int take_position(std::string& expr) {
@@ -77,152 +49,6 @@ std::string group_variables(const std::string& expr) {
     out += expr[i];
   }
   return out;
-}
-
-// s:\.[^/.]*$:: applied `times` times in one go (GNU's {.}, {..}, {...}).
-std::string strip_ext(std::string_view v, int times) {
-  std::size_t end = v.size();
-  for (int i = 0; i < times; ++i) {
-    std::size_t k = end;
-    while (k > 0 && v[k - 1] != '.' && v[k - 1] != '/') --k;
-    if (k == 0 || v[k - 1] != '.') return std::string(v);  // the whole chain must match, or nothing changes
-    end = k - 1;
-  }
-  return std::string(v.substr(0, end));
-}
-
-std::string basename_of(std::string_view v) {
-  auto p = v.rfind('/');
-  return std::string(p == std::string_view::npos ? v : v.substr(p + 1));
-}
-
-// Perl's File::Basename::dirname, which GNU parallel uses for {//}.
-std::string dirname_of(std::string_view v) {
-  std::string s(v);
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  auto p = s.rfind('/');
-  if (p == std::string::npos) return ".";
-  s.resize(p);
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s.empty() ? "/" : s;
-}
-
-std::string plus_ext(std::string_view v, int parts) {
-  // The extension chain that {.}/{..}/{...} removes, without its leading dot.
-  std::string stripped = strip_ext(v, parts);
-  if (stripped.size() == v.size()) return "";
-  return std::string(v.substr(stripped.size() + 1));
-}
-
-std::regex make_regex(const std::string& re) {
-  try {
-    return user_regex(re);
-  } catch (const std::regex_error&) {
-    throw usage_error("--plus: invalid regular expression '" + re + "' in a replacement string");
-  }
-}
-
-std::string apply_op(std::string v, const command_template::token& t) {
-  switch (t.op) {
-    case op_none: return v;
-    case op_noext: return strip_ext(v, 1);
-    case op_basename: return basename_of(v);
-    case op_dirname: return dirname_of(v);
-    case op_base_noext: return strip_ext(basename_of(v), 1);
-    case op_noext2: return strip_ext(v, 2);
-    case op_noext3: return strip_ext(v, 3);
-    case op_base_noext2: return strip_ext(basename_of(v), 2);
-    case op_base_noext3: return strip_ext(basename_of(v), 3);
-    case op_plus_dir: {
-      auto p = v.rfind('/');
-      return p == std::string::npos ? "" : v.substr(0, p);
-    }
-    case op_plus_ext: return plus_ext(v, 1);
-    case op_plus_ext2: return plus_ext(v, 2);
-    case op_plus_ext3: return plus_ext(v, 3);
-    case op_default: return v.empty() ? t.text : v;
-    case op_substr_from: {
-      std::size_t n = std::strtoul(t.text.c_str(), nullptr, 10);
-      return n >= v.size() ? "" : v.substr(n);
-    }
-    case op_substr: {
-      std::size_t n = std::strtoul(t.text.c_str(), nullptr, 10);
-      std::size_t m = std::strtoul(t.text2.c_str(), nullptr, 10);
-      return n >= v.size() ? "" : v.substr(n, m);
-    }
-    case op_strip_prefix:
-    case op_strip_prefix_long: {
-      std::smatch m;
-      // The shortest (or longest) prefix matching the pattern.
-      std::regex re = make_regex("^(" + t.text + ")");
-      if (t.op == op_strip_prefix_long) {
-        if (std::regex_search(v, m, re)) return v.substr(static_cast<std::size_t>(m.length(0)));
-        return v;
-      }
-      std::regex whole = make_regex("^(?:" + t.text + ")$");
-      for (std::size_t k = 0; k <= v.size(); ++k)
-        if (std::regex_match(v.substr(0, k), whole)) return v.substr(k);
-      return v;
-    }
-    case op_strip_suffix:
-    case op_strip_suffix_long: {
-      std::regex whole = make_regex("^(?:" + t.text + ")$");
-      if (t.op == op_strip_suffix_long) {
-        for (std::size_t k = 0; k <= v.size(); ++k)
-          if (std::regex_match(v.substr(k), whole)) return v.substr(0, k);
-        return v;
-      }
-      for (std::size_t k = v.size() + 1; k-- > 0;)
-        if (std::regex_match(v.substr(k), whole)) return v.substr(0, k);
-      return v;
-    }
-    case op_replace_one:
-      return std::regex_replace(v, make_regex(t.text), t.text2, std::regex_constants::format_first_only);
-    case op_replace_all: return std::regex_replace(v, make_regex(t.text), t.text2);
-    case op_upper_first:
-    case op_upper_all:
-    case op_lower_first:
-    case op_lower_all: {
-      bool upper = t.op == op_upper_first || t.op == op_upper_all;
-      bool all = t.op == op_upper_all || t.op == op_lower_all;
-      std::regex re = make_regex(all ? t.text : "^(?:" + t.text + ")");
-      std::string out;
-      std::size_t last = 0;
-      for (auto it = std::sregex_iterator(v.begin(), v.end(), re); it != std::sregex_iterator(); ++it) {
-        auto pos = static_cast<std::size_t>(it->position(0));
-        out += v.substr(last, pos - last);
-        std::string piece = it->str(0);
-        for (auto& c : piece)
-          c = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                      : std::tolower(static_cast<unsigned char>(c)));
-        out += piece;
-        last = pos + piece.size();
-        if (!all || piece.empty()) break;
-      }
-      out += v.substr(std::min(last, v.size()));
-      return out;
-    }
-  }
-  return v;
-}
-
-// The suffix of a positional string: "" "." "/" "//" "/." (and --plus "..", "...", "/..", "/...").
-bool suffix_op(std::string_view s, bool plus, int& op) {
-  if (s.empty()) op = op_none;
-  else if (s == ".") op = op_noext;
-  else if (s == "/") op = op_basename;
-  else if (s == "//") op = op_dirname;
-  else if (s == "/.") op = op_base_noext;
-  else if (plus && s == "..") op = op_noext2;
-  else if (plus && s == "...") op = op_noext3;
-  else if (plus && s == "/..") op = op_base_noext2;
-  else if (plus && s == "/...") op = op_base_noext3;
-  else if (plus && s == "+/") op = op_plus_dir;
-  else if (plus && s == "+.") op = op_plus_ext;
-  else if (plus && s == "+..") op = op_plus_ext2;
-  else if (plus && s == "+...") op = op_plus_ext3;
-  else return false;
-  return true;
 }
 
 bool safe_literal_char(char c) {
@@ -352,6 +178,27 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (needs_total(t)) uses_total_ = true;
       if (t.type == token::kind::literal) base_length_ += t.text.size();
     }
+  if (cfg.xargs_context && !cfg.quote_command) {
+    // The words holding a replacement string, split at the spaces of the literals, as compose() repeats them.
+    std::size_t word_literal = 0;
+    bool word_has_value = false;
+    auto end_word = [&] {
+      if (word_has_value) context_length_ += word_literal;
+      word_literal = 0;
+      word_has_value = false;
+    };
+    for (const auto& t : words_.front()) {
+      if (t.type != token::kind::literal) {
+        if (t.type == token::kind::value && t.position == 0) word_has_value = true;
+        continue;
+      }
+      for (char ch : t.text) {
+        if (ch == ' ') end_word();
+        else ++word_literal;
+      }
+    }
+    end_word();
+  }
   // The other templates are expanded per job: a Perl expression in them that does not compile is bad input
   // now, before any job starts.
   std::vector<std::string> others;
@@ -577,15 +424,23 @@ void command_template::append_values(std::string& out, const token& t, const job
   if (t.position == 0) {
     for (const auto& r : job.records)
       for (const auto& v : r) vals.push_back(&v);
-  } else if (job.records.size() == 1 && !cfg_.max_replace_args) {
-    const auto& r = job.records.front();
-    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(r.size()) + t.position;
-    if (idx >= 0 && static_cast<std::size_t>(idx) < r.size()) vals.push_back(&r[static_cast<std::size_t>(idx)]);
   } else {
-    // Under -N (or several records), {n} is argument n: the n-th record.
-    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(job.records.size()) + t.position;
-    if (idx >= 0 && static_cast<std::size_t>(idx) < job.records.size())
-      for (const auto& v : job.records[static_cast<std::size_t>(idx)]) vals.push_back(&v);
+    // {n} is the n-th value of the job ({-n}: from the end), its records' values taken in order: one record's
+    // n-th source, or under -N/-X/-m with several records, as GNU counts them, across the records
+    // (-N2 of two sources: {3} is the second record's first value).
+    std::size_t count = 0;
+    for (const auto& r : job.records) count += r.size();
+    long idx = t.position > 0 ? t.position - 1 : static_cast<long>(count) + t.position;
+    if (idx >= 0 && static_cast<std::size_t>(idx) < count) {
+      std::size_t k = static_cast<std::size_t>(idx);
+      for (const auto& r : job.records) {
+        if (k < r.size()) {
+          vals.push_back(&r[k]);
+          break;
+        }
+        k -= r.size();
+      }
+    }
   }
   // A missing argument (-n 2 with one left, {3} of two sources) inserts nothing at all, not ''.
   if (vals.empty()) return;
@@ -695,7 +550,10 @@ composed_command command_template::compose(const job_args& job, const job_number
     bool first = true;
     for (const auto& w : split) {
       if (w.empty()) continue;
-      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) { return t.type == token::kind::value; });
+      // Only a word with {} (not a positional {n}) is repeated per argument, as in GNU.
+      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) {
+        return t.type == token::kind::value && t.position == 0;
+      });
       if (!has_value) {
         if (!first) c.shell_command += ' ';
         first = false;
@@ -703,13 +561,15 @@ composed_command command_template::compose(const job_args& job, const job_number
         render(w, job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
         continue;
       }
-      for (const auto& rec : job.records) {
-        job_args one{job.seq, {rec}, {}};
-        if (!first) c.shell_command += ' ';
-        first = false;
-        open = false;
-        render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
-      }
+      // Once per value: with several sources, each value of each argument gets its own copy of the word.
+      for (const auto& rec : job.records)
+        for (const auto& v : rec) {
+          job_args one{job.seq, {arg_record{v}}, {}};
+          if (!first) c.shell_command += ' ';
+          first = false;
+          open = false;
+          render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+        }
     }
   } else {
     bool open = false;
@@ -728,10 +588,11 @@ composed_command command_template::compose(const job_args& job, const job_number
                                                        argv[k] != "-n"))
         want_argv = false;
   }
-  if (want_argv && !argv.empty() && !shell_only_word(argv.front())) {
+  // An exported bash function of that name (export -f) wins over the program, as in the job shell.
+  if (want_argv && !argv.empty() && !shell_only_word(argv.front()) && !exported_function(argv.front())) {
     std::string prog = find_program(argv.front());
     if (!prog.empty()) {
-      argv.front() = prog;
+      c.program = std::move(prog);  // argv[0] stays as written: the program sees its name as the shell gives it
       c.argv = std::move(argv);
     }
   }

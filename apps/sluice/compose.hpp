@@ -30,6 +30,7 @@ struct job_numbers {
 struct composed_command {
   std::string shell_command;               // what /bin/sh -c runs (and what --dry-run / --joblog show)
   std::optional<std::vector<std::string>> argv;  // set when the command can be exec'd directly
+  std::string program;                           // then: the file argv[0] names, found on $PATH
   bool skip = false;  // a {= perl =} expression called skip(): the job is not run
 };
 
@@ -45,6 +46,8 @@ class command_template {
   bool has_replacements() const noexcept { return has_replacements_; }
   // The bytes a job adds to the command line per argument, for -X/-m line filling.
   std::size_t base_length() const noexcept { return base_length_; }
+  // -X: the literal text around replacement strings, which is repeated for every argument.
+  std::size_t context_length() const noexcept { return context_length_; }
 
   struct token {
     enum class kind { literal, value, seq, slot, total, seq_padded, slot_padded } type = kind::literal;
@@ -72,6 +75,7 @@ class command_template {
   bool uses_total_ = false;
   bool has_replacements_ = false;
   std::size_t base_length_ = 0;
+  std::size_t context_length_ = 0;
   mutable bool has_perl_ = false;  // some template uses {= =} or --rpl: jobs set up the interpreter first
 
   struct rpl_def {
@@ -90,5 +94,7 @@ const job_shell_info& job_shell();  // computed once
 
 // Resolves a program name through $PATH once; empty when not found or not executable.
 std::string find_program(const std::string& name);
+// True when the environment holds a bash function of this name (export -f): the job shell must run it.
+bool exported_function(const std::string& name);
 
 }  // namespace sluice::app

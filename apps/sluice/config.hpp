@@ -76,7 +76,7 @@ struct config {
   bool xargs_context = false;     // -X
   bool multi_args = false;        // -m
   bool args_given = false;        // -n/-N/-L given explicitly
-  std::size_t max_line_length = 130000;
+  std::size_t max_line_length = 0;  // -s; 0 until resolved: GNU's usable command length (limits.hpp)
 
   // Running.
   std::string jobs_spec = "100%";
@@ -123,6 +123,17 @@ struct config {
   bool recend_given = false;
   std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
+
+  // GNU's local options of options_local.cpp.
+  bool show_limits = false;               // --show-limits: print the limits, then run as usual
+  std::vector<std::string> env_names{};   // --env (locally every variable reaches the jobs anyway)
+  bool record_env = false;                // --record-env: write $PARALLEL_HOME/ignored_vars, run nothing
+  std::optional<int> nice{};              // --nice: the jobs' absolute nice value
+  bool skip_first_line = false;           // --skip-first-line (--shebang): the first input line is not an argument
+  bool pipe_means_argfiles = false;       // (--shebang-wrap) under --pipe, ::: values name input files
+  bool shuffle = false;                   // --shuf: the jobs in random order
+  bool csv = false;                       // --csv: input lines are CSV records (columns as with --colsep)
+  std::optional<std::string> group_by{};  // --group-by: --pipe blocks hold whole groups of equal column values
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

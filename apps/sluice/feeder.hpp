@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 
@@ -109,7 +110,7 @@ class feeder {
     if (!fill) {
       job_args cur;
       for (;;) {
-        auto r = in_->next();
+        auto r = next_record();
         if (!r) break;
         cur.records.push_back(std::move(*r));
         if (cur.records.size() >= batch) {
@@ -125,7 +126,7 @@ class feeder {
     std::deque<arg_record> pending;
     bool eof = false;
     while (pending.size() < lookahead) {
-      auto r = in_->next();
+      auto r = next_record();
       if (!r) {
         eof = true;
         break;
@@ -134,12 +135,13 @@ class feeder {
     }
     std::size_t per_job = SIZE_MAX;
     if (eof && !pending.empty()) per_job = (pending.size() + cfg_.jobs - 1) / cfg_.jobs;
-    const std::size_t limit = cfg_.max_line_length > tpl_->base_length() + 64
-                                  ? cfg_.max_line_length - tpl_->base_length() - 64
-                                  : 64;
+    // GNU's rule: a job's command stays shorter than the limit (-s, else 63664 on Linux). The command is the
+    // template's fixed text, then per argument a space, its quoted values and (-X) the text around them.
+    const std::size_t fixed = tpl_->base_length() - tpl_->context_length();
+    const std::size_t limit = cfg_.max_line_length > fixed ? cfg_.max_line_length - fixed : 1;
     for (;;) {
       if (pending.empty() && !eof) {
-        auto r = in_->next();
+        auto r = next_record();
         if (!r) eof = true;
         else pending.push_back(std::move(*r));
       }
@@ -149,18 +151,35 @@ class feeder {
       while (!pending.empty() && cur.records.size() < per_job) {
         std::size_t add = 0;
         for (const auto& v : pending.front()) add += shell_quote(v).size() + 1;
+        add += tpl_->context_length() * pending.front().size();
         if (!cur.records.empty() && len + add > limit) break;
         len += add;
         cur.records.push_back(std::move(pending.front()));
         pending.pop_front();
         if (pending.empty() && !eof) {
-          auto r = in_->next();
+          auto r = next_record();
           if (!r) eof = true;
           else pending.push_back(std::move(*r));
         }
       }
       if (!emit(std::move(cur))) return;
     }
+  }
+
+  // The next argument record; under --shuf, all of them are read first and handed out in random order (the
+  // job numbers follow that order, as in GNU).
+  std::optional<arg_record> next_record() {
+    if (!cfg_.shuffle) return in_->next();
+    if (!shuffled_) {
+      shuffled_.emplace();
+      while (auto r = in_->next()) shuffled_->push_back(std::move(*r));
+      std::mt19937_64 rng(std::random_device{}());
+      std::shuffle(shuffled_->begin(), shuffled_->end(), rng);
+    }
+    if (shuffled_->empty()) return std::nullopt;
+    arg_record r = std::move(shuffled_->front());
+    shuffled_->pop_front();
+    return r;
   }
 
   void run() {
@@ -191,6 +210,7 @@ class feeder {
   std::atomic<bool> finished_{false};
   bool preloaded_ = false;
   std::deque<job_args> buffered_;
+  std::optional<std::deque<arg_record>> shuffled_;  // --shuf
   std::mutex error_mutex_;
   std::string error_;
 };

@@ -66,6 +66,21 @@ bool regex_meta(const std::string& s) {
 }
 }  // namespace
 
+// GNU's warning, once per input read from a terminal while stderr is one too: a forgotten ::: or pipe.
+void input_reader::warn_about_terminal_input() const {
+  if (::isatty(2) == 0) return;
+  for (const auto& st : sources_) {
+    if (!st.reader || ::isatty(st.reader->descriptor()) == 0) continue;
+    static const char k_warning[] =
+        "sluice: Warning: Input is read from the terminal. You are either an expert\n"
+        "sluice: Warning: (in which case: YOU ARE AWESOME!) or maybe you forgot\n"
+        "sluice: Warning: ::: or :::: or -a or to pipe data into parallel. If so\n"
+        "sluice: Warning: consider going through the tutorial: man parallel_tutorial\n"
+        "sluice: Warning: Press CTRL-D to exit.\n";
+    sluice::try_write_all(2, std::string_view(k_warning, sizeof k_warning - 1));
+  }
+}
+
 input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   if (cfg.colsep && regex_meta(*cfg.colsep)) {
     try {
@@ -92,6 +107,13 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
       }
     }
     sources_.push_back(std::move(st));
+  }
+  warn_about_terminal_input();
+  if (cfg.skip_first_line && !sources_.empty()) {
+    // --skip-first-line (what --shebang uses for the #! line): the first source's first line is no argument.
+    source_state& first = sources_.front();
+    if (first.reader) first.reader->next();
+    else if (!first.values.empty()) first.values.erase(first.values.begin());
   }
   streaming_ = sources_.size() == 1;
 
@@ -190,6 +212,15 @@ std::optional<std::string> input_reader::next_value(source_state& s) {
       v = s.values[s.pos++];
     }
     if (!v) return std::nullopt;
+    if (cfg_.csv && s.reader) {
+      // A quoted CSV field may hold the delimiter: the record goes on until its quotes balance.
+      while (std::count(v->begin(), v->end(), '"') % 2 != 0) {
+        auto more = s.reader->next();
+        if (!more) throw std::runtime_error("CSV has unexpected format: ^" + *v + "^");
+        *v += cfg_.delimiter;
+        *v += *more;
+      }
+    }
     if (cfg_.eof_string && *v == *cfg_.eof_string) {
       eof_seen_ = true;
       if (s.reader) {
@@ -202,9 +233,47 @@ std::optional<std::string> input_reader::next_value(source_state& s) {
   }
 }
 
+// --csv: RFC 4180 fields as Text::CSV reads them (binary, no whitespace allowed around quotes): a field is
+// bare (no quote in it) or quoted from its first byte, with "" standing for a quote; anything else is an error.
+arg_record parse_csv(const std::string& line, char sep) {
+  arg_record cols;
+  std::size_t i = 0;
+  auto bad = [&]() { return std::runtime_error("CSV has unexpected format: ^" + line + "^"); };
+  for (;;) {
+    std::string field;
+    if (i < line.size() && line[i] == '"') {
+      ++i;
+      for (;;) {
+        if (i >= line.size()) throw bad();
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i++];
+      }
+      if (i < line.size() && line[i] != sep) throw bad();
+    } else {
+      while (i < line.size() && line[i] != sep) {
+        if (line[i] == '"') throw bad();
+        field += line[i++];
+      }
+    }
+    cols.push_back(std::move(field));
+    if (i >= line.size()) return cols;
+    ++i;  // the separator
+  }
+}
+
 arg_record input_reader::split_columns(const std::string& line) const {
   arg_record cols;
-  if (colsep_re_) {
+  if (cfg_.csv) {
+    cols = parse_csv(line, cfg_.colsep && !cfg_.colsep->empty() ? unescape_delimiter(*cfg_.colsep)[0] : ',');
+  } else if (colsep_re_) {
     std::sregex_token_iterator it(line.begin(), line.end(), *colsep_re_, -1), end;
     for (; it != end; ++it) cols.push_back(it->str());
     if (cols.empty()) cols.push_back("");

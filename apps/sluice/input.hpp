@@ -19,6 +19,9 @@ namespace sluice::app {
 // One argument tuple: a value per input source (or per column under --colsep).
 using arg_record = std::vector<std::string>;
 
+// One --csv record split into its fields; throws std::runtime_error ("CSV has unexpected format: ^...^").
+arg_record parse_csv(const std::string& line, char sep);
+
 // Reads delimiter-terminated records from a descriptor with large reads.
 class record_reader {
  public:
@@ -27,6 +30,7 @@ class record_reader {
   record_reader& operator=(const record_reader&) = delete;
   ~record_reader();
   std::optional<std::string> next();  // the next record without its delimiter; nullopt at end; throws on I/O error
+  int descriptor() const noexcept { return fd_; }
 
  private:
   int fd_;
@@ -54,6 +58,7 @@ class input_reader {
   arg_record split_columns(const std::string& line) const;
   std::optional<arg_record> next_combined();
   bool wanted(const arg_record& r) const;
+  void warn_about_terminal_input() const;
 
   const config& cfg_;
   std::vector<source_state> sources_;

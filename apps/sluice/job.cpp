@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "job_loop.hpp"
+#include "limits.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
@@ -53,6 +54,18 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
         }
       j->tag = t + "\t";
     }
+  }
+  if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
+    // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
+    std::string shown;
+    if (!j->args.records.empty())
+      for (const auto& v : j->args.records.back()) shown += (shown.empty() ? "" : " ") + v;
+    std::string m = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
+    write_all(2, m.data(), m.size());
+    release_slot(j->slot);
+    final_status_ = 255;
+    stop_starting_ = true;
+    return nullptr;
   }
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
@@ -122,6 +135,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
+  opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
@@ -164,6 +178,7 @@ aio::task<void> runner::execute(job& j) {
   if (j.cmd.argv) {
     try {
       sluice::options opts = spawn_options(j);
+      opts.executable = j.cmd.program;
       auto spawn = aio::create_subprocess_exec(*j.cmd.argv, std::move(opts));
       aio::process p = co_await spawn;
       j.proc.emplace(std::move(p));

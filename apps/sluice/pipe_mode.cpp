@@ -1,5 +1,6 @@
 #include "pipe_mode.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -20,6 +21,92 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     recstart_.clear();
   }
   block_size_ = cfg.block_size;
+  skip_blank_lines_ = cfg.skip_empty;
+  want_header_ = cfg.header;
+  if (cfg.csv) {
+    // --csv: a block ends at a newline after an even number of quotes (a quoted field may hold newlines);
+    // as in GNU, -N and -L do not apply then.
+    csv_ = true;
+    recend_ = "\n";
+    recstart_.clear();
+    records_ = 0;
+    lines_ = 0;
+  }
+  if (cfg.group_by) {
+    const std::string& g = *cfg.group_by;
+    if (g.find_first_not_of("0123456789") == std::string::npos && g.size() <= 9 && std::stoul(g) > 0) {
+      group_col_ = std::stoul(g);
+    } else if (!g.empty() && g.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") ==
+                                 std::string::npos) {
+      group_name_ = g;  // a column name: the header names it (read_header)
+      want_header_ = true;
+    } else {
+      throw usage_error("--group-by: sluice groups by a column number or name, not '" + g + "'");
+    }
+    recend_ = "\n";
+    recstart_.clear();
+    lines_ = 0;
+    group_sep_ = cfg.colsep ? unescape_delimiter(*cfg.colsep) : "\t";
+    if (group_sep_.empty()) group_sep_ = "\t";
+    if (group_sep_.find_first_of("\\^$.|?*+()[]{}") != std::string::npos) {
+      try {
+        group_re_.emplace(group_sep_);
+      } catch (const std::regex_error&) {
+        throw usage_error("--colsep: invalid regular expression '" + group_sep_ + "'");
+      }
+    }
+  }
+}
+
+std::optional<std::string> block_reader::group_key(std::size_t line_start) const {
+  std::size_t nl = buf_.find('\n', line_start);
+  if (nl == std::string::npos && !eof_) return std::nullopt;
+  std::string line = buf_.substr(line_start, nl == std::string::npos ? std::string::npos : nl - line_start);
+  std::size_t col = 1, from = 0;
+  for (;;) {
+    std::size_t at, len;
+    if (group_re_) {
+      std::smatch m;
+      auto begin = line.cbegin() + static_cast<std::ptrdiff_t>(from);
+      if (!std::regex_search(begin, line.cend(), m, *group_re_) || m.length(0) == 0) {
+        at = std::string::npos;
+        len = 0;
+      } else {
+        at = from + static_cast<std::size_t>(m.position(0));
+        len = static_cast<std::size_t>(m.length(0));
+      }
+    } else {
+      at = line.find(group_sep_, from);
+      len = group_sep_.size();
+    }
+    if (col == group_col_) return line.substr(from, at == std::string::npos ? std::string::npos : at - from);
+    if (at == std::string::npos) return std::string();  // a missing column is empty
+    from = at + len;
+    ++col;
+  }
+}
+
+// -r under --pipe: lines of only blanks leave the input before it is cut into blocks (GNU's s/^\s*\n//gm on
+// what it has read), so a block of them runs no job. Lines from the one holding `from` on are looked at.
+void block_reader::drop_blank_lines(std::size_t from) {
+  std::size_t line = from == 0 ? 0 : buf_.rfind('\n', from - 1);
+  line = line == std::string::npos || from == 0 ? 0 : line + 1;
+  std::size_t out = line;
+  for (std::size_t i = line; i < buf_.size();) {
+    std::size_t nl = buf_.find('\n', i);
+    if (nl == std::string::npos) {  // a partial last line stays until its end is read
+      buf_.erase(out, i - out);
+      return;
+    }
+    bool blank = buf_.find_first_not_of(" \t\r\f\v", i) >= nl;
+    if (!blank) {
+      if (out != i) std::copy(buf_.begin() + static_cast<std::ptrdiff_t>(i), buf_.begin() + static_cast<std::ptrdiff_t>(nl + 1),
+                              buf_.begin() + static_cast<std::ptrdiff_t>(out));
+      out += nl + 1 - i;
+    }
+    i = nl + 1;
+  }
+  buf_.resize(out);
 }
 
 bool block_reader::fill(std::size_t want) {
@@ -36,6 +123,7 @@ bool block_reader::fill(std::size_t want) {
     }
     buf_.resize(old + n);
     if (n == 0) eof_ = true;
+    if (skip_blank_lines_) drop_blank_lines(old);
   }
   return buf_.size() >= want;
 }
@@ -47,6 +135,15 @@ bool block_reader::is_cut(std::size_t p) const {
   }
   if (!recstart_.empty()) {
     if (p + recstart_.size() > buf_.size() || buf_.compare(p, recstart_.size(), recstart_) != 0) return false;
+  }
+  if (group_col_ > 0) {
+    // Between two lines of the same group is no record boundary; the key of the next line must be known.
+    if (p == buf_.size()) return eof_;
+    std::size_t prev = p >= 2 ? buf_.rfind('\n', p - 2) : std::string::npos;
+    auto before = group_key(prev == std::string::npos ? 0 : prev + 1);
+    auto after = group_key(p);
+    if (!before || !after) return false;
+    return *before != *after;
   }
   return true;
 }
@@ -119,6 +216,14 @@ std::size_t block_reader::record_end(std::size_t from) const {
 }
 
 std::size_t block_reader::last_cut_within(std::size_t limit) const {
+  if (csv_) {
+    std::size_t cut = std::string::npos, quotes = 0;
+    for (std::size_t i = 0; i < limit && i < buf_.size(); ++i) {
+      if (buf_[i] == '"') ++quotes;
+      else if (buf_[i] == '\n' && quotes % 2 == 0) cut = i + 1;
+    }
+    return cut;
+  }
   if (lines_ == 0) return split_before(limit);
   std::size_t cut = std::string::npos, pos = 0;
   for (;;) {
@@ -128,7 +233,34 @@ std::size_t block_reader::last_cut_within(std::size_t limit) const {
   }
 }
 
+// --header (or --group-by a column name): the first line is the header, given at the head of every block.
+void block_reader::read_header() {
+  header_read_ = true;
+  std::size_t nl;
+  while ((nl = buf_.find('\n')) == std::string::npos && !eof_) fill(buf_.size() + 4096);
+  std::size_t end = nl == std::string::npos ? buf_.size() : nl + 1;
+  header_ = buf_.substr(0, end);
+  buf_.erase(0, end);
+  if (!group_name_.empty()) {
+    std::string line = header_;
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    buf_.insert(0, line + "\n");  // (parsed as a line of the input to find the column)
+    for (std::size_t col = 1; col < 10000; ++col) {
+      group_col_ = col;
+      auto name = group_key(0);
+      if (name && *name == group_name_) break;
+      if (!name || name->empty()) {
+        group_col_ = 0;
+        break;
+      }
+    }
+    buf_.erase(0, line.size() + 1);
+    if (group_col_ == 0) throw usage_error("--group-by: column '" + group_name_ + "' not found in the header: " + line);
+  }
+}
+
 std::optional<std::string> block_reader::next() {
+  if (want_header_ && !header_read_) read_header();
   std::size_t cut = 0;
   if (records_ > 0) {
     std::size_t found = 0;
@@ -184,6 +316,7 @@ std::optional<std::string> block_reader::next() {
     buf_.erase(0, cut);
   }
   if (block.empty()) return std::nullopt;
+  if (!header_.empty()) block.insert(0, header_);
   return block;
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include "config.hpp"
@@ -19,12 +20,15 @@ class block_reader {
 
  private:
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
+  void drop_blank_lines(std::size_t from);      // -r
+  void read_header();                           // --header, --group-by NAME
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
   bool is_cut(std::size_t p) const;
   std::size_t first_cut_after(std::size_t start) const;  // the earliest cut of the record starting at start
   std::size_t record_end(std::size_t from) const;       // end of the record starting at from, or npos
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
+  std::optional<std::string> group_key(std::size_t line_start) const;  // --group-by: nullopt if the line is partial
 
   int fd_;
   std::string recend_;
@@ -35,6 +39,16 @@ class block_reader {
   std::string buf_;
   bool eof_ = false;
   std::function<void(const std::string&)> warn_;
+  // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
+  bool skip_blank_lines_ = false;  // -r
+  bool csv_ = false;               // --csv: records are CSV records
+  bool want_header_ = false;       // --header: the first line heads every block
+  bool header_read_ = false;
+  std::string header_;
+  std::string group_name_;         // --group-by NAME
+  std::size_t group_col_ = 0;  // 1-based; 0: no grouping
+  std::string group_sep_;
+  std::optional<std::regex> group_re_;
 };
 
 }  // namespace sluice::app

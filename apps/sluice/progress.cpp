@@ -12,10 +12,12 @@ namespace sluice::app {
 
 progress_meter::progress_meter(const config& cfg, std::size_t total, std::size_t slots)
     : cfg_(cfg), total_(total), slots_(slots), tty_(::isatty(2) != 0), start_(std::chrono::steady_clock::now()) {
-  if (cfg_.progress) {
+  if ((cfg_.progress || cfg_.eta) && !cfg_.bar) {
+    // GNU's header (--eta implies it; --bar replaces it), with the column legend of its widest status format.
     std::string head = "\nComputers / CPU cores / Max jobs to run\n1:local / " +
                        std::to_string(std::max<unsigned>(1, std::thread::hardware_concurrency())) + " / " +
-                       std::to_string(slots_) + "\n";
+                       std::to_string(slots_) + "\n" +
+                       "\nComputer:jobs running/jobs completed/%of started jobs/Average seconds to complete\n";
     write_all(2, head.data(), head.size());
   }
 }

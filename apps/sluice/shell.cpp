@@ -32,6 +32,16 @@ std::string find_program(const std::string& name) {
   return found;
 }
 
+bool exported_function(const std::string& name) {
+  static std::unordered_map<std::string, bool> cache;
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  // bash 4.3+ exports `f` as BASH_FUNC_f%%; the patched releases before it used BASH_FUNC_f().
+  bool found = std::getenv(("BASH_FUNC_" + name + "%%").c_str()) != nullptr ||
+               std::getenv(("BASH_FUNC_" + name + "()").c_str()) != nullptr;
+  cache.emplace(name, found);
+  return found;
+}
+
 namespace {
 
 // The name and parent of a process, from /proc/PID/stat ("pid (comm) state ppid ...").

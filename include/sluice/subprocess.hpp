@@ -153,6 +153,9 @@ struct SLUICE_EXPORT options {
   bool start_new_session = false;           // setsid() in the child
   std::optional<pid_t> process_group{};     // setpgid(0, value) in the child
   std::optional<mode_t> umask{};
+  std::optional<int> niceness{};            // setpriority(PRIO_PROCESS, 0, value) in the child: an absolute nice value
+                                            // (nice(1) -n adds to the current one), clamped by the kernel to -20..19;
+                                            // refused (lowering it unprivileged) is ignored, the child runs as is
 };
 
 class SLUICE_EXPORT subprocess_error : public std::runtime_error {

@@ -32,6 +32,8 @@ struct spawn_request {
   bool new_session = false;
   pid_t process_group = -1;  // -1: leave alone
   int umask = -1;            // -1: leave alone
+  bool set_niceness = false;  // setpriority(PRIO_PROCESS, 0, niceness); its failure is ignored
+  int niceness = 0;
   bool walk_proc_fds = false;  // close_fds by walking /proc/self/fd even when close_range works (tests)
 };
 

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +167,7 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
 
   if (r->cwd && sys(SYS_chdir, reinterpret_cast<long>(r->cwd)) != 0) return child_fail(ctx, spawn_step::cwd);
   if (r->umask >= 0) sys(SYS_umask, r->umask);
+  if (r->set_niceness) sys(SYS_setpriority, PRIO_PROCESS, 0, r->niceness);
   if (r->new_session && sys(SYS_setsid) < 0) return child_fail(ctx, spawn_step::setsid);
   if (r->process_group >= 0 && sys(SYS_setpgid, 0, r->process_group) != 0)
     return child_fail(ctx, spawn_step::setpgid);

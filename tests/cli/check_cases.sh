@@ -538,8 +538,8 @@ check_gnu_options_are_never_unknown() {
   done
   return 0
 }
-check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --shuf touch started ::: a; }
-check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
+check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
+check_bad_not_implemented_shard() { expect_bad_input 'shard.*not implemented' --shard 1 touch started ::: a; }
 check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
 
@@ -557,4 +557,38 @@ check_job_variables_set_per_job_without_a_shell() {
   expect_eq "PARALLEL_JOBSLOT stays within -j3" "$got" "1 2 3 "
   pids=$(seq 20 | par -j2 printenv PARALLEL_PID | sort -u | wc -l)
   expect_eq "one PARALLEL_PID for every job" "$pids" 1
+}
+
+# ---------------------------------------------------------------- --tmpdir, --nice, --shuf (sluice only)
+# GNU parallel 20221122 dies with a Perl error (status 2 or 20, depending on the path) when --tmpdir is not a
+# directory; sluice refuses it up front, as bad input.
+check_bad_tmpdir_not_a_directory() {
+  expect_bad_input "Tmpdir '/nonexistent' is not writable" --tmpdir /nonexistent touch started ::: a
+  : >plainfile; expect_bad_input "is not writable" --tmpdir plainfile touch started ::: a
+}
+check_tmpdir_holds_spilled_output() {
+  # Output past the in-memory spool goes to a file in --tmpdir, which must be usable.
+  mkdir spool; par --tmpdir spool -j1 'head -c 400000 /dev/zero; echo {}' ::: a >out || fail "exit $?"
+  expect_eq "bytes of output" "$(wc -c <out)" 400002
+}
+check_shuf_orders_differ() {
+  # --shuf: over a few runs of 50 jobs, the order is not always the input's.
+  local i same=0
+  for i in 1 2 3; do
+    [ "$(seq 50 | par --shuf -j1 echo | tr '\n' ' ')" = "$(seq 50 | tr '\n' ' ')" ] && same=$((same + 1))
+  done
+  [ "$same" -lt 3 ] || fail "--shuf kept the input order three times"
+  expect_eq "jobs" "$(seq 50 | par --shuf -j2 echo | sort -n | tr '\n' ' ')" "$(seq 50 | tr '\n' ' ')"
+}
+# GNU parallel 20221122 cannot find a --group-by column name in a header split at another --colsep ("Column
+# 'v' , not found in header"), and with --header and --group-by N it heads each block with its internal
+# record separator in place of the header's first field: sluice gives the header as read.
+check_pipe_group_by_name_with_colsep_and_header() {
+  local got
+  got=$(printf 'k,v\nx,1\ny,1\nz,2\n' | par --pipe --group-by v --colsep , -N1 -k 'echo JOB; cat' | tr '\n' ' ')
+  expect_eq "--group-by v --colsep ," "$got" "JOB k,v x,1 y,1 JOB k,v z,2 "
+  got=$(printf 'k\tv\nx\t1\ny\t2\n' | par --pipe --header : --group-by 2 -N1 -k 'echo JOB; cat' | tr '\n\t' ' :')
+  expect_eq "--header : --group-by 2" "$got" "JOB k:v x:1 JOB k:v y:2 "
+  printf 'k\tv\nx\t1\n' | par --pipe --group-by nosuch cat >out 2>err; expect_eq "status" "$?" 255
+  grep -q "column 'nosuch' not found" err || fail "no error for a missing column: $(cat err)"
 }

@@ -405,3 +405,139 @@ diff_aliases_jl_gnu_keeporder() {
   par -j1 --jl jl -k echo ::: q; normalize_joblog jl | cut -d'|' -f1,7,9
   par --gnu -k echo ::: g; par -j2 -k --no-keep-order -k echo ::: 1 2
 }
+
+# ---------------------------------------------------------------- command length, argv[0], the rest of the local options
+diff_command_line_too_long_names_the_input() {
+  # The jobs before the long one run; the long one is refused naming its input; nothing after it; exit 255.
+  { printf 'a\nb\n'; head -c 70000 /dev/zero | tr '\0' y; printf '\nc\n'; } >in.txt
+  par -j1 -k echo :::: in.txt 2>err; echo "rc=$?"; cat err >&2
+  par -j1 -k echo x{}y ::: 1 "$(head -c 64000 /dev/zero | tr '\0' z)" 2>err; echo "rc=$?"; cat err >&2
+  # several sources: the message shows the whole record; GNU refuses before running the first job here
+  par -j1 -k echo ::: "$(head -c 70000 /dev/zero | tr '\0' w)" a ::: 1 2>err; echo "rc=$?"; cat err >&2
+}
+diff_command_line_too_long_with_s() {
+  par -j1 -k -s 20 echo ::: short 0123456789abcdefghij more 2>err; echo "rc=$?"; cat err >&2
+  par -s 100000 -k echo ::: fits; echo "rc=$?"
+}
+diff_X_packs_to_gnu_limit() {
+  seq 1 30000 | par -j1 -k -X echo | awk '{print NF, length($0)}'
+  seq 1 30000 | par -j1 -k -X echo a{}b | awk '{print NF, length($0)}'
+  seq 1 3000 | par -j1 -k -s 1000 -X echo | awk '{print NF, length($0)}'
+  seq 1 600 | par -j1 -k -s 1000 -m echo | awk '{print NF, length($0)}'
+}
+diff_max_line_length_allowed_and_show_limits() {
+  par --max-line-length-allowed; echo "rc=$?"
+  par --max-line-length-allowed echo ::: not-run; echo "rc=$?"
+  par --show-limits -k echo ::: a b; echo "rc=$?"
+  par --show-limits -s 500 echo ::: c </dev/null
+}
+diff_program_sees_its_name_as_written() {
+  par -k cat ::: /proc/self/cmdline | tr '\0' ' '; echo
+  par -k sh -c 'echo $0' ::: x
+  mkdir bin; printf '#!/bin/sh\necho "I am $0"\n' >bin/me; chmod +x bin/me
+  PATH=$PWD/bin:$PATH par -k me ::: 1
+}
+diff_exported_function_shadowing_a_program() {
+  # bash imports exported functions, so the job shell runs the function, never the program of that name
+  # (with a shell that does not import them, both run the program).
+  cat() { echo "my cat: $*"; }; export -f cat
+  myfn() { echo "fn $1"; }; export -f myfn
+  PARALLEL_SHELL=/bin/bash par -k cat ::: a b; PARALLEL_SHELL=/bin/bash par -k myfn ::: c
+  PARALLEL_SHELL=/bin/bash par -k --env myfn myfn ::: d; PARALLEL_SHELL=/bin/sh par -k cat ::: /dev/null
+}
+diff_warning_when_input_is_a_terminal() {
+  # (under a pseudo-terminal from script(1): stdin and stderr are the terminal; its stdin here ends at once)
+  local runner="s/^\(parallel\|sluice\): /RUNNER: /"
+  script -qec "$P -a - echo" /dev/null </dev/null | tr -d '\r' | sed "$runner"
+  script -qec "$P echo 2>/dev/null" /dev/null </dev/null | tr -d '\r' | sed "$runner"
+  script -qec "$P echo ::: no-warning" /dev/null </dev/null | tr -d '\r' | sed "$runner"
+  script -qec "$P --pipe cat" /dev/null </dev/null | tr -d '\r' | sed "$runner"
+}
+diff_nice_sets_the_jobs_nice_value() {
+  par -k --nice 7 'cut -d" " -f19 /proc/self/stat; echo {}' ::: a
+  par -k --nice 25 'cut -d" " -f19 /proc/self/stat' ::: b
+  par -k 'cut -d" " -f19 /proc/self/stat' ::: c
+  par --nice x echo ::: d >/dev/null 2>&1; echo "rc=$?"; par --nice 2.5 echo ::: e >/dev/null 2>&1; echo "rc=$?"
+}
+diff_env_names_and_underscore() {
+  export FOO=1 BAR=2
+  par -k --env FOO 'echo $FOO $BAR' ::: a; par -k --env FOO,BAR --env BAR 'echo $BAR' ::: b
+  ignore_stderr; par --env _ echo ::: c; echo "rc=$?"
+  par --record-env echo ::: not-run; echo "rc=$?"; test -s "$HOME/.parallel/ignored_vars" && echo recorded
+  grep -qx FOO "$HOME/.parallel/ignored_vars" && echo FOO-ignored
+  par -k --env _ 'echo $FOO' ::: d; echo "rc=$?"; rm "$HOME/.parallel/ignored_vars"
+}
+diff_shebang() {
+  printf '#!%s --shebang -r -k echo\nA\nB\n\nC D\n' "$P" >script; chmod +x script; ./script; echo "rc=$?"
+  printf '#!%s --shebang -k --tag echo\nx\n' "$P" >tagged; chmod +x tagged; ./tagged
+  printf 'first\nsecond\n' >in.txt; par -k --skip-first-line -a in.txt echo; par -k --skip-first-line echo ::: a b
+}
+diff_shebang_wrap() {
+  printf '#!%s --shebang-wrap -k /bin/sh\necho "script got $1 in ${0##*/}"\n' "$P" >wrapped; chmod +x wrapped
+  ./wrapped a b; echo "rc=$?"; ./wrapped; echo "rc=$?"
+  printf '#!%s --shebang-wrap -k --tag /usr/bin/perl\nprint "perl: @ARGV\\n";\n' "$P" >wp; chmod +x wp; ./wp 1 2
+}
+diff_shuf_runs_every_job_once() {
+  par --shuf -j2 echo ::: a b c d e f g h | sort
+  par --shuf -k -j1 echo {#} ::: a b c d | cut -d' ' -f1
+  par --shuf echo {1}{2} ::: 1 2 ::: x y | sort; seq 20 | par --shuf -N3 echo | wc -w
+}
+diff_csv_fields() {
+  printf 'a,"b,c",d\n"x ""y""",2,3\n' | par -k --csv echo {2}
+  printf 'a,"b,c",d\n' | par -k --csv -C , echo {3} {1}; printf 'a;"b;c"\n' | par -k --csv --colsep ';' echo {2}
+  printf 'a,"multi\nline",z\n' | par -k --csv echo {2} {3}
+  printf ' a , b \n' | par -k --csv printf '[%s]' {1} {2}; echo; printf ' a , b \n' | par -k --csv -C , printf '[%s]' {1} {2}; echo
+  printf 'a,"b""c",\n' | par -k --csv printf '[%s]' {1} {2} {3}; echo
+  printf 'h1,h2\n1,"2,5"\n' | par -k --csv --header : echo {h2}
+}
+diff_csv_bad_input() {
+  ignore_stderr  # (GNU's is Perl's die message, naming its own source line)
+  printf 'a,"b\n' | par -k --csv echo {1}; echo "rc=$?"; printf 'a,b"c\n' | par -k --csv echo {1}; echo "rc=$?"
+}
+diff_group_by_with_pipe() {
+  printf 'a\t1\na\t2\nb\t3\nb\t4\nb\t5\nc\t6\n' >g.tsv
+  par --pipe --group-by 1 -k 'echo JOB; cat' <g.tsv
+  par --pipe --group-by 1 -N1 -k 'echo JOB; cat' <g.tsv
+  printf 'x,1\ny,1\nz,2\n' | par --pipe --group-by 2 --colsep , -N1 -k 'echo JOB; cat'
+  printf 'k 1\nk 2\nj 3\n' | par --pipe --group-by 1 -C ' ' -N1 -k 'echo JOB; cat'
+}
+diff_X_m_positional_strings_two_sources() {
+  # With several arguments in a job, {n} counts the job's values across its arguments; only a word with
+  # {} is repeated, once per value, under -X.
+  for c in 'echo {1}' 'echo a{1}b' 'echo {-1}' 'echo {2/.}' 'echo {1} {2}' 'echo x{}y' 'echo {1.}'; do
+    par -j1 -k -X $c ::: a/b.c d/e.f ::: 1 2; par -j1 -k -m $c ::: a/b.c d/e.f ::: 1 2
+  done
+}
+diff_X_m_N_positional_strings_one_source() {
+  for c in 'echo {1}' 'echo {-1}' 'echo {2}' 'echo {1}{2}' 'echo {3} {}'; do
+    par -j1 -k -X $c ::: a b c; par -j1 -k -m $c ::: a b c; par -j1 -k -X -N2 $c ::: a b c
+  done
+  par -j1 -k -N2 echo {2} ::: a b ::: 1 2; par -j1 -k -N2 echo {-1} {3} ::: a b ::: 1 2
+}
+diff_eta_and_progress_print_gnus_header() {
+  # (the status lines are timing, and so is GNU's "Computer:..." legend, printed once a job runs at one of its
+  # 0.2 s ticks: only the header before it is compared)
+  local o
+  for o in --eta --progress '--eta --progress'; do
+    echo "== $o"; par $o -j2 true ::: 1 2 3 2>&1 >/dev/null | tr '\r' '\n' | grep -v '^ETA\|^local\|/dev/tty\|^$\|^Computer:'
+  done
+}
+diff_pipe_r_drops_blank_lines() {
+  printf 'a\n\n' | par --pipe -r -N1 -k 'echo [$(cat)]'
+  printf '\n \n\t\n' | par --pipe -r -k 'echo ran; cat'; echo "rc=$?"
+  printf 'a\n  \nb\n\n\nc\n' | par --pipe -r -k cat; printf 'a\n  \nb\n' | par --pipe -k cat | od -c | head -2
+  printf 'x\n\ny\n' | par --pipe -r -N1 -k 'echo [$(cat)]'; printf 'p\n\n' | par --pipe -r -L1 -k 'echo [$(cat)]'
+}
+diff_pipe_csv_keeps_records_whole() {
+  # --pipe --csv: blocks end only after a whole CSV record (a quoted field may hold newlines); -N is ignored.
+  printf 'a,"b\nc"\nd\n' | par --pipe --csv -N1 -k 'echo JOB; cat'
+  { for i in 1 2 3 4 5 6 7 8; do printf '%s,"multi\nline %s"\n' $i $i; done; } | par --pipe --csv --block 30 -k 'echo JOB; cat'
+}
+diff_pipe_header_heads_every_block() {
+  printf 'h\n1\n2\n' | par --pipe --header : -N1 -k 'echo JOB; cat'
+  printf 'name\tv\na\t1\na\t2\nb\t3\n' | par --pipe --group-by name -N1 -k 'echo JOB; cat'
+}
+diff_shebang_wrap_pipe() {
+  printf '#!%s --shebang-wrap --pipe -k /bin/cat\n# the script\n' "$P" >sw; chmod +x sw; printf '1\n' >f1
+  echo STDIN | ./sw f1 | tail -n +2; echo "rc=$?"
+}

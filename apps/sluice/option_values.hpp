@@ -1,0 +1,26 @@
+// The parsers of option values (option_values.cpp) and of the default options (defaults.cpp), shared by the
+// command-line parser (args.cpp) and the option tables. Each throws usage_error naming the option.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+
+namespace sluice::app {
+
+std::size_t parse_count(const std::string& opt, const std::string& v);    // a non-negative integer
+double parse_number(const std::string& opt, const std::string& v);        // a non-negative finite number
+double parse_duration(const std::string& opt, const std::string& v);      // "1d2h3m4.5s", "30", "2m": seconds
+std::size_t parse_size(const std::string& opt, const std::string& v);     // "1M" (1024s), "1m" (1000s), "512"
+std::vector<term_step> parse_term_seq(const std::string& v);              // --term-seq TERM,200,KILL,25
+halt_policy parse_halt(const std::string& raw);                           // --halt now,fail=1, 2, 50%, ...
+std::size_t cpu_threads();                                                // the CPUs this process may use
+// -j: cfg.jobs from cfg.jobs_spec (N, N%, +N, -N, 0, or a procfile holding one of those).
+void resolve_jobs(config& cfg, bool from_procfile = false);
+
+// GNU parallel's default options, which go before the command line's own: the profiles named by
+// -J/--profile, or else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain: none.
+std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain);
+
+}  // namespace sluice::app

@@ -1,0 +1,184 @@
+// apps/sluice/options_local.cpp -- GNU parallel's local options beyond the basics (see options.hpp): the
+// command-length limits, --env and --record-env, --nice, the #! forms, --shuf, --csv and --group-by.
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sluice/subprocess.hpp>
+
+#include "limits.hpp"
+#include "options.hpp"
+
+extern char** environ;
+
+namespace sluice::app {
+
+namespace {
+
+// Perl's Getopt "=i": an optional sign and digits.
+int parse_int(const std::string& opt, const std::string& v) {
+  std::size_t k = !v.empty() && (v[0] == '-' || v[0] == '+') ? 1 : 0;
+  if (k == v.size() || v.find_first_not_of("0123456789", k) != std::string::npos)
+    throw usage_error("Value \"" + v + "\" invalid for option " + opt + " (number expected)");
+  long long n = std::strtoll(v.c_str(), nullptr, 10);
+  if (n > INT_MAX || n < INT_MIN) throw usage_error("Value \"" + v + "\" invalid for option " + opt + " (number expected)");
+  return static_cast<int>(n);
+}
+
+// $PARALLEL_HOME, else ~/.parallel: where ignored_vars lives.
+std::string config_dir() {
+  if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') return ph;
+  if (const char* h = std::getenv("HOME"); h != nullptr) return std::string(h) + "/.parallel";
+  return ".parallel";
+}
+
+// The words a shell would make of these (as GNU's re-exec through the shell does), without expansions.
+std::vector<std::string> shell_words(const std::string& text) {
+  try {
+    return sluice::shlex::split(text);
+  } catch (const std::invalid_argument&) {
+    throw usage_error("unbalanced quotes in the #! line: " + text);
+  }
+}
+
+bool strip_prefix(std::string& s, std::string_view prefix) {
+  if (s.compare(0, prefix.size(), prefix) != 0) return false;
+  s.erase(0, prefix.size());
+  s.erase(0, s.find_first_not_of(' ') == std::string::npos ? s.size() : s.find_first_not_of(' '));
+  return true;
+}
+
+}  // namespace
+
+void add_local_options(std::vector<option_spec>& o) {
+  using c = config;
+  using s = const std::string&;
+  auto flag = [&](std::vector<std::string_view> l, std::function<void(c&)> f) {
+    o.push_back({std::move(l), '\0', arg_kind::none, [f](c& cfg, s) { f(cfg); }});
+  };
+  auto val = [&](std::vector<std::string_view> l, std::function<void(c&, s)> f) {
+    o.push_back({std::move(l), '\0', arg_kind::required, std::move(f)});
+  };
+  flag({"max-line-length-allowed"}, [](c& g) { g.info = "max-line-length"; });
+  flag({"show-limits"}, [](c& g) { g.show_limits = true; });
+  val({"env"}, [](c& g, s v) {
+    std::size_t from = 0;
+    for (;;) {  // --env A,B names two
+      auto comma = v.find(',', from);
+      std::string name = v.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+      if (!name.empty()) g.env_names.push_back(name);
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+  });
+  flag({"record-env"}, [](c& g) { g.record_env = true; });
+  val({"nice"}, [](c& g, s v) { g.nice = parse_int("nice", v); });
+  // Meaningful only as the first word (see expand_shebang); elsewhere GNU accepts and ignores them.
+  flag({"shebang", "hashbang"}, [](c&) {});
+  flag({"shebang-wrap", "shebangwrap"}, [](c&) {});
+  flag({"skip-first-line"}, [](c& g) { g.skip_first_line = true; });
+  flag({"_pipe-means-argfiles"}, [](c& g) { g.pipe_means_argfiles = true; });
+  flag({"shuf"}, [](c& g) { g.shuffle = true; });
+  flag({"csv"}, [](c& g) { g.csv = true; });
+  val({"group-by", "groupby"}, [](c& g, s v) {
+    if (v.empty()) throw usage_error("--group-by needs a column");
+    g.group_by = v;
+  });
+}
+
+std::vector<std::string> expand_shebang(std::vector<std::string> args) {
+  if (args.empty()) return args;
+  std::string first = args[0];
+  if (strip_prefix(first, "--shebang-wrap") || strip_prefix(first, "--shebangwrap")) {
+    // #!/usr/bin/sluice --shebang-wrap [options] interpreter: the options and interpreter came as one word,
+    // then the script, then the script's arguments, which become the input (GNU does not quote them: a shell
+    // splits them again).
+    if (args.size() < 2) throw usage_error("--shebang-wrap needs a script to run");
+    std::vector<std::string> out{"--_pipe-means-argfiles"};
+    for (auto& w : shell_words(first)) out.push_back(std::move(w));
+    out.push_back(args[1]);
+    out.push_back(":::");
+    std::string rest;
+    for (std::size_t i = 2; i < args.size(); ++i) rest += (i > 2 ? " " : "") + args[i];
+    for (auto& w : shell_words(rest)) out.push_back(std::move(w));
+    return out;
+  }
+  if (strip_prefix(first, "--shebang") || strip_prefix(first, "--hashbang")) {
+    // #!/usr/bin/sluice --shebang [options] command: the script itself (the last word) is the input, its
+    // first line (the #! line) skipped; GNU re-reads the other words through a shell, so they split again.
+    if (args.size() < 2) throw usage_error("--shebang needs a script to read");
+    std::string script = args.back();
+    args.pop_back();
+    std::vector<std::string> out{"--skip-first-line", "-a", script};
+    std::string rest = first;
+    for (std::size_t i = 1; i < args.size(); ++i) rest += " " + args[i];
+    for (auto& w : shell_words(rest)) out.push_back(std::move(w));
+    return out;
+  }
+  return args;
+}
+
+void finish_local_options(config& cfg) {
+  if (cfg.record_env) {
+    // GNU: the names of the current environment, one a line; nothing runs.
+    std::string path = config_dir() + "/ignored_vars";
+    std::ofstream f(path, std::ios::trunc);
+    for (char** e = environ; f && e != nullptr && *e != nullptr; ++e) {
+      const char* eq = std::strchr(*e, '=');
+      f << std::string(*e, eq != nullptr ? static_cast<std::size_t>(eq - *e) : std::strlen(*e)) << '\n';
+    }
+    f.flush();
+    if (!f) throw usage_error("Error: Cannot write to " + path + ".");
+    throw exit_request{0};
+  }
+  for (const auto& name : cfg.env_names) {
+    // --env _: every variable not in ignored_vars (what --record-env saw in a clean environment). Locally
+    // every variable reaches the jobs anyway; GNU still insists on the file.
+    if (name == "_" && ::access((config_dir() + "/ignored_vars").c_str(), R_OK) != 0)
+      throw usage_error("Error: Run 'sluice --record-env' in a clean environment first.");
+  }
+  if (cfg.tmpdir) {
+    // GNU checks $TMPDIR when it makes its first temporary file; sluice's spools need it too: say so up front.
+    struct stat st {};
+    if (::stat(cfg.tmpdir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(cfg.tmpdir->c_str(), W_OK | X_OK) != 0)
+      throw usage_error("Error: Tmpdir '" + *cfg.tmpdir + "' is not writable.");
+  }
+  const std::size_t usable = usable_command_length();
+  if (cfg.max_line_length == 0) {
+    cfg.max_line_length = usable;
+  } else if (cfg.max_line_length > usable) {
+    std::fprintf(stderr, "sluice: Warning: Value for option -s should be < %zu.\n", usable);
+    cfg.max_line_length = usable;
+  }
+  if (cfg.show_limits) {
+    std::string text = show_limits_text(cfg.max_line_length);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+  if (cfg.csv && !cfg.colsep) cfg.colsep = ",";  // (no --trim implied, unlike a --colsep given)
+  if (cfg.pipe_means_argfiles && cfg.pipe) {
+    // (--shebang-wrap --pipe) the script's arguments are files whose contents are the input.
+    std::vector<input_source> srcs;
+    for (auto& src : cfg.sources) {
+      if (src.type != input_source::kind::values) {
+        srcs.push_back(std::move(src));
+        continue;
+      }
+      for (auto& v : src.values) {
+        input_source f;
+        f.type = v == "-" ? input_source::kind::standard_input : input_source::kind::file;
+        f.path = v;
+        srcs.push_back(std::move(f));
+      }
+    }
+    cfg.sources = std::move(srcs);
+  }
+}
+
+}  // namespace sluice::app
