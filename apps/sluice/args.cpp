@@ -786,8 +786,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
   resolve_jobs(cfg);
-  if (cfg.resume && !cfg.joblog) throw usage_error("--resume needs --joblog");
-  if (cfg.resume_failed && !cfg.joblog) throw usage_error("--resume-failed needs --joblog");
+  if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
+    throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line

@@ -45,6 +45,7 @@ struct job {
   bool killing = false;
   bool killed_by_us = false;
   bool timed_out = false;
+  bool abandoned = false;  // killed by an interrupt or --halt now: not recorded, so --resume runs it again
   bool exited = false;
   int returncode = 0;
   std::string tag;
@@ -77,6 +78,8 @@ class runner {
   void drain(job& j, aio::stream_reader& r, spool& s, bool is_out);
   bool finish(job& j);
   void begin_kill(job& j, bool by_us);
+  void abandon(job& j);
+  bool already_in_results(const job_args& a);
   void kill_now(job& j);
   void signal_group(job& j, int sig);
   void interrupt();
@@ -119,6 +122,7 @@ class runner {
   bool input_done_ = false;
   bool stop_starting_ = false;
   bool interrupted_ = false;
+  bool warned_results_resume_ = false;
   int final_status_ = 0;
   std::optional<int> halt_status_;
   std::size_t failed_ = 0;

@@ -149,6 +149,20 @@ results_writer::~results_writer() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
+bool results_writer::exists(const std::vector<arg_record>& args, const std::string& name) const {
+  std::error_code ec;
+  if (cfg_.results == results_kind::templated) return std::filesystem::is_regular_file(name, ec);
+  if (cfg_.results != results_kind::tree) return false;
+  std::filesystem::path dir = cfg_.results_path;
+  std::size_t i = 0;
+  for (const auto& rec : args)
+    for (const auto& v : rec) {
+      dir = dir / std::to_string(i + 1) / path_component(v);
+      ++i;
+    }
+  return std::filesystem::exists(dir / "stdout", ec);
+}
+
 void results_writer::write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
                            const std::string& err, const std::string& name) {
   std::vector<std::string> values;

@@ -139,7 +139,7 @@ void runner::note_halt(const job& j, bool failed) {
   halt_status_ = status;
   stop_starting();
   if (cfg_.halt.when == halt_when::now) {
-    for (job* r : running_) begin_kill(*r, true);
+    for (job* r : running_) abandon(*r);
   } else if (!running_.empty()) {
     std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
     write_all(2, m.data(), m.size());
@@ -160,6 +160,16 @@ bool runner::finish(job& j) {
   if (j.skipped) exitval = -2, sig = 0;
   const bool failed = exitval != 0 || sig != 0;
 
+  if (j.abandoned && !j.timed_out) {
+    // Killed because everything stops (SIGINT, SIGTERM, --halt now): as GNU parallel does, neither logged
+    // nor printed, so that --resume runs it again.
+    if (cfg_.keep_order) {
+      held_.emplace(j.order, output_chunk{});
+      flush_ordered();
+    }
+    if (progress_) progress_->update(running_.size());
+    return false;
+  }
   if (failed && j.attempt < cfg_.retries && !stop_starting_ && !j.skipped) {
     // Try again (at once, in a free slot); the failed attempt's output is dropped, as GNU parallel does.
     return true;
@@ -233,6 +243,22 @@ bool runner::finish(job& j) {
   return false;
 }
 
+// --resume --results: GNU parallel skips a job whose results are there (its stdout file in the tree, its
+// file under a templated name). Not for .csv/.tsv/.json, which GNU cannot read back either.
+bool runner::already_in_results(const job_args& a) {
+  if (cfg_.results == results_kind::csv || cfg_.results == results_kind::tsv || cfg_.results == results_kind::json) {
+    if (!joblog_->active() && !warned_results_resume_) {
+      warned_results_resume_ = true;
+      std::string m = "sluice: Warning: --resume --results .csv/.tsv/.json is not supported yet\n\n";  // (GNU's blank line too)
+      write_all(2, m.data(), m.size());
+    }
+    return false;
+  }
+  job_numbers nums{a.seq, 1, total_};
+  std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, a, nums) : "";
+  return results_->exists(a.records, name);
+}
+
 void runner::stop_starting() {
   stop_starting_ = true;
   if (feeder_task_.valid() && !feeder_task_.done()) feeder_task_.cancel();
@@ -246,7 +272,12 @@ void runner::interrupt() {
   }
   interrupted_ = true;
   stop_starting();
-  for (job* r : running_) begin_kill(*r, true);
+  for (job* r : running_) abandon(*r);
+}
+
+void runner::abandon(job& j) {
+  if (!j.exited) j.abandoned = true;
+  begin_kill(j, true);
 }
 
 // Starts jobs while slots are free, as the input comes.
@@ -274,6 +305,7 @@ aio::task<void> runner::feed() {
       co_return;
     }
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
+    if (cfg_.resume && results_->active() && already_in_results(*a)) continue;
     start(std::move(*a), 1, next_order_++);
   }
 }

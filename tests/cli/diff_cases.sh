@@ -405,3 +405,40 @@ diff_aliases_jl_gnu_keeporder() {
   par -j1 --jl jl -k echo ::: q; normalize_joblog jl | cut -d'|' -f1,7,9
   par --gnu -k echo ::: g; par -j2 -k --no-keep-order -k echo ::: 1 2
 }
+
+# ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
+# A job the run kills as it stops (SIGTERM, --halt now) is neither logged nor printed: --resume runs it again.
+resume_killed_job() {  # resume_killed_job SIGNAL|halt
+  local cmd='if [ -e go ] || [ {} = 1 ]; then echo done {}; else touch running; sleep 30; fi'
+  if [ "$1" = halt ]; then
+    par -j2 --joblog jl --halt now,fail=1 "$cmd; [ {} = 1 ] && sleep 1 && exit 3; true" ::: 1 2 3 2>/dev/null
+    echo "rc=$?"
+  else
+    par -j2 --joblog jl "$cmd" ::: 1 2 3 & local pid=$!
+    wait_until 20 test -e running || fail "job 2 never started"
+    wait_until 20 grep -q 'done 1' jl || fail "job 1 never logged"
+    kill "-$1" "$pid"; wait "$pid"; echo "rc=$?"
+  fi
+  normalize_joblog jl | cut -d'|' -f1,7,8,9
+  touch go
+  par -j2 -k --joblog jl --resume "$cmd" ::: 1 2 3; echo "rc=$?"
+  normalize_joblog jl | cut -d'|' -f1,7,8 | sort
+}
+diff_resume_reruns_job_killed_by_sigterm() { resume_killed_job TERM; }
+diff_resume_reruns_job_killed_by_halt_now() { ignore_stderr; resume_killed_job halt; }
+diff_halt_now_killed_job_output_not_printed() {
+  ignore_stderr; par -j2 --halt now,fail=1 'echo start {}; sleep {}; exit 1' ::: 1 30; echo "rc=$?"
+}
+diff_resume_with_results_and_no_joblog() {
+  par --results res 'echo {}; exit {}' ::: 0 1 2; echo "rc=$?"
+  par --resume --results res 'echo again {}; exit {}' ::: 0 1 2 3; echo "rc=$?"
+  find res -name stdout | sort | xargs grep .
+  # --resume-failed reads only a joblog: with --results alone it runs everything again
+  par --resume-failed --results res 'echo again2 {}' ::: 0 1 4; echo "rc=$?"
+  find res -name stdout | sort | xargs grep .
+  par --resume --results 'out/{}' 'echo t{}' ::: a b; par --resume --results 'out/{}' 'echo u{}' ::: a b c; cat out/a out/b out/c
+}
+diff_resume_needs_joblog_or_results() {
+  ignore_stderr; par --resume echo ::: a 2>err; echo "rc=$?"; grep -c 'require --joblog or --results' err
+}
+diff_resume_with_results_csv_warns() { par --resume --results x.csv echo ::: a b; echo "rc=$?"; }
