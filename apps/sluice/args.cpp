@@ -318,8 +318,8 @@ std::vector<option_spec> make_options() {
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
-  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; });
-  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; });
+  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
+  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
   flag({"no-keep-order", "nokeeporder", "nko", "no-k"}, '\0', [](c& g) { g.keep_order = false; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
@@ -391,24 +391,39 @@ std::vector<option_spec> make_options() {
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
+  flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
+  val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
+    g.semaphore = true;
+    g.semaphore_name = v;
+  });
+  val({"semaphore-timeout", "semaphoretimeout", "st"}, '\0', [](c& g, s v) {
+    g.semaphore = true;
+    bool negative = !v.empty() && v[0] == '-';
+    // GNU takes the whole seconds of it (int(multiply_time_units(...))).
+    double t = std::trunc(parse_duration("--semaphoretimeout", negative ? v.substr(1) : v));
+    g.semaphore_timeout = negative ? -t : t;
+  });
+  flag({"fg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = true; });
+  flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
+  flag({"wait"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_wait = true; });
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bg", "bin",
+      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
       "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color", "colour", "color-failed",
       "colour-failed", "compress", "compress-program", "controlmaster", "csv", "ctag", "ctagstring",
       "decompress-program", "delay", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
-      "extensionreplace", "fg", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
-      "hashbang", "hgrp", "hostgroups", "hostgroup", "id", "interactive", "latest-line", "ll", "limit",
+      "extensionreplace", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
+      "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
       "load", "max-line-length-allowed", "memfree", "memsuspend", "nice", "nonall", "noswap", "onall",
       "open-tty", "output-as-files", "outputasfiles", "parens", "pipe-part", "pipepart", "process-slot-var",
       "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
-      "round", "round-robin", "rsync-opts", "semaphore", "semaphore-name", "semaphorename",
-      "semaphore-timeout", "semaphoretimeout", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
+      "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
       "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
       "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker", "sqlworker", "ssh",
-      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "st", "tee", "template", "tf", "tmpl", "tmux",
+      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "tee", "template", "tf", "tmpl", "tmux",
       "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
-      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wait", "wd", "workdir",
+      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wd", "workdir",
   };
   for (const char* name : k_not_implemented) {
     std::string n = name;
@@ -785,6 +800,10 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
+  if (cfg.semaphore) {
+    if (cfg.semaphore_wait) cfg.command = {"true"};
+    if (!cfg.jobs_given) cfg.jobs_spec = "1";
+  }
   resolve_jobs(cfg);
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");

@@ -573,6 +573,7 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 // each quoted on its own. `words` (direct exec) receives the same split without any quoting.
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
                                      std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
+  if (cfg_.semaphore) return;  // a semaphore's command has no argument: {} is nothing, as GNU's "\0noarg"
   std::vector<const std::string*> vals;
   if (t.position == 0) {
     for (const auto& r : job.records)

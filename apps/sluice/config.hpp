@@ -81,6 +81,7 @@ struct config {
   // Running.
   std::string jobs_spec = "100%";
   std::size_t jobs = 1;  // resolved
+  bool jobs_given = false;  // -j / -P given (a semaphore's default is 1)
   output_mode output = output_mode::group;
   bool keep_order = false;
   bool tag = false;
@@ -114,6 +115,14 @@ struct config {
 
   // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
   std::optional<std::string> tmpdir{};
+
+  // --semaphore / sem (semaphore.cpp): one command, holding one of -j slots of a semaphore.
+  bool semaphore = false;
+  std::optional<std::string> semaphore_name{};  // --id; default: stdin's terminal
+  double semaphore_timeout = 0;  // --st: > 0 take a slot anyway after that long, < 0 give up (exit 1)
+  bool semaphore_fg = false;     // --fg (else --bg)
+  bool semaphore_wait = false;   // --wait
+  int semaphore_status = 0;      // the command's status, as sem returns it (set by the runner)
 
   // --pipe.
   bool pipe = false;

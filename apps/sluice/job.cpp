@@ -92,7 +92,7 @@ sluice::options runner::spawn_options(const job& j) {
   if (!base_env_) base_env_ = sluice::current_environment();
   sluice::options opts;
   if (cfg_.pipe) opts.in = sluice::redirect::pipe;
-  else if (first_job_gets_stdin_ && j.args.seq == 1) opts.in = sluice::redirect::inherit;
+  else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;

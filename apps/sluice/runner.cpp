@@ -175,6 +175,7 @@ bool runner::finish(job& j) {
     return true;
   }
   ++completed_;
+  if (cfg_.semaphore) cfg_.semaphore_status = exitval > 0 ? exitval : (sig > 0 ? 128 + sig : 0);  // as bash reports it
   if (failed) ++failed_;
   else {
     ++succeeded_;
@@ -423,6 +424,7 @@ int runner::run() {
 
   if (interrupted_) return 255;
   if (final_status_ != 0) return final_status_;
+  if (cfg_.semaphore) return cfg_.semaphore_status;
   if (halt_status_) return *halt_status_;
   if (cfg_.halt.when != halt_when::never && cfg_.halt.percent && cfg_.halt.why != halt_why::success)
     return static_cast<int>(std::ceil(static_cast<double>(failed_) / static_cast<double>(std::max<std::size_t>(started_, 1)) * 100.0));

@@ -542,3 +542,55 @@ check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --sh
 check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
 check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
+
+# ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
+# --semaphore -j2: never more than two holders at once, two at a time when five wait, and all of them run.
+check_semaphore_counts_slots() {
+  mkdir running
+  for n in 1 2 3 4 5; do
+    par --semaphore --id c -j2 "touch running/$n; ls running | wc -l >>counts; sleep 0.4; rm running/$n"
+  done
+  par --semaphore --id c --wait
+  expect_eq "jobs run" "$(wc -l <counts | tr -d ' ')" 5
+  expect_eq "most at once" "$(sort -n counts | tail -1)" 2
+}
+# A holder killed with SIGKILL leaves no stale slot: a waiter goes on at once, without polling for it.
+check_semaphore_holder_death_frees_slot() {
+  local m; m=$(marker_sleep)
+  par --semaphore --id d --fg "./$m 30" & local holder=$!
+  wait_until 20 pgrep -f -- "^\./$m " >/dev/null || fail "the holder's job never started"
+  par --semaphore --id d --fg 'touch got_it' & local waiter=$!
+  sleep 0.5
+  [ -e got_it ] && fail "a second holder got the -j1 semaphore"
+  local t0; t0=$(date +%s%N)
+  kill -KILL "$holder"; pkill -f -- "^\./$m " 2>/dev/null
+  wait_until 10 test -e got_it || fail "the slot of a killed holder was never freed"
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  [ "$took" -le 2000 ] || fail "the waiter took ${took} ms to notice the dead holder"
+  wait "$waiter"; expect_eq "waiter status" "$?" 0
+}
+check_semaphore_timeout_steals_or_gives_up() {
+  par --semaphore --id t 'sleep 3'
+  local t0; t0=$(date +%s%N)
+  par --semaphore --id t --st 1 --fg echo stolen >out 2>err; expect_eq "status" "$?" 0
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  expect_eq "output" "$(cat out)" stolen
+  grep -q 'Semaphore timed out. Stealing the semaphore.' err || fail "no stealing warning: $(cat err)"
+  [ "$took" -ge 900 ] && [ "$took" -le 2500 ] || fail "--st 1 stole after ${took} ms"
+  par --semaphore --id t --st -1 --fg touch started >out 2>err; expect_eq "status" "$?" 1
+  [ -e started ] && fail "--st -1 ran the command"
+  grep -q 'Semaphore timed out. Exiting.' err || fail "no exiting warning: $(cat err)"
+  par --semaphore --id t --wait
+}
+# `sem` is sluice under another name (a link, as installed): a semaphore, in the background by default.
+check_sem_entry_point() {
+  ln -s "$P" sem
+  local t0; t0=$(date +%s%N)
+  ./sem 'sleep 1; touch done'; expect_eq "status" "$?" 0
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  [ "$took" -le 800 ] || fail "sem waited ${took} ms for its background command"
+  [ -e done ] && fail "the command ran in the foreground"
+  ./sem --wait
+  [ -e done ] || fail "sem --wait returned before the command ended"
+  expect_eq "fg" "$(./sem --fg echo x)" x
+}

@@ -442,3 +442,15 @@ diff_resume_needs_joblog_or_results() {
   ignore_stderr; par --resume echo ::: a 2>err; echo "rc=$?"; grep -c 'require --joblog or --results' err
 }
 diff_resume_with_results_csv_warns() { par --resume --results x.csv echo ::: a b; echo "rc=$?"; }
+# --semaphore runs one command; --fg returns its status (a signal as 128+N), it reads our stdin, {} is nothing
+diff_semaphore_fg_status_stdin_and_no_argument() {
+  par --semaphore --fg 'exit 3'; echo "rc=$?"
+  par --semaphore --fg 'kill -9 $$'; echo "rc=$?"
+  echo hi | par --semaphore --fg cat; echo "rc=$?"
+  par --semaphore --fg echo a {} b; par --fg echo fg implies semaphore; par --id n --fg echo id too
+}
+diff_semaphore_bg_then_wait() {
+  par --semaphore --id w 'sleep 0.5; echo bg >out1'; echo "rc=$?"
+  par --semaphore --id w 'echo bg2 >out2'; echo "rc=$?"
+  par --semaphore --id w --wait; echo "rc=$?"; cat out1 out2
+}
