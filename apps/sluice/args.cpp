@@ -391,6 +391,9 @@ std::vector<option_spec> make_options() {
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
+  flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
+  val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
   val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
@@ -410,8 +413,8 @@ std::vector<option_spec> make_options() {
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
       "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
-      "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color", "colour", "color-failed",
-      "colour-failed", "compress", "compress-program", "controlmaster", "csv", "ctag", "ctagstring",
+      "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color-failed",
+      "colour-failed", "compress", "compress-program", "controlmaster", "csv",
       "decompress-program", "delay", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
       "extensionreplace", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
       "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",

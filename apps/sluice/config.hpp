@@ -86,6 +86,7 @@ struct config {
   bool keep_order = false;
   bool tag = false;
   std::optional<std::string> tagstring{};
+  bool color = false;  // --color, --ctag, --ctagstring
   bool dry_run = false;
   bool verbose = false;
   bool trace = false;  // -t: each job's command on stderr as it starts

@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "color.hpp"
 #include "job_loop.hpp"
 #include "text.hpp"
 
@@ -51,6 +52,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->tag = t + "\t";
     }
   }
+  if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
     // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.

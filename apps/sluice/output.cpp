@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include "color.hpp"
+
 #include <cerrno>
 #include <algorithm>
 #include <cstdint>
@@ -48,8 +50,43 @@ int write_prefixed(int fd, const char* data, std::size_t n, const std::string& p
   return sluice::try_write_all(fd, buf);
 }
 
+// --color: every line is colour + prefix + text + reset + newline; a carriage return inside a line also ends
+// the colour and starts it again with the prefix (GNU parallel's rendering).
+int write_colored(int fd, const char* data, std::size_t n, const std::string& color, const std::string& prefix,
+                  bool& at_line_start) {
+  std::string buf;
+  buf.reserve(n + (color.size() + prefix.size() + 4) * 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (at_line_start) {
+      buf += color;
+      buf += prefix;
+      at_line_start = false;
+    }
+    if (data[i] == '\n') {
+      buf += k_color_reset;
+      buf += '\n';
+      at_line_start = true;
+    } else if (data[i] == '\r') {
+      buf += k_color_reset;
+      buf += '\r';
+      buf += color;
+      buf += prefix;
+    } else {
+      buf += data[i];
+    }
+  }
+  return sluice::try_write_all(fd, buf);
+}
+
 // Prints a spool (memory part, then what was spilled to its temp file); 0 or the errno that stopped it.
-int emit(int target, const spool& s, const std::string& prefix, bool at_line_start) {
+int emit(int target, const spool& s, const std::string& prefix, bool at_line_start, const std::string& color = {}) {
+  if (!color.empty()) {
+    bool start = true;
+    std::string all = s.read_all();
+    if (int e = write_colored(target, all.data(), all.size(), color, prefix, start)) return e;
+    if (!start) return sluice::try_write_all(target, std::string(k_color_reset) + "\n");
+    return 0;
+  }
   if (int e = write_prefixed(target, s.mem_.data(), s.mem_.size(), prefix, at_line_start)) return e;
   if (s.fd_ < 0) return 0;
   std::string buf(std::min<std::size_t>(s.file_size_, 1 << 20), '\0');
@@ -168,11 +205,11 @@ void output_writer::run() {
   bool broken_out = false, broken_err = false;
   for (output_chunk& c : queue_) {
     // After EPIPE on stdout (e.g. `sluice ... | head`), keep draining so the runner never waits on us.
-    if (!broken_out && emit(1, c.out, c.prefix, c.out_at_line_start) == EPIPE) {
+    if (!broken_out && emit(1, c.out, c.prefix, c.out_at_line_start, c.color) == EPIPE) {
       broken_out = true;
       if (on_broken_) on_broken_();
     }
-    if (!broken_err && emit(2, c.err, c.prefix, c.err_at_line_start) == EPIPE) broken_err = true;
+    if (!broken_err && emit(2, c.err, c.prefix, c.err_at_line_start, c.color) == EPIPE) broken_err = true;
   }
 }
 

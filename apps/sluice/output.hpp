@@ -49,6 +49,8 @@ struct output_chunk {
   spool out;
   spool err;
   std::string prefix;        // --tag / --tagstring: put before every line
+  std::string color;         // --color: put before the prefix of every line, which then ends in a reset and a
+                             // newline (a last line without one gets it)
   bool out_at_line_start = true;
   bool err_at_line_start = true;
 };

@@ -61,6 +61,7 @@ void runner::deliver(job& j, bool final) {
   if (cfg_.keep_order && (live_.empty() || live_.begin()->first != j.order) && !final) return;
   output_chunk c;
   c.prefix = j.tag;
+  c.color = j.color;
   std::string o = final ? j.out.take_all_memory() : j.out.take_lines();
   std::string e = final ? j.err.take_all_memory() : j.err.take_lines();
   c.out.append(o.data(), o.size());
@@ -210,6 +211,7 @@ bool runner::finish(job& j) {
       if (cfg_.keep_order && j.order != print_order_) {
         output_chunk c;
         c.prefix = j.tag;
+        c.color = j.color;
         c.out = std::move(j.out);
         c.err = std::move(j.err);
         hold(j.order, std::move(c));
@@ -223,6 +225,7 @@ bool runner::finish(job& j) {
     } else {
       output_chunk c;
       c.prefix = j.tag;
+      c.color = j.color;
       c.out = std::move(j.out);
       c.err = std::move(j.err);
       if (cfg_.keep_order) {

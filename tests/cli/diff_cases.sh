@@ -454,3 +454,11 @@ diff_semaphore_bg_then_wait() {
   par --semaphore --id w 'echo bg2 >out2'; echo "rc=$?"
   par --semaphore --id w --wait; echo "rc=$?"; cat out1 out2
 }
+# --color: every line on the job's colour (GNU's table, by sequence number), \r restarting it, a last line ended
+diff_color_ctag_ctagstring() {
+  seq 330 | par -k --color 'echo {}; printf "a\rb\nc"; echo e{} >&2' 2>&1 | od -c | md5sum
+  par -k --color echo ::: a b | od -c
+  par -k --ctag echo ::: a 'b c' | od -c
+  par -k --ctagstring 'X{}' 'echo {}; echo err >&2' ::: a 2>&1 | od -c
+  par -k --color --tag echo ::: q | od -c
+}
