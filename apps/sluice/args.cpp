@@ -108,6 +108,28 @@ std::size_t cpu_threads() {
   return n == 0 ? 1 : n;
 }
 
+// --load: N, N.M, N% (of the CPU threads), +N, -N, or a file holding one of those.
+double parse_load(const std::string& v, int depth = 0) {
+  const double cpus = static_cast<double>(cpu_threads());
+  auto digits = [](std::string_view d) { return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos; };
+  std::string_view sv(v);
+  if (sv.size() > 1 && sv[0] == '+' && digits(sv.substr(1))) return cpus + std::strtod(v.c_str() + 1, nullptr);
+  if (sv.size() > 1 && sv[0] == '-' && digits(sv.substr(1))) return cpus - std::strtod(v.c_str() + 1, nullptr);
+  if (sv.size() > 1 && sv.back() == '%' && digits(sv.substr(0, sv.size() - 1)))
+    return cpus * std::strtod(v.c_str(), nullptr) / 100.0;
+  auto dot = sv.find('.');
+  if (digits(sv.substr(0, dot)) && (dot == std::string_view::npos || digits(sv.substr(dot + 1))))
+    return std::strtod(v.c_str(), nullptr);
+  if (depth == 0 && ::access(v.c_str(), R_OK) == 0) {
+    std::ifstream in(v);
+    std::string content;
+    std::getline(in, content);
+    while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.pop_back();
+    return parse_load(content, 1);
+  }
+  throw usage_error("Parsing of --load failed: '" + v + "'");
+}
+
 std::vector<term_step> parse_term_seq(const std::string& v) {
   std::vector<term_step> seq;
   std::vector<std::string> parts = split_string(v, ',');
@@ -394,6 +416,19 @@ std::vector<option_spec> make_options() {
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
   val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
+  val({"delay"}, '\0', [](c& g, s v) {
+    std::string d = v;
+    if (d.size() >= 4 && d.compare(d.size() - 4, 4, "auto") == 0) {
+      g.delay_auto = true;
+      d.resize(d.size() - 4);
+    }
+    g.delay = d.empty() ? 0 : parse_duration("--delay", d);
+  });
+  val({"load"}, '\0', [](c& g, s v) {
+    if (v == "0") g.max_load.reset();  // Perl's false: GNU checks no load at all
+    else g.max_load = parse_load(v);
+  });
+  val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
   val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
@@ -415,10 +450,10 @@ std::vector<option_spec> make_options() {
       "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
       "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color-failed",
       "colour-failed", "compress", "compress-program", "controlmaster", "csv",
-      "decompress-program", "delay", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
+      "decompress-program", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
       "extensionreplace", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
       "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
-      "load", "max-line-length-allowed", "memfree", "memsuspend", "nice", "nonall", "noswap", "onall",
+      "max-line-length-allowed", "memsuspend", "nice", "nonall", "noswap", "onall",
       "open-tty", "output-as-files", "outputasfiles", "parens", "pipe-part", "pipepart", "process-slot-var",
       "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
       "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",

@@ -117,6 +117,13 @@ struct config {
   // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
   std::optional<std::string> tmpdir{};
 
+  // Starting jobs: --delay (seconds between starts; "auto" adapts it), --load (start nothing while the instant
+  // load is at least this), --memfree (start nothing while less is free; kill the youngest job below half).
+  double delay = 0;
+  bool delay_auto = false;
+  std::optional<double> max_load{};
+  double memfree = 0;
+
   // --semaphore / sem (semaphore.cpp): one command, holding one of -j slots of a semaphore.
   bool semaphore = false;
   std::optional<std::string> semaphore_name{};  // --id; default: stdin's terminal

@@ -108,6 +108,7 @@ sluice::options runner::spawn_options(const job& j) {
 }
 
 void runner::start(job_args args, unsigned attempt, std::size_t order) {
+  last_start_ = clock_type::now();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
   ++active_;

@@ -72,6 +72,8 @@ class runner {
   aio::task<void> term_sequence(job& j);
   aio::task<void> forward_output();
   aio::task<void> tick_progress();
+  aio::task<void> throttle();
+  aio::task<void> watch_memory();
 
   void start(job_args args, unsigned attempt, std::size_t order);
   std::unique_ptr<job> prepare(job_args args, unsigned attempt, std::size_t order);
@@ -133,6 +135,8 @@ class runner {
   std::vector<double> runtimes_;  // successful runtimes, for --timeout N%
   std::optional<sluice::environment> base_env_;
   bool first_job_gets_stdin_ = false;
+  std::optional<clock_type::time_point> last_start_;  // --delay
+  double delay_ = 0;                                   // --delay, as --delay auto adapted it
 };
 
 }  // namespace sluice::app

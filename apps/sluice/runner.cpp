@@ -11,6 +11,7 @@
 #include <sluice/queue.hpp>
 
 #include "job_loop.hpp"
+#include "throttle.hpp"
 
 namespace sluice::app {
 
@@ -176,6 +177,7 @@ bool runner::finish(job& j) {
     return true;
   }
   ++completed_;
+  if (cfg_.delay_auto) delay_ *= failed ? 1.3 : 0.9;  // --delay Nauto, as GNU adapts it
   if (cfg_.semaphore) cfg_.semaphore_status = exitval > 0 ? exitval : (sig > 0 ? 128 + sig : 0);  // as bash reports it
   if (failed) ++failed_;
   else {
@@ -296,6 +298,11 @@ aio::task<void> runner::feed() {
       co_await w;
     }
     if (stop_starting_) co_return;
+    if (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0) {
+      auto wait = throttle();
+      co_await wait;
+      if (stop_starting_) co_return;
+    }
     auto next = feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
@@ -311,6 +318,48 @@ aio::task<void> runner::feed() {
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
     if (cfg_.resume && results_->active() && already_in_results(*a)) continue;
     start(std::move(*a), 1, next_order_++);
+  }
+}
+
+// --delay, --load, --memfree: waits until the next job may start. The machine's state is polled, as GNU
+// parallel polls it (there is no event for "the load went down").
+aio::task<void> runner::throttle() {
+  if (delay_ > 0 && last_start_) {
+    double left = delay_ - std::chrono::duration<double>(clock_type::now() - *last_start_).count();
+    if (left > 0) {
+      auto pause = aio::sleep(left);
+      co_await pause;
+    }
+  }
+  for (;;) {
+    if (stop_starting_) co_return;
+    bool busy = false;
+    if (cfg_.max_load) {
+      auto load = instant_load();
+      busy = !load || *load >= *cfg_.max_load;  // unknown counts as too high, as in GNU
+    }
+    if (!busy && cfg_.memfree > 0) {
+      auto mem = free_memory();
+      busy = mem && *mem < cfg_.memfree;
+    }
+    if (!busy) co_return;
+    auto pause = aio::sleep(0.1);
+    co_await pause;
+  }
+}
+
+// --memfree: below half of it free, the youngest running job is killed (--term-seq); GNU parallel 20221122 then
+// records it as failed (Exitval -1), to be retried only under --retries.
+aio::task<void> runner::watch_memory() {
+  for (;;) {
+    auto pause = aio::sleep(1.0);
+    co_await pause;
+    auto mem = free_memory();
+    if (!mem || *mem >= cfg_.memfree * 0.5) continue;
+    job* youngest = nullptr;
+    for (job* r : running_)
+      if (!r->killing && (youngest == nullptr || r->args.seq > youngest->args.seq)) youngest = r;
+    if (youngest != nullptr) begin_kill(*youngest, true);
   }
 }
 
@@ -356,6 +405,9 @@ aio::task<int> runner::loop_main() {
   aio::handle<void> ticker;
   if (progress_ && progress_->live()) ticker = aio::create_task(tick_progress());
 
+  aio::handle<void> memory_watch;
+  if (cfg_.memfree > 0) memory_watch = aio::create_task(watch_memory());
+  delay_ = cfg_.delay;
   feeder_task_ = aio::create_task(feed());
   try {
     co_await feeder_task_;
@@ -369,6 +421,8 @@ aio::task<int> runner::loop_main() {
   }
   auto stop_ticker = settle(ticker);
   co_await stop_ticker;
+  auto stop_memory_watch = settle(memory_watch);
+  co_await stop_memory_watch;
   if (progress_) progress_->finish(running_.size());
   // -k: anything still held (a halt left gaps) goes out in order.
   for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));

@@ -594,3 +594,23 @@ check_sem_entry_point() {
   [ -e done ] || fail "sem --wait returned before the command ended"
   expect_eq "fg" "$(./sem --fg echo x)" x
 }
+# --delay 0.01m: 0.6 s between starts, whatever -j allows; the first job starts at once
+check_delay_spaces_starts() {
+  par -j3 --delay 0.01m 'date +%s%N >start_{}' ::: 1 2 3 || fail "run failed"
+  local a b c; a=$(cat start_1); b=$(cat start_2); c=$(cat start_3)
+  local first; first=$(printf '%s\n' "$a" "$b" "$c" | sort -n | head -1)
+  local last; last=$(printf '%s\n' "$a" "$b" "$c" | sort -n | tail -1)
+  local span=$(((last - first) / 1000000))
+  [ "$span" -ge 1150 ] || fail "three starts with --delay 0.6 s spanned only ${span} ms"
+}
+# --load 0.0 (GNU: the load is never below it) and --memfree more than any machine has: no job starts
+check_load_and_memfree_hold_jobs_back() {
+  timeout 2 "$P" --load 0.0 touch started ::: a; expect_eq "--load 0.0 status" "$?" 124
+  [ -e started ] && fail "--load 0.0 started a job"
+  timeout 2 "$P" --memfree 100T touch started ::: a; expect_eq "--memfree status" "$?" 124
+  [ -e started ] && fail "--memfree 100T started a job"
+  return 0
+}
+check_bad_load() { expect_bad_input 'load' --load foo touch started ::: a; }
+check_bad_delay() { expect_bad_input 'delay' --delay 1x touch started ::: a; }
+check_bad_memfree() { expect_bad_input 'memfree' --memfree lots touch started ::: a; }

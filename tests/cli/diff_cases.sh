@@ -463,3 +463,9 @@ diff_color_ctag_ctagstring() {
   par -k --ctagstring 'X{}' 'echo {}; echo err >&2' ::: a 2>&1 | od -c
   par -k --color --tag echo ::: q | od -c
 }
+# --delay, --load, --memfree: what runs is the same; (their timing is in check_ cases)
+diff_delay_load_memfree_run_everything() {
+  par -k --delay 0.1 echo ::: a b; par -k --delay 0.001m echo ::: c; par -k --delay 0.05auto echo ::: d
+  par -k --load 100000 echo ::: e; par -k --load 0 echo ::: f; par -k --load 1000% echo ::: g
+  par -k --memfree 1k echo ::: h; par -k --memfree 1M --load +100 echo ::: i
+}
