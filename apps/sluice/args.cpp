@@ -429,6 +429,7 @@ std::vector<option_spec> make_options() {
     else g.max_load = parse_load(v);
   });
   val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
+  flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
   val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
@@ -451,10 +452,10 @@ std::vector<option_spec> make_options() {
       "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color-failed",
       "colour-failed", "compress", "compress-program", "controlmaster", "csv",
       "decompress-program", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
-      "extensionreplace", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
+      "extensionreplace", "fifo", "filter", "filter-hosts", "group-by", "groupby",
       "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
       "max-line-length-allowed", "memsuspend", "nice", "nonall", "noswap", "onall",
-      "open-tty", "output-as-files", "outputasfiles", "parens", "pipe-part", "pipepart", "process-slot-var",
+      "open-tty", "parens", "pipe-part", "pipepart", "process-slot-var",
       "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
       "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
       "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
@@ -838,6 +839,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
+  if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.semaphore) {
     if (cfg.semaphore_wait) cfg.command = {"true"};
     if (!cfg.jobs_given) cfg.jobs_spec = "1";

@@ -87,6 +87,7 @@ struct config {
   bool tag = false;
   std::optional<std::string> tagstring{};
   bool color = false;  // --color, --ctag, --ctagstring
+  bool files = false;  // --files: each job's stdout to a file, whose name is printed (its stderr is dropped)
   bool dry_run = false;
   bool verbose = false;
   bool trace = false;  // -t: each job's command on stderr as it starts

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <system_error>
 
@@ -106,6 +107,27 @@ int emit(int target, const spool& s, const std::string& prefix, bool at_line_sta
 }
 
 }  // namespace
+
+std::string write_output_file(const spool& s) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string d = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+  static std::minstd_rand rng(static_cast<unsigned>(std::random_device{}()) ^ static_cast<unsigned>(::getpid()));
+  for (int attempt = 0;; ++attempt) {
+    std::string name = d + "/par";
+    for (int i = 0; i < 5; ++i) name += alphabet[rng() % (sizeof alphabet - 1)];
+    name += ".par";
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == EEXIST && attempt < 1000) continue;
+      throw std::system_error(errno, std::generic_category(), "cannot create " + name);
+    }
+    int e = emit(fd, s, "", true);
+    ::close(fd);
+    if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
+    return name;
+  }
+}
 
 bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }
 

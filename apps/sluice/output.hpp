@@ -75,6 +75,10 @@ class output_writer {
   bool finished_ = false;
 };
 
+// --files: writes the spool to a new file $TMPDIR/parXXXXX.par (mode 0600, as GNU parallel names it) and
+// returns its name; throws std::system_error when it cannot.
+std::string write_output_file(const spool& s);
+
 // Writes all of data to fd (sluice::try_write_all: no SIGPIPE); false on a hard error (EPIPE, ENOSPC).
 bool write_all(int fd, const char* data, std::size_t n);
 

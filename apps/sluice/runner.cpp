@@ -207,6 +207,18 @@ bool runner::finish(job& j) {
     std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, j.args, nums) : "";
     results_->write(rec, j.args.records, j.out.read_all(), j.err.read_all(), name);
     print = false;
+    if (cfg_.files && cfg_.output != output_mode::ungroup) {
+      // --files --results: the name of the results file of its stdout
+      std::string path = results_->stdout_path(j.args.records, name);
+      if (!path.empty()) {
+        output_chunk c;
+        c.prefix = j.tag;
+        path += "\n";
+        c.out.append(path.data(), path.size());
+        if (cfg_.keep_order) hold(j.order, std::move(c));
+        else emit_chunk(std::move(c));
+      }
+    }
   }
   if (print && cfg_.output != output_mode::ungroup) {
     if (cfg_.output == output_mode::line_buffer) {
@@ -228,8 +240,14 @@ bool runner::finish(job& j) {
       output_chunk c;
       c.prefix = j.tag;
       c.color = j.color;
-      c.out = std::move(j.out);
-      c.err = std::move(j.err);
+      if (cfg_.files) {
+        // --files: the name of a file holding its stdout, in place of the output (GNU drops its stderr).
+        std::string name = write_output_file(j.out) + "\n";
+        c.out.append(name.data(), name.size());
+      } else {
+        c.out = std::move(j.out);
+        c.err = std::move(j.err);
+      }
       if (cfg_.keep_order) {
         hold(j.order, std::move(c));
         flush_ordered();

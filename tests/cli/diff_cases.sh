@@ -469,3 +469,12 @@ diff_delay_load_memfree_run_everything() {
   par -k --load 100000 echo ::: e; par -k --load 0 echo ::: f; par -k --load 1000% echo ::: g
   par -k --memfree 1k echo ::: h; par -k --memfree 1M --load +100 echo ::: i
 }
+# --files: the name of a file ($TMPDIR/parXXXXX.par, mode 0600) holding each job's stdout; stderr is dropped
+diff_files_prints_names_of_output_files() {
+  mkdir t; export TMPDIR=$PWD/t
+  par -k --files 'echo {}; echo err{} >&2' ::: a b >names; echo "rc=$?"
+  sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}\.par|T/parX.par|" names; xargs cat <names; stat -c %a $(cat names)
+  par -k --files --tag echo ::: c | sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}\.par|T/parX.par|"
+  par -k --files -u echo ::: u; par -k --files --lb echo ::: l | xargs cat
+  par -k --files --results res echo ::: r; ls t | wc -l
+}
