@@ -430,6 +430,7 @@ std::vector<option_spec> make_options() {
   });
   val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
   flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
+  flag({"cat"}, '\0', [](c& g) { g.cat = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
   val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
@@ -449,7 +450,7 @@ std::vector<option_spec> make_options() {
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
       "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
-      "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color-failed",
+      "block-timeout", "blocktimeout", "bt", "cf", "cleanup", "color-failed",
       "colour-failed", "compress", "compress-program", "controlmaster", "csv",
       "decompress-program", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
       "extensionreplace", "fifo", "filter", "filter-hosts", "group-by", "groupby",
@@ -839,6 +840,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
+  if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.semaphore) {
     if (cfg.semaphore_wait) cfg.command = {"true"};

@@ -295,7 +295,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
   }
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
-  if (!any && !cfg.pipe && !insert_none) {
+  if (!any && (!cfg.pipe || cfg.cat) && !insert_none) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;

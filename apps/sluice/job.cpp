@@ -37,6 +37,13 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->attempt = attempt;
   j->order = order;
   j->slot = take_slot();
+  if (cfg_.cat && !cfg_.dry_run) {
+    // --cat: the block goes to a file, and {} (or the appended argument) is its name.
+    j->cat_file = write_temp_file(j->args.block);
+    j->block_bytes = j->args.block.size();
+    j->args.records = {arg_record{j->cat_file}};
+    if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
+  }
   job_numbers nums{j->args.seq, j->slot, total_};
   j->cmd = tpl_->compose(j->args, nums);
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
@@ -93,7 +100,8 @@ sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
   if (!base_env_) base_env_ = sluice::current_environment();
   sluice::options opts;
-  if (cfg_.pipe) opts.in = sluice::redirect::pipe;
+  if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
+  else if (cfg_.cat) opts.in = sluice::redirect::devnull;
   else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
@@ -103,6 +111,7 @@ sluice::options runner::spawn_options(const job& j) {
   env["PARALLEL_SEQ"] = std::to_string(j.args.seq);
   env["PARALLEL_JOBSLOT"] = std::to_string(j.slot);
   env["PARALLEL_PID"] = std::to_string(::getpid());
+  if (!j.cat_file.empty()) env["PARALLEL_TMP"] = j.cat_file;
   opts.env = std::move(env);
   return opts;
 }
@@ -174,7 +183,7 @@ aio::task<void> runner::execute(job& j) {
   aio::process& proc = *j.proc;
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.pipe) {
+  if (cfg_.pipe && !cfg_.cat) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();

@@ -49,6 +49,7 @@ struct job {
   bool exited = false;
   int returncode = 0;
   std::string tag;
+  std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
   std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
   aio::handle<void> killer;  // the --term-seq task, once a kill began

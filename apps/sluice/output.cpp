@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <random>
+#include <utility>
 #include <string>
 #include <system_error>
 
@@ -108,7 +109,9 @@ int emit(int target, const spool& s, const std::string& prefix, bool at_line_sta
 
 }  // namespace
 
-std::string write_output_file(const spool& s) {
+namespace {
+// A new file $TMPDIR/par + 5 random characters + suffix, opened for writing (GNU parallel's temp names).
+std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
   const char* dir = std::getenv("TMPDIR");
   std::string d = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
@@ -116,17 +119,31 @@ std::string write_output_file(const spool& s) {
   for (int attempt = 0;; ++attempt) {
     std::string name = d + "/par";
     for (int i = 0; i < 5; ++i) name += alphabet[rng() % (sizeof alphabet - 1)];
-    name += ".par";
-    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    name += suffix;
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
       if (errno == EEXIST && attempt < 1000) continue;
       throw std::system_error(errno, std::generic_category(), "cannot create " + name);
     }
-    int e = emit(fd, s, "", true);
-    ::close(fd);
-    if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
-    return name;
+    return {name, fd};
   }
+}
+}  // namespace
+
+std::string write_output_file(const spool& s) {
+  auto [name, fd] = create_par_file(".par", 0600);
+  int e = emit(fd, s, "", true);
+  ::close(fd);
+  if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
+  return name;
+}
+
+std::string write_temp_file(const std::string& data) {
+  auto [name, fd] = create_par_file("", 0666);
+  int e = sluice::try_write_all(fd, data);
+  ::close(fd);
+  if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
+  return name;
 }
 
 bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }

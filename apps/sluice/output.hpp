@@ -78,6 +78,8 @@ class output_writer {
 // --files: writes the spool to a new file $TMPDIR/parXXXXX.par (mode 0600, as GNU parallel names it) and
 // returns its name; throws std::system_error when it cannot.
 std::string write_output_file(const spool& s);
+// --cat: writes data to a new file $TMPDIR/parXXXXX (mode 0666 less the umask) and returns its name.
+std::string write_temp_file(const std::string& data);
 
 // Writes all of data to fd (sluice::try_write_all: no SIGPIPE); false on a hard error (EPIPE, ENOSPC).
 bool write_all(int fd, const char* data, std::size_t n);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -150,6 +151,11 @@ void runner::note_halt(const job& j, bool failed) {
 
 // The bookkeeping of an ended attempt: joblog, results, output, halt. True when it is to be tried again.
 bool runner::finish(job& j) {
+  if (!j.cat_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(j.cat_file, ec);
+    j.cat_file.clear();
+  }
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);

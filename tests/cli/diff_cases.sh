@@ -478,3 +478,11 @@ diff_files_prints_names_of_output_files() {
   par -k --files -u echo ::: u; par -k --files --lb echo ::: l | xargs cat
   par -k --files --results res echo ::: r; ls t | wc -l
 }
+# --cat: each --pipe block in a temp file named by {} (appended when absent) and $PARALLEL_TMP, gone afterwards
+diff_pipe_cat_block_in_a_file() {
+  mkdir t; export TMPDIR=$PWD/t
+  seq 6 | par --pipe -N2 -k --cat 'wc -l <{}; cat {} | tr "\n" +; echo; cat; test "$PARALLEL_TMP" = {} && echo same'
+  seq 3 | par --pipe -N2 -k --cat echo | sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}$|T/parX|"
+  seq 4 | par --pipe -N2 -k --cat --joblog jl 'cat {}'; normalize_joblog jl | cut -d'|' -f1,5-8 | sort
+  ls t | wc -l
+}
