@@ -431,6 +431,7 @@ std::vector<option_spec> make_options() {
   val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
   flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
   flag({"cat"}, '\0', [](c& g) { g.cat = true; });
+  flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
   val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
@@ -456,7 +457,7 @@ std::vector<option_spec> make_options() {
       "extensionreplace", "fifo", "filter", "filter-hosts", "group-by", "groupby",
       "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
       "max-line-length-allowed", "memsuspend", "nice", "nonall", "noswap", "onall",
-      "open-tty", "parens", "pipe-part", "pipepart", "process-slot-var",
+      "open-tty", "parens", "process-slot-var",
       "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
       "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
       "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",

@@ -135,6 +135,7 @@ struct config {
 
   // --pipe.
   bool pipe = false;
+  bool pipe_part = false;  // --pipe-part: blocks cut from the -a files by seeking (pipe_mode.cpp)
   bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
   std::string recend = "\n";

@@ -2,6 +2,8 @@
 // each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,12 +14,16 @@ namespace sluice::app {
 
 class block_reader {
  public:
-  block_reader(const config& cfg, int fd);
+  block_reader(const config& cfg, int fd);  // throws usage_error for a --pipe-part without files
+  block_reader(const block_reader&) = delete;
+  block_reader& operator=(const block_reader&) = delete;
+  ~block_reader();
   std::optional<std::string> next();  // blocks on input; nullopt at end of input; throws std::system_error
   // Where "a record was longer than the block" warnings go; by default one line on stderr.
   void set_warning_sink(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
 
  private:
+  std::optional<std::string> next_part();  // --pipe-part
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   std::size_t split_after(std::size_t from) const;  // first cut position > from, or npos
   std::size_t split_before(std::size_t limit) const;  // last cut position in (0, limit], or npos
@@ -35,6 +41,13 @@ class block_reader {
   std::string buf_;
   bool eof_ = false;
   std::function<void(const std::string&)> warn_;
+
+  // --pipe-part: the files (-a / ::::), each cut where GNU parallel cuts it: at the first recend+recstart at or
+  // after the previous cut plus --block, found by reading from there (the rest of the file is never scanned).
+  std::vector<std::string> part_files_;
+  std::size_t part_index_ = 0;
+  int part_fd_ = -1;
+  std::uint64_t part_pos_ = 0, part_size_ = 0;
 };
 
 }  // namespace sluice::app

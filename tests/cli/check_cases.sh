@@ -614,3 +614,5 @@ check_load_and_memfree_hold_jobs_back() {
 check_bad_load() { expect_bad_input 'load' --load foo touch started ::: a; }
 check_bad_delay() { expect_bad_input 'delay' --delay 1x touch started ::: a; }
 check_bad_memfree() { expect_bad_input 'memfree' --memfree lots touch started ::: a; }
+# --pipe-part without a file: GNU parallel 20221122 silently runs nothing (exit 0); sluice says what is missing
+check_bad_pipe_part_without_file() { expect_bad_input 'pipe-part.*file' --pipe-part touch started; }

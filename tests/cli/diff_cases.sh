@@ -486,3 +486,12 @@ diff_pipe_cat_block_in_a_file() {
   seq 4 | par --pipe -N2 -k --cat --joblog jl 'cat {}'; normalize_joblog jl | cut -d'|' -f1,5-8 | sort
   ls t | wc -l
 }
+# --pipe-part: blocks cut from the -a file where GNU cuts them (first recend+recstart after the last cut + --block)
+diff_pipe_part_cuts_like_gnu() {
+  seq 30000 >big; printf 'abc' >small
+  par --pipe-part -a big --block 10k -k 'wc -lc'
+  par --pipe-part -a big --block 1k --recend '5\n' -k 'wc -lc' | md5sum
+  par --pipe-part -a big --block 30k --recstart 1 -k 'wc -lc'
+  par --pipepart -a small -a big --block 100k -k wc -c; par --pipe-part --block 40k -k wc -l :::: big small
+  par --pipe-part -a big --block 2k -k 'wc -l' | sort | uniq -c
+}
