@@ -6,6 +6,7 @@
 // it exists, else ~/.parallel.)
 #include "semaphore.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 
 #include <unistd.h>
 
@@ -86,18 +88,49 @@ void warn(const std::string& m) {
   write_all(2, line.data(), line.size());
 }
 
+// Sleeps until a slot may have been freed: on the directory's close_watch, or (when inotify is out of
+// instances) for a while that grows from 10 ms to 0.5 s. False once the deadline passed.
+class release_waiter {
+ public:
+  explicit release_waiter(const std::string& dir) {
+    try {
+      watch_.emplace(dir);
+    } catch (const std::system_error&) {
+      // fs.inotify.max_user_instances reached: poll instead
+    }
+  }
+  bool wait(std::optional<clock_type::time_point> deadline) {
+    std::optional<double> left = time_left(deadline);
+    if (left && *left <= 0) return false;
+    if (watch_) {
+      watch_->wait(left);
+    } else {
+      double nap = left ? std::min(*left, backoff_) : backoff_;
+      std::this_thread::sleep_for(std::chrono::duration<double>(nap));
+      backoff_ = std::min(backoff_ * 1.5, 0.5);
+    }
+    return !deadline || clock_type::now() < *deadline;
+  }
+
+ private:
+  std::optional<close_watch> watch_;
+  double backoff_ = 0.01;
+};
+
 // One of slots 0..n-1, or nullopt when the deadline passed first.
 std::optional<file_lock> acquire(const std::string& dir, std::size_t n, std::optional<clock_type::time_point> deadline) {
-  close_watch watch(dir);  // before the first try: a release after it is not missed
+  release_waiter waiter(dir);  // before the first try: a release after it is not missed
   std::vector<file_lock> slots;
   slots.reserve(n);
   for (std::size_t i = 0; i < n; ++i) slots.emplace_back(slot_path(dir, i));
   for (;;) {
     for (auto& s : slots)
       if (s.try_lock()) return std::move(s);
-    std::optional<double> left = time_left(deadline);
-    if (left && *left <= 0) return std::nullopt;
-    if (!watch.wait(left) && deadline && clock_type::now() >= *deadline) return std::nullopt;
+    if (!waiter.wait(deadline)) {
+      for (auto& s : slots)  // a last look
+        if (s.try_lock()) return std::move(s);
+      return std::nullopt;
+    }
   }
 }
 
@@ -111,7 +144,7 @@ file_lock steal(const std::string& dir, std::size_t n) {
 
 // --wait: until fewer than n slot files are held.
 void wait_below(const std::string& dir, std::size_t n) {
-  close_watch watch(dir);
+  release_waiter waiter(dir);
   std::map<std::string, file_lock> seen;  // kept open: closing them would wake the other waiters for nothing
   for (;;) {
     std::size_t held = 0;
@@ -125,7 +158,7 @@ void wait_below(const std::string& dir, std::size_t n) {
       else ++held;
     }
     if (held < n) return;
-    watch.wait();
+    waiter.wait(std::nullopt);
   }
 }
 
