@@ -184,8 +184,8 @@ std::vector<option_spec> make_options() {
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
-  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; });
-  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; });
+  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
+  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
   flag({"no-keep-order", "nokeeporder", "nko", "no-k"}, '\0', [](c& g) { g.keep_order = false; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
@@ -257,24 +257,58 @@ std::vector<option_spec> make_options() {
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
+  flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
+  val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
+  val({"delay"}, '\0', [](c& g, s v) {
+    std::string d = v;
+    if (d.size() >= 4 && d.compare(d.size() - 4, 4, "auto") == 0) {
+      g.delay_auto = true;
+      d.resize(d.size() - 4);
+    }
+    g.delay = d.empty() ? 0 : parse_duration("--delay", d);
+  });
+  val({"load"}, '\0', [](c& g, s v) {
+    if (v == "0") g.max_load.reset();  // Perl's false: GNU checks no load at all
+    else g.max_load = parse_load(v);
+  });
+  val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
+  flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
+  flag({"cat"}, '\0', [](c& g) { g.cat = true; });
+  flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
+  // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
+  flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
+  val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
+    g.semaphore = true;
+    g.semaphore_name = v;
+  });
+  val({"semaphore-timeout", "semaphoretimeout", "st"}, '\0', [](c& g, s v) {
+    g.semaphore = true;
+    bool negative = !v.empty() && v[0] == '-';
+    // GNU takes the whole seconds of it (int(multiply_time_units(...))).
+    double t = std::trunc(parse_duration("--semaphoretimeout", negative ? v.substr(1) : v));
+    g.semaphore_timeout = negative ? -t : t;
+  });
+  flag({"fg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = true; });
+  flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
+  flag({"wait"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_wait = true; });
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bg", "bin",
-      "block-timeout", "blocktimeout", "bt", "cat", "cf", "cleanup", "color", "colour", "color-failed",
-      "colour-failed", "compress", "compress-program", "controlmaster", "csv", "ctag", "ctagstring",
-      "decompress-program", "delay", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
-      "extensionreplace", "fg", "fifo", "files", "filter", "filter-hosts", "group-by", "groupby",
-      "hashbang", "hgrp", "hostgroups", "hostgroup", "id", "interactive", "latest-line", "ll", "limit",
-      "load", "max-line-length-allowed", "memfree", "memsuspend", "nice", "nonall", "noswap", "onall",
-      "open-tty", "output-as-files", "outputasfiles", "parens", "pipe-part", "pipepart", "process-slot-var",
+      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
+      "block-timeout", "blocktimeout", "bt", "cf", "cleanup", "color-failed",
+      "colour-failed", "compress", "compress-program", "controlmaster", "csv",
+      "decompress-program", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
+      "extensionreplace", "fifo", "filter", "filter-hosts", "group-by", "groupby",
+      "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
+      "max-line-length-allowed", "memsuspend", "nice", "nonall", "noswap", "onall",
+      "open-tty", "parens", "process-slot-var",
       "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
-      "round", "round-robin", "rsync-opts", "semaphore", "semaphore-name", "semaphorename",
-      "semaphore-timeout", "semaphoretimeout", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
+      "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
       "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
       "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker", "sqlworker", "ssh",
-      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "st", "tee", "template", "tf", "tmpl", "tmux",
+      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "tee", "template", "tf", "tmpl", "tmux",
       "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
-      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wait", "wd", "workdir",
+      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wd", "workdir",
   };
   add_local_options(o);
   for (const char* name : k_not_implemented) {
@@ -501,9 +535,15 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
+  if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
+  if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
+  if (cfg.semaphore) {
+    if (cfg.semaphore_wait) cfg.command = {"true"};
+    if (!cfg.jobs_given) cfg.jobs_spec = "1";
+  }
   resolve_jobs(cfg);
-  if (cfg.resume && !cfg.joblog) throw usage_error("--resume needs --joblog");
-  if (cfg.resume_failed && !cfg.joblog) throw usage_error("--resume-failed needs --joblog");
+  if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
+    throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line

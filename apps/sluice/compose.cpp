@@ -121,7 +121,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
   }
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
-  if (!any && !cfg.pipe && !insert_none) {
+  if (!any && (!cfg.pipe || cfg.cat) && !insert_none) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;
@@ -420,6 +420,7 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 // each quoted on its own. `words` (direct exec) receives the same split without any quoting.
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
                                      std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
+  if (cfg_.semaphore) return;  // a semaphore's command has no argument: {} is nothing, as GNU's "\0noarg"
   std::vector<const std::string*> vals;
   if (t.position == 0) {
     for (const auto& r : job.records)

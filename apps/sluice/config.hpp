@@ -81,10 +81,13 @@ struct config {
   // Running.
   std::string jobs_spec = "100%";
   std::size_t jobs = 1;  // resolved
+  bool jobs_given = false;  // -j / -P given (a semaphore's default is 1)
   output_mode output = output_mode::group;
   bool keep_order = false;
   bool tag = false;
   std::optional<std::string> tagstring{};
+  bool color = false;  // --color, --ctag, --ctagstring
+  bool files = false;  // --files: each job's stdout to a file, whose name is printed (its stderr is dropped)
   bool dry_run = false;
   bool verbose = false;
   bool trace = false;  // -t: each job's command on stderr as it starts
@@ -115,8 +118,25 @@ struct config {
   // --tmpdir: main() exports it as TMPDIR (parsing itself changes nothing outside the config).
   std::optional<std::string> tmpdir{};
 
+  // Starting jobs: --delay (seconds between starts; "auto" adapts it), --load (start nothing while the instant
+  // load is at least this), --memfree (start nothing while less is free; kill the youngest job below half).
+  double delay = 0;
+  bool delay_auto = false;
+  std::optional<double> max_load{};
+  double memfree = 0;
+
+  // --semaphore / sem (semaphore.cpp): one command, holding one of -j slots of a semaphore.
+  bool semaphore = false;
+  std::optional<std::string> semaphore_name{};  // --id; default: stdin's terminal
+  double semaphore_timeout = 0;  // --st: > 0 take a slot anyway after that long, < 0 give up (exit 1)
+  bool semaphore_fg = false;     // --fg (else --bg)
+  bool semaphore_wait = false;   // --wait
+  int semaphore_status = 0;      // the command's status, as sem returns it (set by the runner)
+
   // --pipe.
   bool pipe = false;
+  bool pipe_part = false;  // --pipe-part: blocks cut from the -a files by seeking (pipe_mode.cpp)
+  bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
   std::string recend = "\n";
   std::string recstart{};

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "color.hpp"
 #include "job_loop.hpp"
 #include "limits.hpp"
 #include "text.hpp"
@@ -40,6 +41,13 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->attempt = attempt;
   j->order = order;
   j->slot = take_slot();
+  if (cfg_.cat && !cfg_.dry_run) {
+    // --cat: the block goes to a file, and {} (or the appended argument) is its name.
+    j->cat_file = write_temp_file(j->args.block);
+    j->block_bytes = j->args.block.size();
+    j->args.records = {arg_record{j->cat_file}};
+    if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
+  }
   job_numbers nums{j->args.seq, j->slot, total_};
   j->cmd = tpl_->compose(j->args, nums);
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
@@ -67,6 +75,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     stop_starting_ = true;
     return nullptr;
   }
+  if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
     // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
@@ -129,8 +138,9 @@ void set_job_var(env_var& v, std::size_t value) {
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
   sluice::options opts;
-  if (cfg_.pipe) opts.in = sluice::redirect::pipe;
-  else if (first_job_gets_stdin_ && j.args.seq == 1) opts.in = sluice::redirect::inherit;
+  if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
+  else if (cfg_.cat) opts.in = sluice::redirect::devnull;
+  else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
@@ -140,10 +150,16 @@ sluice::options runner::spawn_options(const job& j) {
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
   set_job_var(job_vars[2], self);
+  if (!j.cat_file.empty()) {  // --cat: this job alone also gets PARALLEL_TMP, so it takes a copy
+    sluice::environment env = sluice::current_environment();
+    env["PARALLEL_TMP"] = j.cat_file;
+    opts.env = std::move(env);
+  }
   return opts;
 }
 
 void runner::start(job_args args, unsigned attempt, std::size_t order) {
+  last_start_ = clock_type::now();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
   ++active_;
@@ -210,7 +226,7 @@ aio::task<void> runner::execute(job& j) {
   aio::process& proc = *j.proc;
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.pipe) {
+  if (cfg_.pipe && !cfg_.cat) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();

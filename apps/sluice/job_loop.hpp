@@ -45,9 +45,12 @@ struct job {
   bool killing = false;
   bool killed_by_us = false;
   bool timed_out = false;
+  bool abandoned = false;  // killed by an interrupt or --halt now: not recorded, so --resume runs it again
   bool exited = false;
   int returncode = 0;
   std::string tag;
+  std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
+  std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
   aio::handle<void> killer;  // the --term-seq task, once a kill began
 };
@@ -70,6 +73,8 @@ class runner {
   aio::task<void> term_sequence(job& j);
   aio::task<void> forward_output();
   aio::task<void> tick_progress();
+  aio::task<void> throttle();
+  aio::task<void> watch_memory();
 
   void start(job_args args, unsigned attempt, std::size_t order);
   std::unique_ptr<job> prepare(job_args args, unsigned attempt, std::size_t order);
@@ -77,6 +82,8 @@ class runner {
   void drain(job& j, aio::stream_reader& r, spool& s, bool is_out);
   bool finish(job& j);
   void begin_kill(job& j, bool by_us);
+  void abandon(job& j);
+  bool already_in_results(const job_args& a);
   void kill_now(job& j);
   void signal_group(job& j, int sig);
   void interrupt();
@@ -119,6 +126,7 @@ class runner {
   bool input_done_ = false;
   bool stop_starting_ = false;
   bool interrupted_ = false;
+  bool warned_results_resume_ = false;
   int final_status_ = 0;
   std::optional<int> halt_status_;
   std::size_t failed_ = 0;
@@ -127,6 +135,8 @@ class runner {
   std::size_t started_ = 0;
   std::vector<double> runtimes_;  // successful runtimes, for --timeout N%
   bool first_job_gets_stdin_ = false;
+  std::optional<clock_type::time_point> last_start_;  // --delay
+  double delay_ = 0;                                   // --delay, as --delay auto adapted it
 };
 
 }  // namespace sluice::app

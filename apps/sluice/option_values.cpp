@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -256,6 +258,28 @@ std::string unescape_delimiter(const std::string& s) {
     }
   }
   return out;
+}
+
+// --load: N, N.M, N% (of the CPU threads), +N, -N, or a file holding one of those.
+double parse_load(const std::string& v, int depth) {
+  const double cpus = static_cast<double>(cpu_threads());
+  auto digits = [](std::string_view d) { return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos; };
+  std::string_view sv(v);
+  if (sv.size() > 1 && sv[0] == '+' && digits(sv.substr(1))) return cpus + std::strtod(v.c_str() + 1, nullptr);
+  if (sv.size() > 1 && sv[0] == '-' && digits(sv.substr(1))) return cpus - std::strtod(v.c_str() + 1, nullptr);
+  if (sv.size() > 1 && sv.back() == '%' && digits(sv.substr(0, sv.size() - 1)))
+    return cpus * std::strtod(v.c_str(), nullptr) / 100.0;
+  auto dot = sv.find('.');
+  if (digits(sv.substr(0, dot)) && (dot == std::string_view::npos || digits(sv.substr(dot + 1))))
+    return std::strtod(v.c_str(), nullptr);
+  if (depth == 0 && ::access(v.c_str(), R_OK) == 0) {
+    std::ifstream in(v);
+    std::string content;
+    std::getline(in, content);
+    while (!content.empty() && std::isspace(static_cast<unsigned char>(content.back()))) content.pop_back();
+    return parse_load(content, 1);
+  }
+  throw usage_error("Parsing of --load failed: '" + v + "'");
 }
 
 }  // namespace sluice::app

@@ -15,6 +15,7 @@ double parse_duration(const std::string& opt, const std::string& v);      // "1d
 std::size_t parse_size(const std::string& opt, const std::string& v);     // "1M" (1024s), "1m" (1000s), "512"
 std::vector<term_step> parse_term_seq(const std::string& v);              // --term-seq TERM,200,KILL,25
 halt_policy parse_halt(const std::string& raw);                           // --halt now,fail=1, 2, 50%, ...
+double parse_load(const std::string& v, int depth = 0);             // --load: N, N%, +N, -N or a file
 std::size_t cpu_threads();                                                // the CPUs this process may use
 // -j: cfg.jobs from cfg.jobs_spec (N, N%, +N, -N, 0, or a procfile holding one of those).
 void resolve_jobs(config& cfg, bool from_procfile = false);

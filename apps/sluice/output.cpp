@@ -1,9 +1,13 @@
 #include "output.hpp"
 
+#include "color.hpp"
+
 #include <cerrno>
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <random>
+#include <utility>
 #include <string>
 #include <system_error>
 
@@ -48,8 +52,43 @@ int write_prefixed(int fd, const char* data, std::size_t n, const std::string& p
   return sluice::try_write_all(fd, buf);
 }
 
+// --color: every line is colour + prefix + text + reset + newline; a carriage return inside a line also ends
+// the colour and starts it again with the prefix (GNU parallel's rendering).
+int write_colored(int fd, const char* data, std::size_t n, const std::string& color, const std::string& prefix,
+                  bool& at_line_start) {
+  std::string buf;
+  buf.reserve(n + (color.size() + prefix.size() + 4) * 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (at_line_start) {
+      buf += color;
+      buf += prefix;
+      at_line_start = false;
+    }
+    if (data[i] == '\n') {
+      buf += k_color_reset;
+      buf += '\n';
+      at_line_start = true;
+    } else if (data[i] == '\r') {
+      buf += k_color_reset;
+      buf += '\r';
+      buf += color;
+      buf += prefix;
+    } else {
+      buf += data[i];
+    }
+  }
+  return sluice::try_write_all(fd, buf);
+}
+
 // Prints a spool (memory part, then what was spilled to its temp file); 0 or the errno that stopped it.
-int emit(int target, const spool& s, const std::string& prefix, bool at_line_start) {
+int emit(int target, const spool& s, const std::string& prefix, bool at_line_start, const std::string& color = {}) {
+  if (!color.empty()) {
+    bool start = true;
+    std::string all = s.read_all();
+    if (int e = write_colored(target, all.data(), all.size(), color, prefix, start)) return e;
+    if (!start) return sluice::try_write_all(target, std::string(k_color_reset) + "\n");
+    return 0;
+  }
   if (int e = write_prefixed(target, s.mem_.data(), s.mem_.size(), prefix, at_line_start)) return e;
   if (s.fd_ < 0) return 0;
   std::string buf(std::min<std::size_t>(s.file_size_, 1 << 20), '\0');
@@ -69,6 +108,43 @@ int emit(int target, const spool& s, const std::string& prefix, bool at_line_sta
 }
 
 }  // namespace
+
+namespace {
+// A new file $TMPDIR/par + 5 random characters + suffix, opened for writing (GNU parallel's temp names).
+std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string d = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+  static std::minstd_rand rng(static_cast<unsigned>(std::random_device{}()) ^ static_cast<unsigned>(::getpid()));
+  for (int attempt = 0;; ++attempt) {
+    std::string name = d + "/par";
+    for (int i = 0; i < 5; ++i) name += alphabet[rng() % (sizeof alphabet - 1)];
+    name += suffix;
+    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+      if (errno == EEXIST && attempt < 1000) continue;
+      throw std::system_error(errno, std::generic_category(), "cannot create " + name);
+    }
+    return {name, fd};
+  }
+}
+}  // namespace
+
+std::string write_output_file(const spool& s) {
+  auto [name, fd] = create_par_file(".par", 0600);
+  int e = emit(fd, s, "", true);
+  ::close(fd);
+  if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
+  return name;
+}
+
+std::string write_temp_file(const std::string& data) {
+  auto [name, fd] = create_par_file("", 0666);
+  int e = sluice::try_write_all(fd, data);
+  ::close(fd);
+  if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
+  return name;
+}
 
 bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }
 
@@ -168,11 +244,11 @@ void output_writer::run() {
   bool broken_out = false, broken_err = false;
   for (output_chunk& c : queue_) {
     // After EPIPE on stdout (e.g. `sluice ... | head`), keep draining so the runner never waits on us.
-    if (!broken_out && emit(1, c.out, c.prefix, c.out_at_line_start) == EPIPE) {
+    if (!broken_out && emit(1, c.out, c.prefix, c.out_at_line_start, c.color) == EPIPE) {
       broken_out = true;
       if (on_broken_) on_broken_();
     }
-    if (!broken_err && emit(2, c.err, c.prefix, c.err_at_line_start) == EPIPE) broken_err = true;
+    if (!broken_err && emit(2, c.err, c.prefix, c.err_at_line_start, c.color) == EPIPE) broken_err = true;
   }
 }
 

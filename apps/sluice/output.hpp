@@ -49,6 +49,8 @@ struct output_chunk {
   spool out;
   spool err;
   std::string prefix;        // --tag / --tagstring: put before every line
+  std::string color;         // --color: put before the prefix of every line, which then ends in a reset and a
+                             // newline (a last line without one gets it)
   bool out_at_line_start = true;
   bool err_at_line_start = true;
 };
@@ -72,6 +74,12 @@ class output_writer {
   std::thread thread_;
   bool finished_ = false;
 };
+
+// --files: writes the spool to a new file $TMPDIR/parXXXXX.par (mode 0600, as GNU parallel names it) and
+// returns its name; throws std::system_error when it cannot.
+std::string write_output_file(const spool& s);
+// --cat: writes data to a new file $TMPDIR/parXXXXX (mode 0666 less the umask) and returns its name.
+std::string write_temp_file(const std::string& data);
 
 // Writes all of data to fd (sluice::try_write_all: no SIGPIPE); false on a hard error (EPIPE, ENOSPC).
 bool write_all(int fd, const char* data, std::size_t n);

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <system_error>
 
 #include <sluice/subprocess.hpp>
@@ -56,6 +60,14 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
       }
     }
   }
+  if (cfg.pipe_part) {
+    if (cfg.header) throw usage_error("--pipe-part with --header is not implemented in sluice");
+    for (const auto& src : cfg.sources) {
+      if (src.type != input_source::kind::file)
+        throw usage_error("--pipe-part needs its input as files: -a file or :::: file");
+      part_files_.push_back(src.path);
+    }
+  }
 }
 
 std::optional<std::string> block_reader::group_key(std::size_t line_start) const {
@@ -107,6 +119,63 @@ void block_reader::drop_blank_lines(std::size_t from) {
     i = nl + 1;
   }
   buf_.resize(out);
+}
+
+block_reader::~block_reader() {
+  if (part_fd_ >= 0) ::close(part_fd_);
+}
+
+std::optional<std::string> block_reader::next_part() {
+  // Open the next file when this one is done.
+  while (part_fd_ < 0 || part_pos_ >= part_size_) {
+    if (part_fd_ >= 0) ::close(part_fd_);
+    part_fd_ = -1;
+    if (part_index_ >= part_files_.size()) return std::nullopt;
+    const std::string& path = part_files_[part_index_++];
+    part_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (part_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+    struct stat st {};
+    if (::fstat(part_fd_, &st) != 0) throw std::system_error(errno, std::generic_category(), "cannot stat " + path);
+    part_size_ = static_cast<std::uint64_t>(st.st_size);
+    part_pos_ = 0;
+  }
+  const std::uint64_t start = part_pos_;
+  std::uint64_t end = part_size_;
+  const std::uint64_t from = start + block_size_;
+  const std::string sep = recend_ + recstart_;
+  if (from < part_size_) {
+    if (sep.empty()) {
+      end = from;
+    } else {
+      // Read forward from `from` until recend+recstart shows up (GNU reads 128 KiB at a time).
+      std::string window;
+      std::size_t searched = 0;
+      for (;;) {
+        std::size_t old = window.size();
+        window.resize(old + 131072);
+        std::size_t n = sluice::read_some_at(part_fd_, window.data() + old, 131072, from + old);
+        window.resize(old + n);
+        std::size_t hit = window.find(sep, searched);
+        if (hit != std::string::npos) {
+          end = from + hit + recend_.size();
+          break;
+        }
+        if (n == 0) break;  // no record boundary after this point: the rest is one block
+        searched = window.size() >= sep.size() ? window.size() - sep.size() + 1 : 0;
+      }
+    }
+  }
+  std::string block(static_cast<std::size_t>(end - start), '\0');
+  std::size_t got = 0;
+  while (got < block.size()) {
+    std::size_t n = sluice::read_some_at(part_fd_, block.data() + got, block.size() - got, start + got);
+    if (n == 0) break;  // the file shrank
+    got += n;
+  }
+  block.resize(got);
+  part_pos_ = got < end - start ? part_size_ : end;
+  if (block.empty()) return next_part();
+  return block;
 }
 
 bool block_reader::fill(std::size_t want) {
@@ -261,6 +330,7 @@ void block_reader::read_header() {
 
 std::optional<std::string> block_reader::next() {
   if (want_header_ && !header_read_) read_header();
+  if (!part_files_.empty()) return next_part();
   std::size_t cut = 0;
   if (records_ > 0) {
     std::size_t found = 0;

@@ -2,6 +2,8 @@
 // each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 #include <functional>
 #include <optional>
 #include <regex>
@@ -13,12 +15,16 @@ namespace sluice::app {
 
 class block_reader {
  public:
-  block_reader(const config& cfg, int fd);
+  block_reader(const config& cfg, int fd);  // throws usage_error for a --pipe-part without files
+  block_reader(const block_reader&) = delete;
+  block_reader& operator=(const block_reader&) = delete;
+  ~block_reader();
   std::optional<std::string> next();  // blocks on input; nullopt at end of input; throws std::system_error
   // Where "a record was longer than the block" warnings go; by default one line on stderr.
   void set_warning_sink(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
 
  private:
+  std::optional<std::string> next_part();  // --pipe-part
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   void drop_blank_lines(std::size_t from);      // -r
   void read_header();                           // --header, --group-by NAME
@@ -49,6 +55,14 @@ class block_reader {
   std::size_t group_col_ = 0;  // 1-based; 0: no grouping
   std::string group_sep_;
   std::optional<std::regex> group_re_;
+
+
+  // --pipe-part: the files (-a / ::::), each cut where GNU parallel cuts it: at the first recend+recstart at or
+  // after the previous cut plus --block, found by reading from there (the rest of the file is never scanned).
+  std::vector<std::string> part_files_;
+  std::size_t part_index_ = 0;
+  int part_fd_ = -1;
+  std::uint64_t part_pos_ = 0, part_size_ = 0;
 };
 
 }  // namespace sluice::app

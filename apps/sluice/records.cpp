@@ -149,6 +149,27 @@ results_writer::~results_writer() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
+std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {
+  if (cfg_.results == results_kind::templated) return name;
+  if (cfg_.results != results_kind::tree) return {};
+  std::filesystem::path dir = cfg_.results_path;
+  std::size_t i = 0;
+  for (const auto& rec : args)
+    for (const auto& v : rec) {
+      dir = dir / std::to_string(i + 1) / path_component(v);
+      ++i;
+    }
+  return (dir / "stdout").string();
+}
+
+bool results_writer::exists(const std::vector<arg_record>& args, const std::string& name) const {
+  std::string p = stdout_path(args, name);
+  std::error_code ec;
+  if (p.empty()) return false;
+  return cfg_.results == results_kind::templated ? std::filesystem::is_regular_file(p, ec)
+                                                  : std::filesystem::exists(p, ec);
+}
+
 void results_writer::write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
                            const std::string& err, const std::string& name) {
   std::vector<std::string> values;

@@ -59,6 +59,10 @@ class results_writer {
   ~results_writer();
 
   bool active() const noexcept { return cfg_.results != results_kind::none; }
+  // Where a job's stdout goes (tree and templated forms; empty for the others).
+  std::string stdout_path(const std::vector<arg_record>& args, const std::string& name) const;
+  // --resume: whether this job's results are already there (tree and templated forms only).
+  bool exists(const std::vector<arg_record>& args, const std::string& name) const;
   // `name` is the expanded template for results_kind::templated.
   void write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
              const std::string& err, const std::string& name);

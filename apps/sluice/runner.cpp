@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <string>
 
 #include <sluice/queue.hpp>
 
 #include "job_loop.hpp"
+#include "throttle.hpp"
 
 namespace sluice::app {
 
@@ -61,6 +63,7 @@ void runner::deliver(job& j, bool final) {
   if (cfg_.keep_order && (live_.empty() || live_.begin()->first != j.order) && !final) return;
   output_chunk c;
   c.prefix = j.tag;
+  c.color = j.color;
   std::string o = final ? j.out.take_all_memory() : j.out.take_lines();
   std::string e = final ? j.err.take_all_memory() : j.err.take_lines();
   c.out.append(o.data(), o.size());
@@ -139,7 +142,7 @@ void runner::note_halt(const job& j, bool failed) {
   halt_status_ = status;
   stop_starting();
   if (cfg_.halt.when == halt_when::now) {
-    for (job* r : running_) begin_kill(*r, true);
+    for (job* r : running_) abandon(*r);
   } else if (!running_.empty()) {
     std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
     write_all(2, m.data(), m.size());
@@ -148,6 +151,11 @@ void runner::note_halt(const job& j, bool failed) {
 
 // The bookkeeping of an ended attempt: joblog, results, output, halt. True when it is to be tried again.
 bool runner::finish(job& j) {
+  if (!j.cat_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(j.cat_file, ec);
+    j.cat_file.clear();
+  }
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
@@ -160,11 +168,23 @@ bool runner::finish(job& j) {
   if (j.skipped) exitval = -2, sig = 0;
   const bool failed = exitval != 0 || sig != 0;
 
+  if (j.abandoned && !j.timed_out) {
+    // Killed because everything stops (SIGINT, SIGTERM, --halt now): as GNU parallel does, neither logged
+    // nor printed, so that --resume runs it again.
+    if (cfg_.keep_order) {
+      held_.emplace(j.order, output_chunk{});
+      flush_ordered();
+    }
+    if (progress_) progress_->update(running_.size());
+    return false;
+  }
   if (failed && j.attempt < cfg_.retries && !stop_starting_ && !j.skipped) {
     // Try again (at once, in a free slot); the failed attempt's output is dropped, as GNU parallel does.
     return true;
   }
   ++completed_;
+  if (cfg_.delay_auto) delay_ *= failed ? 1.3 : 0.9;  // --delay Nauto, as GNU adapts it
+  if (cfg_.semaphore) cfg_.semaphore_status = exitval > 0 ? exitval : (sig > 0 ? 128 + sig : 0);  // as bash reports it
   if (failed) ++failed_;
   else {
     ++succeeded_;
@@ -193,12 +213,25 @@ bool runner::finish(job& j) {
     std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, j.args, nums) : "";
     results_->write(rec, j.args.records, j.out.read_all(), j.err.read_all(), name);
     print = false;
+    if (cfg_.files && cfg_.output != output_mode::ungroup) {
+      // --files --results: the name of the results file of its stdout
+      std::string path = results_->stdout_path(j.args.records, name);
+      if (!path.empty()) {
+        output_chunk c;
+        c.prefix = j.tag;
+        path += "\n";
+        c.out.append(path.data(), path.size());
+        if (cfg_.keep_order) hold(j.order, std::move(c));
+        else emit_chunk(std::move(c));
+      }
+    }
   }
   if (print && cfg_.output != output_mode::ungroup) {
     if (cfg_.output == output_mode::line_buffer) {
       if (cfg_.keep_order && j.order != print_order_) {
         output_chunk c;
         c.prefix = j.tag;
+        c.color = j.color;
         c.out = std::move(j.out);
         c.err = std::move(j.err);
         hold(j.order, std::move(c));
@@ -212,8 +245,15 @@ bool runner::finish(job& j) {
     } else {
       output_chunk c;
       c.prefix = j.tag;
-      c.out = std::move(j.out);
-      c.err = std::move(j.err);
+      c.color = j.color;
+      if (cfg_.files) {
+        // --files: the name of a file holding its stdout, in place of the output (GNU drops its stderr).
+        std::string name = write_output_file(j.out) + "\n";
+        c.out.append(name.data(), name.size());
+      } else {
+        c.out = std::move(j.out);
+        c.err = std::move(j.err);
+      }
       if (cfg_.keep_order) {
         hold(j.order, std::move(c));
         flush_ordered();
@@ -233,6 +273,22 @@ bool runner::finish(job& j) {
   return false;
 }
 
+// --resume --results: GNU parallel skips a job whose results are there (its stdout file in the tree, its
+// file under a templated name). Not for .csv/.tsv/.json, which GNU cannot read back either.
+bool runner::already_in_results(const job_args& a) {
+  if (cfg_.results == results_kind::csv || cfg_.results == results_kind::tsv || cfg_.results == results_kind::json) {
+    if (!joblog_->active() && !warned_results_resume_) {
+      warned_results_resume_ = true;
+      std::string m = "sluice: Warning: --resume --results .csv/.tsv/.json is not supported yet\n\n";  // (GNU's blank line too)
+      write_all(2, m.data(), m.size());
+    }
+    return false;
+  }
+  job_numbers nums{a.seq, 1, total_};
+  std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, a, nums) : "";
+  return results_->exists(a.records, name);
+}
+
 void runner::stop_starting() {
   stop_starting_ = true;
   if (feeder_task_.valid() && !feeder_task_.done()) feeder_task_.cancel();
@@ -246,7 +302,12 @@ void runner::interrupt() {
   }
   interrupted_ = true;
   stop_starting();
-  for (job* r : running_) begin_kill(*r, true);
+  for (job* r : running_) abandon(*r);
+}
+
+void runner::abandon(job& j) {
+  if (!j.exited) j.abandoned = true;
+  begin_kill(j, true);
 }
 
 // Starts jobs while slots are free, as the input comes.
@@ -261,6 +322,11 @@ aio::task<void> runner::feed() {
       co_await w;
     }
     if (stop_starting_) co_return;
+    if (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0) {
+      auto wait = throttle();
+      co_await wait;
+      if (stop_starting_) co_return;
+    }
     auto next = feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
@@ -274,7 +340,50 @@ aio::task<void> runner::feed() {
       co_return;
     }
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
+    if (cfg_.resume && results_->active() && already_in_results(*a)) continue;
     start(std::move(*a), 1, next_order_++);
+  }
+}
+
+// --delay, --load, --memfree: waits until the next job may start. The machine's state is polled, as GNU
+// parallel polls it (there is no event for "the load went down").
+aio::task<void> runner::throttle() {
+  if (delay_ > 0 && last_start_) {
+    double left = delay_ - std::chrono::duration<double>(clock_type::now() - *last_start_).count();
+    if (left > 0) {
+      auto pause = aio::sleep(left);
+      co_await pause;
+    }
+  }
+  for (;;) {
+    if (stop_starting_) co_return;
+    bool busy = false;
+    if (cfg_.max_load) {
+      auto load = instant_load();
+      busy = !load || *load >= *cfg_.max_load;  // unknown counts as too high, as in GNU
+    }
+    if (!busy && cfg_.memfree > 0) {
+      auto mem = free_memory();
+      busy = mem && *mem < cfg_.memfree;
+    }
+    if (!busy) co_return;
+    auto pause = aio::sleep(0.1);
+    co_await pause;
+  }
+}
+
+// --memfree: below half of it free, the youngest running job is killed (--term-seq); GNU parallel 20221122 then
+// records it as failed (Exitval -1), to be retried only under --retries.
+aio::task<void> runner::watch_memory() {
+  for (;;) {
+    auto pause = aio::sleep(1.0);
+    co_await pause;
+    auto mem = free_memory();
+    if (!mem || *mem >= cfg_.memfree * 0.5) continue;
+    job* youngest = nullptr;
+    for (job* r : running_)
+      if (!r->killing && (youngest == nullptr || r->args.seq > youngest->args.seq)) youngest = r;
+    if (youngest != nullptr) begin_kill(*youngest, true);
   }
 }
 
@@ -320,6 +429,9 @@ aio::task<int> runner::loop_main() {
   aio::handle<void> ticker;
   if (progress_ && progress_->live()) ticker = aio::create_task(tick_progress());
 
+  aio::handle<void> memory_watch;
+  if (cfg_.memfree > 0) memory_watch = aio::create_task(watch_memory());
+  delay_ = cfg_.delay;
   feeder_task_ = aio::create_task(feed());
   try {
     co_await feeder_task_;
@@ -333,6 +445,8 @@ aio::task<int> runner::loop_main() {
   }
   auto stop_ticker = settle(ticker);
   co_await stop_ticker;
+  auto stop_memory_watch = settle(memory_watch);
+  co_await stop_memory_watch;
   if (progress_) progress_->finish(running_.size());
   // -k: anything still held (a halt left gaps) goes out in order.
   for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
@@ -391,6 +505,7 @@ int runner::run() {
 
   if (interrupted_) return 255;
   if (final_status_ != 0) return final_status_;
+  if (cfg_.semaphore) return cfg_.semaphore_status;
   if (halt_status_) return *halt_status_;
   if (cfg_.halt.when != halt_when::never && cfg_.halt.percent && cfg_.halt.why != halt_why::success)
     return static_cast<int>(std::ceil(static_cast<double>(failed_) / static_cast<double>(std::max<std::size_t>(started_, 1)) * 100.0));

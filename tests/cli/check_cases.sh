@@ -592,3 +592,76 @@ check_pipe_group_by_name_with_colsep_and_header() {
   printf 'k\tv\nx\t1\n' | par --pipe --group-by nosuch cat >out 2>err; expect_eq "status" "$?" 255
   grep -q "column 'nosuch' not found" err || fail "no error for a missing column: $(cat err)"
 }
+# ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
+# --semaphore -j2: never more than two holders at once, two at a time when five wait, and all of them run.
+check_semaphore_counts_slots() {
+  mkdir running
+  for n in 1 2 3 4 5; do
+    par --semaphore --id c -j2 "touch running/$n; ls running | wc -l >>counts; sleep 0.4; rm running/$n"
+  done
+  par --semaphore --id c --wait
+  expect_eq "jobs run" "$(wc -l <counts | tr -d ' ')" 5
+  expect_eq "most at once" "$(sort -n counts | tail -1)" 2
+}
+# A holder killed with SIGKILL leaves no stale slot: a waiter goes on at once, without polling for it.
+check_semaphore_holder_death_frees_slot() {
+  local m; m=$(marker_sleep)
+  par --semaphore --id d --fg "./$m 30" & local holder=$!
+  wait_until 20 pgrep -f -- "^\./$m " >/dev/null || fail "the holder's job never started"
+  par --semaphore --id d --fg 'touch got_it' & local waiter=$!
+  sleep 0.5
+  [ -e got_it ] && fail "a second holder got the -j1 semaphore"
+  local t0; t0=$(date +%s%N)
+  kill -KILL "$holder"; pkill -f -- "^\./$m " 2>/dev/null
+  wait_until 10 test -e got_it || fail "the slot of a killed holder was never freed"
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  [ "$took" -le 2000 ] || fail "the waiter took ${took} ms to notice the dead holder"
+  wait "$waiter"; expect_eq "waiter status" "$?" 0
+}
+check_semaphore_timeout_steals_or_gives_up() {
+  par --semaphore --id t 'sleep 3'
+  local t0; t0=$(date +%s%N)
+  par --semaphore --id t --st 1 --fg echo stolen >out 2>err; expect_eq "status" "$?" 0
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  expect_eq "output" "$(cat out)" stolen
+  grep -q 'Semaphore timed out. Stealing the semaphore.' err || fail "no stealing warning: $(cat err)"
+  [ "$took" -ge 900 ] && [ "$took" -le 2500 ] || fail "--st 1 stole after ${took} ms"
+  par --semaphore --id t --st -1 --fg touch started >out 2>err; expect_eq "status" "$?" 1
+  [ -e started ] && fail "--st -1 ran the command"
+  grep -q 'Semaphore timed out. Exiting.' err || fail "no exiting warning: $(cat err)"
+  par --semaphore --id t --wait
+}
+# `sem` is sluice under another name (a link, as installed): a semaphore, in the background by default.
+check_sem_entry_point() {
+  ln -s "$P" sem
+  local t0; t0=$(date +%s%N)
+  ./sem 'sleep 1; touch done'; expect_eq "status" "$?" 0
+  local took=$((($(date +%s%N) - t0) / 1000000))
+  [ "$took" -le 800 ] || fail "sem waited ${took} ms for its background command"
+  [ -e done ] && fail "the command ran in the foreground"
+  ./sem --wait
+  [ -e done ] || fail "sem --wait returned before the command ended"
+  expect_eq "fg" "$(./sem --fg echo x)" x
+}
+# --delay 0.01m: 0.6 s between starts, whatever -j allows; the first job starts at once
+check_delay_spaces_starts() {
+  par -j3 --delay 0.01m 'date +%s%N >start_{}' ::: 1 2 3 || fail "run failed"
+  local a b c; a=$(cat start_1); b=$(cat start_2); c=$(cat start_3)
+  local first; first=$(printf '%s\n' "$a" "$b" "$c" | sort -n | head -1)
+  local last; last=$(printf '%s\n' "$a" "$b" "$c" | sort -n | tail -1)
+  local span=$(((last - first) / 1000000))
+  [ "$span" -ge 1150 ] || fail "three starts with --delay 0.6 s spanned only ${span} ms"
+}
+# --load 0.0 (GNU: the load is never below it) and --memfree more than any machine has: no job starts
+check_load_and_memfree_hold_jobs_back() {
+  timeout 2 "$P" --load 0.0 touch started ::: a; expect_eq "--load 0.0 status" "$?" 124
+  [ -e started ] && fail "--load 0.0 started a job"
+  timeout 2 "$P" --memfree 100T touch started ::: a; expect_eq "--memfree status" "$?" 124
+  [ -e started ] && fail "--memfree 100T started a job"
+  return 0
+}
+check_bad_load() { expect_bad_input 'load' --load foo touch started ::: a; }
+check_bad_delay() { expect_bad_input 'delay' --delay 1x touch started ::: a; }
+check_bad_memfree() { expect_bad_input 'memfree' --memfree lots touch started ::: a; }
+# --pipe-part without a file: GNU parallel 20221122 silently runs nothing (exit 0); sluice says what is missing
+check_bad_pipe_part_without_file() { expect_bad_input 'pipe-part.*file' --pipe-part touch started; }

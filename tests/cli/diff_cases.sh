@@ -541,3 +541,94 @@ diff_shebang_wrap_pipe() {
   printf '#!%s --shebang-wrap --pipe -k /bin/cat\n# the script\n' "$P" >sw; chmod +x sw; printf '1\n' >f1
   echo STDIN | ./sw f1 | tail -n +2; echo "rc=$?"
 }
+
+# ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
+# A job the run kills as it stops (SIGTERM, --halt now) is neither logged nor printed: --resume runs it again.
+resume_killed_job() {  # resume_killed_job SIGNAL|halt
+  local cmd='if [ -e go ] || [ {} = 1 ]; then echo done {}; else touch running; sleep 30; fi'
+  if [ "$1" = halt ]; then
+    par -j2 --joblog jl --halt now,fail=1 "$cmd; [ {} = 1 ] && sleep 1 && exit 3; true" ::: 1 2 3 2>/dev/null
+    echo "rc=$?"
+  else
+    par -j2 --joblog jl "$cmd" ::: 1 2 3 & local pid=$!
+    wait_until 20 test -e running || fail "job 2 never started"
+    wait_until 20 grep -q 'done 1' jl || fail "job 1 never logged"
+    kill "-$1" "$pid"; wait "$pid"; echo "rc=$?"
+  fi
+  normalize_joblog jl | cut -d'|' -f1,7,8,9
+  touch go
+  par -j2 -k --joblog jl --resume "$cmd" ::: 1 2 3; echo "rc=$?"
+  normalize_joblog jl | cut -d'|' -f1,7,8 | sort
+}
+diff_resume_reruns_job_killed_by_sigterm() { resume_killed_job TERM; }
+diff_resume_reruns_job_killed_by_halt_now() { ignore_stderr; resume_killed_job halt; }
+diff_halt_now_killed_job_output_not_printed() {
+  ignore_stderr; par -j2 --halt now,fail=1 'echo start {}; sleep {}; exit 1' ::: 1 30; echo "rc=$?"
+}
+diff_resume_with_results_and_no_joblog() {
+  par --results res 'echo {}; exit {}' ::: 0 1 2; echo "rc=$?"
+  par --resume --results res 'echo again {}; exit {}' ::: 0 1 2 3; echo "rc=$?"
+  find res -name stdout | sort | xargs grep .
+  # --resume-failed reads only a joblog: with --results alone it runs everything again
+  par --resume-failed --results res 'echo again2 {}' ::: 0 1 4; echo "rc=$?"
+  find res -name stdout | sort | xargs grep .
+  par --resume --results 'out/{}' 'echo t{}' ::: a b; par --resume --results 'out/{}' 'echo u{}' ::: a b c; cat out/a out/b out/c
+}
+diff_resume_needs_joblog_or_results() {
+  ignore_stderr; par --resume echo ::: a 2>err; echo "rc=$?"; grep -c 'require --joblog or --results' err
+}
+diff_resume_with_results_csv_warns() { par --resume --results x.csv echo ::: a b; echo "rc=$?"; }
+# --semaphore runs one command; --fg returns its status (a signal as 128+N), it reads our stdin, {} is nothing
+diff_semaphore_fg_status_stdin_and_no_argument() {
+  par --semaphore --fg 'exit 3'; echo "rc=$?"
+  par --semaphore --fg 'kill -9 $$'; echo "rc=$?"
+  echo hi | par --semaphore --fg cat; echo "rc=$?"
+  par --semaphore --fg echo a {} b; par --fg echo fg implies semaphore; par --id n --fg echo id too
+}
+diff_semaphore_bg_then_wait() {
+  par --semaphore --id w 'sleep 0.5; echo bg >out1'; echo "rc=$?"
+  par --semaphore --id w 'echo bg2 >out2'; echo "rc=$?"
+  par --semaphore --id w --wait; echo "rc=$?"; cat out1 out2
+  sleep 1  # GNU's background copy still cleans up after it released the slot: let it, before the directory goes
+}
+# --color: every line on the job's colour (GNU's table, by sequence number), \r restarting it, a last line ended
+diff_color_ctag_ctagstring() {
+  # (all 307 colours were compared by hand with seq 400; a case that long times out under load)
+  seq 30 | par -j4 -k --color 'echo {}; printf "a\rb\nc"; echo e{} >&2' 2>&1 | od -c | md5sum
+  par -k --color echo ::: a b | od -c
+  par -k --ctag echo ::: a 'b c' | od -c
+  par -k --ctagstring 'X{}' 'echo {}; echo err >&2' ::: a 2>&1 | od -c
+  par -k --color --tag echo ::: q | od -c
+}
+# --delay, --load, --memfree: what runs is the same; (their timing is in check_ cases)
+diff_delay_load_memfree_run_everything() {
+  # (few runs: GNU parallel takes seconds each on a loaded machine)
+  par -k --delay 0.001m --load 100000 echo ::: a b; par -k --delay 0.05auto --load 0 --memfree 1k echo ::: c
+  par -k --load 1000% --memfree 1M echo ::: d; par -k --load +100 echo ::: e
+}
+# --files: the name of a file ($TMPDIR/parXXXXX.par, mode 0600) holding each job's stdout; stderr is dropped
+diff_files_prints_names_of_output_files() {
+  mkdir t; export TMPDIR=$PWD/t
+  par -k --files 'echo {}; echo err{} >&2' ::: a b >names; echo "rc=$?"
+  sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}\.par|T/parX.par|" names; xargs cat <names; stat -c %a $(cat names)
+  par -k --files --tag echo ::: c | sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}\.par|T/parX.par|"
+  par -k --files -u echo ::: u; par -k --files --lb echo ::: l | xargs cat
+  par -k --files --results res echo ::: r; ls t | wc -l
+}
+# --cat: each --pipe block in a temp file named by {} (appended when absent) and $PARALLEL_TMP, gone afterwards
+diff_pipe_cat_block_in_a_file() {
+  mkdir t; export TMPDIR=$PWD/t
+  seq 6 | par --pipe -N2 -k --cat 'wc -l <{}; cat {} | tr "\n" +; echo; cat; test "$PARALLEL_TMP" = {} && echo same'
+  seq 3 | par --pipe -N2 -k --cat echo | sed "s|$PWD/t/par[A-Za-z0-9_]\{5\}$|T/parX|"
+  seq 4 | par --pipe -N2 -k --cat --joblog jl 'cat {}'; normalize_joblog jl | cut -d'|' -f1,5-8 | sort
+  ls t | wc -l
+}
+# --pipe-part: blocks cut from the -a file where GNU cuts them (first recend+recstart after the last cut + --block)
+diff_pipe_part_cuts_like_gnu() {
+  seq 30000 >big; printf 'abc' >small
+  par --pipe-part -a big --block 10k -k 'wc -lc'
+  par --pipe-part -a big --block 1k --recend '5\n' -k 'wc -lc' | md5sum
+  par --pipe-part -a big --block 30k --recstart 1 -k 'wc -lc'
+  par --pipepart -a small -a big --block 100k -k wc -c; par --pipe-part --block 40k -k wc -l :::: big small
+  par --pipe-part -a big --block 2k -k 'wc -l' | sort | uniq -c
+}

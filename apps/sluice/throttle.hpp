@@ -1,0 +1,14 @@
+// --load and --memfree: what the machine looks like right now, read from /proc as GNU parallel reads it.
+#pragma once
+#include <optional>
+
+namespace sluice::app {
+
+// Runnable tasks this instant, ourselves not counted (GNU counts processes in state R/D with ps; the kernel's
+// /proc/loadavg gives the runnable ones directly). nullopt when unknown.
+std::optional<double> instant_load();
+
+// MemFree + Buffers + Cached + SwapCached of /proc/meminfo in bytes (GNU's "memfree"). nullopt when unknown.
+std::optional<double> free_memory();
+
+}  // namespace sluice::app
