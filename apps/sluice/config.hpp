@@ -123,6 +123,22 @@ struct config {
   bool recend_given = false;
   std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
+
+  // Remote hosts over ssh (remote.hpp): -S values and --sshloginfile names as given, parsed by the runner.
+  std::vector<std::string> sshlogins{};
+  std::vector<std::string> sshloginfiles{};
+  std::string ssh_command = "ssh";          // --ssh
+  bool controlmaster = false;                // -M: multiplex even when --ssh does not look like ssh
+  double ssh_delay = 0;                      // --sshdelay seconds between logins
+  std::vector<std::string> transfer_files{}; // --transferfile (--transfer: {})
+  std::vector<std::string> return_files{};   // --return
+  bool cleanup = false;                      // --cleanup
+  std::vector<std::string> basefiles{};      // --basefile
+  std::optional<std::string> workdir{};      // --workdir
+  bool onall = false;                        // --onall
+  bool nonall = false;                       // --nonall
+  bool filter_hosts = false;                 // --filter-hosts
+  std::vector<std::string> env_names{};      // --env
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

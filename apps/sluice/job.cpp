@@ -51,6 +51,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->tag = t + "\t";
     }
   }
+  if (remote_ && !cfg_.dry_run) assign_host(*j);
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
     // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
@@ -117,6 +118,14 @@ aio::task<void> runner::job_task(std::unique_ptr<job> j) {
   try {
     for (;;) {
       co_await execute(*j);
+      if (remote_) {
+        auto lost = requeue_if_lost(*j);
+        if (co_await lost) {  // its host died: the same attempt again, elsewhere
+          j = prepare(std::move(j->args), j->attempt, j->order);
+          if (!j) break;
+          continue;
+        }
+      }
       if (!finish(*j)) break;
       j = prepare(std::move(j->args), j->attempt + 1, j->order);
     }
@@ -136,8 +145,22 @@ aio::task<void> runner::execute(job& j) {
   j.start_epoch = epoch_now();
   j.start = clock_type::now();
   std::string cannot_start;
+  const bool remote = remote_job(j);
+  if (remote) {
+    try {
+      auto sent = transfer_files(j);
+      co_await sent;
+      sluice::options opts = spawn_options(j);
+      opts.in = sluice::redirect::pipe;  // held open: its end tells the remote side the runner is gone
+      auto spawn = aio::create_subprocess_exec(remote_argv(j), std::move(opts));
+      aio::process p = co_await spawn;
+      j.proc.emplace(std::move(p));
+    } catch (const std::exception& e) {
+      cannot_start = e.what();
+    }
+  }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv) {
+  if (j.cmd.argv && !remote) {
     try {
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(*j.cmd.argv, std::move(opts));
@@ -149,7 +172,7 @@ aio::task<void> runner::execute(job& j) {
       cannot_start = e.what();
     }
   }
-  if (!j.proc && cannot_start.empty()) {
+  if (!j.proc && cannot_start.empty() && !remote) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
       sluice::options opts = spawn_options(j);
@@ -223,6 +246,10 @@ aio::task<void> runner::execute(job& j) {
     drain(j, proc.err(), j.err, false);
   }
   j.proc.reset();  // closes its pipes now rather than when the job's bookkeeping ends
+  if (remote) {
+    auto fetched = return_files(j);
+    co_await fetched;
+  }
 }
 
 aio::task<void> runner::pump(job& j, aio::stream_reader& r, spool& s, bool is_out) {
