@@ -404,7 +404,11 @@ std::vector<option_spec> make_options() {
   flag({"transfer"}, '\0', [](c& g) { g.transfer_files.push_back("{}"); });
   val({"return"}, '\0', [](c& g, s v) { g.return_files.push_back(v); });
   flag({"cleanup"}, '\0', [](c& g) { g.cleanup = true; });
-  flag({"trc"}, '\0', [](c& g) { g.transfer_files.push_back("{}"), g.cleanup = true; });
+  val({"trc"}, '\0', [](c& g, s v) {
+    g.transfer_files.push_back("{}");
+    g.return_files.push_back(v);
+    g.cleanup = true;
+  });
   val({"basefile", "bf"}, '\0', [](c& g, s v) { g.basefiles.push_back(v); });
   val({"workdir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });
   flag({"onall"}, '\0', [](c& g) { g.onall = true; });

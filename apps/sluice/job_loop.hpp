@@ -105,7 +105,7 @@ class runner {
   aio::task<void> start_on_all(job_args a);  // --onall / --nonall: the job once on every host
   aio::task<void> transfer_files(job& j);    // --transferfile, before the job
   aio::task<void> return_files(job& j);      // --return and --cleanup, after it
-  aio::task<bool> run_local_shell(job& j, const std::string& command);
+  aio::task<bool> run_local_shell(job& j, std::string command);  // by value: the task outlives the call
 
   config& cfg_;
   std::unique_ptr<input_reader> input_;

@@ -158,7 +158,7 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
   std::vector<std::string> a = words(h);
   if (ssh_like(h)) {
     if (fresh_login) {
-      a.insert(a.end(), {"-o", "ControlPath=none", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=1",
+      a.insert(a.end(), {"-o", "ControlPath=none", "-o", "ConnectTimeout=3", "-o", "ServerAliveInterval=1",
                          "-o", "ServerAliveCountMax=3"});
     } else {
       std::string path = control_dir_ + "/h" + std::to_string(hi) + "-" + std::to_string(slot / k_sessions_per_master);

@@ -97,7 +97,7 @@ std::vector<std::string> runner::remote_argv(job& j) {
 }
 
 // Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.
-aio::task<bool> runner::run_local_shell(job& j, const std::string& command) {
+aio::task<bool> runner::run_local_shell(job& j, std::string command) {
   sluice::options o;
   o.in = sluice::redirect::devnull;
   o.out = sluice::redirect::devnull;
