@@ -21,6 +21,11 @@ esac
 # peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
 # The package test (plain builds only) needs dpkg-shlibdeps and pkg-config.
 ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps dpkg-dev pkgconf
+# The remote suite (tests/remote, plain builds) starts sshd hosts in network namespaces: openssh-server (its
+# own service kept from starting), the ssh client, rsync for transfers, iproute2 for `ip netns`.
+if [ -z "$sanitize" ]; then
+  ensure_packages_quiet_services openssh-server openssh-client rsync iproute2
+fi
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 
