@@ -76,6 +76,12 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+long long mtime_of(const std::string& path) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(path, ec);
+  return ec ? -1 : static_cast<long long>(t.time_since_epoch().count());
+}
+
 std::vector<sshlogin> all_logins(const config& cfg) {
   std::vector<sshlogin> out;
   for (const auto& v : cfg.sshlogins) {
@@ -123,6 +129,10 @@ remote_hosts::remote_hosts(const config& cfg) : cfg_(cfg) {
     h.login = std::move(l);
     hosts_.push_back(std::move(h));
   }
+  for (const auto& f : cfg.sshloginfiles) watched_.emplace_back(sshloginfile_path(f), 0);
+  for (const auto& v : cfg.sshlogins)
+    if (v == "..") watched_.emplace_back(sshloginfile_path(v), 0);
+  for (auto& [path, t] : watched_) t = mtime_of(path);
   // A short directory for the control sockets (sun_path holds 108 bytes).
   std::string base = "/tmp";
   if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0' && std::string(t).size() < 40) base = t;
@@ -187,7 +197,7 @@ std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot,
 std::size_t remote_hosts::alive_slots() const noexcept {
   std::size_t n = 0;
   for (const auto& h : hosts_)
-    if (h.alive) n += h.slots;
+    if (h.alive && !h.retired) n += h.slots;
   return n;
 }
 
@@ -202,7 +212,7 @@ std::optional<std::pair<std::size_t, std::size_t>> remote_hosts::acquire(std::op
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     if (pinned && i != *pinned) continue;
     const auto& h = hosts_[i];
-    if (!h.alive || h.used >= h.slots) continue;
+    if (!h.alive || h.retired || h.used >= h.slots) continue;
     if (!best || h.slots - h.used > hosts_[*best].slots - hosts_[*best].used) best = i;
   }
   if (!best) return std::nullopt;
@@ -327,7 +337,67 @@ aio::task<std::size_t> remote_hosts::connect() {
   co_return alive_slots();
 }
 
+void remote_hosts::watch_files(std::function<void()> changed) {
+  if (!watched_.empty()) watcher_ = aio::create_task(watch(std::move(changed)));
+}
+
+// The logins the files name now: new ones are returned in `added`; hosts no longer named are retired and
+// hosts named again come back (unless they died).
+void remote_hosts::reread(std::vector<sshlogin>& added) {
+  std::vector<sshlogin> now;
+  try {
+    now = all_logins(cfg_);
+  } catch (const usage_error& e) {
+    std::string m = std::string("sluice: Warning: --sshloginfile not re-read: ") + e.what() + "\n";
+    write_all(2, m.data(), m.size());
+    return;
+  }
+  if (now.empty()) return;  // an empty file while being rewritten: keep the hosts
+  for (auto& h : hosts_) {
+    bool named = false;
+    for (const auto& l : now) named = named || l.name == h.login.name;
+    h.retired = !named;
+  }
+  for (auto& l : now) {
+    bool known = false;
+    for (const auto& h : hosts_) known = known || h.login.name == l.name;
+    if (!known) added.push_back(std::move(l));
+  }
+}
+
+aio::task<void> remote_hosts::watch(std::function<void()> changed) {
+  for (;;) {
+    auto pause = aio::sleep(1.0);
+    co_await pause;
+    bool differs = false;
+    for (auto& [path, t] : watched_) {
+      long long m = mtime_of(path);
+      if (m != t) differs = true;
+      t = m;
+    }
+    if (!differs) continue;
+    std::vector<sshlogin> added;
+    reread(added);
+    changed();
+    for (auto& l : added) {
+      remote_host h;
+      h.login = std::move(l);
+      hosts_.push_back(std::move(h));
+      auto opened = open(hosts_.size() - 1);
+      co_await opened;
+      changed();
+    }
+  }
+}
+
 aio::task<void> remote_hosts::close() {
+  if (watcher_.valid()) {
+    if (!watcher_.done()) watcher_.cancel();
+    try {
+      co_await watcher_;
+    } catch (const sluice::cancelled_error&) {
+    }
+  }
   std::vector<aio::process> enders;
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     const remote_host& h = hosts_[i];

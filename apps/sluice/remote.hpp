@@ -11,6 +11,8 @@
 // with a fresh login; one that does not answer is taken out and the jobs it had are run again elsewhere.
 #pragma once
 #include <cstddef>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +37,7 @@ struct remote_host {
   std::size_t used = 0;
   bool alive = true;
   bool probing = false;
+  bool retired = false;  // removed from its --sshloginfile: no new jobs
   bool has_rsync = false;
   std::size_t masters = 0;  // multiplexing masters (ControlPath <dir>/h<host>-<k>)
 };
@@ -49,8 +52,12 @@ class remote_hosts {
   // Logs in to every host (paced), asks the CPU count where -j needs it, starts the masters. An
   // unreachable host is reported once with ssh's message and left out. Returns the total of slots.
   aio::task<std::size_t> connect();
-  // Ends the multiplexing masters (ssh -O exit).
+  // Ends the file watch and the multiplexing masters (ssh -O exit).
   aio::task<void> close();
+  // Re-reads the --sshloginfile files (and -S ..) once a second while running, as GNU does: a host added
+  // there is logged in to and used, a host removed gets no new jobs (its running ones finish). Calls
+  // `changed` after each change of the slots. Does nothing without such files.
+  void watch_files(std::function<void()> changed);
 
   std::size_t size() const noexcept { return hosts_.size(); }
   const remote_host& host(std::size_t h) const { return hosts_[h]; }
@@ -75,12 +82,16 @@ class remote_hosts {
 
  private:
   aio::task<void> open(std::size_t h);
-  aio::task<void> login_turn();  // --sshdelay and the cap on logins at once
+  aio::task<void> login_turn();
+  aio::task<void> watch(std::function<void()> changed);
+  void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
   std::vector<std::string> words(const remote_host& h) const;
 
   const config& cfg_;
-  std::vector<remote_host> hosts_;
+  std::deque<remote_host> hosts_;  // a deque: hosts added while running leave references to others valid
+  std::vector<std::pair<std::string, long long>> watched_;  // --sshloginfile paths and their last mtimes
+  aio::handle<void> watcher_;
   std::string control_dir_;
   aio::semaphore logins_{8};
   double next_login_ = 0;  // steady seconds before which no login starts (--sshdelay)

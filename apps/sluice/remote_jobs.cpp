@@ -43,6 +43,10 @@ aio::task<bool> runner::connect_hosts() {
     co_return false;
   }
   cfg_.jobs = slots;
+  remote_->watch_files([this] {
+    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
+    changed_.set();
+  });
   co_return true;
 }
 
@@ -181,7 +185,7 @@ aio::task<void> runner::start_on_all(job_args a) {
     for (;;) {
       if (stop_starting_) co_return;
       const remote_host& r = remote_->host(h);
-      if (!r.alive) break;
+      if (!r.alive || r.retired) break;
       if (r.used < r.slots) {
         pin_ = h;
         start(a, 1, next_order_++);
@@ -234,7 +238,7 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
     bool free = false;
     for (std::size_t h = 0; h < remote_->size(); ++h) {
       const remote_host& r = remote_->host(h);
-      if (r.alive && r.used < r.slots) free = true;
+      if (r.alive && !r.retired && r.used < r.slots) free = true;
     }
     if (free) break;
     changed_.clear();

@@ -224,3 +224,23 @@ check_sshloginfile_and_joblog_hosts() {
   par --ssh "$SSH_WRAP" -S .. --joblog jl2 'echo {}' ::: a >/dev/null
   expect_eq "-S .. host" "$(awk -F'\t' 'NR > 1 {print $2}' jl2)" "sl2"
 }
+
+check_sshloginfile_reread_while_running() {
+  hosts 2
+  # The file names sl1 at the start; sl2 replaces it while jobs run: later jobs go to sl2 only, and the
+  # jobs already on sl1 finish there.
+  echo 1/sl1 >hostsfile
+  (sleep 3; echo 1/sl2 >hostsfile.new; mv hostsfile.new hostsfile) &
+  par --ssh "$SSH_WRAP" --slf hostsfile --joblog jl 'sleep 1; echo {}' ::: $(seq 10) >out 2>err
+  local rc=$?
+  wait
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort -n out | tr '\n' ' ')" "$(seq 10 | tr '\n' ' ')"
+  awk -F'\t' 'NR > 1 {print $2}' jl | grep -qx sl1 || fail "no job on sl1: $(cat jl)"
+  awk -F'\t' 'NR > 1 {print $2}' jl | grep -qx sl2 || fail "no job on sl2 after the file changed: $(cat jl)"
+  # Once sl2 took over, nothing started on sl1 again: the Seqs on sl1 are a prefix of the run.
+  local last_sl1 first_sl2
+  last_sl1=$(awk -F'\t' 'NR > 1 && $2 == "sl1" {print $1}' jl | sort -n | tail -1)
+  first_sl2=$(awk -F'\t' 'NR > 1 && $2 == "sl2" {print $1}' jl | sort -n | head -1)
+  [ "$last_sl1" -lt "$first_sl2" ] || fail "sl1 got job $last_sl1 after sl2 started at $first_sl2"
+}
