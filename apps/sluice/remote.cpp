@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "compose.hpp"
 #include "output.hpp"
 #include "text.hpp"
 
@@ -105,6 +106,20 @@ std::vector<sshlogin> all_logins(const config& cfg) {
 }
 
 }  // namespace
+
+std::string remote_workdir(const config& cfg, std::size_t seq) {
+  if (!cfg.workdir) return {};
+  const std::string& w = *cfg.workdir;
+  if (w == "...") return ".parallel/tmp/sluice-" + std::to_string(::getpid()) + "-" + std::to_string(seq);
+  if (w != ".") return w;
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  const char* home = std::getenv("HOME");
+  std::string hm = home != nullptr ? home : "";
+  if (!hm.empty() && cwd.size() > hm.size() && cwd.compare(0, hm.size(), hm) == 0 && cwd[hm.size()] == '/')
+    return cwd.substr(hm.size() + 1);
+  return cwd == hm ? std::string() : cwd;
+}
 
 void check_remote_options(config& cfg) {
   const bool remote = !cfg.sshlogins.empty() || !cfg.sshloginfiles.empty();
@@ -306,6 +321,10 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     }
   }
   h.slots = slots_for(cfg_, cpus);
+  if (!cfg_.basefiles.empty()) {
+    auto sent = send_basefiles(hi);
+    co_await sent;
+  }
   h.masters = ssh_like(h) ? (h.slots + k_sessions_per_master - 1) / k_sessions_per_master : 0;
   // The further masters, paced like the first, so that no job's session makes a login of its own.
   for (std::size_t k = 1; k < h.masters; ++k) {
@@ -326,6 +345,57 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
       // A job's own login (ControlMaster=auto) will try again.
     }
     logins_.release();
+  }
+}
+
+namespace {
+
+// Runs a command line here (a transfer); ssh's or rsync's complaint when it fails, "" when it worked.
+aio::task<std::string> run_here(std::string command) {
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  o.out = sluice::redirect::devnull;
+  o.err = sluice::redirect::pipe;
+  std::vector<std::string> argv{"/bin/sh", "-c", std::move(command)};
+  auto spawn = aio::create_subprocess_exec(argv, std::move(o));
+  aio::process p = co_await spawn;
+  auto talk = p.communicate();
+  auto [out, err] = co_await talk;
+  auto waited = p.wait();
+  int rc = co_await waited;
+  if (rc == 0) co_return std::string();
+  co_return err.empty() ? "exit status " + std::to_string(rc) : last_line(err);
+}
+
+std::string quoted_words(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + shell_quote(w);
+  return s;
+}
+
+}  // namespace
+
+// --basefile: once per host, before its first job, into the fixed --workdir (the login directory for "...").
+aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
+  const remote_host& h = hosts_[hi];
+  std::string wd = cfg_.workdir && *cfg_.workdir == "..." ? std::string() : remote_workdir(cfg_, 0);
+  std::vector<std::string> ssh = ssh_argv(hi, 0);
+  std::string dest = ssh.back();
+  ssh.pop_back();
+  std::string cmd;
+  if (h.has_rsync && !find_program("rsync").empty()) {
+    cmd = "rsync -rlDR -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
+          shell_quote(dest + ":" + (wd.empty() ? std::string() : wd + "/"));
+  } else {
+    std::string remote = wd.empty() ? "tar xf -" : "mkdir -p " + shell_quote(wd) + " && cd " + shell_quote(wd) + " && tar xf -";
+    cmd = "tar cf - -- " + quoted_words(cfg_.basefiles) + " | " + quoted_words(ssh) + " " + shell_quote(dest) + " " +
+          shell_quote(remote);
+  }
+  auto run = run_here(std::move(cmd));
+  std::string failed = co_await run;
+  if (!failed.empty()) {
+    std::string m = "sluice: Warning: --basefile to " + h.login.name + " failed: " + failed + "\n";
+    write_all(2, m.data(), m.size());
   }
 }
 
@@ -396,6 +466,18 @@ aio::task<void> remote_hosts::close() {
     try {
       co_await watcher_;
     } catch (const sluice::cancelled_error&) {
+    }
+  }
+  // --cleanup: the basefiles go too.
+  if (cfg_.cleanup && !cfg_.basefiles.empty()) {
+    std::string wd = cfg_.workdir && *cfg_.workdir == "..." ? std::string() : remote_workdir(cfg_, 0);
+    std::vector<std::string> gone;
+    for (const auto& f : cfg_.basefiles) gone.push_back(wd.empty() || f[0] == '/' ? f : wd + "/" + f);
+    for (std::size_t i = 0; i < hosts_.size(); ++i) {
+      if (!hosts_[i].alive || hosts_[i].login.local) continue;
+      std::vector<std::string> ssh = ssh_argv(i, 0);
+      auto run = run_here(quoted_words(ssh) + " " + shell_quote("rm -f -- " + quoted_words(gone)));
+      co_await run;
     }
   }
   std::vector<aio::process> enders;

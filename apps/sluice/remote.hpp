@@ -30,6 +30,10 @@ namespace sluice::app {
 // --sshloginfile, --nonall's lack of input): throws usage_error, so nothing has started yet.
 void check_remote_options(config& cfg);
 
+// --workdir for a remote job: "" (the login directory), "..." a fresh .parallel/tmp/sluice-PID-SEQ per job,
+// "." this directory (relative to the home directory when inside it), else the name as given.
+std::string remote_workdir(const config& cfg, std::size_t seq);
+
 struct remote_host {
   sshlogin login;
   std::size_t slots = 0;
@@ -83,6 +87,7 @@ class remote_hosts {
  private:
   aio::task<void> open(std::size_t h);
   aio::task<void> login_turn();
+  aio::task<void> send_basefiles(std::size_t h);
   aio::task<void> watch(std::function<void()> changed);
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;

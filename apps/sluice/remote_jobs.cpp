@@ -63,26 +63,7 @@ void runner::assign_host(job& j) {
   j.host_name = h.login.local ? ":" : h.login.name;
   if ((cfg_.onall || cfg_.nonall) && cfg_.tag && !cfg_.tagstring && cfg_.output != output_mode::ungroup)
     j.tag = h.login.name + "\t";
-  // --workdir: "..." a fresh directory per job under ~/.parallel/tmp (removed after it), "." this directory
-  // (relative to the home directory when inside it), else the name as given.
-  j.workdir.clear();
-  if (cfg_.workdir && !h.login.local) {
-    const std::string& w = *cfg_.workdir;
-    if (w == "...") {
-      j.workdir = ".parallel/tmp/sluice-" + std::to_string(::getpid()) + "-" + std::to_string(j.args.seq);
-    } else if (w == ".") {
-      std::error_code ec;
-      std::string cwd = std::filesystem::current_path(ec).string();
-      const char* home = std::getenv("HOME");
-      std::string hm = home != nullptr ? home : "";
-      if (!hm.empty() && cwd.size() > hm.size() && cwd.compare(0, hm.size(), hm) == 0 && cwd[hm.size()] == '/')
-        j.workdir = cwd.substr(hm.size() + 1);
-      else if (cwd != hm)
-        j.workdir = cwd;
-    } else {
-      j.workdir = w;
-    }
-  }
+  j.workdir = h.login.local ? std::string() : remote_workdir(cfg_, j.args.seq);
 }
 
 std::vector<std::string> runner::remote_argv(job& j) {

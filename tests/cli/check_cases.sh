@@ -539,6 +539,6 @@ check_gnu_options_are_never_unknown() {
   return 0
 }
 check_bad_not_implemented_shuf() { expect_bad_input 'shuf.*not implemented' --shuf touch started ::: a; }
-check_bad_not_implemented_env() { expect_bad_input 'env.*not implemented' --env FOO touch started ::: a; }
-check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
+check_bad_onall_without_hosts() { expect_bad_input 'onall.*-S' --onall touch started ::: a; }
+check_bad_sshlogin_malformed() { expect_bad_input "bad sshlogin 'host:port'" -S host:port touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }

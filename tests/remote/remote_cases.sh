@@ -244,3 +244,13 @@ check_sshloginfile_reread_while_running() {
   first_sl2=$(awk -F'\t' 'NR > 1 && $2 == "sl2" {print $1}' jl | sort -n | head -1)
   [ "$last_sl1" -lt "$first_sl2" ] || fail "sl1 got job $last_sl1 after sl2 started at $first_sl2"
 }
+
+diff_basefile_cleanup() {
+  hosts 2
+  echo base >bf.txt
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --workdir /tmp/sluice-bf-$$ --basefile bf.txt --cleanup -k 'cat bf.txt; echo {}' ::: 1 2 3
+  echo "rc=$?"
+  # --cleanup removed the basefile from the hosts at the end
+  find /tmp/sluice-bf-$$ -type f | sort
+  rm -rf /tmp/sluice-bf-$$
+}
