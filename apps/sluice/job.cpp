@@ -102,6 +102,7 @@ sluice::options runner::spawn_options(const job& j) {
   env["PARALLEL_SEQ"] = std::to_string(j.args.seq);
   env["PARALLEL_JOBSLOT"] = std::to_string(j.slot);
   env["PARALLEL_PID"] = std::to_string(::getpid());
+  if (j.host) env["PARALLEL_SSHLOGIN"] = j.host_name;  // -S with ":": this machine's jobs say so, as GNU's
   opts.env = std::move(env);
   return opts;
 }

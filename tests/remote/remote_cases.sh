@@ -254,3 +254,11 @@ diff_basefile_cleanup() {
   find /tmp/sluice-bf-$$ -type f | sort
   rm -rf /tmp/sluice-bf-$$
 }
+
+diff_this_machine_and_a_host() {
+  hosts 1
+  # ":" is this machine: one slot here, one on sl1, two jobs long enough that each place gets one.
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --joblog jl 'sleep 2; true {}; echo $PARALLEL_SSHLOGIN' ::: 1 2 | sort
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $2}' jl | sort
+}
