@@ -36,7 +36,10 @@ hosts_up "${n:-2}"
 work=$HOSTS_DIR/work
 mkdir -p "$work/home/.parallel"
 touch "$work/home/.parallel/will-cite"
-export HOME=$work/home LC_ALL=C PARALLEL_SHELL=/bin/sh
+# TMPDIR inside the fixture's directory: what a runner killed with SIGKILL leaves (its ssh control
+# directory) goes with the hosts.
+mkdir -p "$HOSTS_DIR/tmp"
+export HOME=$work/home LC_ALL=C PARALLEL_SHELL=/bin/sh TMPDIR=$HOSTS_DIR/tmp
 unset PARALLEL PARALLEL_HOME 2>/dev/null
 
 par() { "$P" "$@"; }
