@@ -14,3 +14,16 @@ ensure_packages() {
 }
 # What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl).
 SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev)
+# ensure_packages_quiet_services PKG...: the same, with a policy-rc.d (exit 101) in place while installing so
+# that a package's service (openssh-server's sshd) is not started on this machine; tests start their own.
+ensure_packages_quiet_services() {
+  local policy=/usr/sbin/policy-rc.d made=0 sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod +x "$policy" && made=1
+  fi
+  ensure_packages "$@"
+  local status=$?
+  [ "$made" -eq 0 ] || "${sudo[@]}" rm -f "$policy"
+  return "$status"
+}

@@ -23,6 +23,11 @@ esac
 # Text::CSV; the terminal-warning case runs under script(1) (bsdutils).
 ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel libtext-csv-perl bsdutils openssl time procps \
   dpkg-dev pkgconf
+# The remote suite (tests/remote, plain builds) starts sshd hosts in network namespaces: openssh-server (its
+# own service kept from starting), the ssh client, rsync for transfers, iproute2 for `ip netns`.
+if [ -z "$sanitize" ]; then
+  ensure_packages_quiet_services openssh-server openssh-client rsync iproute2
+fi
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 

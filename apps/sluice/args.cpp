@@ -22,6 +22,7 @@
 #include "limits.hpp"
 #include "option_values.hpp"
 #include "options.hpp"
+#include "remote.hpp"
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -256,6 +257,30 @@ std::vector<option_spec> make_options() {
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
+  // Remote hosts (remote.hpp); the sshlogins themselves are parsed once the whole line is read.
+  val({"sshlogin"}, 'S', [](c& g, s v) { g.sshlogins.push_back(v); });
+  val({"sshloginfile", "slf"}, '\0', [](c& g, s v) { g.sshloginfiles.push_back(v); });
+  val({"ssh"}, '\0', [](c& g, s v) {
+    if (v.find_first_not_of(" \t") == std::string::npos) throw usage_error("--ssh needs a command");
+    g.ssh_command = v;
+  });
+  flag({"controlmaster"}, 'M', [](c& g) { g.controlmaster = true; });
+  val({"sshdelay", "ssh-delay"}, '\0', [](c& g, s v) { g.ssh_delay = parse_duration("--sshdelay", v); });
+  val({"transferfile", "tf"}, '\0', [](c& g, s v) { g.transfer_files.push_back(v); });
+  flag({"transfer"}, '\0', [](c& g) { g.transfer_files.push_back("{}"); });
+  val({"return"}, '\0', [](c& g, s v) { g.return_files.push_back(v); });
+  flag({"cleanup"}, '\0', [](c& g) { g.cleanup = true; });
+  val({"trc"}, '\0', [](c& g, s v) {
+    g.transfer_files.push_back("{}");
+    g.return_files.push_back(v);
+    g.cleanup = true;
+  });
+  val({"basefile", "bf"}, '\0', [](c& g, s v) { g.basefiles.push_back(v); });
+  val({"workdir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });
+  flag({"onall"}, '\0', [](c& g) { g.onall = true; });
+  flag({"nonall"}, '\0', [](c& g) { g.nonall = true; });
+  flag({"filter-hosts"}, '\0', [](c& g) { g.filter_hosts = true; });
+  val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
@@ -294,21 +319,17 @@ std::vector<option_spec> make_options() {
   flag({"wait"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_wait = true; });
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basefile", "bf", "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin",
-      "block-timeout", "blocktimeout", "bt", "cf", "cleanup", "color-failed",
-      "colour-failed", "compress", "compress-program", "controlmaster", "csv",
-      "decompress-program", "dirnamereplace", "dnr", "embed", "env", "er", "exit",
-      "extensionreplace", "fifo", "filter", "filter-hosts", "group-by", "groupby",
-      "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive", "latest-line", "ll", "limit",
-      "max-line-length-allowed", "memsuspend", "nice", "nonall", "noswap", "onall",
-      "open-tty", "parens", "process-slot-var",
-      "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs", "retry-failed", "return",
-      "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
-      "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
-      "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker", "sqlworker", "ssh",
-      "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "tee", "template", "tf", "tmpl", "tmux",
-      "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
-      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wd", "workdir",
+      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout",
+      "bt", "cf", "color-failed", "colour-failed", "compress", "compress-program", "csv",
+      "decompress-program", "dirnamereplace", "dnr", "embed", "er", "exit", "extensionreplace", "fifo",
+      "filter", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive",
+      "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap", "open-tty",
+      "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
+      "retry-failed", "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang",
+      "shebang-wrap", "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line",
+      "slotreplace", "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker",
+      "sqlworker", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty", "use-cores-instead-of-threads",
+      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
   add_local_options(o);
   for (const char* name : k_not_implemented) {
@@ -320,7 +341,7 @@ std::vector<option_spec> make_options() {
     o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
                  [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
   }
-  for (char sh : {'M', 'S', 'o', 'p', 'x'}) {
+  for (char sh : {'o', 'p', 'x'}) {
     o.push_back({{}, sh, arg_kind::optional,
                  [sh](c&, s) { throw usage_error(std::string("-") + sh + " is not implemented in sluice"); }});
   }
@@ -529,6 +550,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   }
   for (auto& s : marker_sources) cfg.sources.push_back(std::move(s));
   if (cfg.sources.empty()) cfg.sources.push_back(input_source{});
+  check_remote_options(cfg);
   if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
     throw usage_error(":::+ / ::::+ need a source before them to link to");
   for (const auto& s : cfg.sources)

@@ -7,10 +7,11 @@ _sluice() {
 
   local flags="--null --no-run-if-empty --link --plus --quote --xargs --keep-order --ungroup --group
     --line-buffer --tag --dry-run --verbose --resume --resume-failed --bar --progress --eta --pipe
-    --will-cite --help --version"
+    --will-cite --help --version --controlmaster --transfer --cleanup --onall --nonall --filter-hosts"
   local valued="--arg-file --delimiter --eof --colsep --trim --header --replace --max-args
     --max-replace-args --max-lines --max-chars --jobs --tagstring --timeout --retries --halt --term-seq
-    --joblog --results --total-jobs --block --recend --recstart --tmpdir"
+    --joblog --results --total-jobs --block --recend --recstart --tmpdir --sshlogin --sshloginfile --ssh
+    --sshdelay --transferfile --return --trc --basefile --workdir --env"
 
   # Past the options: the command (a program, then its arguments), and the input sources.
   local i marker="" seen_command=0
@@ -26,7 +27,8 @@ _sluice() {
             --arg-file | --delimiter | --eof | --colsep | --trim | --header | --replace | --max-args | \
               --max-replace-args | --max-lines | --max-chars | --jobs | --tagstring | --timeout | --retries | \
               --halt | --term-seq | --joblog | --results | --total-jobs | --block | --recend | --recstart | \
-              --tmpdir | -[adECInNLsjP]) continue ;;
+              --tmpdir | --sshlogin | --sshloginfile | --ssh | --sshdelay | --transferfile | --return | --trc | \
+              --basefile | --workdir | --env | -[adECInNLsjPS]) continue ;;
           esac
           seen_command=1
         fi

@@ -154,6 +154,20 @@ struct config {
   bool shuffle = false;                   // --shuf: the jobs in random order
   bool csv = false;                       // --csv: input lines are CSV records (columns as with --colsep)
   std::optional<std::string> group_by{};  // --group-by: --pipe blocks hold whole groups of equal column values
+  // Remote hosts over ssh (remote.hpp): -S values and --sshloginfile names as given, parsed by the runner.
+  std::vector<std::string> sshlogins{};
+  std::vector<std::string> sshloginfiles{};
+  std::string ssh_command = "ssh";          // --ssh
+  bool controlmaster = false;                // -M: multiplex even when --ssh does not look like ssh
+  double ssh_delay = 0;                      // --sshdelay seconds between logins
+  std::vector<std::string> transfer_files{}; // --transferfile (--transfer: {})
+  std::vector<std::string> return_files{};   // --return
+  bool cleanup = false;                      // --cleanup
+  std::vector<std::string> basefiles{};      // --basefile
+  std::optional<std::string> workdir{};      // --workdir
+  bool onall = false;                        // --onall
+  bool nonall = false;                       // --nonall
+  bool filter_hosts = false;                 // --filter-hosts
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

@@ -76,6 +76,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     return nullptr;
   }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
+  if (remote_ && !cfg_.dry_run) assign_host(*j);
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
     // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
@@ -150,9 +151,10 @@ sluice::options runner::spawn_options(const job& j) {
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
   set_job_var(job_vars[2], self);
-  if (!j.cat_file.empty()) {  // --cat: this job alone also gets PARALLEL_TMP, so it takes a copy
+  if (!j.cat_file.empty() || j.host) {  // --cat's PARALLEL_TMP, -S's PARALLEL_SSHLOGIN: this job's own copy
     sluice::environment env = sluice::current_environment();
-    env["PARALLEL_TMP"] = j.cat_file;
+    if (!j.cat_file.empty()) env["PARALLEL_TMP"] = j.cat_file;
+    if (j.host) env["PARALLEL_SSHLOGIN"] = j.host_name;  // -S with ":": this machine's jobs say so, as GNU's
     opts.env = std::move(env);
   }
   return opts;
@@ -171,6 +173,14 @@ aio::task<void> runner::job_task(std::unique_ptr<job> j) {
   try {
     for (;;) {
       co_await execute(*j);
+      if (remote_) {
+        auto lost = requeue_if_lost(*j);
+        if (co_await lost) {  // its host died: the same attempt again, elsewhere
+          j = prepare(std::move(j->args), j->attempt, j->order);
+          if (!j) break;
+          continue;
+        }
+      }
       if (!finish(*j)) break;
       j = prepare(std::move(j->args), j->attempt + 1, j->order);
     }
@@ -190,8 +200,22 @@ aio::task<void> runner::execute(job& j) {
   j.start_epoch = epoch_now();
   j.start = clock_type::now();
   std::string cannot_start;
+  const bool remote = remote_job(j);
+  if (remote) {
+    try {
+      auto sent = transfer_files(j);
+      co_await sent;
+      sluice::options opts = spawn_options(j);
+      opts.in = sluice::redirect::pipe;  // held open: its end tells the remote side the runner is gone
+      auto spawn = aio::create_subprocess_exec(remote_argv(j), std::move(opts));
+      aio::process p = co_await spawn;
+      j.proc.emplace(std::move(p));
+    } catch (const std::exception& e) {
+      cannot_start = e.what();
+    }
+  }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv) {
+  if (j.cmd.argv && !remote) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -204,7 +228,7 @@ aio::task<void> runner::execute(job& j) {
       cannot_start = e.what();
     }
   }
-  if (!j.proc && cannot_start.empty()) {
+  if (!j.proc && cannot_start.empty() && !remote) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
       sluice::options opts = spawn_options(j);
@@ -279,6 +303,10 @@ aio::task<void> runner::execute(job& j) {
     drain(j, proc.err(), j.err, false);
   }
   j.proc.reset();  // closes its pipes now rather than when the job's bookkeeping ends
+  if (remote) {
+    auto fetched = return_files(j);
+    co_await fetched;
+  }
 }
 
 aio::task<void> runner::pump(job& j, aio::stream_reader& r, spool& s, bool is_out) {

@@ -23,6 +23,7 @@
 #include "pipe_mode.hpp"
 #include "progress.hpp"
 #include "records.hpp"
+#include "remote.hpp"
 
 namespace sluice::app {
 
@@ -53,6 +54,11 @@ struct job {
   std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
   aio::handle<void> killer;  // the --term-seq task, once a kill began
+  // -S: the host it runs on (an index into remote_hosts) and its slot there; its joblog Host name.
+  std::optional<std::size_t> host;
+  std::size_t host_slot = 0;
+  std::string host_name = ":";
+  std::string workdir;  // --workdir as resolved for this job (remote)
 };
 
 // Cancels a helper task unless it already ended, and waits for it; its cancellation is no error.
@@ -97,6 +103,17 @@ class runner {
   void note_halt(const job& j, bool failed);
   std::optional<double> timeout_for_job() const;
 
+  // Remote hosts (remote_jobs.cpp).
+  aio::task<bool> connect_hosts();           // false when no host answered (the status is then 255)
+  void assign_host(job& j);                  // from prepare(): the job's host and slot there
+  bool remote_job(const job& j) const;
+  std::vector<std::string> remote_argv(job& j);
+  aio::task<bool> requeue_if_lost(job& j);   // its host died: logged, freed, a slot waited for; true
+  aio::task<void> start_on_all(job_args a);  // --onall / --nonall: the job once on every host
+  aio::task<void> transfer_files(job& j);    // --transferfile, before the job
+  aio::task<void> return_files(job& j);      // --return and --cleanup, after it
+  aio::task<bool> run_local_shell(job& j, std::string command);  // by value: the task outlives the call
+
   config& cfg_;
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
@@ -137,6 +154,8 @@ class runner {
   bool first_job_gets_stdin_ = false;
   std::optional<clock_type::time_point> last_start_;  // --delay
   double delay_ = 0;                                   // --delay, as --delay auto adapted it
+  std::unique_ptr<remote_hosts> remote_;
+  std::optional<std::size_t> pin_;  // --onall: the host the next prepared job must run on
 };
 
 }  // namespace sluice::app

@@ -92,7 +92,7 @@ std::unordered_set<std::size_t> read_joblog_done(std::istream& in, bool successf
 std::string joblog_line(const job_record& r) {
   // Measured first: a huge start time or runtime prints hundreds of digits with %f.
   auto format = [&](char* buf, std::size_t size) {
-    return std::snprintf(buf, size, "%zu\t:\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t", r.seq, r.start_time, r.runtime,
+    return std::snprintf(buf, size, "%zu\t%s\t%.3f\t%10.3f\t%zu\t%zu\t%d\t%d\t", r.seq, r.host.c_str(), r.start_time, r.runtime,
                          r.send, r.receive, r.exitval, r.signal);
   };
   int n = format(nullptr, 0);

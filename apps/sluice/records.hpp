@@ -23,6 +23,7 @@ struct job_record {
   int exitval = 0;
   int signal = 0;
   std::string command;
+  std::string host = ":";  // the joblog's Host column: the sshlogin a remote job ran on
 };
 
 // The Seqs a --resume (every job logged) or --resume-failed (successful_only: Exitval and Signal 0) run skips,

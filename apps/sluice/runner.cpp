@@ -159,6 +159,7 @@ bool runner::finish(job& j) {
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
+  if (remote_ && j.host) remote_->release(*j.host, j.host_slot);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_.erase(j.order);
   const double runtime = std::chrono::duration<double>(clock_type::now() - j.start).count();
   int exitval = 0, sig = 0;
@@ -206,6 +207,7 @@ bool runner::finish(job& j) {
   rec.exitval = exitval;
   rec.signal = sig;
   rec.command = j.cmd.shell_command;
+  rec.host = j.host_name;
   if (joblog_->active()) joblog_->write(rec);
   bool print = true;
   if (results_->active()) {
@@ -341,7 +343,12 @@ aio::task<void> runner::feed() {
     }
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
     if (cfg_.resume && results_->active() && already_in_results(*a)) continue;
-    start(std::move(*a), 1, next_order_++);
+    if (remote_ && (cfg_.onall || cfg_.nonall)) {
+      auto on_all = start_on_all(std::move(*a));
+      co_await on_all;
+    } else {
+      start(std::move(*a), 1, next_order_++);
+    }
   }
 }
 
@@ -432,9 +439,14 @@ aio::task<int> runner::loop_main() {
   aio::handle<void> memory_watch;
   if (cfg_.memfree > 0) memory_watch = aio::create_task(watch_memory());
   delay_ = cfg_.delay;
-  feeder_task_ = aio::create_task(feed());
+  bool hosts_ok = true;
+  if (remote_) {
+    auto connect = connect_hosts();
+    hosts_ok = co_await connect;
+  }
+  if (hosts_ok) feeder_task_ = aio::create_task(feed());
   try {
-    co_await feeder_task_;
+    if (feeder_task_.valid()) co_await feeder_task_;
   } catch (const sluice::cancelled_error&) {
     // Stopped by a signal or a halt.
   }
@@ -454,6 +466,10 @@ aio::task<int> runner::loop_main() {
   outbox_closed_ = true;
   outbox_ready_.set();
   co_await forwarder;
+  if (remote_) {
+    auto close_hosts = remote_->close();
+    co_await close_hosts;
+  }
   co_return 0;
 }
 
@@ -472,6 +488,7 @@ int runner::run() {
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), blocks_.get(), tpl_.get());
+  if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
 
   const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never);
   if (cfg_.total_jobs) {

@@ -540,7 +540,8 @@ check_gnu_options_are_never_unknown() {
 }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
 check_bad_not_implemented_shard() { expect_bad_input 'shard.*not implemented' --shard 1 touch started ::: a; }
-check_bad_not_implemented_sshlogin() { expect_bad_input '-S.*not implemented' -S host touch started ::: a; }
+check_bad_onall_without_hosts() { expect_bad_input 'onall.*-S' --onall touch started ::: a; }
+check_bad_sshlogin_malformed() { expect_bad_input "bad sshlogin 'host:port'" -S host:port touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
 
 check_job_variables_set_per_job_without_a_shell() {

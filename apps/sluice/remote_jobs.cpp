@@ -1,0 +1,232 @@
+// apps/sluice/remote_jobs.cpp -- the job loop's side of -S (see remote.hpp): a job's host, its remote
+// command, transfers before and after it, --onall / --nonall, and the requeue of jobs whose host died.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "job_loop.hpp"
+#include "text.hpp"
+
+namespace sluice::app {
+
+namespace {
+
+std::string join_quoted(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) {
+    if (!s.empty()) s += ' ';
+    s += shell_quote(w);
+  }
+  return s;
+}
+
+// A path as given relative to the remote working directory; absolute ones stay absolute.
+std::string workdir_path(const std::string& wd, const std::string& file) {
+  if (wd.empty() || (!file.empty() && file[0] == '/')) return file;
+  return wd + "/" + file;
+}
+
+}  // namespace
+
+aio::task<bool> runner::connect_hosts() {
+  auto connect = remote_->connect();
+  std::size_t slots = co_await connect;
+  if (slots == 0) {
+    std::string m = "sluice: no host could be reached; no job was run\n";
+    write_all(2, m.data(), m.size());
+    final_status_ = 255;
+    co_return false;
+  }
+  cfg_.jobs = slots;
+  remote_->watch_files([this] {
+    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
+    changed_.set();
+  });
+  co_return true;
+}
+
+bool runner::remote_job(const job& j) const {
+  return remote_ && j.host && !remote_->host(*j.host).login.local;
+}
+
+void runner::assign_host(job& j) {
+  auto got = remote_->acquire(pin_);
+  if (!got) return;  // nothing free (a pinned host full): runs as a local job would not; see execute
+  j.host = got->first;
+  j.host_slot = got->second;
+  const remote_host& h = remote_->host(got->first);
+  j.host_name = h.login.local ? ":" : h.login.name;
+  if ((cfg_.onall || cfg_.nonall) && cfg_.tag && !cfg_.tagstring && cfg_.output != output_mode::ungroup)
+    j.tag = h.login.name + "\t";
+  j.workdir = h.login.local ? std::string() : remote_workdir(cfg_, j.args.seq);
+}
+
+std::vector<std::string> runner::remote_argv(job& j) {
+  const remote_host& h = remote_->host(*j.host);
+  std::vector<std::pair<std::string, std::string>> exports{
+      {"PARALLEL_SEQ", std::to_string(j.args.seq)},
+      {"PARALLEL_JOBSLOT", std::to_string(j.slot)},
+      {"PARALLEL_PID", std::to_string(::getpid())},
+      {"PARALLEL_SSHLOGIN", h.login.name},
+      {"PARALLEL_SSHHOST", h.login.host},
+  };
+  for (const auto& name : cfg_.env_names) {
+    if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
+  }
+  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir);
+}
+
+// Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.
+aio::task<bool> runner::run_local_shell(job& j, std::string command) {
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  o.out = sluice::redirect::devnull;
+  o.err = sluice::redirect::pipe;
+  std::vector<std::string> argv{"/bin/sh", "-c", command};
+  auto spawn = aio::create_subprocess_exec(argv, std::move(o));
+  aio::process p = co_await spawn;
+  auto talk = p.communicate();
+  auto [out, err] = co_await talk;
+  auto waited = p.wait();
+  int rc = co_await waited;
+  j.err.append(err.data(), err.size());
+  co_return rc == 0;
+}
+
+aio::task<void> runner::transfer_files(job& j) {
+  if (cfg_.transfer_files.empty()) co_return;
+  const remote_host& h = remote_->host(*j.host);
+  job_numbers nums{j.args.seq, j.slot, total_};
+  std::vector<std::string> files;
+  for (const auto& t : cfg_.transfer_files) files.push_back(tpl_->expand_plain(t, j.args, nums));
+  std::vector<std::string> ssh = remote_->ssh_argv(*j.host, j.host_slot);
+  std::string dest = ssh.back();
+  ssh.pop_back();
+  std::string cmd;
+  if (h.has_rsync && !find_program("rsync").empty()) {
+    // -R keeps the relative path (a "/./" in it cuts what is kept, as GNU's does).
+    cmd = "rsync -rlDR -e " + shell_quote(join_quoted(ssh)) + " -- " + join_quoted(files) + " " +
+          shell_quote(dest + ":" + (j.workdir.empty() ? std::string() : j.workdir + "/"));
+  } else {
+    std::string remote = j.workdir.empty() ? "tar xf -"
+                                           : "mkdir -p " + shell_quote(j.workdir) + " && cd " + shell_quote(j.workdir) + " && tar xf -";
+    cmd = "tar cf - -- " + join_quoted(files) + " | " + join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote);
+  }
+  auto run = run_local_shell(j, cmd);
+  co_await run;
+}
+
+aio::task<void> runner::return_files(job& j) {
+  const bool fresh_dir = cfg_.workdir && *cfg_.workdir == "...";
+  if (cfg_.return_files.empty() && !cfg_.cleanup && !fresh_dir) co_return;
+  const remote_host& h = remote_->host(*j.host);
+  if (!h.alive) co_return;
+  job_numbers nums{j.args.seq, j.slot, total_};
+  std::vector<std::string> back, sent;
+  for (const auto& t : cfg_.return_files) back.push_back(tpl_->expand_plain(t, j.args, nums));
+  for (const auto& t : cfg_.transfer_files) sent.push_back(tpl_->expand_plain(t, j.args, nums));
+  std::vector<std::string> ssh = remote_->ssh_argv(*j.host, j.host_slot);
+  std::string dest = ssh.back();
+  ssh.pop_back();
+  if (!back.empty()) {
+    std::string cmd;
+    if (h.has_rsync && !find_program("rsync").empty()) {
+      cmd = "rsync -rlDR -e " + shell_quote(join_quoted(ssh)) + " --";
+      for (const auto& f : back)
+        cmd += " " + shell_quote(dest + ":" + (j.workdir.empty() || f[0] == '/' ? f : j.workdir + "/./" + f));
+      cmd += " .";
+    } else {
+      std::string remote = (j.workdir.empty() ? std::string() : "cd " + shell_quote(j.workdir) + " && ") + "tar cf - -- " + join_quoted(back);
+      cmd = join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote) + " | tar xf -";
+    }
+    auto run = run_local_shell(j, cmd);
+    co_await run;
+  }
+  std::string clean;
+  if (cfg_.cleanup) {
+    std::vector<std::string> gone;
+    for (const auto& f : sent) gone.push_back(workdir_path(j.workdir, f));
+    for (const auto& f : back) gone.push_back(workdir_path(j.workdir, f));
+    if (!gone.empty()) clean = "rm -f -- " + join_quoted(gone);
+  }
+  if (fresh_dir) clean += std::string(clean.empty() ? "" : "; ") + "rm -rf -- " + shell_quote(j.workdir);
+  if (!clean.empty()) {
+    auto run = run_local_shell(j, join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(clean));
+    co_await run;
+  }
+}
+
+aio::task<void> runner::start_on_all(job_args a) {
+  for (std::size_t h = 0; h < remote_->size(); ++h) {
+    for (;;) {
+      if (stop_starting_) co_return;
+      const remote_host& r = remote_->host(h);
+      if (!r.alive || r.retired) break;
+      if (r.used < r.slots) {
+        pin_ = h;
+        start(a, 1, next_order_++);
+        pin_.reset();
+        break;
+      }
+      changed_.clear();
+      auto w = changed_.wait();
+      co_await w;
+    }
+  }
+}
+
+// An attempt that ended with ssh's 255 on a host that no longer answers: one joblog row for it (that host,
+// Exitval 255, Signal 0), its slots freed, and the same attempt run again on a remaining host.
+aio::task<bool> runner::requeue_if_lost(job& j) {
+  if (!remote_job(j) || j.killed_by_us || j.returncode != 255 || stop_starting_) co_return false;
+  if (cfg_.onall || cfg_.nonall) co_return false;  // it belonged to that host
+  auto probe = remote_->lost(*j.host);
+  if (!(co_await probe)) co_return false;
+  if (remote_->alive_count() == 0) {
+    if (!stop_starting_) {
+      std::string m = "sluice: no host is left to run jobs on\n";
+      write_all(2, m.data(), m.size());
+      final_status_ = 255;
+      stop_starting();
+    }
+    co_return false;  // counted as failed where it ran
+  }
+  auto it = std::find(running_.begin(), running_.end(), &j);
+  if (it != running_.end()) running_.erase(it);
+  release_slot(j.slot);
+  remote_->release(*j.host, j.host_slot);
+  if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_.erase(j.order);
+  cfg_.jobs = remote_->alive_slots();
+  if (joblog_->active()) {
+    job_record rec;
+    rec.seq = j.args.seq;
+    rec.start_time = j.start_epoch;
+    rec.runtime = std::chrono::duration<double>(clock_type::now() - j.start).count();
+    rec.receive = j.received;
+    rec.exitval = 255;
+    rec.command = j.cmd.shell_command;
+    rec.host = j.host_name;
+    joblog_->write(rec);
+  }
+  // Wait for a free slot on a live host (the feeder starts nothing new meanwhile: this job still counts).
+  for (;;) {
+    if (stop_starting_) co_return false;
+    bool free = false;
+    for (std::size_t h = 0; h < remote_->size(); ++h) {
+      const remote_host& r = remote_->host(h);
+      if (r.alive && !r.retired && r.used < r.slots) free = true;
+    }
+    if (free) break;
+    changed_.clear();
+    auto w = changed_.wait();
+    co_await w;
+  }
+  co_return true;
+}
+
+}  // namespace sluice::app

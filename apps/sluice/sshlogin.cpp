@@ -1,0 +1,146 @@
+// apps/sluice/sshlogin.cpp -- parsing GNU parallel's sshlogins (see sshlogin.hpp).
+#include "sshlogin.hpp"
+
+#include <cstdlib>
+
+#include <unistd.h>
+
+#include "config.hpp"
+#include "text.hpp"
+
+namespace sluice::app {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// Host names and addresses: letters, digits, '.', '-', '_' (an IPv6 address comes in brackets).
+bool host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+         c == '_';
+}
+
+}  // namespace
+
+sshlogin parse_sshlogin(std::string_view text) {
+  const std::string shown(text);
+  auto bad = [&](const std::string& why) { return usage_error("bad sshlogin '" + shown + "': " + why); };
+  std::string_view s = trim(text);
+  if (s.empty()) throw bad("empty");
+  sshlogin r;
+  if (s.front() == '@') throw bad("host groups (@group/) are not implemented in sluice");
+  // N/: only digits before the first '/' make a CPU count.
+  if (auto slash = s.find('/'); slash != std::string_view::npos && all_digits(s.substr(0, slash))) {
+    std::string_view n = s.substr(0, slash);
+    if (n.size() > 6) throw bad("too many CPUs: " + std::string(n));
+    std::size_t v = static_cast<std::size_t>(std::strtoul(std::string(n).c_str(), nullptr, 10));
+    if (v == 0) throw bad("0 CPUs");
+    r.slots = v;
+    s = trim(s.substr(slash + 1));
+    if (s.empty()) throw bad("no host after " + std::string(n) + "/");
+  }
+  // "sshcommand [options] login": the last word is the login.
+  std::string_view login = s;
+  if (auto sp = s.find_last_of(" \t"); sp != std::string_view::npos) {
+    login = s.substr(sp + 1);
+    for (auto& w : split_string(trim(s.substr(0, sp)), ' '))
+      if (!w.empty()) r.command.push_back(w);
+  }
+  r.name = std::string(s);
+  if (login == ":") {
+    if (!r.command.empty()) throw bad("':' (this machine) takes no ssh command");
+    r.local = true;
+    return r;
+  }
+  std::string_view hostport = login;
+  if (auto at = login.rfind('@'); at != std::string_view::npos) {
+    std::string_view user = login.substr(0, at);
+    hostport = login.substr(at + 1);
+    if (user.empty()) throw bad("empty user name before '@'");
+    if (user.find(':') != std::string_view::npos) throw bad("passwords in sshlogins are not supported (use keys)");
+    for (char c : user)
+      if (c == '/' || c == '@' || static_cast<unsigned char>(c) < 0x20) throw bad("invalid user name");
+    r.user = std::string(user);
+  }
+  std::string_view host = hostport;
+  if (!hostport.empty() && hostport.front() == '[') {  // [v6 address]:port
+    auto close = hostport.find(']');
+    if (close == std::string_view::npos) throw bad("unclosed '['");
+    host = hostport.substr(1, close - 1);
+    std::string_view rest = hostport.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') throw bad("text after ']'");
+      r.port = std::string(rest.substr(1));
+      if (r.port.empty()) throw bad("empty port");
+    }
+    if (host.empty()) throw bad("empty address in []");
+    for (char c : host)
+      if (!(host_char(c) || c == ':' || c == '%')) throw bad("invalid address");
+  } else {
+    if (auto colon = hostport.find(':'); colon != std::string_view::npos) {
+      host = hostport.substr(0, colon);
+      r.port = std::string(hostport.substr(colon + 1));
+      if (r.port.empty()) throw bad("empty port after ':'");
+    }
+    if (host.empty()) throw bad("no host name");
+    for (char c : host)
+      if (!host_char(c)) throw bad(std::string("invalid character '") + c + "' in the host name");
+    if (host.front() == '-') throw bad("a host name cannot start with '-'");
+  }
+  if (!r.port.empty()) {
+    if (!all_digits(r.port) || r.port.size() > 5 || std::strtoul(r.port.c_str(), nullptr, 10) == 0 ||
+        std::strtoul(r.port.c_str(), nullptr, 10) > 65535)
+      throw bad("port must be a number from 1 to 65535, not '" + r.port + "'");
+  }
+  r.host = std::string(host);
+  return r;
+}
+
+std::vector<sshlogin> parse_sshlogin_list(std::string_view text) {
+  std::vector<sshlogin> out;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t comma = text.find(',', pos);
+    std::string_view part = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (!trim(part).empty()) out.push_back(parse_sshlogin(part));
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  if (out.empty()) throw usage_error("bad sshlogin '" + std::string(text) + "': empty");
+  return out;
+}
+
+std::vector<sshlogin> parse_sshloginfile(std::string_view content) {
+  std::vector<sshlogin> out;
+  for (auto& line : split_string(content, '\n')) {
+    std::string_view l = trim(line);
+    if (l.empty() || l.front() == '#') continue;
+    for (auto& h : parse_sshlogin_list(l)) out.push_back(std::move(h));
+  }
+  return out;
+}
+
+std::string sshloginfile_path(const std::string& value) {
+  const char* home = std::getenv("HOME");
+  std::string dir = std::string(home != nullptr ? home : "") + "/.parallel/";
+  if (value == ".." || value == ".") return dir + "sshloginfile";
+  if (value.find('/') == std::string::npos && ::access(value.c_str(), F_OK) != 0 &&
+      ::access((dir + value).c_str(), F_OK) == 0)
+    return dir + value;
+  return value;
+}
+
+}  // namespace sluice::app

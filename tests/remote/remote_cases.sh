@@ -1,0 +1,264 @@
+# The cases of the -S suite (run by remote_test.sh): diff_* against GNU parallel, check_* sluice alone.
+# `hosts N` on a case's first line says how many hosts it needs (sl1..slN, reached with --ssh $SSH_WRAP).
+
+# --- the same as GNU parallel -S ---------------------------------------------------------------------------
+diff_output_keep_order() {
+  hosts 2
+  par --ssh "$SSH_WRAP" -S sl1,sl2 -k 'echo out {}; echo err {} >&2' ::: a b c d e
+  echo "rc=$?"
+}
+
+diff_exit_status_and_joblog_host() {
+  hosts 1
+  par --ssh "$SSH_WRAP" -S sl1 --joblog jl 'exit {}' ::: 0 3 4
+  echo "rc=$?"
+  joblog_cols jl
+}
+
+diff_joblog_host_column_two_hosts() {
+  hosts 2
+  # One slot per host and a job that takes a while: each host gets exactly one job.
+  par --ssh "$SSH_WRAP" -S 1/sl1,1/root@sl2:22 --joblog jl 'sleep 1; echo {}' ::: x y | sort
+  awk -F'\t' 'NR > 1 {print $2}' jl | sort
+}
+
+diff_tag() {
+  hosts 2
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --tag -k 'echo {} $((1+{}))' ::: 1 2 3
+}
+
+diff_nonall_tag() {
+  hosts 2
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --nonall --tag 'echo hi; exit 0' | sort
+  echo "rc=$?"
+}
+
+diff_onall() {
+  hosts 2
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --onall 'echo {}' ::: a b | sort
+  echo "rc=$?"
+}
+
+diff_timeout() {
+  hosts 1
+  par --ssh "$SSH_WRAP" -S 2/sl1 --timeout 2 'sleep {}; echo {}' ::: 10 0
+  echo "rc=$?"
+}
+
+diff_halt_now_fail() {
+  hosts 1
+  par --ssh "$SSH_WRAP" -S 1/sl1 --halt now,fail=1 'echo {}; exit {}' ::: 0 2 0 0
+  echo "rc=$?"
+}
+
+diff_retries() {
+  hosts 2
+  # Fails on the first try, succeeds on the second (a marker file in this shared directory).
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --retries 2 "cd $PWD && if [ -e m{} ]; then echo ok {}; else touch m{}; exit 1; fi" ::: 1 2 | sort
+  echo "rc=$?"
+}
+
+diff_env() {
+  hosts 1
+  FOO='a b$c' par --ssh "$SSH_WRAP" -S sl1 --env FOO 'echo "[$FOO]" {}' ::: 1
+}
+
+diff_transfer_return_cleanup() {
+  hosts 1
+  mkdir -p in
+  printf 'one\n' >in/f1
+  printf 'two\n' >in/f2
+  par --ssh "$SSH_WRAP" -S sl1 --workdir /tmp/sluice-remote-wd-$$ --trc {}.out 'tr a-z A-Z <{} >{}.out' ::: in/f1 in/f2
+  echo "rc=$?"
+  cat in/f1.out in/f2.out
+  # --cleanup removed both the sent and the returned files on the host
+  find /tmp/sluice-remote-wd-$$ -type f | sort
+  rm -rf /tmp/sluice-remote-wd-$$
+}
+
+diff_workdir_three_dots() {
+  hosts 1
+  printf 'x\n' >data
+  par --ssh "$SSH_WRAP" -S sl1 --workdir ... --transferfile {} 'cat {}; pwd | grep -c .parallel/tmp' ::: data
+  echo "rc=$?"
+}
+
+# --- beyond GNU (sluice only) -------------------------------------------------------------------------------
+check_dead_host_requeued() {
+  hosts 2
+  # sl2 loses its network while it runs two jobs: they are logged there (255), run again on sl1, and the
+  # run completes with every output and status 0.
+  (sleep 3; ip -n "$(host_ns 2)" link set lo down) &
+  local start=$SECONDS
+  par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --joblog jl 'sleep 2; echo done {}' ::: 1 2 3 4 5 6 >out 2>err
+  local rc=$?
+  wait
+  ip -n "$(host_ns 2)" link set lo up
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort out | tr '\n' ' ')" "done 1 done 2 done 3 done 4 done 5 done 6 "
+  grep -q 'host sl2 stopped answering' err || fail "no report of the dead host: $(cat err)"
+  expect_eq "reports" "$(grep -c 'stopped answering' err)" 1
+  local lost
+  lost=$(awk -F'\t' 'NR > 1 && $2 == "sl2" && $7 == 255 && $8 == 0' jl | wc -l)
+  [ "$lost" -ge 1 ] || fail "no lost attempt logged for sl2: $(cat jl)"
+  expect_eq "successful rows" "$(awk -F'\t' 'NR > 1 && $7 == 0' jl | wc -l)" 6
+  [ $((SECONDS - start)) -lt 40 ] || fail "took $((SECONDS - start)) s"
+}
+
+check_frozen_sshd_requeued() {
+  hosts 2
+  # Every sshd process of sl2 (listener and sessions) stopped: the same as a host that hangs.
+  (sleep 3; for p in $(ip netns pids "$(host_ns 2)"); do
+     case "$(cat /proc/$p/comm 2>/dev/null)" in sshd) kill -STOP "$p" ;; esac; done) &
+  par --ssh "$SSH_WRAP" -S 1/sl1,1/sl2 --joblog jl 'sleep 2; echo done {}' ::: 1 2 3 4 >out 2>err
+  local rc=$?
+  wait
+  for p in $(ip netns pids "$(host_ns 2)"); do kill -CONT "$p" 2>/dev/null; done
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort out | tr '\n' ' ')" "done 1 done 2 done 3 done 4 "
+  expect_eq "successful rows" "$(awk -F'\t' 'NR > 1 && $7 == 0' jl | wc -l)" 4
+}
+
+check_no_orphan_after_sigkill() {
+  hosts 2
+  local mark=sluiceremote$$x$RANDOM
+  "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 "sleep 300; echo $mark {}" ::: 1 2 3 4 &
+  local pid=$!
+  local i=0
+  until [ "$(pgrep -f "^sleep 300" | wc -l)" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
+  [ "$(count_marker "$mark")" -ge 4 ] || fail "the jobs did not start"
+  kill -KILL "$pid"
+  i=0
+  while [ "$(count_marker "echo $mark")" -gt 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(count_marker "echo $mark")" 0
+}
+
+check_no_orphan_after_sigint() {
+  hosts 2
+  local mark=sluiceremote$$y$RANDOM
+  "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 "sleep 300; echo $mark {}" ::: 1 2 3 4 &
+  local pid=$!
+  local i=0
+  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -INT "$pid"
+  wait "$pid"
+  expect_eq "exit status after SIGINT" "$?" 255
+  i=0
+  while [ "$(count_marker "echo $mark")" -gt 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  expect_eq "remote jobs left after SIGINT" "$(count_marker "echo $mark")" 0
+}
+
+check_pacing_30_slots() {
+  hosts 1
+  # 30 slots on a host whose sshd allows 10 unauthenticated logins and 10 sessions per connection (its
+  # defaults): multiplexing (a master per 8 slots) and paced logins keep every job within both.
+  sshd_maxstartups 10
+  par --ssh "$SSH_WRAP" -S 30/sl1 'sleep 0.5; echo {}' ::: $(seq 90) >out 2>err
+  expect_eq "exit status" "$?" 0
+  expect_eq "outputs" "$(sort -n out | tr '\n' ' ')" "$(seq 90 | tr '\n' ' ')"
+  # (The host's login shell may say things of its own; nothing from ssh or sshd may appear.)
+  ! grep -iE 'ssh|session|refused|mux|connection|closed' err || fail "stderr: $(head -5 err)"
+}
+
+check_bad_sshlogins() {
+  hosts 1
+  local bad
+  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@grp/sl1' 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
+    par --ssh "$SSH_WRAP" -S "$bad" 'touch ran' ::: 1 >out 2>err
+    expect_eq "exit status for -S '$bad'" "$?" 255
+    expect_eq "stderr lines for -S '$bad'" "$(wc -l <err)" 1
+    grep -q "bad sshlogin" err || fail "-S '$bad': $(cat err)"
+    [ ! -e ran ] || fail "a job ran with -S '$bad'"
+  done
+}
+
+check_unreachable_host_reported_once() {
+  hosts 1
+  # sl2 has no namespace at all: the wrapper's (ssh's) own message is shown once; sl1 runs everything.
+  par --ssh "$SSH_WRAP" -S sl1,sl2 'echo {}' ::: 1 2 3 4 5 6 >out 2>err
+  expect_eq "exit status" "$?" 0
+  expect_eq "outputs" "$(sort out | tr '\n' ' ')" "1 2 3 4 5 6 "
+  expect_eq "reports" "$(grep -c 'sl2' err)" 1
+  grep -q 'Cannot open network namespace' err || fail "not the wrapper's own message: $(cat err)"
+}
+
+check_all_hosts_unreachable() {
+  hosts 1
+  ip -n "$(host_ns 1)" link set lo down
+  par --ssh "$SSH_WRAP" -S sl1,sl7 'touch ran' ::: 1 2 >out 2>err
+  local rc=$?
+  ip -n "$(host_ns 1)" link set lo up
+  expect_eq "exit status" "$rc" 255
+  [ ! -e ran ] || fail "a job ran"
+  grep -q 'no host could be reached' err || fail "$(cat err)"
+}
+
+check_no_perl_needed_remotely() {
+  hosts 1
+  # Everything sent to the host runs with a PATH holding only sh, setsid and sleep: no perl, no
+  # coreutils beyond those. The --ssh wrapper puts that PATH in front of the remote command line.
+  local bin=$PWD/minbin t
+  mkdir -p "$bin"
+  for t in sh setsid sleep; do ln -sf "$(command -v "$t")" "$bin/$t"; done
+  cat >minssh <<WRAP
+#!/bin/bash
+args=("\$@")
+last=\${args[\$#-1]}
+unset 'args[\$#-1]'
+exec "$SSH_WRAP" "\${args[@]}" "PATH=$bin; export PATH; \$last"
+WRAP
+  chmod +x minssh
+  par --ssh "$PWD/minssh" -S sl1 'if command -v perl >/dev/null; then echo perl; else echo no perl {}; fi' ::: 1 2 >out 2>err
+  expect_eq "exit status" "$?" 0
+  expect_eq "output" "$(sort out | tr '\n' ' ')" "no perl 1 no perl 2 "
+}
+
+check_sshloginfile_and_joblog_hosts() {
+  hosts 3
+  printf '# hosts\n1/sl1\n1/sl2, 1/sl3\n\n' >hostsfile
+  par --ssh "$SSH_WRAP" --slf hostsfile --joblog jl 'sleep 1; echo {}' ::: a b c >out
+  expect_eq "exit status" "$?" 0
+  expect_eq "hosts used" "$(awk -F'\t' 'NR > 1 {print $2}' jl | sort | tr '\n' ' ')" "sl1 sl2 sl3 "
+  mkdir -p "$HOME/.parallel"
+  echo sl2 >"$HOME/.parallel/sshloginfile"
+  par --ssh "$SSH_WRAP" -S .. --joblog jl2 'echo {}' ::: a >/dev/null
+  expect_eq "-S .. host" "$(awk -F'\t' 'NR > 1 {print $2}' jl2)" "sl2"
+}
+
+check_sshloginfile_reread_while_running() {
+  hosts 2
+  # The file names sl1 at the start; sl2 replaces it while jobs run: later jobs go to sl2 only, and the
+  # jobs already on sl1 finish there.
+  echo 1/sl1 >hostsfile
+  (sleep 3; echo 1/sl2 >hostsfile.new; mv hostsfile.new hostsfile) &
+  par --ssh "$SSH_WRAP" --slf hostsfile --joblog jl 'sleep 1; echo {}' ::: $(seq 10) >out 2>err
+  local rc=$?
+  wait
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort -n out | tr '\n' ' ')" "$(seq 10 | tr '\n' ' ')"
+  awk -F'\t' 'NR > 1 {print $2}' jl | grep -qx sl1 || fail "no job on sl1: $(cat jl)"
+  awk -F'\t' 'NR > 1 {print $2}' jl | grep -qx sl2 || fail "no job on sl2 after the file changed: $(cat jl)"
+  # Once sl2 took over, nothing started on sl1 again: the Seqs on sl1 are a prefix of the run.
+  local last_sl1 first_sl2
+  last_sl1=$(awk -F'\t' 'NR > 1 && $2 == "sl1" {print $1}' jl | sort -n | tail -1)
+  first_sl2=$(awk -F'\t' 'NR > 1 && $2 == "sl2" {print $1}' jl | sort -n | head -1)
+  [ "$last_sl1" -lt "$first_sl2" ] || fail "sl1 got job $last_sl1 after sl2 started at $first_sl2"
+}
+
+diff_basefile_cleanup() {
+  hosts 2
+  echo base >bf.txt
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --workdir /tmp/sluice-bf-$$ --basefile bf.txt --cleanup -k 'cat bf.txt; echo {}' ::: 1 2 3
+  echo "rc=$?"
+  # --cleanup removed the basefile from the hosts at the end
+  find /tmp/sluice-bf-$$ -type f | sort
+  rm -rf /tmp/sluice-bf-$$
+}
+
+diff_this_machine_and_a_host() {
+  hosts 1
+  # ":" is this machine: one slot here, one on sl1, two jobs long enough that each place gets one.
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --joblog jl 'sleep 2; true {}; echo $PARALLEL_SSHLOGIN' ::: 1 2 | sort
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $2}' jl | sort
+}
