@@ -20,6 +20,7 @@
 #include <sluice/subprocess.hpp>
 
 #include "config.hpp"
+#include "dburl.hpp"
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -390,6 +391,11 @@ std::vector<option_spec> make_options() {
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
+  // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
+  val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
+  val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
+  val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
+  flag({"wait"}, '\0', [](c& g) { g.sql_wait = true; });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
@@ -405,10 +411,10 @@ std::vector<option_spec> make_options() {
       "round", "round-robin", "rsync-opts", "semaphore", "semaphore-name", "semaphorename",
       "semaphore-timeout", "semaphoretimeout", "seqreplace", "session", "shard", "shebang", "shebang-wrap",
       "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line", "slf", "slotreplace",
-      "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker", "sqlworker", "ssh",
+      "sql", "ssh",
       "ssh-delay", "sshdelay", "sshlogin", "sshloginfile", "st", "tee", "template", "tf", "tmpl", "tmux",
       "tmuxpane", "transfer", "transferfile", "trc", "tty", "use-cores-instead-of-threads",
-      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wait", "wd", "workdir",
+      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads", "wd", "workdir",
   };
   for (const char* name : k_not_implemented) {
     std::string n = name;

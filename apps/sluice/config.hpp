@@ -123,6 +123,11 @@ struct config {
   bool recend_given = false;
   std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
+
+  // The SQL job queue (sql_queue.hpp): DBURLs as given; --sqlandworker sets both.
+  std::optional<std::string> sql_master{};
+  std::optional<std::string> sql_worker{};
+  bool sql_wait = false;  // --wait: the master returns once every row is done or failed
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

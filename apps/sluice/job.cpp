@@ -37,10 +37,11 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->order = order;
   j->slot = take_slot();
   job_numbers nums{j->args.seq, j->slot, total_};
-  j->cmd = tpl_->compose(j->args, nums);
+  const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
+  j->cmd = tpl.compose(j->args, nums);
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
     if (cfg_.tagstring) {
-      j->tag = tpl_->expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
+      j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
     } else {
       std::string t;
       for (const auto& r : j->args.records)

@@ -23,6 +23,7 @@
 #include "pipe_mode.hpp"
 #include "progress.hpp"
 #include "records.hpp"
+#include "sql_queue.hpp"
 
 namespace sluice::app {
 
@@ -57,7 +58,7 @@ aio::task<void> settle(aio::handle<void> h);
 
 class runner {
  public:
-  explicit runner(config& cfg) : cfg_(cfg) {}
+  explicit runner(config& cfg, sql_worker* sql = nullptr) : cfg_(cfg), sql_(sql) {}
   int run();
 
  private:
@@ -91,6 +92,7 @@ class runner {
   std::optional<double> timeout_for_job() const;
 
   config& cfg_;
+  sql_worker* sql_ = nullptr;  // --sqlworker: jobs come from the table, results go back to it
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
   std::unique_ptr<command_template> tpl_;

@@ -187,6 +187,8 @@ bool runner::finish(job& j) {
   rec.signal = sig;
   rec.command = j.cmd.shell_command;
   if (joblog_->active()) joblog_->write(rec);
+  // A job killed by SIGINT/SIGTERM goes back to the table for another worker; any other end is its result.
+  if (sql_) sql_->done(rec, j.out.read_all(), j.err.read_all(), interrupted_ && j.killed_by_us);
   bool print = true;
   if (results_->active()) {
     job_numbers nums{j.args.seq, j.slot, total_};
@@ -261,7 +263,7 @@ aio::task<void> runner::feed() {
       co_await w;
     }
     if (stop_starting_) co_return;
-    auto next = feed_->next();
+    auto next = sql_ ? sql_->next() : feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
       input_done_ = true;
@@ -320,6 +322,14 @@ aio::task<int> runner::loop_main() {
   aio::handle<void> ticker;
   if (progress_ && progress_->live()) ticker = aio::create_task(tick_progress());
 
+  if (sql_) {
+    // A worker whose lease was taken over must kill its jobs: they already run elsewhere.
+    sql_->start([this, wake = loop]() mutable {
+      wake.call_soon_threadsafe([this] {
+        if (!interrupted_) interrupt();
+      });
+    });
+  }
   feeder_task_ = aio::create_task(feed());
   try {
     co_await feeder_task_;
@@ -346,7 +356,7 @@ aio::task<int> runner::loop_main() {
 int runner::run() {
   if (cfg_.pipe) {
     blocks_ = std::make_unique<block_reader>(cfg_, 0);
-  } else {
+  } else if (!sql_) {
     input_ = std::make_unique<input_reader>(cfg_);
     bool any_file = false;
     for (const auto& s : cfg_.sources)
@@ -364,7 +374,9 @@ int runner::run() {
     total_ = *cfg_.total_jobs;
     total_known_ = true;
   }
-  if (need_total && !total_known_) {
+  if (sql_) {
+    // Started by loop_main: the rows are claimed one by one as slots free up.
+  } else if (need_total && !total_known_) {
     total_ = feed_->preload();
     total_known_ = true;
   } else {
@@ -374,6 +386,7 @@ int runner::run() {
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 
   aio::run(loop_main());
+  if (sql_) sql_->finish_all();
 
   if (!input_done_) {
     // Stopped early (halt, signal): the input thread may be blocked in read(2) on a pipe that never ends,
@@ -399,7 +412,14 @@ int runner::run() {
 
 
 int run_jobs(config& cfg) {
+  if (cfg.sql_master || cfg.sql_worker) return run_sql(cfg);
+  if (cfg.sql_wait) throw usage_error("--wait is implemented with --sqlmaster only");
   runner r(cfg);
+  return r.run();
+}
+
+int run_jobs(config& cfg, sql_worker* sql) {
+  runner r(cfg, sql);
   return r.run();
 }
 
