@@ -23,9 +23,14 @@ namespace sluice::app {
 namespace {
 
 constexpr const char* k_claim_prefix = "Reserved-sluice:";
-const std::string k_sep = "\xAF ";   // GNU: between command words
-const std::string k_open = "\xAF<";  // GNU: around a replacement string's Perl form
-const std::string k_close = "\xAF>";
+// GNU: "\257 " between command words, "\257<" and "\257>" around a replacement string's Perl form.
+struct markers {
+  std::string sep, open, close;
+  explicit markers(bool utf8) {
+    const std::string m = utf8 ? "\xC2\xAF" : "\xAF";
+    sep = m + " ", open = m + "<", close = m + ">";
+  }
+};
 
 // GNU 20221122's Perl for each replacement string sluice knows; {#} and {%} carry GNU's position 1.
 const std::string k_dirname = "$Global::use{\"File::Basename\"} ||= eval \"use File::Basename; 1;\"; $_ = dirname($_);";
@@ -90,7 +95,9 @@ void create_lease_table(sql_connection& db, const std::string& lease_table) {
 
 }  // namespace
 
-std::string gnu_encode_command(const std::vector<std::string>& words) {
+std::string gnu_encode_command(const std::vector<std::string>& words, bool utf8) {
+  const markers mk(utf8);
+  const std::string &k_sep = mk.sep, &k_open = mk.open, &k_close = mk.close;
   std::string out;
   for (std::size_t w = 0; w < words.size(); ++w) {
     if (w > 0) out += k_sep;
@@ -135,7 +142,9 @@ std::string gnu_encode_command(const std::vector<std::string>& words) {
   return out;
 }
 
-std::vector<std::string> gnu_decode_command(const std::string& encoded) {
+std::vector<std::string> gnu_decode_command(const std::string& encoded, bool utf8) {
+  const markers mk(utf8);
+  const std::string &k_sep = mk.sep, &k_open = mk.open, &k_close = mk.close;
   std::vector<std::string> words;
   std::size_t pos = 0;
   for (;;) {
@@ -143,11 +152,11 @@ std::vector<std::string> gnu_decode_command(const std::string& encoded) {
     std::string w = encoded.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
     std::string out;
     for (std::size_t i = 0; i < w.size();) {
-      if (w.compare(i, 2, k_open) == 0) {
-        auto e = w.find(k_close, i + 2);
+      if (w.compare(i, k_open.size(), k_open) == 0) {
+        auto e = w.find(k_close, i + k_open.size());
         if (e != std::string::npos) {
-          std::string perl = w.substr(i + 2, e - i - 2);
-          i = e + 2;
+          std::string perl = w.substr(i + k_open.size(), e - i - k_open.size());
+          i = e + k_close.size();
           if (perl == k_seq_perl) {
             out += "{#}";
             continue;
@@ -213,6 +222,7 @@ sql_worker::sql_worker(const config& cfg, const dburl& url) : cfg_(cfg), url_(ur
     if (!db_->table_exists(table_))
       throw usage_error("the job table " + table_ + " does not exist in " + where + " (a --sqlmaster creates it)");
     v_count_ = v_columns(*db_, table_);
+    utf8_ = db_->is_postgresql();
     create_lease_table(*db_, lease_table_);
     lease_seconds_ = lease_setting();
     host_ = hostname();
@@ -275,7 +285,7 @@ aio::task<std::optional<job_args>> sql_worker::next() {
   auto it = templates_.find(row->command);
   if (it == templates_.end()) {
     auto c = std::make_unique<config>(cfg_);
-    c->command = gnu_decode_command(row->command);
+    c->command = gnu_decode_command(row->command, utf8_);
     static const std::map<std::string, std::size_t> no_names;
     std::unique_ptr<command_template> t;
     try {
@@ -538,7 +548,7 @@ void fill_table(config& cfg, sql_connection& db, const dburl& url) {
     db.exec("DROP TABLE IF EXISTS " + table + "_sluice");
   }
   create_lease_table(db, table + "_sluice");
-  const std::string command = gnu_encode_command(cfg.command);
+  const std::string command = gnu_encode_command(cfg.command, db.is_postgresql());
   std::string cols = "Seq, Command, Exitval, Send", marks = "?, ?, -1000, 0";
   for (std::size_t i = 1; i <= values; ++i) cols += ", V" + std::to_string(i), marks += ", ?";
   const std::string insert = "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ")";

@@ -44,8 +44,10 @@ namespace sluice::app {
 // GNU's encoding of a command in the Command column, and back. Replacement strings sluice knows ({}, {.},
 // {/}, {//}, {/.}, {#}, {%}, their {N...} forms, {= perl =}) become GNU's Perl forms; decoding maps those
 // back and leaves any other Perl expression as {= perl =}.
-std::string gnu_encode_command(const std::vector<std::string>& words);
-std::vector<std::string> gnu_decode_command(const std::string& encoded);
+// GNU's marker byte is Perl's "\257": the byte 0xAF in SQLite, and U+00AF (UTF-8: C2 AF) in PostgreSQL,
+// where DBD::Pg encodes it (pass utf8 = true there).
+std::string gnu_encode_command(const std::vector<std::string>& words, bool utf8);
+std::vector<std::string> gnu_decode_command(const std::string& encoded, bool utf8);
 
 // The worker side: a thread owns the connection, claims rows when the job loop asks, heartbeats the lease and
 // writes results back (batched). Construction connects and checks the table (throws usage_error); start()
@@ -92,6 +94,7 @@ class sql_worker {
   std::unique_ptr<sql_connection> db_;
   std::string table_, lease_table_, worker_, mark_, host_;
   std::size_t v_count_ = 0;
+  bool utf8_ = false;  // PostgreSQL: GNU's markers are UTF-8 there
   double lease_seconds_ = 30;
   std::function<void()> on_fatal_;
   std::thread thread_;
