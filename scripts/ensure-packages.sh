@@ -12,5 +12,6 @@ ensure_packages() {
   "${sudo[@]}" apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
-# What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl).
-SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev)
+# What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl; libsqlite3-dev and
+# libpq-dev: its SQL job queue).
+SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev libsqlite3-dev libpq-dev)

@@ -21,6 +21,9 @@ esac
 # peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
 # The package test (plain builds only) needs dpkg-shlibdeps and pkg-config.
 ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel openssl time procps dpkg-dev pkgconf
+# The SQL job queue's tests (tests/sql): the sqlite3 shell, a PostgreSQL server, GNU parallel's DBD drivers;
+# --slurm's: a single-node Slurm (munge, slurmctld, slurmd, srun/salloc).
+ensure_packages sqlite3 postgresql libdbd-sqlite3-perl libdbd-pg-perl munge slurmctld slurmd slurm-client
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 
