@@ -319,8 +319,8 @@ std::vector<option_spec> make_options() {
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
-  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; });
-  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; });
+  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v, g.jobs_given = true; });
+  val({}, 'P', [](c& g, s v) { g.jobs_spec = v, g.jobs_given = true; });
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
   flag({"no-keep-order", "nokeeporder", "nko", "no-k"}, '\0', [](c& g) { g.keep_order = false; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
@@ -396,6 +396,11 @@ std::vector<option_spec> make_options() {
   val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
   val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
   flag({"wait"}, '\0', [](c& g) { g.sql_wait = true; });
+  flag({"slurm"}, '\0', [](c& g) { g.slurm = true; });
+  val({"cpus-per-job"}, '\0', [](c& g, s v) {
+    g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
+    if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
+  });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {

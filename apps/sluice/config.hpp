@@ -128,6 +128,11 @@ struct config {
   std::optional<std::string> sql_master{};
   std::optional<std::string> sql_worker{};
   bool sql_wait = false;  // --wait: the master returns once every row is done or failed
+
+  // --slurm (slurm.hpp): each job a step of the allocation, this many CPUs each (--cpus-per-job).
+  bool slurm = false;
+  std::size_t slurm_cpus_per_job = 1;
+  bool jobs_given = false;  // -j / -P on the command line: --slurm keeps it
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

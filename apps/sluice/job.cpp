@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "job_loop.hpp"
+#include "slurm.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
@@ -138,7 +139,7 @@ aio::task<void> runner::execute(job& j) {
   j.start = clock_type::now();
   std::string cannot_start;
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv) {
+  if (j.cmd.argv && !cfg_.slurm) {
     try {
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(*j.cmd.argv, std::move(opts));
@@ -153,6 +154,7 @@ aio::task<void> runner::execute(job& j) {
   if (!j.proc && cannot_start.empty()) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
+      if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(opts));
       aio::process p = co_await spawn;

@@ -11,6 +11,7 @@
 #include <sluice/queue.hpp>
 
 #include "job_loop.hpp"
+#include "slurm.hpp"
 
 namespace sluice::app {
 
@@ -412,6 +413,7 @@ int runner::run() {
 
 
 int run_jobs(config& cfg) {
+  if (cfg.slurm) slurm_setup(cfg);
   if (cfg.sql_master || cfg.sql_worker) return run_sql(cfg);
   if (cfg.sql_wait) throw usage_error("--wait is implemented with --sqlmaster only");
   runner r(cfg);

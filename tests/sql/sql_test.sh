@@ -209,12 +209,85 @@ db_gone() {
   [ -s err ] || fail "no message"
 }
 
+# ---- --slurm ------------------------------------------------------------------------------------------
+
+use_slurm() {
+  ENGINE=slurm
+  # shellcheck source=../fixtures/slurm.sh
+  source "$here/../fixtures/slurm.sh"
+  slurm_fixture_start "$work/slurm" || skip "$SLURM_FIXTURE_WHY"
+  cleanup_hooks+=("slurm_fixture_stop")
+}
+
+# Each job is its own step: its own SLURM_STEP_ID, as many at once as the allocation has CPUs.
+steps() {
+  local cpus
+  cpus=$(nproc)
+  timeout 120 salloc -Q -n"$cpus" "$S" --slurm 'echo {} $SLURM_STEP_ID $SLURM_JOB_ID; sleep 0.3' ::: $(seq 6) >out 2>err ||
+    fail "salloc/sluice failed: $(tail -3 err)"
+  expect_eq "jobs" "$(cut -d' ' -f1 out | sort -n | tr '\n' ' ')" "1 2 3 4 5 6 "
+  expect_eq "distinct step ids" "$(cut -d' ' -f2 out | sort -u | grep -c '^[0-9][0-9]*$')" 6
+  expect_eq "one allocation" "$(cut -d' ' -f3 out | sort -u | wc -l)" 1
+  # The slots are the allocation's CPUs: with one CPU per job, never more steps at once than CPUs.
+  timeout 120 salloc -Q -n1 "$S" --slurm ': {}; date +%s.%N; sleep 0.4; date +%s.%N' ::: 1 2 3 >times 2>err || fail "salloc -n1: $(tail -3 err)"
+  expect_eq "one CPU: one step at a time" "$(awk 'NR%2==1{s=$1} NR%2==0{print s, $1}' times | sort -n |
+    awk 'NR>1 && $1 < prev {bad=1} {prev=$2} END{print bad+0}')" 0
+}
+
+# SIGINT to sluice cancels its running steps: none is left in squeue, none of their processes runs on.
+sigint() {
+  local marker=sluice_slurm_${RANDOM}${RANDOM}
+  ln -s "$(command -v sleep)" "./$marker"
+  salloc -Q -n2 "$S" --slurm "$work/$marker 60" ::: 1 2 >/dev/null 2>err &
+  local alloc=$! i pid=""
+  for i in $(seq 150); do
+    [ "$(squeue -h -s 2>/dev/null | grep -vc 'extern\|interactive')" -ge 2 ] && pgrep -f "$marker" >/dev/null && break
+    sleep 0.2
+  done
+  pid=$(pgrep -f "^$S --slurm" | head -1)
+  [ -n "$pid" ] || fail "sluice is not running under salloc"
+  [ "$(pgrep -cf "$work/$marker")" -ge 2 ] || fail "the steps did not start: $(squeue -s 2>&1 | tail -3)"
+  kill -INT "$pid"
+  for i in $(seq 100); do
+    pgrep -f "$work/$marker" >/dev/null || break
+    sleep 0.1
+  done
+  pgrep -f "$work/$marker" >/dev/null && fail "a step's process survived SIGINT"
+  wait "$alloc"
+  for i in $(seq 50); do
+    [ "$(squeue -h -s 2>/dev/null | grep -c "$marker")" -eq 0 ] && break
+    sleep 0.1
+  done
+  expect_eq "steps left" "$(squeue -h -s -o %o 2>/dev/null | grep -c "$marker")" 0
+}
+
+# --halt now,fail=1 cancels the other steps.
+halt() {
+  local marker=sluice_slurm_${RANDOM}${RANDOM}
+  ln -s "$(command -v sleep)" "./$marker"
+  local start=$SECONDS
+  timeout 60 salloc -Q -n2 "$S" --slurm --halt now,fail=1 "$work/$marker {}; exit 1" ::: 60 1 >/dev/null 2>err
+  [ $((SECONDS - start)) -lt 30 ] || fail "--halt did not end the long step"
+  pgrep -f "$work/$marker" >/dev/null && fail "a step's process survived --halt"
+  return 0
+}
+
+# Outside an allocation: one line, exit 255, nothing run.
+outside() {
+  local out
+  out=$(env -u SLURM_JOB_ID "$S" --slurm touch ran ::: x 2>&1)
+  expect_eq "status" "$?" 255
+  expect_eq "lines" "$(wc -l <<<"$out")" 1
+  [ ! -e ran ] || fail "a job ran"
+}
+
 # ---- dispatch -------------------------------------------------------------------------------------------
 engine=${case_name%%_*}
 body=${case_name#*_}
 case "$engine" in
   sqlite) use_sqlite ;;
   pg) use_pg ;;
+  slurm) if [ "$body" = outside ]; then ENGINE=slurm; else use_slurm; fi ;;
   *) fail "unknown case $case_name" ;;
 esac
 declare -F "$body" >/dev/null || fail "unknown case $case_name"
