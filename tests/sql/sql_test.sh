@@ -151,6 +151,27 @@ kill_worker() {
   [ "$(wc -l <attempts)" -le $((60 + $(wc -l <<<"$held"))) ] || fail "more attempts than one rerun per stranded job"
 }
 
+# A worker that stalls past its lease (SIGSTOP) loses its rows to the others; resumed, it finds its lease gone,
+# kills its jobs, writes none of its late results over the rows, and exits with 255.
+lease_lost() {
+  export SLUICE_SQL_LEASE=1
+  "$S" --sqlmaster "$(db t)" "sleep 0.4; echo {}" ::: $(seq 30) || fail "master"
+  "$S" --sqlworker "$(db t)" -j2 >stalled.out 2>stalled.err &
+  local stalled=$!
+  sleep 0.7
+  kill -STOP "$stalled"
+  "$S" --sqlworker "$(db t)" -j2 >other.out 2>other.err || fail "the other worker failed: $(cat other.err)"
+  kill -CONT "$stalled"
+  wait "$stalled"
+  expect_eq "stalled worker status" "$?" 255
+  grep -q "lease" stalled.err || fail "no lease message: $(cat stalled.err)"
+  expect_eq "rows done" "$(q "SELECT count(*) FROM t WHERE Exitval = 0")" 30
+  # Every row's output is the other worker's: the stalled one's late results were not written.
+  expect_eq "rows written by the other worker" "$(q "SELECT count(*) FROM t WHERE Stdout = V1 || '
+'")" 30
+  expect_eq "the other worker ran the rest" "$(sort -n other.out stalled.out | uniq | wc -l)" 30
+}
+
 # --wait returns once every row is done or failed; its status counts the failed rows.
 wait_master() {
   "$S" --sqlmaster "$(db t)" --wait 'exit {}' ::: 0 1 0 2 >master.out 2>&1 &
