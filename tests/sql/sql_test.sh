@@ -253,6 +253,14 @@ steps() {
   timeout 120 salloc -Q -n1 "$S" --slurm ': {}; date +%s.%N; sleep 0.4; date +%s.%N' ::: 1 2 3 >times 2>err || fail "salloc -n1: $(tail -3 err)"
   expect_eq "one CPU: one step at a time" "$(awk 'NR%2==1{s=$1} NR%2==0{print s, $1}' times | sort -n |
     awk 'NR>1 && $1 < prev {bad=1} {prev=$2} END{print bad+0}')" 0
+  # --cpus-per-job: each step gets that many CPUs, and the slots shrink to match.
+  if [ "$cpus" -ge 2 ]; then
+    timeout 120 salloc -Q -n2 "$S" --slurm --cpus-per-job 2 'echo $SLURM_CPUS_PER_TASK; date +%s.%N; sleep 0.4; date +%s.%N # {}' ::: 1 2 >c2 2>err ||
+      fail "--cpus-per-job 2: $(tail -3 err)"
+    expect_eq "CPUs per step" "$(awk 'NR%3==1' c2 | sort -u)" 2
+    expect_eq "two CPUs each: one step at a time" "$(awk 'NR%3==2{s=$1} NR%3==0{print s, $1}' c2 | sort -n |
+      awk 'NR>1 && $1 < prev {bad=1} {prev=$2} END{print bad+0}')" 0
+  fi
 }
 
 # SIGINT to sluice cancels its running steps: none is left in squeue, none of their processes runs on.
