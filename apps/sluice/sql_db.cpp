@@ -29,9 +29,10 @@ std::string url_text(const dburl& u) {
 #if SLUICE_HAVE_SQLITE3
 class sqlite_connection final : public sql_connection {
  public:
-  explicit sqlite_connection(const dburl& u) {
+  sqlite_connection(const dburl& u, bool create) {
     const std::string path = *u.database;
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string m = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       if (db_) sqlite3_close(db_);
@@ -186,11 +187,12 @@ class pg_connection final : public sql_connection {
 
 }  // namespace
 
-std::unique_ptr<sql_connection> sql_connect(const dburl& url) {
+std::unique_ptr<sql_connection> sql_connect(const dburl& url, bool create) {
   if (url.kind == dburl::engine::sqlite) {
 #if SLUICE_HAVE_SQLITE3
-    return std::make_unique<sqlite_connection>(url);
+    return std::make_unique<sqlite_connection>(url, create);
 #else
+    (void)create;
     throw usage_error("this sluice was built without libsqlite3 (Debian: libsqlite3-dev): sqlite3:// is not available");
 #endif
   }

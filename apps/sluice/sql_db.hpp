@@ -36,8 +36,8 @@ class sql_connection {
   virtual bool is_postgresql() const = 0;
 };
 
-// Connects (and, for SQLite, opens or creates the file). Throws usage_error with one line naming the database
-// when it cannot be reached, or when sluice was built without the engine's client library.
-std::unique_ptr<sql_connection> sql_connect(const dburl& url);
+// Connects (for SQLite, opens the file; creates it only when `create`: a master's). Throws usage_error with one
+// line naming the database when it cannot be reached, or when sluice was built without the engine's library.
+std::unique_ptr<sql_connection> sql_connect(const dburl& url, bool create);
 
 }  // namespace sluice::app

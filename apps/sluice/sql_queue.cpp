@@ -214,10 +214,11 @@ bool reclaim_expired(sql_connection& db, const std::string& table) {
 // ---- the worker -------------------------------------------------------------------------------------------
 
 sql_worker::sql_worker(const config& cfg, const dburl& url) : cfg_(cfg), url_(url), replies_(0) {
-  db_ = sql_connect(url_);
+  db_ = sql_connect(url_, false);
   table_ = *url_.table;
   lease_table_ = table_ + "_sluice";
-  std::string where = url_.driver + ":///" + url_.database.value_or("");
+  std::string where = url_.kind == dburl::engine::sqlite ? "the SQLite file " + url_.database.value_or("")
+                                                         : "the PostgreSQL database " + url_.database.value_or("(default)");
   try {
     if (!db_->table_exists(table_))
       throw usage_error("the job table " + table_ + " does not exist in " + where + " (a --sqlmaster creates it)");
@@ -387,7 +388,7 @@ void sql_worker::write_results(std::deque<result>& batch) {
   }
   batch.clear();
   for (std::size_t seq : lost) {
-    std::string m = "sluice: Warning: job " + std::to_string(seq) + " ran, but its row had been given to another worker: its result is in the joblog only\n";
+    std::string m = "sluice: Warning: job " + std::to_string(seq) + " ran, but its row had been given to another worker: its result was not written to the table\n";
     write_all(2, m.data(), m.size());
   }
 }
@@ -579,7 +580,7 @@ int run_sql(config& cfg) {
   std::optional<dburl> master_url;
   if (cfg.sql_master) {
     master_url = parse_dburl(*cfg.sql_master);
-    db = sql_connect(*master_url);
+    db = sql_connect(*master_url, true);
     try {
       fill_table(cfg, *db, *master_url);
     } catch (const sql_error& e) {

@@ -120,8 +120,9 @@ exactly_once() {
 # kill -9 of a worker (and of its jobs: they are in its process tree) mid-run: its claimed rows go back once
 # its lease expires, the others run them, every job ends done, each stranded one exactly twice in all.
 kill_worker() {
-  export SLUICE_SQL_LEASE=2
-  "$S" --sqlmaster "$(db t)" "echo {} >> $work/attempts; sleep 0.2" ::: $(seq 60) || fail "master"
+  # Long enough that the rows the victim held are still marked when they are listed after the kill.
+  export SLUICE_SQL_LEASE=4
+  "$S" --sqlmaster "$(db t)" "echo {} >> $work/attempts; sleep 0.6" ::: $(seq 60) || fail "master"
   "$S" --sqlworker "$(db t)" -j4 --joblog victim.log >/dev/null 2>&1 &
   local victim=$!
   "$S" --sqlworker "$(db t)" -j2 --joblog a.log >/dev/null &
@@ -132,7 +133,7 @@ kill_worker() {
   local held kids
   kids=$(ps -o pid= --ppid "$victim")
   kill -9 "$victim" $kids 2>/dev/null
-  # Dead now: what it holds cannot change until its lease (2 s) expires.
+  # Dead now: what it holds cannot change until its lease expires.
   held=$(q "SELECT Seq FROM t WHERE Exitval = -1220 AND Stdout LIKE 'Reserved-sluice:%-$victim-%'" | sort -n)
   [ -n "$held" ] || fail "the victim held no row when killed"
   wait "$a" "$b"
@@ -196,6 +197,7 @@ bad_input() {
     expect_eq "status for $url" "$st" 255
     expect_eq "lines for $url" "$(wc -l <<<"$out")" 1
   done
+  "$S" --sqlmaster "$(db other_table)" true ::: 1 || fail "master"
   out=$("$S" --sqlworker "$(db missing_table)" touch ran 2>&1)
   expect_eq "missing table status" "$?" 255
   expect_eq "missing table lines" "$(wc -l <<<"$out")" 1
@@ -297,6 +299,12 @@ halt() {
   local start=$SECONDS
   timeout 60 salloc -Q -n2 "$S" --slurm --halt now,fail=1 "$work/$marker {}; exit 1" ::: 60 1 >/dev/null 2>err
   [ $((SECONDS - start)) -lt 30 ] || fail "--halt did not end the long step"
+  # slurmd ends the cancelled step's tasks asynchronously: give it a moment.
+  local i
+  for i in $(seq 100); do
+    pgrep -f "$work/$marker" >/dev/null || break
+    sleep 0.1
+  done
   pgrep -f "$work/$marker" >/dev/null && fail "a step's process survived --halt"
   return 0
 }
