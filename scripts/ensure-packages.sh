@@ -12,8 +12,9 @@ ensure_packages() {
   "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
-# What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl).
-SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev)
+# What every build needs (libperl-dev: the job runner embeds Perl for {= =} and --rpl; libsqlite3-dev and
+# libpq-dev: its SQL job queue).
+SLUICE_BUILD_PACKAGES=(g++ cmake make libperl-dev libsqlite3-dev libpq-dev)
 # ensure_packages_quiet_services PKG...: the same, with a policy-rc.d (exit 101) in place while installing so
 # that a package's service (openssh-server's sshd) is not started on this machine; tests start their own.
 ensure_packages_quiet_services() {

@@ -28,6 +28,9 @@ ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel libtext-csv-
 if [ -z "$sanitize" ]; then
   ensure_packages_quiet_services openssh-server openssh-client rsync iproute2
 fi
+# The SQL job queue's tests (tests/sql): the sqlite3 shell, a PostgreSQL server, GNU parallel's DBD drivers;
+# --slurm's: a single-node Slurm (munge, slurmctld, slurmd, srun/salloc).
+ensure_packages_quiet_services sqlite3 postgresql libdbd-sqlite3-perl libdbd-pg-perl munge slurmctld slurmd slurm-client
 # GNU parallel run by hand here stays quiet too (the CLI suite gives each run its own HOME anyway).
 if [ -n "${HOME:-}" ]; then mkdir -p "$HOME/.parallel" && touch "$HOME/.parallel/will-cite"; fi
 

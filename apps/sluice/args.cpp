@@ -23,6 +23,7 @@
 #include "option_values.hpp"
 #include "options.hpp"
 #include "remote.hpp"
+#include "dburl.hpp"
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -281,6 +282,15 @@ std::vector<option_spec> make_options() {
   flag({"nonall"}, '\0', [](c& g) { g.nonall = true; });
   flag({"filter-hosts"}, '\0', [](c& g) { g.filter_hosts = true; });
   val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
+  // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
+  val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
+  val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
+  val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
+  flag({"slurm"}, '\0', [](c& g) { g.slurm = true; });
+  val({"cpus-per-job"}, '\0', [](c& g, s v) {
+    g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
+    if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
+  });
   flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
@@ -316,7 +326,7 @@ std::vector<option_spec> make_options() {
   });
   flag({"fg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = true; });
   flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
-  flag({"wait"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_wait = true; });
+  flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
       "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout",
@@ -327,9 +337,8 @@ std::vector<option_spec> make_options() {
       "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
       "retry-failed", "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang",
       "shebang-wrap", "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line",
-      "slotreplace", "sql", "sql-and-worker", "sqlandworker", "sql-master", "sqlmaster", "sql-worker",
-      "sqlworker", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty", "use-cores-instead-of-threads",
-      "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
+      "slotreplace", "sql", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty",
+      "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
   add_local_options(o);
   for (const char* name : k_not_implemented) {
@@ -559,6 +568,12 @@ std::optional<config> parse_command_line(int argc, char** argv) {
 
   if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
+  if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one
+    cfg.sql_wait = true;
+    cfg.semaphore_wait = false;
+  } else if (cfg.semaphore_wait) {
+    cfg.semaphore = true;
+  }
   if (cfg.semaphore) {
     if (cfg.semaphore_wait) cfg.command = {"true"};
     if (!cfg.jobs_given) cfg.jobs_spec = "1";

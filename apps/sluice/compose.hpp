@@ -14,11 +14,14 @@
 
 namespace sluice::app {
 
+class command_template;
+
 // What a job gets: its arguments (one record, or several under -n/-N/-X/-m) and its numbers.
 struct job_args {
   std::size_t seq = 0;
   std::vector<arg_record> records;
   std::string block;  // --pipe: the bytes for the job's stdin
+  const command_template* tpl = nullptr;  // --sqlworker: the command of the job's own row (else the runner's)
 };
 
 struct job_numbers {

@@ -168,6 +168,14 @@ struct config {
   bool onall = false;                        // --onall
   bool nonall = false;                       // --nonall
   bool filter_hosts = false;                 // --filter-hosts
+  // The SQL job queue (sql_queue.hpp): DBURLs as given; --sqlandworker sets both.
+  std::optional<std::string> sql_master{};
+  std::optional<std::string> sql_worker{};
+  bool sql_wait = false;  // --wait: the master returns once every row is done or failed
+
+  // --slurm (slurm.hpp): each job a step of the allocation, this many CPUs each (--cpus-per-job).
+  bool slurm = false;
+  std::size_t slurm_cpus_per_job = 1;
 };
 
 // Parses argv after GNU parallel's default options ($PARALLEL_HOME/config or the -J profiles, then

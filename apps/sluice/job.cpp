@@ -15,6 +15,7 @@
 #include "color.hpp"
 #include "job_loop.hpp"
 #include "limits.hpp"
+#include "slurm.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
@@ -49,10 +50,11 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
   }
   job_numbers nums{j->args.seq, j->slot, total_};
-  j->cmd = tpl_->compose(j->args, nums);
+  const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
+  j->cmd = tpl.compose(j->args, nums);
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
     if (cfg_.tagstring) {
-      j->tag = tpl_->expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
+      j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
     } else {
       std::string t;
       for (const auto& r : j->args.records)
@@ -215,7 +217,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote) {
+  if (j.cmd.argv && !remote && !cfg_.slurm) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -231,6 +233,7 @@ aio::task<void> runner::execute(job& j) {
   if (!j.proc && cannot_start.empty() && !remote) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
+      if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(opts));
       aio::process p = co_await spawn;

@@ -24,6 +24,7 @@
 #include "progress.hpp"
 #include "records.hpp"
 #include "remote.hpp"
+#include "sql_queue.hpp"
 
 namespace sluice::app {
 
@@ -66,7 +67,7 @@ aio::task<void> settle(aio::handle<void> h);
 
 class runner {
  public:
-  explicit runner(config& cfg) : cfg_(cfg) {}
+  explicit runner(config& cfg, sql_worker* sql = nullptr) : cfg_(cfg), sql_(sql) {}
   int run();
 
  private:
@@ -115,6 +116,7 @@ class runner {
   aio::task<bool> run_local_shell(job& j, std::string command);  // by value: the task outlives the call
 
   config& cfg_;
+  sql_worker* sql_ = nullptr;  // --sqlworker: jobs come from the table, results go back to it
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
   std::unique_ptr<command_template> tpl_;

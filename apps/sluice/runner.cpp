@@ -13,6 +13,7 @@
 
 #include "job_loop.hpp"
 #include "throttle.hpp"
+#include "slurm.hpp"
 
 namespace sluice::app {
 
@@ -209,6 +210,8 @@ bool runner::finish(job& j) {
   rec.command = j.cmd.shell_command;
   rec.host = j.host_name;
   if (joblog_->active()) joblog_->write(rec);
+  // A job killed by SIGINT/SIGTERM goes back to the table for another worker; any other end is its result.
+  if (sql_) sql_->done(rec, j.out.read_all(), j.err.read_all(), interrupted_ && j.killed_by_us);
   bool print = true;
   if (results_->active()) {
     job_numbers nums{j.args.seq, j.slot, total_};
@@ -329,7 +332,7 @@ aio::task<void> runner::feed() {
       co_await wait;
       if (stop_starting_) co_return;
     }
-    auto next = feed_->next();
+    auto next = sql_ ? sql_->next() : feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
       input_done_ = true;
@@ -439,6 +442,14 @@ aio::task<int> runner::loop_main() {
   aio::handle<void> memory_watch;
   if (cfg_.memfree > 0) memory_watch = aio::create_task(watch_memory());
   delay_ = cfg_.delay;
+  if (sql_) {
+    // A worker whose lease was taken over must kill its jobs: they already run elsewhere.
+    sql_->start([this, wake = loop]() mutable {
+      wake.call_soon_threadsafe([this] {
+        if (!interrupted_) interrupt();
+      });
+    });
+  }
   bool hosts_ok = true;
   if (remote_) {
     auto connect = connect_hosts();
@@ -476,7 +487,7 @@ aio::task<int> runner::loop_main() {
 int runner::run() {
   if (cfg_.pipe) {
     blocks_ = std::make_unique<block_reader>(cfg_, 0);
-  } else {
+  } else if (!sql_) {
     input_ = std::make_unique<input_reader>(cfg_);
     bool any_file = false;
     for (const auto& s : cfg_.sources)
@@ -495,7 +506,9 @@ int runner::run() {
     total_ = *cfg_.total_jobs;
     total_known_ = true;
   }
-  if (need_total && !total_known_) {
+  if (sql_) {
+    // Started by loop_main: the rows are claimed one by one as slots free up.
+  } else if (need_total && !total_known_) {
     total_ = feed_->preload();
     total_known_ = true;
   } else {
@@ -505,6 +518,7 @@ int runner::run() {
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 
   aio::run(loop_main());
+  if (sql_) sql_->finish_all();
 
   if (!input_done_) {
     // Stopped early (halt, signal): the input thread may be blocked in read(2) on a pipe that never ends,
@@ -531,7 +545,15 @@ int runner::run() {
 
 
 int run_jobs(config& cfg) {
+  if (cfg.slurm) slurm_setup(cfg);
+  if (cfg.sql_master || cfg.sql_worker) return run_sql(cfg);
+  if (cfg.sql_wait) throw usage_error("--wait is implemented with --sqlmaster only");
   runner r(cfg);
+  return r.run();
+}
+
+int run_jobs(config& cfg, sql_worker* sql) {
+  runner r(cfg, sql);
   return r.run();
 }
 

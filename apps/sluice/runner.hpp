@@ -10,7 +10,11 @@
 
 namespace sluice::app {
 
+class sql_worker;
+
 // Runs everything the configuration describes; returns the exit status (GNU parallel's rules).
 int run_jobs(config& cfg);
+// The job loop fed by an SQL job table's rows instead of the input (sql_queue.hpp).
+int run_jobs(config& cfg, sql_worker* sql);
 
 }  // namespace sluice::app
