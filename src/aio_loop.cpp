@@ -197,6 +197,20 @@ void loop_impl::schedule(task_base* t, std::coroutine_handle<> h) noexcept {
   ready_tail_ = t;
 }
 
+std::coroutine_handle<> loop_impl::transfer(std::coroutine_handle<> next) noexcept {
+  const char* here = static_cast<const char*>(__builtin_frame_address(0));
+  if (current_ == nullptr || resumed_at_sp_ == nullptr ||
+      static_cast<std::size_t>(resumed_at_sp_ - here) < transfer_stack_limit)
+    return next;
+  schedule(current_, next);
+  return std::noop_coroutine();
+}
+
+std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+  loop_impl* loop = loop_impl::current();
+  return loop ? loop->transfer(next) : next;
+}
+
 void loop_impl::fire(waiter* w) noexcept {
   if (w->fired) return;
   w->fired = true;
@@ -258,8 +272,10 @@ void loop_impl::resume_task(task_base* t) {
   } else {
     t->started = true;
     current_ = t;
+    resumed_at_sp_ = static_cast<const char*>(__builtin_frame_address(0));
     t->resume_at.resume();
     current_ = nullptr;
+    resumed_at_sp_ = nullptr;
   }
   if (t->done) t->release();  // the loop's reference
 }

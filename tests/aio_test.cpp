@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -50,6 +52,37 @@ using sluice_test::under_sanitizer;
 
 // Big counts are scaled down under the sanitizers (5-15x slower); the property checked stays the same.
 constexpr int scaled(int n, int sanitized) { return under_sanitizer ? sanitized : n; }
+
+// Runs fn on a thread of its own with a stack of `bytes` (a stack overflow there is a crash of the test).
+void on_small_stack(std::size_t bytes, std::function<void()> fn) {
+  pthread_attr_t attr;
+  ASSERT_EQ(pthread_attr_init(&attr), 0);
+  ASSERT_EQ(pthread_attr_setstacksize(&attr, bytes), 0);
+  std::exception_ptr error;
+  struct call {
+    std::function<void()>* fn;
+    std::exception_ptr* error;
+  } c{&fn, &error};
+  pthread_t t;
+  ASSERT_EQ(pthread_create(
+                &t, &attr,
+                [](void* p) -> void* {
+                  auto* c = static_cast<call*>(p);
+                  try {
+                    (*c->fn)();
+                  } catch (...) {
+                    *c->error = std::current_exception();
+                  }
+                  return nullptr;
+                },
+                &c),
+            0);
+  pthread_attr_destroy(&attr);
+  pthread_join(t, nullptr);
+  if (error) std::rethrow_exception(error);
+}
+
+task<int> immediate(int v) { co_return v; }
 
 int zombie_children() {
   int n = 0;
@@ -219,11 +252,44 @@ TEST_F(Aio, NestedAwaitsReturnValuesAndPropagateExceptions) {
 }
 
 TEST_F(Aio, AwaitChain100000DeepRunsOnASmallStack) {
-  // Symmetric transfer: neither the descent nor the returns grow the stack (g++ needs -O2 for the tail call, and
-  // under the sanitizers it makes none, so the depth is scaled down there).
-  const int depth = scaled(100000, 2000);
-  EXPECT_EQ(aio::run(deep(depth)), depth);
-  EXPECT_THROW(aio::run(deep_throw(depth)), std::out_of_range);
+  // Symmetric transfer: neither the descent nor the returns grow the stack. Where the compiler makes no tail
+  // call (g++ below -O2, or under the sanitizers) the loop takes over the transfer once 64 KiB are used.
+  on_small_stack(512 * 1024, [] {
+    EXPECT_EQ(aio::run(deep(100000)), 100000);
+    EXPECT_THROW(aio::run(deep_throw(100000)), std::out_of_range);
+  });
+}
+
+TEST_F(Aio, ALoopOfAwaitsThatCompleteAtOnceRunsOnASmallStack) {
+  // Each co_await of a task that finishes without suspending is two transfers (into it and back): a loop of
+  // them must not nest, whatever the build.
+  on_small_stack(512 * 1024, [] {
+    long sum = aio::run([]() -> task<long> {
+      long s = 0;
+      for (int i = 0; i < 300000; ++i) s += co_await immediate(1);
+      co_return s;
+    }());
+    EXPECT_EQ(sum, 300000);
+  });
+}
+
+TEST_F(Aio, GettingReadyItemsFromAQueueRunsOnASmallStack) {
+  on_small_stack(512 * 1024, [] {
+    sluice::queue<int> q;
+    for (int i = 0; i < 200000; ++i) q.put(i);
+    q.shutdown();
+    long sum = aio::run([&]() -> task<long> {
+      long s = 0;
+      for (;;) {
+        try {
+          s += co_await aio::get(q);
+        } catch (const sluice::queue_shut_down&) {
+          co_return s;
+        }
+      }
+    }());
+    EXPECT_EQ(sum, 200000L * 199999 / 2);
+  });
 }
 
 TEST_F(Aio, AwaitingAMovedFromTaskThrowsLogicError) {

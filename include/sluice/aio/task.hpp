@@ -45,7 +45,7 @@ struct SLUICE_EXPORT promise_common : task_base {
         p.loop->finish_task(&p);
         return std::noop_coroutine();
       }
-      if (p.continuation) return p.continuation;  // symmetric transfer: nesting never grows the stack
+      if (p.continuation) return transfer_to(p.continuation);  // symmetric transfer: nesting never grows the stack
       return std::noop_coroutine();
     }
     void await_resume() noexcept {}
@@ -130,7 +130,7 @@ class [[nodiscard]] task {
     }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
       h.promise().continuation = caller;
-      return h;
+      return detail::transfer_to(h);
     }
     T await_resume() { return h.promise().take(); }
   };

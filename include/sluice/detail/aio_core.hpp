@@ -32,6 +32,9 @@ struct remote_queue;
 SLUICE_EXPORT void* frame_alloc(std::size_t n);
 SLUICE_EXPORT void frame_free(void* p, std::size_t n) noexcept;
 
+// A symmetric transfer to `next` that cannot overflow the stack: see loop_impl::transfer.
+SLUICE_EXPORT std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept;
+
 // What a suspended task waits on.
 struct SLUICE_EXPORT waiter {
   task_base* task = nullptr;
@@ -151,6 +154,12 @@ class SLUICE_EXPORT loop_impl {
   void fire_cancelled(waiter* w) noexcept;
   void call_soon(std::function<void()> fn);
   void suspend(waiter* w, std::coroutine_handle<> h) noexcept;  // the current task now waits on w
+  // Where a symmetric transfer from the running task goes: `next`, or, once the task has used more than
+  // transfer_stack_limit of stack since the loop resumed it, the loop (next runs at the next turn, on a fresh
+  // stack). The transfer is a tail call only where the compiler makes one (g++ -O2 without sanitizers); at -O0
+  // or under ASan each one nests a call, and a loop of awaits that complete at once would overflow the stack.
+  std::coroutine_handle<> transfer(std::coroutine_handle<> next) noexcept;
+  static constexpr std::size_t transfer_stack_limit = 64 * 1024;
 
   // Runs turns until `until` is done (or, with null, until no task is left).
   void run_until(task_base* until);
@@ -203,6 +212,7 @@ class SLUICE_EXPORT loop_impl {
   clock::time_point timer_armed_for_ = clock::time_point::max();
   std::shared_ptr<remote_queue> remote_;
   task_base* current_ = nullptr;
+  const char* resumed_at_sp_ = nullptr;  // the stack pointer when the loop resumed current_
   task_base* ready_head_ = nullptr;
   task_base* ready_tail_ = nullptr;
   task_base* live_head_ = nullptr;
