@@ -189,7 +189,8 @@ std::vector<option_spec> make_options() {
   val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   val({}, 'P', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
-  flag({"no-keep-order", "nokeeporder", "nko", "no-k"}, '\0', [](c& g) { g.keep_order = false; });
+  // Wherever it stands, as in GNU: it is there to override a -k from a config file or an alias.
+  flag({"no-keep-order", "nokeeporder", "nok", "nko", "no-k"}, '\0', [](c& g) { g.no_keep_order = true; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
   flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; });
   flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; });
@@ -568,6 +569,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
 
   if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
+  if (cfg.no_keep_order) cfg.keep_order = false;
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one
     cfg.sql_wait = true;
     cfg.semaphore_wait = false;

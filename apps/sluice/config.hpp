@@ -84,6 +84,7 @@ struct config {
   bool jobs_given = false;  // -j / -P given (a semaphore's default is 1)
   output_mode output = output_mode::group;
   bool keep_order = false;
+  bool no_keep_order = false;  // --no-keep-order: beats -k wherever either stands
   bool tag = false;
   std::optional<std::string> tagstring{};
   bool color = false;  // --color, --ctag, --ctagstring

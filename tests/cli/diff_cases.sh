@@ -403,7 +403,9 @@ diff_old_l_and_e_options() {
 }
 diff_aliases_jl_gnu_keeporder() {
   par -j1 --jl jl -k echo ::: q; normalize_joblog jl | cut -d'|' -f1,7,9
-  par --gnu -k echo ::: g; par -j2 -k --no-keep-order -k echo ::: 1 2
+  par --gnu -k echo ::: g
+  # --no-keep-order beats -k wherever it stands: the second job ends, and prints, first
+  par -j2 -k --no-keep-order -k 'sleep {}; echo {}' ::: 0.5 0
 }
 
 # ---------------------------------------------------------------- command length, argv[0], the rest of the local options
