@@ -39,7 +39,7 @@ for want in /usr/bin/sluice /usr/share/man/man1/sluice.1.gz /usr/share/bash-comp
             /usr/include/sluice/aio/task.hpp /usr/include/sluice/detail/aio_core.hpp \
             "$libdir/cmake/sluice/sluiceConfig.cmake" "$libdir/cmake/sluice/sluiceTargets.cmake" \
             "$libdir/pkgconfig/sluice.pc"; do
-  printf '%s\n' "$contents" | grep -qxF "$want" || fail "$want is not in the package"
+  grep -qxF "$want" <<<"$contents" || fail "$want is not in the package"
 done
 if printf '%s\n' "$contents" | grep -E '^/usr/(src|local)/|/tests?/|\.cpp$|subprocess_state\.hpp' >/dev/null; then
   fail "the package holds files it should not: $(printf '%s\n' "$contents" | grep -E '^/usr/(src|local)/|/tests?/|\.cpp$|subprocess_state\.hpp')"
@@ -65,7 +65,9 @@ out=$("$root/usr/bin/sluice" -k echo ::: a b c) || fail "sluice from the package
 gzip -t "$root/usr/share/man/man1/sluice.1.gz" || fail "sluice.1.gz is not a valid gzip file"
 [ "$(od -An -tu4 -j4 -N4 "$root/usr/share/man/man1/sluice.1.gz" | tr -d ' ')" = 0 ] ||
   fail "sluice.1.gz carries a time stamp (gzip without -n)"
-zcat "$root/usr/share/man/man1/sluice.1.gz" | grep -q '^\.TH' || fail "the man page has no .TH"
+# Read the whole page first: `zcat | grep -q` under pipefail fails when grep stops early and zcat gets SIGPIPE.
+man_page=$(zcat "$root/usr/share/man/man1/sluice.1.gz") || fail "zcat sluice.1.gz"
+grep -q '^\.TH' <<<"$man_page" || fail "the man page has no .TH"
 cmp -s <(zcat "$root/usr/share/man/man1/sluice.1.gz") "$src/docs/sluice.1" || fail "sluice.1.gz differs from docs/sluice.1"
 
 step "pkg-config"
