@@ -33,7 +33,7 @@ int main() {
   std::vector<int> in(200);
   for (int i = 0; i < 200; ++i) in[i] = i;
   std::vector<int> out;
-  sluice::pipeline(in)
+  sluice::pipeline(in, {.ordered = true})
       .stage([](int x) { return x * 2; }, {.workers = 3})   // in order toward 3 workers: the turnstile
       .stage([](int x) { return x + 1; }, {.workers = 3})   // reordered by the single consumer: the emit gate
       .for_each([&](int x) { out.push_back(x); });
