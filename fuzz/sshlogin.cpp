@@ -1,6 +1,6 @@
 // The sshlogin parser (apps/sluice/sshlogin.cpp): any text is either an sshlogin list or one usage_error,
 // never another exception; what it accepts is well formed (a host without spaces, '@' or '/', a port of
-// 1..65535, at least one slot), and the name it keeps parses again to the same login.
+// 1..65535, at least one slot), and the name it keeps (behind its N/) parses again to the same login.
 //   input: the bytes as a -S value, and as an --sshloginfile's content.
 #include <string>
 
@@ -24,9 +24,12 @@ void check_login(const sluice::app::sshlogin& l) {
     FUZZ_CHECK(p >= 1 && p <= 65535);
   }
   if (l.slots) FUZZ_CHECK(*l.slots >= 1);
-  // The kept name (the login without N/) reads back as the same host.
-  auto again = sluice::app::parse_sshlogin(l.name);
-  FUZZ_CHECK(again.host == l.host && again.user == l.user && again.port == l.port && again.command == l.command);
+  // The kept name (the login without N/) reads back as the same login once its N/ is put back in front: alone,
+  // a name whose ssh command word itself starts with digits and '/' ("2/2/ssh h" keeps "2/ssh h") would read
+  // as another CPU count, as in GNU parallel, which strips only the first N/ too.
+  auto again = sluice::app::parse_sshlogin(l.slots ? std::to_string(*l.slots) + "/" + l.name : l.name);
+  FUZZ_CHECK(again.host == l.host && again.user == l.user && again.port == l.port && again.command == l.command &&
+             again.slots == l.slots && again.name == l.name);
 }
 
 }  // namespace

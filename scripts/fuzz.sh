@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build/fuzz, -DSLUICE_FUZZ=ON: -fsanitize=fuzzer,address,undefined)
 # and runs each for up to RUNS executions or SECONDS of wall time, whichever comes first.
-#   scripts/fuzz.sh                      every target (args compose shlex joblog pipe), 10M runs / 300 s each
+#   scripts/fuzz.sh                      every target (args compose shlex joblog pipe sshlogin dburl gnu_command),
+#                                        10M runs / 300 s each
 #   scripts/fuzz.sh compose pipe         only these
 #   RUNS=100000 SECONDS_EACH=60 scripts/fuzz.sh
 # New inputs go to build/fuzz/work/<target>/ (the committed seeds in fuzz/corpus/<target>/ are only read);
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 . scripts/ensure-packages.sh
 ensure_packages cmake make clang-14 libclang-rt-14-dev
 
-all=(args compose shlex joblog pipe)
+all=(args compose shlex joblog pipe sshlogin dburl gnu_command)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 runs=${RUNS:-10000000}

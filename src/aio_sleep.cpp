@@ -13,13 +13,6 @@ namespace {
 struct sleep_awaiter : cancellable_await {
   seconds delay;
   timer_node timer{};
-  bool await_ready() {
-    if (cancel_pending_on_entry()) {
-      w.cancelled = true;
-      return true;
-    }
-    return false;
-  }
   void await_suspend(std::coroutine_handle<> h) {
     loop_impl& loop = loop_impl::require();
     loop.suspend(&w, h);

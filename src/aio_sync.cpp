@@ -5,14 +5,6 @@ namespace sluice::aio {
 
 namespace detail {
 
-bool wait_queue::awaiter::await_ready() {
-  if (cancel_pending_on_entry()) {
-    w.cancelled = true;
-    return true;
-  }
-  return false;
-}
-
 void wait_queue::awaiter::await_suspend(std::coroutine_handle<> h) {
   loop_impl::require().suspend(&w, h);
   q->waiters_.push_back(&w);

@@ -106,37 +106,18 @@ class det_atomic {
   det_atomic(const det_atomic&) = delete;
   det_atomic& operator=(const det_atomic&) = delete;
 
-  T load(std::memory_order o = std::memory_order_seq_cst) const {
-    deterministic_schedule::point();
-    return a_.load(o);
-  }
-  void store(T v, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    a_.store(v, o);
-  }
-  T exchange(T v, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    return a_.exchange(v, o);
-  }
-  T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    return a_.fetch_add(v, o);
-  }
-  T fetch_sub(T v, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    return a_.fetch_sub(v, o);
-  }
-  T fetch_or(T v, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    return a_.fetch_or(v, o);
-  }
+  // Every operation is one scheduling point, then the real atomic operation.
+  T load(std::memory_order o = std::memory_order_seq_cst) const { return at_point().load(o); }
+  void store(T v, std::memory_order o = std::memory_order_seq_cst) { at_point().store(v, o); }
+  T exchange(T v, std::memory_order o = std::memory_order_seq_cst) { return at_point().exchange(v, o); }
+  T fetch_add(T v, std::memory_order o = std::memory_order_seq_cst) { return at_point().fetch_add(v, o); }
+  T fetch_sub(T v, std::memory_order o = std::memory_order_seq_cst) { return at_point().fetch_sub(v, o); }
+  T fetch_or(T v, std::memory_order o = std::memory_order_seq_cst) { return at_point().fetch_or(v, o); }
   bool compare_exchange_strong(T& expected, T desired, std::memory_order o = std::memory_order_seq_cst) {
-    deterministic_schedule::point();
-    return a_.compare_exchange_strong(expected, desired, o);
+    return at_point().compare_exchange_strong(expected, desired, o);
   }
   bool compare_exchange_strong(T& expected, T desired, std::memory_order s, std::memory_order f) {
-    deterministic_schedule::point();
-    return a_.compare_exchange_strong(expected, desired, s, f);
+    return at_point().compare_exchange_strong(expected, desired, s, f);
   }
   bool compare_exchange_weak(T& expected, T desired, std::memory_order o = std::memory_order_seq_cst) {
     return compare_exchange_weak(expected, desired, o, o == std::memory_order_acq_rel   ? std::memory_order_acquire
@@ -144,17 +125,27 @@ class det_atomic {
                                                                                         : o);
   }
   bool compare_exchange_weak(T& expected, T desired, std::memory_order s, std::memory_order f) {
-    deterministic_schedule::point();
+    std::atomic<T>& a = at_point();
     if (deterministic_schedule::chance(deterministic_schedule::spurious_cas_rate())) {
-      expected = a_.load(f);
+      expected = a.load(f);
       return false;
     }
-    return a_.compare_exchange_strong(expected, desired, s, f);
+    return a.compare_exchange_strong(expected, desired, s, f);
   }
   // Not a scheduling point: for the futex model's check, made in the caller's turn.
   T peek() const noexcept { return a_.load(std::memory_order_seq_cst); }
 
  private:
+  // The scheduling point every operation makes before it touches the atomic.
+  std::atomic<T>& at_point() {
+    deterministic_schedule::point();
+    return a_;
+  }
+  const std::atomic<T>& at_point() const {
+    deterministic_schedule::point();
+    return a_;
+  }
+
   std::atomic<T> a_{};
 };
 

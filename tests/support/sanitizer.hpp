@@ -2,28 +2,22 @@
 // clang answers __has_feature), so that slow sweeps can shrink and tests that cannot hold under one can say so.
 #pragma once
 
+#if defined(__has_feature)
+#define SLUICE_TEST_HAS_FEATURE(x) __has_feature(x)
+#else
+#define SLUICE_TEST_HAS_FEATURE(x) 0
+#endif
+
 namespace sluice_test {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || SLUICE_TEST_HAS_FEATURE(address_sanitizer)
 inline constexpr bool under_asan = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool under_asan = true;
-#else
-inline constexpr bool under_asan = false;
-#endif
 #else
 inline constexpr bool under_asan = false;
 #endif
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) || SLUICE_TEST_HAS_FEATURE(thread_sanitizer)
 inline constexpr bool under_tsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool under_tsan = true;
-#else
-inline constexpr bool under_tsan = false;
-#endif
 #else
 inline constexpr bool under_tsan = false;
 #endif
@@ -31,3 +25,5 @@ inline constexpr bool under_tsan = false;
 inline constexpr bool under_sanitizer = under_asan || under_tsan;
 
 }  // namespace sluice_test
+
+#undef SLUICE_TEST_HAS_FEATURE

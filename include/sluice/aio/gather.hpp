@@ -41,8 +41,7 @@ struct SLUICE_EXPORT any_done_await : cancellable_await {
   bool await_ready() {
     if (shielded) {
       w.task = &loop_impl::require().require_task();
-    } else if (cancel_pending_on_entry()) {
-      w.cancelled = true;
+    } else if (cancellable_await::await_ready()) {
       return true;
     }
     for (task_base* t : targets) {

@@ -23,7 +23,6 @@ class SLUICE_EXPORT wait_queue {
   // cancellation is passed to the next waiter.
   struct awaiter : cancellable_await {
     wait_queue* q;
-    bool await_ready();
     void await_suspend(std::coroutine_handle<> h);
     void await_resume();
   };

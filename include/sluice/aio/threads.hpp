@@ -60,13 +60,6 @@ struct event_count_await : cancellable_await {
   loop_impl* loop = nullptr;
 
   event_count_await(sluice::detail::event_count& e, Attempt& a) : ec(e), attempt(a) {}
-  bool await_ready() {
-    if (cancel_pending_on_entry()) {
-      w.cancelled = true;
-      return true;
-    }
-    return false;
-  }
   bool await_suspend(std::coroutine_handle<> h) {
     loop = &loop_impl::require();
     remote = loop->remote();
@@ -164,13 +157,6 @@ struct SLUICE_EXPORT future_bridge {
 
 struct SLUICE_EXPORT future_await : cancellable_await {
   std::shared_ptr<future_bridge> bridge;
-  bool await_ready() {
-    if (cancel_pending_on_entry()) {
-      w.cancelled = true;
-      return true;
-    }
-    return false;
-  }
   void await_suspend(std::coroutine_handle<> h) {
     loop_impl& loop = loop_impl::require();
     loop.suspend(&w, h);

@@ -256,6 +256,13 @@ struct SLUICE_EXPORT cancellable_await {
     }
     return false;
   }
+  // The usual await_ready: a pending cancellation ends the wait before it suspends (await_resume then throws
+  // cancelled_error); otherwise the awaiter suspends.
+  bool await_ready() {
+    if (!cancel_pending_on_entry()) return false;
+    w.cancelled = true;
+    return true;
+  }
 };
 
 [[noreturn]] SLUICE_EXPORT void throw_cancelled();

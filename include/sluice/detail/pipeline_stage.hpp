@@ -76,41 +76,46 @@ struct batch {
 // comparison.
 inline constexpr std::uint64_t batch_target_ns = 20'000;
 
-// Lets the workers of an ordered multi-worker stage pass results on out of order to a single consumer that
-// puts them back in order (reorder_window below). A worker may emit result seq only while
-// seq < next + window, where next is the seq the consumer takes next and window the queue's capacity: the
-// results in the queue or waiting in the consumer's window then have distinct seqs in [next, next + window),
-// so they never outnumber the capacity and the memory bound is the one without reordering. A turn usually
-// comes within moments, so a worker spins briefly before sleeping; the consumer touches the lock only when
-// someone sleeps.
-class SLUICE_EXPORT emit_gate {
+// The one ordering gate of the pipeline: result seq may pass once seq < next + window, where next is the seq
+// that passed last plus one (advance() moves it on). Two uses:
+//  - emit_gate (window = the queue's capacity): the workers of an ordered multi-worker stage pass results on out
+//    of order to a single consumer that puts them back in order (reorder_window below); the results in the
+//    queue or in the consumer's window then have distinct seqs in [next, next + window), so they never
+//    outnumber the capacity and the memory bound is the one without reordering;
+//  - turnstile (window 1): toward a multi-worker consumer the workers pass results on in order, each waiting
+//    until the item before its own has left.
+// A turn usually comes within moments, so a waiter spins briefly (profile P) before sleeping, and advance()
+// touches the lock only when someone sleeps: one item per hand-over must not cost a futex round trip. A waiter
+// sleeps on its seq's slot (seq % slots), so advance() wakes only the slot whose seq it opened.
+template <spin_profile P>
+class order_gate {
  public:
-  explicit emit_gate(std::uint64_t window) noexcept : window_(window) {}
+  order_gate(std::uint64_t window, std::size_t slots) : window_(window), slots_(std::max<std::size_t>(slots, 1)) {}
   std::uint64_t window() const noexcept { return window_; }
-  // True when seq may be emitted now (a wait would return at once).
+  // True when seq may pass now (a wait would return at once).
   bool open_for(std::uint64_t seq) const noexcept { return seq < next_.load(std::memory_order_acquire) + window_; }
-  // Blocks until seq may be emitted; false if the run is stopping.
+  // Blocks until seq may pass; false if the run is stopping.
   bool wait(std::uint64_t seq) {
-    for (backoff<spin::emit_window> b;;) {
-      if (seq < next_.load(std::memory_order_acquire) + window_) return true;
+    for (backoff<P> b;;) {
+      if (open_for(seq)) return true;
       if (stopped_.load(std::memory_order_acquire)) return false;
       if (!b.pause()) break;
     }
     std::unique_lock lock(mutex_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    cv_.wait(lock, [&] {
+    slots_[seq % slots_.size()].wait(lock, [&] {
       return seq < next_.load(std::memory_order_seq_cst) + window_ || stopped_.load(std::memory_order_seq_cst);
     });
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     return !stopped_.load(std::memory_order_relaxed);
   }
-  // The consumer has taken its next item.
+  // Seq next has passed (the consumer took it, or its worker passed it on): next + window may pass now.
   void advance() {
     // seq_cst pairs with the sleeper's: either it sees the new value before sleeping, or this sees it asleep.
-    next_.fetch_add(1, std::memory_order_seq_cst);
+    const std::uint64_t opened = next_.fetch_add(1, std::memory_order_seq_cst) + window_;
     if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
     { std::lock_guard lock(mutex_); }  // a sleeper checked under the lock, so it is waiting by now
-    cv_.notify_all();
+    slots_[opened % slots_.size()].notify_all();
   }
   std::uint64_t next() const noexcept { return next_.load(std::memory_order_relaxed); }
   void stop() {
@@ -118,17 +123,20 @@ class SLUICE_EXPORT emit_gate {
       std::lock_guard lock(mutex_);
       stopped_.store(true, std::memory_order_seq_cst);
     }
-    cv_.notify_all();
+    for (auto& cv : slots_) cv.notify_all();
   }
 
  private:
   const std::uint64_t window_;
   std::mutex mutex_;
-  std::condition_variable cv_;
+  std::vector<std::condition_variable> slots_;  // as many as workers: one sleeper per slot
   std::atomic<std::uint64_t> next_{0};
   std::atomic<std::size_t> sleepers_{0};
   std::atomic<bool> stopped_{false};
 };
+// The emit gate's waiters wait for a window of turns, so they also yield a few times before they sleep.
+using emit_gate = order_gate<spin::emit_window>;
+using turnstile = order_gate<spin::ordered_turn>;
 
 // A bounded queue plus, when its consumer opted in to batching, the consumer's recent cost per item, which
 // tells its producer how much to gather (up to max_batch items).
@@ -147,7 +155,7 @@ struct link {
   bool measures() const noexcept { return max_batch > 1; }
   // Set (before the producer launches) when the single consumer reorders what several workers emit.
   std::unique_ptr<emit_gate> gate;
-  void reorder() { gate = std::make_unique<emit_gate>(queue.maxsize()); }
+  void reorder() { gate = std::make_unique<emit_gate>(queue.maxsize(), 1); }
   void stop_gate() {
     if (gate) gate->stop();
   }
@@ -454,52 +462,6 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
   }
 }
 
-// Keeps a stage's outputs in input order when several workers run it (see the file comment). A turn usually
-// comes within moments, so a worker spins briefly before sleeping, and a worker passing the turn on touches
-// the lock only when someone sleeps: one item per hand-over must not cost a futex round trip.
-class SLUICE_EXPORT turnstile {
- public:
-  explicit turnstile(std::size_t workers) : slots_(workers) {}
-  // True when it is seq's turn now (a wait would return at once).
-  bool open_for(std::uint64_t seq) const noexcept { return next_.load(std::memory_order_acquire) == seq; }
-  // Blocks until seq's turn; false if the run is stopping.
-  bool wait(std::uint64_t seq) {
-    for (backoff<spin::ordered_turn> b;;) {
-      if (next_.load(std::memory_order_acquire) == seq) return true;
-      if (stopped_.load(std::memory_order_acquire)) return false;
-      if (!b.pause()) break;
-    }
-    std::unique_lock lock(mutex_);
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    slots_[seq % slots_.size()].wait(lock, [&] {
-      return next_.load(std::memory_order_seq_cst) == seq || stopped_.load(std::memory_order_seq_cst);
-    });
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    return !stopped_.load(std::memory_order_relaxed);
-  }
-  void advance() {
-    // seq_cst pairs with the sleeper's: either it sees the new turn before sleeping, or this sees it asleep.
-    const std::uint64_t next = next_.fetch_add(1, std::memory_order_seq_cst) + 1;
-    if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
-    { std::lock_guard lock(mutex_); }  // a sleeper checked the turn under the lock, so it is waiting by now
-    slots_[next % slots_.size()].notify_all();
-  }
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopped_.store(true, std::memory_order_seq_cst);
-    }
-    for (auto& cv : slots_) cv.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::condition_variable> slots_;  // a worker sleeps on its seq's slot: one sleeper per slot
-  std::atomic<std::uint64_t> next_{0};
-  std::atomic<std::size_t> sleepers_{0};
-  std::atomic<bool> stopped_{false};
-};
-
 template <class In, class Out, class F>
 class stage_node final : public node<Out> {
   using result_t = std::invoke_result_t<F&, In&&>;
@@ -530,7 +492,7 @@ class stage_node final : public node<Out> {
       in_->reorder();
     if (ordered && opts_.workers > 1) {
       if constexpr (!std::is_void_v<Out>) gated_ = out->gate != nullptr;
-      if (!gated_) turn_ = std::make_unique<turnstile>(opts_.workers);
+      if (!gated_) turn_ = std::make_unique<turnstile>(1, opts_.workers);
     }
     ordered_ = ordered;
     live_.store(opts_.workers, std::memory_order_relaxed);
