@@ -95,10 +95,8 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
           if (i == 0) prefaulter.start(sink);
         }
         want = std::min(want, sink.capacity() - old);
-        sink.resize(old + want);
-        ssize_t got = os::read_some(rd.fd_.get(), sink.data() + old, want);
+        ssize_t got = os::read_append(rd.fd_.get(), sink, want);  // no zero-fill of the room first
         const int read_errno = errno;
-        sink.resize(old + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
         if (i == 0) prefaulter.progress(sink.size());
         if (got == 0 || (got < 0 && read_errno != EAGAIN)) {
           rd.eof_ = true;

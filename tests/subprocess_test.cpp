@@ -453,6 +453,27 @@ TEST_F(Subprocess, CommunicateBigInputResumesAfterTimeout) {
   EXPECT_TRUE(out == input);
 }
 
+// A timeout in the middle of a big output: the exception carries every byte read so far (a prefix of the
+// output, nothing zero-filled or doubled), and the next call returns the whole output once.
+TEST_F(Subprocess, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
+  const std::size_t n = std::size_t(under_tsan ? 8 : 24) << 20;
+  sluice::process p({child, "write", "out", std::to_string(n), "y", "sleep", "1.5", "print", "end"},
+                    {.out = redirect::pipe, .err = redirect::pipe});
+  try {
+    p.communicate({}, 500ms);
+    FAIL() << "expected timeout_expired";
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_LE(e.out().size(), n);
+    EXPECT_EQ(e.out().find_first_not_of('y'), std::string::npos);
+    EXPECT_EQ(e.err(), "");
+  }
+  auto [out, err] = p.communicate({}, 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  ASSERT_EQ(out.size(), n + 4);
+  EXPECT_EQ(out.find_first_not_of('y'), n);
+  EXPECT_EQ(out.substr(n), "end\n");
+}
+
 // Big input with little output (a filter): the reservation stays mostly untouched address space.
 TEST_F(Subprocess, CommunicateBigInputSmallOutput) {
   const std::size_t n = std::size_t(32) << 20;

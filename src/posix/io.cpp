@@ -41,7 +41,9 @@ void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
 
-void grow_pipe(int fd, int size) noexcept { ::fcntl(fd, F_SETPIPE_SZ, size); }
+void grow_pipe(int fd, int size) noexcept {
+  (void)fault::call_or_fail(sys_call::set_pipe_size, [&] { return ::fcntl(fd, F_SETPIPE_SZ, size); });
+}
 
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept {
   ssize_t r;
