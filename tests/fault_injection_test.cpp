@@ -409,6 +409,33 @@ TEST_F(Fault, ReadErrorMidBigOutputKeepsWhatWasRead) {
   EXPECT_TRUE(p.returncode().has_value());  // the child died of SIGPIPE or finished; either way it was reaped
 }
 
+// vmsplice refused (EINVAL, as for a descriptor that is no pipe) in the middle of a big untimed communicate:
+// the rest goes by write(), nothing lost or doubled.
+TEST_F(Fault, LentInputFallsBackToCopiesWhenRefused) {
+  const std::string input = patterned(std::size_t(24) << 20);
+  inject(sys_call::write, EINVAL, 1, 8);
+  sluice::process p({child, "echo"}, {.in = sluice::redirect::pipe, .out = sluice::redirect::pipe});
+  auto [out, err] = p.communicate(input);
+  EXPECT_EQ(p.returncode(), 0);
+  EXPECT_TRUE(out == input) << out.size() << " bytes back of " << input.size();
+  EXPECT_EQ(taken(sys_call::write), 1);
+}
+
+// An exception in the middle of a big untimed communicate (poll failing) leaves no lent byte in the pipe for
+// the child to read after the caller has its buffer back: the pipe is drained before the exception leaves.
+TEST_F(Fault, ExceptionMidLentInputDrainsThePipe) {
+  std::string input = patterned(std::size_t(24) << 20);
+  sluice::process p({child, "sleep", "0.3", "echo"}, {.in = sluice::redirect::pipe, .out = sluice::redirect::pipe});
+  inject(sys_call::poll, ENOMEM, 1, 1);  // after the first turn, which lends up to a pipe-full while the child sleeps
+  EXPECT_EQ(code_of([&] { p.communicate(input); }), std::errc::not_enough_memory);
+  std::fill(input.begin(), input.end(), '!');
+  // What the child echoes now comes from what was still in the pipe: none of it may be the changed buffer.
+  p.in().close();
+  std::string rest = p.out().read();
+  EXPECT_EQ(rest.find('!'), std::string::npos) << "the child read a lent page after the exception";
+  EXPECT_EQ(p.wait(), 0);
+}
+
 TEST_F(Fault, AioWithCloneRefusedUsesVfork) {
   inject(sys_call::spawn, ENOSYS, 2);
   EXPECT_EQ(aio::run(aio_echo(big)), big);

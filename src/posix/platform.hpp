@@ -78,6 +78,17 @@ int open_cloexec(const char* path, int flags, mode_t mode = 0666) noexcept;
 int dup_cloexec(int fd) noexcept;
 void close_fd(int fd) noexcept;
 void grow_pipe(int fd, int size) noexcept;  // best effort F_SETPIPE_SZ: a refusal leaves the pipe as it was
+int pipe_size(int fd) noexcept;  // F_GETPIPE_SZ: the pipe's capacity in bytes, -1 when fd is not a pipe
+long pipe_size_limit() noexcept;  // /proc/sys/fs/pipe-max-size (the most an unprivileged process may set), or -1
+
+// Lends [data, data+n) to a pipe (vmsplice): the pipe then refers to those pages instead of holding a copy, so the
+// reader copies straight out of the caller's memory -- which must stay unchanged until the reader has read them.
+// Retried on EINTR; -1 and errno (EAGAIN on a full non-blocking pipe, EPIPE without readers) on failure. Goes
+// through the fault seam as a `write`.
+ssize_t lend_to_pipe(int fd, const void* data, std::size_t n) noexcept;
+// Reads and discards whatever a pipe holds now, through a read end of its own opened from the write end `fd`
+// (/proc/self/fd); the number of bytes taken, or -1 when no read end can be opened (no /proc).
+long long drain_pipe(int fd) noexcept;
 
 // Reads and writes retried on EINTR; -1 and errno on failure.
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept;
