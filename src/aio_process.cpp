@@ -53,6 +53,9 @@ struct process_state {
     }
   }
   ~process_state() {
+    // Lent input pages still in the stdin pipe (a communicate cancelled or timed out, then the process dropped)
+    // must not be read by anyone once `input` is freed: take them out of the pipe.
+    if (lent_pending && in.valid() && !in.state()->closed) os::drain_pipe(in.state()->f.get());
     if (!alive->closed) {
       if (exit_io.registered) {
         loop->unwatch(exit_io);
@@ -86,6 +89,12 @@ struct process_state {
   bool communicating = false;
   std::string input;
   std::size_t input_pos = 0;
+  // input[input_pos, lend_until) may be lent to the stdin pipe (vmsplice) instead of copied: `input` is ours and
+  // stays unchanged until the communication ends, across timeouts and cancellations. The last bytes (twice the
+  // largest pipe an unprivileged child can make) are copied, and those only all fit once every lent page has been
+  // read; lent_pending until then (or until EPIPE says no reader is left).
+  std::size_t lend_until = 0;
+  bool lent_pending = false;
   std::string out_acc;
   std::string err_acc;
 };
@@ -201,16 +210,30 @@ bool feed(process_state& s) {
   writer_state& w = *s.in.state();
   if (w.closed) return true;
   while (s.input_pos < s.input.size() && w.io.writable) {
-    ssize_t n = os::write_some(w.f.get(), s.input.data() + s.input_pos, s.input.size() - s.input_pos);
+    ssize_t n;
+    if (s.input_pos < s.lend_until) {
+      n = os::lend_to_pipe(w.f.get(), s.input.data() + s.input_pos, std::min(big_io, s.lend_until - s.input_pos));
+      if (n > 0) s.lent_pending = true;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EPIPE) {
+        s.lend_until = 0;  // refused: copy from here on
+        continue;
+      }
+    } else {
+      n = os::write_some(w.f.get(), s.input.data() + s.input_pos, s.input.size() - s.input_pos);
+    }
     if (n > 0) {
       s.input_pos += static_cast<std::size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       w.io.writable = false;
     } else {
-      s.input_pos = s.input.size();  // EPIPE: the child exited or closed stdin; not an error
+      // EPIPE: the child exited or closed stdin; not an error. After another error a reader may be left: no
+      // lent page may stay in the pipe for it.
+      if (s.lent_pending && errno != EPIPE) os::drain_pipe(w.f.get());
+      s.input_pos = s.input.size();
     }
   }
   if (s.input_pos < s.input.size()) return false;
+  s.lent_pending = false;  // all written, the copied tail last (or no reader left)
   w.close_now();
   return true;
 }
@@ -252,7 +275,13 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
   if (s.input.size() - s.input_pos >= big_io) {
     // Big input usually means big output from a filter: bigger pipes cut the system calls per byte, and
     // reserving the output up front (address space only until touched) spares its geometric regrowth.
-    if (s.in.valid() && !s.in.state()->closed) os::grow_pipe(s.in.state()->f.get(), int(big_io));
+    if (s.in.valid() && !s.in.state()->closed) {
+      const int fd = s.in.state()->f.get();
+      os::grow_pipe(fd, int(big_io));
+      const long cap = std::max<long>(os::pipe_size(fd), os::pipe_size_limit());
+      if (cap > 0 && os::pipe_size_limit() > 0 && s.input.size() > 2 * std::size_t(cap) + 4 * big_io)
+        s.lend_until = s.input.size() - 2 * static_cast<std::size_t>(cap);
+    }
     if (s.out.valid() && !s.out.state()->eof) {
       os::grow_pipe(s.out.state()->f.get(), int(big_io));
       if (s.out_acc.capacity() < s.input.size()) s.out_acc.reserve(s.out_acc.size() + s.input.size() + big_io);
@@ -282,6 +311,7 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
   s.communicating = false;
   s.input.clear();
   s.input_pos = 0;
+  s.lend_until = 0;
   co_return std::pair<std::string, std::string>(std::move(s.out_acc), std::move(s.err_acc));
 }
 

@@ -1634,6 +1634,31 @@ TEST_F(Aio, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
   }());
 }
 
+// A big input is lent to the stdin pipe (vmsplice) from the process's own copy, which stays put across a timeout:
+// the child, stalled at first, gets every byte once, in order, when communicate resumes.
+TEST_F(Aio, CommunicateLentInputResumesAfterTimeout) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(scaled(32, 12)) << 20;
+    const std::string input = patterned(n);
+    aio::options o;
+    o.in = redirect::pipe;
+    o.out = redirect::pipe;
+    std::vector<std::string> args{child, "sleep", "0.5", "echo"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    bool timed_out = false;
+    try {
+      (void)co_await p.communicate(input, sluice::seconds(0.1));
+    } catch (const sluice::timeout_expired&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    auto [out, err] = co_await p.communicate();
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_EQ(out.size(), n);
+    EXPECT_TRUE(out == input);
+  }());
+}
+
 // Cancelled in the middle of a big transfer (its helper thread joined as the frame goes), then resumed.
 TEST_F(Aio, CancelledBigCommunicateResumesWithAllOutput) {
   aio::run([]() -> task<void> {
