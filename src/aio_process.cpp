@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "aio_internal.hpp"
+#include "output_prefaulter.hpp"
 #include "posix/platform.hpp"
 #include "sluice/detail/deadline.hpp"
 
@@ -52,6 +53,9 @@ struct process_state {
     }
   }
   ~process_state() {
+    // Lent input pages still in the stdin pipe (a communicate cancelled or timed out, then the process dropped)
+    // must not be read by anyone once `input` is freed: take them out of the pipe.
+    if (lent_pending && in.valid() && !in.state()->closed) os::drain_pipe(in.state()->f.get());
     if (!alive->closed) {
       if (exit_io.registered) {
         loop->unwatch(exit_io);
@@ -85,6 +89,12 @@ struct process_state {
   bool communicating = false;
   std::string input;
   std::size_t input_pos = 0;
+  // input[input_pos, lend_until) may be lent to the stdin pipe (vmsplice) instead of copied: `input` is ours and
+  // stays unchanged until the communication ends, across timeouts and cancellations. The last bytes (twice the
+  // largest pipe an unprivileged child can make) are copied, and those only all fit once every lent page has been
+  // read; lent_pending until then (or until EPIPE says no reader is left).
+  std::size_t lend_until = 0;
+  bool lent_pending = false;
   std::string out_acc;
   std::string err_acc;
 };
@@ -157,29 +167,14 @@ struct any_io_await : cancellable_await {
 
 constexpr std::size_t big_io = std::size_t(1) << 20;
 
-// Faults in the reserved room of a big output a few MiB ahead of the reads, with one madvise
-// (MADV_POPULATE_WRITE) instead of a page fault per 4 KiB page: on this loop's one thread, faults bounded
-// the throughput of a large communicate.
-struct populate_ahead {
-  const char* base = nullptr;
-  std::size_t upto = 0;
-  void operator()(std::string& dst) noexcept {
-    if (dst.capacity() < 4 * big_io) return;
-    if (dst.data() != base) {
-      base = dst.data();
-      upto = dst.size();
-    }
-    if (upto >= dst.size() + big_io) return;
-    std::size_t end = std::min(dst.capacity(), std::max(upto, dst.size()) + 4 * big_io);
-    if (end > upto) os::prefault_writable(dst.data() + upto, end - upto);
-    upto = end;
-  }
-};
-
 // Moves what the reader holds and what the pipe has now into dst; true at end of file. The pipe is read
 // straight into dst, not through the reader's buffer: a large output is then copied once, not three times.
-bool drain_into(reader_state& r, std::string& dst, populate_ahead* populate = nullptr) {
+// With a prefaulter (stdout), the room of a big output is mapped by its helper thread ahead of the reads, as in
+// the sync communicate: on this loop's one thread the page faults (or an inline madvise) bounded the throughput,
+// and left the second core idle while the child waited for room in its pipe.
+bool drain_into(reader_state& r, std::string& dst, sluice::detail::output_prefaulter* prefaulter = nullptr) {
   if (r.pos < r.buf.size()) {
+    if (prefaulter) prefaulter->stop();  // the swap or append below may move dst's buffer
     if (dst.empty() && r.pos == 0) {
       dst.swap(r.buf);
     } else {
@@ -187,11 +182,23 @@ bool drain_into(reader_state& r, std::string& dst, populate_ahead* populate = nu
     }
     r.buf.clear();
     r.pos = 0;
+    if (prefaulter) prefaulter->start(dst);
   }
+  constexpr std::size_t min_read = std::size_t(1) << 16;
   for (;;) {
-    if (populate) (*populate)(dst);
-    switch (r.read_into(dst, big_io)) {
-      case read_result::data: continue;
+    if (prefaulter && dst.capacity() - dst.size() < min_read) {
+      prefaulter->stop();  // the buffer is about to move: the helper must be done with it first
+      dst.reserve(std::max(dst.size() + big_io, dst.capacity() * 2));
+      prefaulter->start(dst);
+    }
+    // Fill the room there is before growing: an exact reservation must not be doubled (and copied) because the
+    // last read asks for a full 1 MiB.
+    std::size_t want = big_io;
+    if (dst.capacity() - dst.size() >= min_read) want = std::min(want, dst.capacity() - dst.size());
+    switch (r.read_into(dst, want)) {
+      case read_result::data:
+        if (prefaulter) prefaulter->progress(dst.size());
+        continue;
       case read_result::eof: return true;
       case read_result::would_block: return false;
     }
@@ -203,16 +210,30 @@ bool feed(process_state& s) {
   writer_state& w = *s.in.state();
   if (w.closed) return true;
   while (s.input_pos < s.input.size() && w.io.writable) {
-    ssize_t n = os::write_some(w.f.get(), s.input.data() + s.input_pos, s.input.size() - s.input_pos);
+    ssize_t n;
+    if (s.input_pos < s.lend_until) {
+      n = os::lend_to_pipe(w.f.get(), s.input.data() + s.input_pos, std::min(big_io, s.lend_until - s.input_pos));
+      if (n > 0) s.lent_pending = true;
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EPIPE) {
+        s.lend_until = 0;  // refused: copy from here on
+        continue;
+      }
+    } else {
+      n = os::write_some(w.f.get(), s.input.data() + s.input_pos, s.input.size() - s.input_pos);
+    }
     if (n > 0) {
       s.input_pos += static_cast<std::size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       w.io.writable = false;
     } else {
-      s.input_pos = s.input.size();  // EPIPE: the child exited or closed stdin; not an error
+      // EPIPE: the child exited or closed stdin; not an error. After another error a reader may be left: no
+      // lent page may stay in the pipe for it.
+      if (s.lent_pending && errno != EPIPE) os::drain_pipe(w.f.get());
+      s.input_pos = s.input.size();
     }
   }
   if (s.input_pos < s.input.size()) return false;
+  s.lent_pending = false;  // all written, the copied tail last (or no reader left)
   w.close_now();
   return true;
 }
@@ -254,19 +275,26 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
   if (s.input.size() - s.input_pos >= big_io) {
     // Big input usually means big output from a filter: bigger pipes cut the system calls per byte, and
     // reserving the output up front (address space only until touched) spares its geometric regrowth.
-    if (s.in.valid() && !s.in.state()->closed) os::grow_pipe(s.in.state()->f.get(), int(big_io));
+    if (s.in.valid() && !s.in.state()->closed) {
+      const int fd = s.in.state()->f.get();
+      os::grow_pipe(fd, int(big_io));
+      const long cap = std::max<long>(os::pipe_size(fd), os::pipe_size_limit());
+      if (cap > 0 && os::pipe_size_limit() > 0 && s.input.size() > 2 * std::size_t(cap) + 4 * big_io)
+        s.lend_until = s.input.size() - 2 * static_cast<std::size_t>(cap);
+    }
     if (s.out.valid() && !s.out.state()->eof) {
       os::grow_pipe(s.out.state()->f.get(), int(big_io));
       if (s.out_acc.capacity() < s.input.size()) s.out_acc.reserve(s.out_acc.size() + s.input.size() + big_io);
     }
   }
-  populate_ahead populate;
+  sluice::detail::output_prefaulter prefaulter;  // joined before the output can move, and when this frame ends (or is destroyed)
+  if (s.out.valid() && !s.out.state()->eof) prefaulter.start(s.out_acc);
   bool in_done = !s.in.valid();
   bool out_done = !s.out.valid() || s.out.state()->eof;
   bool err_done = !s.err.valid() || s.err.state()->eof;
   for (;;) {
     if (!in_done) in_done = feed(s);
-    if (!out_done) out_done = drain_into(*s.out.state(), s.out_acc, &populate);
+    if (!out_done) out_done = drain_into(*s.out.state(), s.out_acc, &prefaulter);
     if (!err_done) err_done = drain_into(*s.err.state(), s.err_acc);
     if (in_done && out_done && err_done) break;
     any_io_await a(s, out_done ? nullptr : &s.out.state()->io, err_done ? nullptr : &s.err.state()->io,
@@ -274,6 +302,7 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
     co_await a;
     if (a.timed_out) throw_timeout(s, *timeout);
   }
+  prefaulter.stop();  // before the output is handed over (and maybe freed) by the caller
   while (!s.child.poll()) {
     any_io_await a(s, nullptr, nullptr, nullptr, true, deadline);
     co_await a;
@@ -282,6 +311,7 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
   s.communicating = false;
   s.input.clear();
   s.input_pos = 0;
+  s.lend_until = 0;
   co_return std::pair<std::string, std::string>(std::move(s.out_acc), std::move(s.err_acc));
 }
 

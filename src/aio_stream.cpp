@@ -90,10 +90,8 @@ read_result reader_state::read_into(std::string& dst, std::size_t want) {
   if (!io.readable) return read_result::would_block;
   const std::size_t old = dst.size();
   if (dst.capacity() - old < want) dst.reserve(std::max(old + want, dst.capacity() * 2));
-  dst.resize(old + want);
-  ssize_t n = os::read_some(f.get(), dst.data() + old, want);
+  ssize_t n = os::read_append(f.get(), dst, want);  // no zero-fill of the room first
   const int err = errno;
-  dst.resize(old + static_cast<std::size_t>(n > 0 ? n : 0));
   if (n > 0) {
     if (static_cast<std::size_t>(n) < want && !io.always_ready && !io.hangup) io.readable = false;
     return read_result::data;

@@ -24,6 +24,7 @@ void process_state::take_buffered(pipe_reader& r, std::string& sink) {
 bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& written, pump_reader* readers,
                          std::size_t n, const os::clock::time_point* deadline, process_state* watched) {
   constexpr std::size_t max_chunk = std::size_t(1) << 20;
+  constexpr std::size_t lend_min = std::size_t(4) << 20;
   std::optional<os::sigpipe_guard> guard;
   if (in && in->fd_) {
     guard.emplace();
@@ -31,6 +32,36 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
     os::set_nonblocking(in->fd_.get(), true);
     if (input.size() - written > (std::size_t(1) << 16)) os::grow_pipe(in->fd_.get(), int(max_chunk));
   }
+  // Without a deadline, a big input is lent to the pipe (vmsplice) rather than copied into it: the child reads
+  // straight from `input`, one copy per byte instead of two. Safe because `input` cannot change while this call
+  // runs, and the call never returns with a lent byte still readable: the last bytes (twice the largest pipe an
+  // unprivileged child could make of its stdin) go by write(), as copies, and those can only all fit once every
+  // lent page has been read (a pipe holds capacity/4096 buffers, and lent pages never merge with copies); EPIPE
+  // means no reader is left to read them. (A privileged child that grows its stdin pipe beyond pipe-max-size
+  // in mid-transfer would void that count.) A deadline could end the call with lent bytes in the pipe and the
+  // child alive, so a timed call only copies. On an exception the pipe is drained (see below).
+  std::size_t lend_until = 0;  // input [written, lend_until) may be lent
+  bool lent_any = false;
+  if (in && in->fd_ && !deadline && input.size() - written >= lend_min) {
+    const long cap = std::max<long>(os::pipe_size(in->fd_.get()), os::pipe_size_limit());
+    if (cap > 0 && os::pipe_size_limit() > 0 && input.size() - written > 2 * std::size_t(cap) + lend_min)
+      lend_until = input.size() - 2 * static_cast<std::size_t>(cap);
+  }
+  try {
+    return pump_loop(in, input, written, readers, n, deadline, watched, lend_until, lent_any);
+  } catch (...) {
+    // Lent bytes still in the pipe would be read after the caller got control back (and maybe changed or freed
+    // `input`): take them out of the pipe first. The child then misses them -- after an exception the stream it
+    // received is not complete anyway.
+    if (lent_any && in->fd_ && written < input.size()) os::drain_pipe(in->fd_.get());
+    throw;
+  }
+}
+
+bool process_state::pump_loop(pipe_writer* in, std::string_view input, std::size_t& written, pump_reader* readers,
+                              std::size_t n, const os::clock::time_point* deadline, process_state* watched,
+                              std::size_t lend_until, bool& lent_any) {
+  constexpr std::size_t max_chunk = std::size_t(1) << 20;
   std::size_t chunk[4] = {1u << 16, 1u << 16, 1u << 16, 1u << 16};
   bool watch_pidfd = true;
   // Big input usually means big output from a filter. Reserving that much up front is only address space
@@ -72,12 +103,20 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
         if (!watched->reap()) watch_pidfd = false;
       } else if (idx_of[k] == -1) {
         std::size_t len = std::min(input.size() - written, max_chunk);
-        ssize_t w = os::write_some(in->fd_.get(), input.data() + written, len);
+        ssize_t w = -1;
+        if (written < lend_until) {
+          w = os::lend_to_pipe(in->fd_.get(), input.data() + written, std::min(len, lend_until - written));
+          if (w > 0) lent_any = true;
+          if (w < 0 && errno != EAGAIN && errno != EPIPE) lend_until = 0;  // refused: copy from here on
+        }
+        if (written >= lend_until) w = os::write_some(in->fd_.get(), input.data() + written, len);
         if (w > 0) {
           written += static_cast<std::size_t>(w);
         } else if (w < 0 && errno != EAGAIN) {
           // EPIPE (the child stopped reading, maybe exited) is not an error, as in Python; nor is anything
-          // else worth losing the output over: stop feeding and keep reading.
+          // else worth losing the output over: stop feeding and keep reading. A reader may be left after an
+          // error other than EPIPE: no lent byte may stay in the pipe for it.
+          if (lent_any && errno != EPIPE) os::drain_pipe(in->fd_.get());
           written = input.size();
           in->fd_.close();
         }
@@ -95,10 +134,8 @@ bool process_state::pump(pipe_writer* in, std::string_view input, std::size_t& w
           if (i == 0) prefaulter.start(sink);
         }
         want = std::min(want, sink.capacity() - old);
-        sink.resize(old + want);
-        ssize_t got = os::read_some(rd.fd_.get(), sink.data() + old, want);
+        ssize_t got = os::read_append(rd.fd_.get(), sink, want);  // no zero-fill of the room first
         const int read_errno = errno;
-        sink.resize(old + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
         if (i == 0) prefaulter.progress(sink.size());
         if (got == 0 || (got < 0 && read_errno != EAGAIN)) {
           rd.eof_ = true;

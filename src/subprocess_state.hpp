@@ -61,6 +61,10 @@ struct process_state {
   // arguments). `watched`, when given, is reaped as soon as its pidfd says it ended.
   static bool pump(pipe_writer* in, std::string_view input, std::size_t& written, pump_reader* readers,
                    std::size_t n, const os::clock::time_point* deadline, process_state* watched);
+  // pump's loop; input[written, lend_until) may be lent to the pipe (vmsplice), lent_any says whether some was.
+  static bool pump_loop(pipe_writer* in, std::string_view input, std::size_t& written, pump_reader* readers,
+                        std::size_t n, const os::clock::time_point* deadline, process_state* watched,
+                        std::size_t lend_until, bool& lent_any);
   // Moves data already buffered in r (by readline/read(n)) to the end of sink.
   static void take_buffered(pipe_reader& r, std::string& sink);
 };

@@ -1564,6 +1564,125 @@ TEST_F(Aio, CommunicateWithInput) {
   }());
 }
 
+// The big-transfer paths of aio's communicate: the output reserved from the input size and mapped ahead by a
+// helper thread, read in place without zero-filling. Each must keep every byte, in order.
+std::string patterned(std::size_t n) {
+  std::string s(n, 'i');
+  for (std::size_t k = 0; k < n; k += 4093) s[k] = static_cast<char>('a' + k % 26);
+  return s;
+}
+
+// Output beyond the input-sized reservation moves the buffer (after the helper is done with it).
+TEST_F(Aio, CommunicateOutputOutgrowingTheInputReservation) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(12) << 20, extra = std::size_t(scaled(40, 12)) << 20;
+    const std::string input = patterned(n);
+    aio::options o;
+    o.in = redirect::pipe;
+    o.out = redirect::pipe;
+    std::vector<std::string> args{child, "echo", "write", "out", std::to_string(extra), "y"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    auto [out, err] = co_await p.communicate(input);
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_EQ(out.size(), n + extra);
+    EXPECT_TRUE(std::string_view(out).substr(0, n) == input);
+    EXPECT_EQ(out.find_first_not_of('y', n), std::string::npos);
+  }());
+}
+
+// stderr and stdout both far beyond any pipe buffer, stderr written first (no deadlock, nothing mixed).
+TEST_F(Aio, CommunicateStdoutAndStderrBothLarge) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(scaled(32, 8)) << 20;
+    const std::string input = patterned(n);
+    aio::options o;
+    o.in = redirect::pipe;
+    o.out = redirect::pipe;
+    o.err = redirect::pipe;
+    std::vector<std::string> args{child, "write", "err", std::to_string(n), "e", "echo"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    auto [out, err] = co_await p.communicate(input);
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_TRUE(out == input) << out.size() << " bytes of stdout";
+    EXPECT_EQ(err.size(), n);
+    EXPECT_EQ(err.find_first_not_of('e'), std::string::npos);
+  }());
+}
+
+// A timeout in the middle of a big output carries every byte read so far; the next call returns all of it.
+TEST_F(Aio, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(scaled(24, 8)) << 20;
+    aio::options o;
+    o.out = redirect::pipe;
+    std::vector<std::string> args{child, "write", "out", std::to_string(n), "y", "sleep", "1.5", "print", "end"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    std::size_t partial = 0;
+    try {
+      (void)co_await p.communicate("", sluice::seconds(0.5));
+      ADD_FAILURE() << "no timeout";
+    } catch (const sluice::timeout_expired& e) {
+      partial = e.out().size();
+      EXPECT_EQ(e.out().find_first_not_of('y'), std::string::npos);
+    }
+    EXPECT_LE(partial, n);
+    auto [out, err] = co_await p.communicate();
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_EQ(out.size(), n + 4);
+    EXPECT_EQ(out.find_first_not_of('y'), n);
+    EXPECT_EQ(out.substr(std::min(n, out.size())), "end\n");
+  }());
+}
+
+// A big input is lent to the stdin pipe (vmsplice) from the process's own copy, which stays put across a timeout:
+// the child, stalled at first, gets every byte once, in order, when communicate resumes.
+TEST_F(Aio, CommunicateLentInputResumesAfterTimeout) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(scaled(32, 12)) << 20;
+    const std::string input = patterned(n);
+    aio::options o;
+    o.in = redirect::pipe;
+    o.out = redirect::pipe;
+    std::vector<std::string> args{child, "sleep", "0.5", "echo"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    bool timed_out = false;
+    try {
+      (void)co_await p.communicate(input, sluice::seconds(0.1));
+    } catch (const sluice::timeout_expired&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    auto [out, err] = co_await p.communicate();
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_EQ(out.size(), n);
+    EXPECT_TRUE(out == input);
+  }());
+}
+
+// Cancelled in the middle of a big transfer (its helper thread joined as the frame goes), then resumed.
+TEST_F(Aio, CancelledBigCommunicateResumesWithAllOutput) {
+  aio::run([]() -> task<void> {
+    const std::size_t n = std::size_t(scaled(24, 8)) << 20;
+    const std::string input = patterned(n);
+    aio::options o;
+    o.in = redirect::pipe;
+    o.out = redirect::pipe;
+    std::vector<std::string> args{child, "echo", "sleep", "0.6", "print", "end"};
+    aio::process p = co_await aio::create_subprocess_exec(args, o);
+    auto h = aio::create_task([](aio::process* p, const std::string* in) -> task<std::pair<std::string, std::string>> {
+      co_return co_await p->communicate(*in);
+    }(&p, &input));
+    co_await aio::sleep(0.3);
+    h.cancel();
+    EXPECT_THROW(co_await h, sluice::cancelled_error);
+    auto [out, err] = co_await p.communicate();
+    EXPECT_EQ(p.returncode(), 0);
+    EXPECT_EQ(out.size(), n + 4);
+    EXPECT_TRUE(std::string_view(out).substr(0, n) == input);
+    EXPECT_EQ(out.substr(std::min(n, out.size())), "end\n");
+  }());
+}
+
 TEST_F(Aio, CommunicateTimeoutCarriesPartialOutputThenResumes) {
   aio::run([]() -> task<void> {
     aio::options o;

@@ -372,6 +372,70 @@ TEST_F(Fault, AioPidfdOutOfDescriptorsStillReapsTheChild) {
 // means "nothing there now" -- an EAGAIN with data waiting, which no kernel gives, would wait for an edge that
 // never comes.
 
+// ---------------------------------------------------------------- the big-transfer paths of communicate
+
+// A patterned buffer: a byte moved, doubled or dropped shows up in a comparison.
+std::string patterned(std::size_t n) {
+  std::string s(n, 'i');
+  for (std::size_t k = 0; k < n; k += 4093) s[k] = static_cast<char>('a' + k % 26);
+  return s;
+}
+
+// F_SETPIPE_SZ refused (a user over the pipe quota, a pipe-max-size below 1 MiB): communicate goes on with the
+// default 64 KiB pipes and loses nothing, sync and aio.
+TEST_F(Fault, CommunicateWithBiggerPipesRefused) {
+  const std::string input = patterned(std::size_t(24) << 20);
+  inject(sys_call::set_pipe_size, EPERM, 1000);
+  auto r = sluice::run({child, "echo"}, {.input = input, .capture_output = true, .timeout = 100s});
+  EXPECT_EQ(r.returncode, 0);
+  EXPECT_TRUE(r.out == input) << "sync: " << r.out.size() << " bytes back of " << input.size();
+  const int sync_refusals = taken(sys_call::set_pipe_size);
+  EXPECT_GE(sync_refusals, 1) << "the sync path no longer asks for bigger pipes: this test proves nothing";
+  EXPECT_TRUE(aio::run(aio_echo(input)) == input) << "aio";
+  EXPECT_GT(taken(sys_call::set_pipe_size), sync_refusals) << "the aio path no longer asks for bigger pipes";
+}
+
+// A read that fails (EIO) in the middle of a big output ends that output as end of file would; what was read
+// before stays, exactly: a failed read appends nothing (no zero bytes from the room it was offered).
+TEST_F(Fault, ReadErrorMidBigOutputKeepsWhatWasRead) {
+  const std::size_t n = std::size_t(32) << 20;
+  inject(sys_call::read, EIO, 1, 8);  // 8 reads take at most 8 MiB of the 32
+  sluice::process p({child, "write", "out", std::to_string(n), "y"}, {.out = sluice::redirect::pipe});
+  auto [out, err] = p.communicate({}, 100s);
+  EXPECT_EQ(taken(sys_call::read), 1);
+  EXPECT_GT(out.size(), 0u);
+  EXPECT_LT(out.size(), n);
+  EXPECT_EQ(out.find_first_not_of('y'), std::string::npos) << "a byte that was not read is in the output";
+  EXPECT_TRUE(p.returncode().has_value());  // the child died of SIGPIPE or finished; either way it was reaped
+}
+
+// vmsplice refused (EINVAL, as for a descriptor that is no pipe) in the middle of a big untimed communicate:
+// the rest goes by write(), nothing lost or doubled.
+TEST_F(Fault, LentInputFallsBackToCopiesWhenRefused) {
+  const std::string input = patterned(std::size_t(24) << 20);
+  inject(sys_call::write, EINVAL, 1, 8);
+  sluice::process p({child, "echo"}, {.in = sluice::redirect::pipe, .out = sluice::redirect::pipe});
+  auto [out, err] = p.communicate(input);
+  EXPECT_EQ(p.returncode(), 0);
+  EXPECT_TRUE(out == input) << out.size() << " bytes back of " << input.size();
+  EXPECT_EQ(taken(sys_call::write), 1);
+}
+
+// An exception in the middle of a big untimed communicate (poll failing) leaves no lent byte in the pipe for
+// the child to read after the caller has its buffer back: the pipe is drained before the exception leaves.
+TEST_F(Fault, ExceptionMidLentInputDrainsThePipe) {
+  std::string input = patterned(std::size_t(24) << 20);
+  sluice::process p({child, "sleep", "0.3", "echo"}, {.in = sluice::redirect::pipe, .out = sluice::redirect::pipe});
+  inject(sys_call::poll, ENOMEM, 1, 1);  // after the first turn, which lends up to a pipe-full while the child sleeps
+  EXPECT_EQ(code_of([&] { p.communicate(input); }), std::errc::not_enough_memory);
+  std::fill(input.begin(), input.end(), '!');
+  // What the child echoes now comes from what was still in the pipe: none of it may be the changed buffer.
+  p.in().close();
+  std::string rest = p.out().read();
+  EXPECT_EQ(rest.find('!'), std::string::npos) << "the child read a lent page after the exception";
+  EXPECT_EQ(p.wait(), 0);
+}
+
 TEST_F(Fault, AioWithCloneRefusedUsesVfork) {
   inject(sys_call::spawn, ENOSYS, 2);
   EXPECT_EQ(aio::run(aio_echo(big)), big);

@@ -453,6 +453,60 @@ TEST_F(Subprocess, CommunicateBigInputResumesAfterTimeout) {
   EXPECT_TRUE(out == input);
 }
 
+// A timeout in the middle of a big output: the exception carries every byte read so far (a prefix of the
+// output, nothing zero-filled or doubled), and the next call returns the whole output once.
+TEST_F(Subprocess, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
+  const std::size_t n = std::size_t(under_tsan ? 8 : 24) << 20;
+  sluice::process p({child, "write", "out", std::to_string(n), "y", "sleep", "1.5", "print", "end"},
+                    {.out = redirect::pipe, .err = redirect::pipe});
+  try {
+    p.communicate({}, 500ms);
+    FAIL() << "expected timeout_expired";
+  } catch (const sluice::timeout_expired& e) {
+    EXPECT_LE(e.out().size(), n);
+    EXPECT_EQ(e.out().find_first_not_of('y'), std::string::npos);
+    EXPECT_EQ(e.err(), "");
+  }
+  auto [out, err] = p.communicate({}, 100s);
+  EXPECT_EQ(p.returncode(), 0);
+  ASSERT_EQ(out.size(), n + 4);
+  EXPECT_EQ(out.find_first_not_of('y'), n);
+  EXPECT_EQ(out.substr(n), "end\n");
+}
+
+// Without a timeout a big input is lent to the pipe (vmsplice) and only its last few MiB are copied: the child
+// must still see every byte in order, and the buffer may be changed as soon as communicate returns.
+TEST_F(Subprocess, CommunicateBigInputWithoutTimeoutIsLentToThePipe) {
+  const std::size_t n = std::size_t(under_tsan ? 16 : 64) << 20;
+  std::string input(n, 'i');
+  for (std::size_t k = 0; k < n; k += 4093) input[k] = static_cast<char>('a' + k % 26);
+  const std::string expected = input;
+  sluice::process p({child, "echo"}, {.in = redirect::pipe, .out = redirect::pipe});
+  auto [out, err] = p.communicate(input);
+  std::fill(input.begin(), input.end(), '!');  // the pipe must hold no reference to it any more
+  EXPECT_EQ(p.returncode(), 0);
+  ASSERT_EQ(out.size(), n);
+  EXPECT_TRUE(out == expected);
+}
+
+// A child that exits without reading its big input: the lent pages are dropped with the pipe (EPIPE), the
+// call returns without hanging.
+TEST_F(Subprocess, CommunicateLentInputToAChildThatDoesNotRead) {
+  const std::size_t n = std::size_t(32) << 20;
+  sluice::process p({child, "print", "bye", "exit", "3"}, {.in = redirect::pipe, .out = redirect::pipe});
+  auto [out, err] = p.communicate(std::string(n, 'z'));
+  EXPECT_EQ(out, "bye\n");
+  EXPECT_EQ(p.returncode(), 3);
+}
+
+// A child that reads part of its input and exits: the rest is not delivered, nothing hangs.
+TEST_F(Subprocess, CommunicateLentInputPartlyRead) {
+  const std::size_t n = std::size_t(32) << 20;
+  auto r = sluice::run({"head", "-c", "5000000"}, {.input = std::string(n, 'h'), .capture_output = true});
+  EXPECT_EQ(r.returncode, 0);
+  EXPECT_EQ(r.out, std::string(5000000, 'h'));
+}
+
 // Big input with little output (a filter): the reservation stays mostly untouched address space.
 TEST_F(Subprocess, CommunicateBigInputSmallOutput) {
   const std::size_t n = std::size_t(32) << 20;

@@ -310,6 +310,9 @@ class SLUICE_EXPORT process {
   // Input given while stdin is not a pipe throws std::logic_error. EPIPE on stdin is not an error.
   // For outputs of several MiB a short-lived helper thread (all signals blocked) maps the output buffer ahead of
   // the reads; it has ended before communicate() returns or throws.
+  // Without a timeout, an input of several MiB is lent to the stdin pipe (vmsplice: the child reads straight from
+  // `input`, one copy fewer) and must not change until the call returns -- as for any argument; no lent byte is
+  // left readable once it has returned or thrown. A timed call copies.
   std::pair<std::string, std::string> communicate(std::string_view input = {},
                                                   std::optional<seconds> timeout = std::nullopt);
   void send_signal(int sig);  // never blocks; no effect once the child has been reaped (no pid-reuse accident)

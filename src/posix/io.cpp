@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -15,6 +16,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +43,52 @@ void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
 
-void grow_pipe(int fd, int size) noexcept { ::fcntl(fd, F_SETPIPE_SZ, size); }
+void grow_pipe(int fd, int size) noexcept {
+  (void)fault::call_or_fail(sys_call::set_pipe_size, [&] { return ::fcntl(fd, F_SETPIPE_SZ, size); });
+}
+
+int pipe_size(int fd) noexcept { return ::fcntl(fd, F_GETPIPE_SZ); }
+
+long pipe_size_limit() noexcept {
+  static const long limit = [] {
+    long v = -1;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "re")) {
+      if (std::fscanf(f, "%ld", &v) != 1) v = -1;
+      std::fclose(f);
+    }
+    return v;
+  }();
+  return limit;
+}
+
+ssize_t lend_to_pipe(int fd, const void* data, std::size_t n) noexcept {
+  // SPLICE_F_NONBLOCK: vmsplice ignores the descriptor's O_NONBLOCK and would wait for room in the pipe.
+  iovec iov{const_cast<void*>(data), n};
+  ssize_t r;
+  do r = fault::call_or_fail(sys_call::write, [&] { return ::vmsplice(fd, &iov, 1, SPLICE_F_NONBLOCK); });
+  while (r < 0 && errno == EINTR);
+  return r;
+}
+
+long long drain_pipe(int fd) noexcept {
+  char path[40];
+  std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int rd = ::open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (rd < 0) return -1;
+  char sink[1 << 14];  // contents never looked at
+  long long total = 0;
+  for (;;) {
+    ssize_t r = ::read(rd, sink, sizeof sink);
+    if (r > 0) {
+      total += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    break;
+  }
+  ::close(rd);
+  return total;
+}
 
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept {
   ssize_t r;

@@ -56,10 +56,11 @@ SLUICE_EXPORT bool close_range_disabled_for_testing() noexcept;
 
 // ---- fault injection (tests only; posix/fault.hpp is the seam every wrapper below goes through) ----------------
 // The system calls of this layer that can fail. `spawn` is the clone of spawn(); `close_range` is the child's
-// close_range (the fault is decided in the parent and acted out by the child); `wait` covers waitid and waitpid.
+// close_range (the fault is decided in the parent and acted out by the child); `wait` covers waitid and waitpid;
+// `set_pipe_size` is grow_pipe's F_SETPIPE_SZ (refused above /proc/sys/fs/pipe-max-size or the user's pipe quota).
 enum class sys_call : unsigned char {
   pipe, open, dup, read, write, poll, spawn, pidfd_open, close_range, wait,
-  epoll_create, epoll_wait, timerfd_create, eventfd_create,
+  epoll_create, epoll_wait, timerfd_create, eventfd_create, set_pipe_size,
   count_
 };
 // After `skip` calls that succeed, the next `times` calls of `call` fail with errno `error` without reaching the
@@ -76,12 +77,27 @@ int make_pipe(int fds[2]) noexcept;
 int open_cloexec(const char* path, int flags, mode_t mode = 0666) noexcept;
 int dup_cloexec(int fd) noexcept;
 void close_fd(int fd) noexcept;
-void grow_pipe(int fd, int size) noexcept;  // best effort F_SETPIPE_SZ
+void grow_pipe(int fd, int size) noexcept;  // best effort F_SETPIPE_SZ: a refusal leaves the pipe as it was
+int pipe_size(int fd) noexcept;  // F_GETPIPE_SZ: the pipe's capacity in bytes, -1 when fd is not a pipe
+long pipe_size_limit() noexcept;  // /proc/sys/fs/pipe-max-size (the most an unprivileged process may set), or -1
+
+// Lends [data, data+n) to a pipe (vmsplice): the pipe then refers to those pages instead of holding a copy, so the
+// reader copies straight out of the caller's memory -- which must stay unchanged until the reader has read them.
+// Retried on EINTR; -1 and errno (EAGAIN on a full non-blocking pipe, EPIPE without readers) on failure. Goes
+// through the fault seam as a `write`.
+ssize_t lend_to_pipe(int fd, const void* data, std::size_t n) noexcept;
+// Reads and discards whatever a pipe holds now, through a read end of its own opened from the write end `fd`
+// (/proc/self/fd); the number of bytes taken, or -1 when no read end can be opened (no /proc).
+long long drain_pipe(int fd) noexcept;
 
 // Reads and writes retried on EINTR; -1 and errno on failure.
 ssize_t read_some(int fd, void* buf, std::size_t n) noexcept;
 ssize_t write_some(int fd, const void* buf, std::size_t n) noexcept;
 void set_nonblocking(int fd, bool on) noexcept;
+// One read_some appended to dst, into room the caller has reserved (capacity() - size() >= want, else EINVAL):
+// dst grows by what was read. Where C++23's resize_and_overwrite exists the room is not zero-filled first
+// (posix/read_append.cpp). -1 and errno on failure, dst unchanged.
+ssize_t read_append(int fd, std::string& dst, std::size_t want) noexcept;
 // pread, retried on EINTR; -1 and errno on failure.
 ssize_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) noexcept;
 // Writes all of data, retrying short writes and EINTR and polling while EAGAIN; SIGPIPE is blocked in the calling

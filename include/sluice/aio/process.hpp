@@ -129,6 +129,9 @@ class SLUICE_EXPORT process {
   // what is left to write, and a later communicate() resumes where it stopped; nothing is read or written
   // between calls. Input given while stdin is not a pipe, or other input on a later call: std::logic_error.
   // wait_for(p.communicate(), t) throws timeout_error instead, like every wait_for.
+  // Inputs of several MiB are lent to the stdin pipe (vmsplice) from the process's own copy of `input`, kept
+  // unchanged until the communication ends; outputs of several MiB are mapped ahead of the reads by a
+  // short-lived helper thread (all signals blocked), ended before the call returns, throws or is destroyed.
   task<std::pair<std::string, std::string>> communicate();
   task<std::pair<std::string, std::string>> communicate(std::string input);
   task<std::pair<std::string, std::string>> communicate(std::string input, std::optional<seconds> timeout);
