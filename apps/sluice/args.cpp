@@ -173,6 +173,7 @@ std::vector<option_spec> make_options() {
   val({"max-lines"}, 'L', [](c& g, s v) {
     g.max_args = parse_count("-L", v);
     g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
+    if (g.max_args == 0) g.max_replace_args = true;  // -L 0: as -N 0
     g.args_given = true;
   });
   opt({}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (and 0 means 1)
@@ -221,6 +222,7 @@ std::vector<option_spec> make_options() {
   val({"retries"}, '\0', [](c& g, s v) {
     std::size_t n = parse_count("--retries", v);
     g.retries = static_cast<unsigned>(std::clamp<std::size_t>(n, 1, 1000000));
+    g.retries_given = true;
   });
   val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
   val({"term-seq", "termseq"}, '\0', [](c& g, s v) { g.term_seq = parse_term_seq(v); });
@@ -311,6 +313,13 @@ std::vector<option_spec> make_options() {
   val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
   flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
   flag({"cat"}, '\0', [](c& g) { g.cat = true; });
+  flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
+  flag({"round-robin", "round"}, '\0', [](c& g) { g.round_robin = true; });
+  flag({"tee"}, '\0', [](c& g) { g.tee = true; });
+  // The spools are not compressed in sluice (what the jobs print is the same); the options are accepted.
+  flag({"compress"}, '\0', [](c&) {});
+  val({"compress-program"}, '\0', [](c&, s) {});
+  val({"decompress-program"}, '\0', [](c&, s) {});
   flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
@@ -567,7 +576,14 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
-  if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
+  if (cfg.fifo && cfg.cat) throw usage_error("--fifo cannot be combined with --cat.");
+  if (cfg.retries_given && cfg.round_robin) throw usage_error("--retries cannot be combined with --roundrobin.");
+  if ((cfg.cat || cfg.fifo) && !cfg.pipe_part) cfg.pipe = true;  // as in GNU: they imply --pipe
+  if (!cfg.pipe) {
+    cfg.round_robin = false;  // (GNU ignores them without --pipe)
+    cfg.tee = false;
+  }
+  if (cfg.tee && !cfg.jobs_given) cfg.jobs_spec = "0";  // every job must run at once
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.no_keep_order) cfg.keep_order = false;
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one

@@ -96,6 +96,7 @@ struct config {
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime
   unsigned retries = 1;         // attempts in total
+  bool retries_given = false;
   halt_policy halt{};
   std::vector<term_step> term_seq{{15, 200}, {15, 100}, {15, 50}, {9, 25}};
   std::optional<std::size_t> total_jobs{};
@@ -137,6 +138,9 @@ struct config {
   // --pipe.
   bool pipe = false;
   bool pipe_part = false;  // --pipe-part: blocks cut from the -a files by seeking (pipe_mode.cpp)
+  bool fifo = false;         // --fifo: each block through a named pipe, {} its name ($PARALLEL_TMP)
+  bool round_robin = false;  // --round-robin: a job per slot, the blocks dealt to whichever is ready
+  bool tee = false;          // --tee: every job (one per argument) reads the whole input
   bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
   std::string recend = "\n";

@@ -48,6 +48,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     j->block_bytes = j->args.block.size();
     j->args.records = {arg_record{j->cat_file}};
     if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
+  } else if (cfg_.fifo && !cfg_.dry_run) {
+    // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
+    j->cat_file = write_temp_file(std::string());  // (reserves the name)
+    j->args.records = {arg_record{j->cat_file}};
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
@@ -217,7 +221,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote && !cfg_.slurm) {
+  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -233,6 +237,19 @@ aio::task<void> runner::execute(job& j) {
   if (!j.proc && cannot_start.empty() && !remote) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
+      if (cfg_.fifo) {
+        // As GNU's wrapper: make the fifo, start the command on it, copy stdin (the block) into it, then
+        // remove it and leave with the command's status. A command that never opens {} holds the job.
+        static const char k_fifo_wrap[] =
+            "rm -f \"$1\" && mkfifo -m 600 \"$1\" || exit 255\n"
+            "\"$2\" -c \"$3\" \"$1\" &\n"
+            "cat > \"$1\"\n"
+            "wait $!\n"
+            "s=$?\n"
+            "rm -f \"$1\"\n"
+            "exit $s\n";
+        argv = {job_shell().path, "-c", k_fifo_wrap, "sluice", j.cat_file, job_shell().path, j.cmd.shell_command};
+      }
       if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(opts));
@@ -243,6 +260,10 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   if (!j.proc) {
+    if (cfg_.tee) {
+      ++tee_started_;
+      tee_ready_.set();
+    }
     // Could not start even the shell (out of processes or descriptors): the job fails with 255.
     std::string msg = "sluice: cannot start job: " + cannot_start + "\n";
     j.err.append(msg.data(), msg.size());
@@ -253,12 +274,18 @@ aio::task<void> runner::execute(job& j) {
   aio::process& proc = *j.proc;
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.pipe && !cfg_.cat) {
+  if (cfg_.tee) {
+    // The job's stdin is fed by tee_input, once every job runs.
+    tee_writers_.push_back(std::move(proc.in()));
+    ++tee_started_;
+    tee_ready_.set();
+  } else if (cfg_.pipe && !cfg_.cat) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();
     if (!j.args.block.empty()) in.write(j.args.block);
-    in.close();
+    if (cfg_.round_robin) dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+    else in.close();
     if (cfg_.retries <= 1) std::string().swap(j.args.block);  // no retry will need it: free it now
   }
   aio::handle<void> out_pump, err_pump;
@@ -357,6 +384,61 @@ void runner::signal_group(job& j, int sig) {
     j.proc->send_signal_to_group(sig);
   } catch (const std::system_error&) {
     // EPERM from a group that turned setuid: nothing more we can do about it.
+  }
+}
+
+}  // namespace sluice::app
+
+namespace sluice::app {
+
+aio::task<void> runner::deal_blocks(aio::stream_writer w) {
+  try {
+    for (;;) {
+      auto get = feed_->next_dealt();
+      std::optional<std::string> b = co_await get;
+      if (!b) break;
+      w.write(*b);
+      auto drained = w.drain();
+      co_await drained;
+    }
+  } catch (const std::system_error&) {
+    // The job stopped reading: it gets no more.
+  }
+  w.close();
+  auto closed = w.wait_closed();
+  co_await closed;
+}
+
+aio::task<void> runner::tee_input() {
+  while (tee_started_ < total_) {
+    tee_ready_.clear();
+    auto w = tee_ready_.wait();
+    co_await w;
+  }
+  for (;;) {
+    auto get = aio::get(*tee_blocks_);
+    std::optional<std::string> b;
+    try {
+      b = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+    }
+    if (!b) break;
+    for (auto& w : tee_writers_) {
+      if (!w.valid() || w.is_closing()) continue;
+      try {
+        w.write(*b);
+        auto drained = w.drain();
+        co_await drained;
+      } catch (const std::system_error&) {
+        w.close();  // this job stopped reading; the others go on
+      }
+    }
+  }
+  for (auto& w : tee_writers_) {
+    if (!w.valid()) continue;
+    w.close();
+    auto closed = w.wait_closed();
+    co_await closed;
   }
 }
 
