@@ -576,8 +576,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
       throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
 
-  if (cfg.fifo && cfg.cat) throw usage_error("--fifo cannot be combined with --cat.");
-  if (cfg.retries_given && cfg.round_robin) throw usage_error("--retries cannot be combined with --roundrobin.");
+  if (cfg.fifo && cfg.cat) throw usage_error("Error: --fifo cannot be combined with --cat.");
+  if (cfg.retries_given && cfg.round_robin) throw usage_error("Error: --retries cannot be combined with --roundrobin.");
   if ((cfg.cat || cfg.fifo) && !cfg.pipe_part) cfg.pipe = true;  // as in GNU: they imply --pipe
   if (!cfg.pipe) {
     cfg.round_robin = false;  // (GNU ignores them without --pipe)

@@ -139,8 +139,10 @@ class feeder {
       for (;;) {
         auto r = next_record();
         if (!r) break;
-        // -n0 / -N0 / -L0: an argument is read for each job but none reaches it: every value is empty.
-        if (none) *r = arg_record(r->size(), std::string());
+        if (none) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it
+          if (!emit(job_args{})) return;
+          continue;
+        }
         cur.records.push_back(std::move(*r));
         if (cur.records.size() >= batch) {
           if (!emit(std::move(cur))) return;

@@ -526,7 +526,7 @@ int runner::run() {
   } else if (cfg_.tee) {
     total_ = feed_->preload();
     total_known_ = true;
-    if (total_ > cfg_.jobs) throw usage_error("--tee requires --jobs to be higher. Try --jobs 0.");
+    if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
     tee_blocks_ = std::make_unique<sluice::queue<std::string>>(4);
     tee_thread_ = std::thread([this] {
       try {
