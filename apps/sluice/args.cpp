@@ -584,6 +584,9 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     cfg.tee = false;
   }
   if (cfg.tee && !cfg.jobs_given) cfg.jobs_spec = "0";  // every job must run at once
+  if (cfg.pipe && !cfg.pipe_part && !cfg.tee &&
+      (cfg.eta || cfg.bar || cfg.shuffle || (cfg.halt.percent && cfg.halt.when != halt_when::never)))
+    throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.no_keep_order) cfg.keep_order = false;
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one

@@ -170,6 +170,12 @@ void runner::start(job_args args, unsigned attempt, std::size_t order) {
   last_start_ = clock_type::now();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
+  if (progress_) {
+    std::string shown;
+    for (const auto& r : j->args.records)
+      for (const auto& v : r) shown += (shown.empty() ? "" : " ") + v;
+    progress_->job_started(std::move(shown));
+  }
   ++active_;
   aio::create_task(job_task(std::move(j)));
 }

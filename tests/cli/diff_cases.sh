@@ -307,6 +307,23 @@ diff_zero_args_insert_nothing() {
 
 # ---------------------------------------------------------------- misc options
 diff_progress_options_keep_stdout() { ignore_stderr; par --bar -k echo ::: a b; par --progress -k echo ::: c; par --eta -k echo ::: d; }
+# --progress / --eta / --bar on stderr: GNU's header and status formats. Timing decides the numbers and how
+# often the status is redrawn, so numbers become N and the distinct lines are compared.
+progress_shape() {
+  tr '\r' '\n' | grep -v /dev/tty | sed 's/\x1b\[[0-9]*m//g; s/[0-9][0-9.]*/N/g' | tr -s ' ' | sort -u
+}
+diff_progress_eta_bar_formats() {
+  for o in --progress --eta --bar; do
+    echo "== $o"
+    par $o -j2 'sleep 0.3; echo {}' ::: 1 2 3 2>&1 >/dev/null | progress_shape
+  done
+  echo "== --progress --pipe"
+  seq 4 | par --progress --pipe -N2 'sleep 0.3; cat' 2>&1 >/dev/null | progress_shape
+  echo "== --pipe-part --bar"
+  seq 4 > in; par --pipe-part -a in --block 2 --bar 'sleep 0.3; cat' 2>&1 >/dev/null | progress_shape
+  seq 4 | par --bar --pipe -N2 cat; echo "rc=$?"
+  seq 4 | par --eta --pipe -N2 cat; echo "rc=$?"
+}
 diff_will_cite_accepted() { par --will-cite -k echo ::: a; echo "rc=$?"; }
 diff_timeout_does_not_touch_quick_jobs() { par -k --timeout 20 echo ::: a b; echo "rc=$?"; }
 diff_timeout_suffix() { par -k --timeout 1m echo ::: a; echo "rc=$?"; }
