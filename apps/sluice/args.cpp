@@ -572,9 +572,14 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   check_remote_options(cfg);
   if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
     throw usage_error(":::+ / ::::+ need a source before them to link to");
-  for (const auto& s : cfg.sources)
-    if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
-      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
+  for (const auto& s : cfg.sources) {
+    if (s.type != input_source::kind::file) continue;
+    try {
+      sluice::open_file(s.path);  // (closed at once: read later)
+    } catch (const std::system_error& e) {
+      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(e.code().value()));
+    }
+  }
 
   if (cfg.fifo && cfg.cat) throw usage_error("Error: --fifo cannot be combined with --cat.");
   if (cfg.retries_given && cfg.round_robin) throw usage_error("Error: --retries cannot be combined with --roundrobin.");

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "option_values.hpp"
+
+#include <sluice/subprocess.hpp>
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -194,7 +196,7 @@ void resolve_jobs(config& cfg, bool from_procfile) {
         by_fd = static_cast<long long>((rl.rlim_cur - 32) / 5);
       n = static_cast<double>(std::clamp<long long>(by_fd, 1, 2000));
     }
-  } else if (!from_procfile && ::access(v.c_str(), R_OK) == 0) {
+  } else if (!from_procfile && sluice::can_access(v, sluice::access_mode::read)) {
     // A procfile: read once here (GNU re-reads it as jobs end; see the report).
     std::FILE* f = std::fopen(v.c_str(), "r");
     char buf[64] = {};
@@ -272,7 +274,7 @@ double parse_load(const std::string& v, int depth) {
   auto dot = sv.find('.');
   if (digits(sv.substr(0, dot)) && (dot == std::string_view::npos || digits(sv.substr(dot + 1))))
     return std::strtod(v.c_str(), nullptr);
-  if (depth == 0 && ::access(v.c_str(), R_OK) == 0) {
+  if (depth == 0 && sluice::can_access(v, sluice::access_mode::read)) {
     std::ifstream in(v);
     std::string content;
     std::getline(in, content);
