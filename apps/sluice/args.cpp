@@ -155,6 +155,23 @@ std::vector<option_spec> make_options() {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
     g.replace_str = v;
   });
+  auto rename = [&](std::vector<std::string_view> names, std::string inner) {
+    val(std::move(names), '\0', [inner](c& g, s v) {
+      for (auto it = g.renamed.begin(); it != g.renamed.end();)  // given twice: the last one counts
+        it = it->second == inner ? g.renamed.erase(it) : std::next(it);
+      if (v != "{" + inner + "}") g.renamed[v] = inner;
+    });
+  };
+  val({"process-slot-var"}, '\0', [](c& g, s v) {
+    if (v.empty() || v.find('=') != std::string::npos) throw usage_error("--process-slot-var needs a variable name");
+    g.process_slot_var = v;
+  });
+  rename({"extensionreplace", "er"}, ".");
+  rename({"basenamereplace", "bnr"}, "/");
+  rename({"dirnamereplace", "dnr"}, "//");
+  rename({"basenameextensionreplace", "bner"}, "/.");
+  rename({"seqreplace"}, "#");
+  rename({"slotreplace"}, "%");
   opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });

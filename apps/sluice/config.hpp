@@ -1,6 +1,7 @@
 // The job runner's settings, filled by the argument parser (args.cpp) and read by everything else.
 #pragma once
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,10 @@ struct config {
 
   // Composition.
   std::string replace_str = "{}";  // -I
+  // --er, --bnr, --dnr, --bner, --seqreplace, --slotreplace: {.} {/} {//} {/.} {#} {%} spelt otherwise
+  // (the map's key, without braces), the original spelling then being plain text, as in GNU parallel.
+  std::map<std::string, std::string> renamed;
+  std::optional<std::string> process_slot_var;  // --process-slot-var: also this variable holds the slot - 1
   std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q

@@ -157,8 +157,9 @@ sluice::options runner::spawn_options(const job& j) {
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
   set_job_var(job_vars[2], self);
-  if (!j.cat_file.empty() || j.host) {  // --cat's PARALLEL_TMP, -S's PARALLEL_SSHLOGIN: this job's own copy
+  if (!j.cat_file.empty() || j.host || cfg_.process_slot_var) {  // this job's own copy of the environment
     sluice::environment env = sluice::current_environment();
+    if (cfg_.process_slot_var) env[*cfg_.process_slot_var] = std::to_string(j.slot - 1);  // GNU: PARALLEL_JOBSLOT - 1
     if (!j.cat_file.empty()) env["PARALLEL_TMP"] = j.cat_file;
     if (j.host) env["PARALLEL_SSHLOGIN"] = j.host_name;  // -S with ":": this machine's jobs say so, as GNU's
     opts.env = std::move(env);

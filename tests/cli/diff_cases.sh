@@ -307,6 +307,19 @@ diff_zero_args_insert_nothing() {
 
 # ---------------------------------------------------------------- misc options
 diff_progress_options_keep_stdout() { ignore_stderr; par --bar -k echo ::: a b; par --progress -k echo ::: c; par --eta -k echo ::: d; }
+# --er, --bnr, --dnr, --bner, --seqreplace, --slotreplace spell {.} {/} {//} {/.} {#} {%} otherwise; the old
+# spelling is then plain text
+diff_replacement_string_renames() {
+  par -k -j1 --er E --bnr B --dnr D --bner X --seqreplace S --slotreplace Q echo E B D X S Q '{.}' '{/}' '{#}' '{%}' ::: a/b.c d/e.f
+  par -k --er '{}' echo '{}' '{.}' ::: x.y
+  par -k --er '{.}' echo '{.}' ::: x.y
+  par -k --seqreplace '{}' echo '{}' ::: x.y
+  par -k --er E -q echo EE ::: x.y
+  par -k --bnr '{1}' echo '{1}' ::: a/x.y
+  par -k --er A --er B echo A B ::: x.y
+}
+# --process-slot-var NAME: NAME holds the job slot less one
+diff_process_slot_var() { par --process-slot-var FOO -j1 -k 'echo $FOO $PARALLEL_JOBSLOT' ::: a b c; }
 # --progress / --eta / --bar on stderr: GNU's header and status formats. Timing decides the numbers and how
 # often the status is redrawn, so numbers become N and the distinct lines are compared.
 progress_shape() {
