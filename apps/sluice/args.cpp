@@ -55,8 +55,7 @@ void print_help() {
       stdout);
 }
 
-// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
-// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+// --number-of-cpus/-cores/-threads/-sockets, --minversion, --max-line-length-allowed.
 void print_info(const std::string& what) {
   if (what.rfind("minversion ", 0) == 0) {
     // sluice behaves as GNU parallel 20221122 does: that is the version it answers to.
@@ -69,36 +68,7 @@ void print_info(const std::string& what) {
     std::printf("%zu\n", max_command_length());
     return;
   }
-  std::size_t threads = cpu_threads();
-  std::size_t sockets = 0, cores = 0;
-  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-    std::vector<std::string> socket_ids, core_ids;
-    std::string phys;
-    char line[512];
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      std::string l(line);
-      auto colon = l.find(':');
-      if (colon == std::string::npos) continue;
-      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
-      std::string val = l.substr(colon + 1);
-      val.erase(0, val.find_first_not_of(' '));
-      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
-      if (key == "physical id") {
-        phys = val;
-        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
-      } else if (key == "core id") {
-        std::string id = phys + "/" + val;
-        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
-      }
-    }
-    std::fclose(f);
-    sockets = socket_ids.size();
-    cores = core_ids.size();
-  }
-  if (sockets == 0) sockets = 1;
-  if (cores == 0) cores = threads;
-  std::size_t n = what == "sockets" ? sockets : what == "threads" ? threads : cores;
-  std::printf("%zu\n", n);
+  std::printf("%zu\n", cpu_count(what));
 }
 
 std::vector<option_spec> make_options() {
@@ -166,6 +136,11 @@ std::vector<option_spec> make_options() {
     if (v.empty() || v.find('=') != std::string::npos) throw usage_error("--process-slot-var needs a variable name");
     g.process_slot_var = v;
   });
+  // How -j N% and the like count CPUs (GNU: threads by default); --use-cpus-instead-of-cores is an older
+  // spelling of the cores one.
+  flag({"use-cores-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-cpus-instead-of-cores"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-sockets-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "sockets"; });
   rename({"extensionreplace", "er"}, ".");
   rename({"basenamereplace", "bnr"}, "/");
   rename({"dirnamereplace", "dnr"}, "//");

@@ -72,7 +72,8 @@ struct config {
   // --er, --bnr, --dnr, --bner, --seqreplace, --slotreplace: {.} {/} {//} {/.} {#} {%} spelt otherwise
   // (the map's key, without braces), the original spelling then being plain text, as in GNU parallel.
   std::map<std::string, std::string> renamed;
-  std::optional<std::string> process_slot_var;  // --process-slot-var: also this variable holds the slot - 1
+  std::optional<std::string> process_slot_var;
+  std::string cpu_unit = "threads";  // --use-cores-instead-of-threads, --use-sockets-instead-of-threads  // --process-slot-var: also this variable holds the slot - 1
   std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q

@@ -112,6 +112,40 @@ std::size_t cpu_threads() {
   return n == 0 ? 1 : n;
 }
 
+// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
+// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+std::size_t cpu_count(const std::string& what) {
+  std::size_t threads = cpu_threads();
+  std::size_t sockets = 0, cores = 0;
+  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    std::vector<std::string> socket_ids, core_ids;
+    std::string phys;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      std::string l(line);
+      auto colon = l.find(':');
+      if (colon == std::string::npos) continue;
+      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
+      std::string val = l.substr(colon + 1);
+      val.erase(0, val.find_first_not_of(' '));
+      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
+      if (key == "physical id") {
+        phys = val;
+        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
+      } else if (key == "core id") {
+        std::string id = phys + "/" + val;
+        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
+      }
+    }
+    std::fclose(f);
+    sockets = socket_ids.size();
+    cores = core_ids.size();
+  }
+  if (sockets == 0) sockets = 1;
+  if (cores == 0) cores = threads;
+  return what == "sockets" ? sockets : what == "threads" ? threads : cores;
+}
+
 std::vector<term_step> parse_term_seq(const std::string& v) {
   std::vector<term_step> seq;
   std::vector<std::string> parts = split_string(v, ',');
@@ -173,7 +207,7 @@ halt_policy parse_halt(const std::string& raw) {
 
 void resolve_jobs(config& cfg, bool from_procfile) {
   const std::string& v = cfg.jobs_spec;
-  double threads = static_cast<double>(cpu_threads());
+  double threads = static_cast<double>(cpu_count(cfg.cpu_unit));
   double n = 0;
   auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
   if (v.empty()) throw bad();

@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "option_values.hpp"
 #include "output.hpp"
 
 namespace sluice::app {
@@ -38,7 +39,7 @@ progress_meter::progress_meter(const config& cfg, std::size_t total, std::size_t
   if (!cfg_.bar) {
     // GNU's header (--eta implies it; --bar replaces it), with the column legend of its widest status format.
     std::string head = "\nComputers / CPU cores / Max jobs to run\n1:local / " +
-                       std::to_string(std::max<unsigned>(1, std::thread::hardware_concurrency())) + " / " +
+                       std::to_string(cpu_count(cfg_.cpu_unit)) + " / " +
                        std::to_string(slots_) + "\n" +
                        "\nComputer:jobs running/jobs completed/%of started jobs/Average seconds to complete\n";
     write_all(2, head.data(), head.size());

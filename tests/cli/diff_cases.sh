@@ -320,6 +320,13 @@ diff_replacement_string_renames() {
 }
 # --process-slot-var NAME: NAME holds the job slot less one
 diff_process_slot_var() { par --process-slot-var FOO -j1 -k 'echo $FOO $PARALLEL_JOBSLOT' ::: a b c; }
+# --use-*-instead-of-*: what -j N% and the progress header count as CPUs
+diff_use_cores_or_sockets() {
+  for o in --use-sockets-instead-of-threads --use-cores-instead-of-threads --use-cpus-instead-of-cores; do
+    par $o --progress true ::: a 2>&1 | grep '^1:local'
+    par $o -j 100% --progress true ::: a 2>&1 | grep '^1:local'
+  done
+}
 # --progress / --eta / --bar on stderr: GNU's header and status formats. Timing decides the numbers and how
 # often the status is redrawn, so numbers become N and the distinct lines are compared.
 progress_shape() {
