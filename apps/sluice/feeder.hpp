@@ -72,6 +72,8 @@ class feeder {
     }
     co_return item;
   }
+  // --round-robin: no job reads any more; the input stops being read.
+  void stop_dealing() { deal_.shutdown(true); }
   std::string error() {
     std::lock_guard<std::mutex> lock(error_mutex_);
     return error_;

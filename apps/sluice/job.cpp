@@ -291,7 +291,10 @@ aio::task<void> runner::execute(job& j) {
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();
     if (!j.args.block.empty()) in.write(j.args.block);
-    if (cfg_.round_robin) dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+    if (cfg_.round_robin) {
+      ++live_dealers_;
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+    }
     else in.close();
     if (cfg_.retries <= 1) std::string().swap(j.args.block);  // no retry will need it: free it now
   }
@@ -409,8 +412,10 @@ aio::task<void> runner::deal_blocks(aio::stream_writer w) {
       co_await drained;
     }
   } catch (const std::system_error&) {
-    // The job stopped reading: it gets no more.
+    // The job stopped reading: it gets no more. When no job reads any more, the rest of the input is left
+    // unread (GNU parallel dies of the SIGPIPE then).
   }
+  if (--live_dealers_ == 0) feed_->stop_dealing();
   w.close();
   auto closed = w.wait_closed();
   co_await closed;

@@ -163,6 +163,7 @@ class runner {
   std::unique_ptr<remote_hosts> remote_;
   std::optional<std::size_t> pin_;
   std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
+  std::size_t live_dealers_ = 0;
   std::vector<aio::stream_writer> tee_writers_;  // --tee: every job's stdin
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
