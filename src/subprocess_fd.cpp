@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include <fcntl.h>
+
 #include "posix/platform.hpp"
 
 namespace sluice {
@@ -45,6 +47,49 @@ std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset)
   ssize_t r = detail::os::read_some_at(fd, buf, n, offset);
   if (r < 0) throw std::system_error(errno, std::generic_category(), "sluice::read_some_at");
   return static_cast<std::size_t>(r);
+}
+
+bool can_access(const std::filesystem::path& file, access_mode how) noexcept {
+  return detail::os::can_access(file.c_str(), static_cast<int>(how));
+}
+
+fd open_file(const std::filesystem::path& file) {
+  int f = detail::os::open_cloexec(file.c_str(), O_RDONLY);
+  if (f < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + file.string());
+  return fd(f);
+}
+
+fd create_new_file(const std::filesystem::path& file, unsigned permissions) {
+  int f = detail::os::open_cloexec(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, static_cast<mode_t>(permissions));
+  if (f < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + file.string());
+  return fd(f);
+}
+
+fd create_unnamed_file(const std::filesystem::path& directory) {
+  int f = detail::os::create_unnamed(directory.c_str());
+  if (f < 0) throw std::system_error(errno, std::generic_category(), "cannot create a temporary file in " + directory.string());
+  return fd(f);
+}
+
+std::uint64_t file_size(int f) {
+  long long n = detail::os::file_size(f);
+  if (n < 0) throw std::system_error(errno, std::generic_category(), "sluice::file_size");
+  return static_cast<std::uint64_t>(n);
+}
+
+bool is_terminal(int f) noexcept { return detail::os::is_terminal(f); }
+
+std::string terminal_name(int f) {
+  char buf[256];
+  if (!detail::os::terminal_name(f, buf, sizeof buf)) return {};
+  return buf;
+}
+
+std::filesystem::path create_temp_directory(const std::filesystem::path& prefix) {
+  std::string templ = prefix.string() + "XXXXXX";
+  if (!detail::os::make_temp_dir(templ.data()))
+    throw std::system_error(errno, std::generic_category(), "cannot create a directory " + templ);
+  return templ;
 }
 
 void fd::close() {

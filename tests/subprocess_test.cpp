@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -1294,6 +1295,59 @@ TEST(DescriptorIo, ReadSomeAtLeavesTheOffsetAlone) {
   sluice::write_all(f.get(), "gh");  // still appends at the end
   EXPECT_EQ(sluice::read_some_at(f.get(), buf, sizeof buf, 0), 8u);
   EXPECT_EQ(std::string(buf, 8), "abcdefgh");
+}
+
+TEST(FileApi, CreateOpenSizeAndAccess) {
+  std::filesystem::path dir = sluice::create_temp_directory("/tmp/sluice-files.");
+  ASSERT_TRUE(std::filesystem::is_directory(dir));
+  EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+  std::filesystem::path file = dir / "a";
+  EXPECT_FALSE(sluice::can_access(file, sluice::access_mode::exists));
+  {
+    sluice::fd w = sluice::create_new_file(file, 0600);
+    ASSERT_TRUE(w);
+    EXPECT_NE(::fcntl(w.get(), F_GETFD) & FD_CLOEXEC, 0);
+    sluice::write_all(w.get(), "hello");
+  }
+  try {  // the name is taken now
+    sluice::create_new_file(file);
+    ADD_FAILURE() << "create_new_file over an existing file";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::file_exists);
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos);
+  }
+  EXPECT_TRUE(sluice::can_access(file, sluice::access_mode::read));
+  EXPECT_TRUE(sluice::can_access(file, sluice::access_mode::write));
+  EXPECT_FALSE(sluice::can_access(file, sluice::access_mode::execute));
+  EXPECT_TRUE(sluice::can_access("/bin/sh", sluice::access_mode::execute));
+  sluice::fd r = sluice::open_file(file);
+  EXPECT_EQ(sluice::file_size(r.get()), 5u);
+  char buf[8];
+  EXPECT_EQ(sluice::read_some(r.get(), buf, sizeof buf), 5u);
+  EXPECT_THROW(sluice::open_file(dir / "missing"), std::system_error);
+  EXPECT_THROW(sluice::file_size(-1), std::system_error);
+
+  sluice::fd u = sluice::create_unnamed_file(dir);  // no name in the directory
+  sluice::write_all(u.get(), "xyz");
+  EXPECT_EQ(sluice::file_size(u.get()), 3u);
+  EXPECT_EQ(sluice::read_some_at(u.get(), buf, sizeof buf, 0), 3u);
+  std::size_t entries = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1u);
+  EXPECT_THROW(sluice::create_unnamed_file(dir / "missing"), std::system_error);
+  EXPECT_THROW(sluice::create_temp_directory(dir / "missing" / "x."), std::system_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FileApi, TerminalQueries) {
+  sluice::fd r, w;
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  r = sluice::fd(p[0]);
+  w = sluice::fd(p[1]);
+  EXPECT_FALSE(sluice::is_terminal(r.get()));
+  EXPECT_EQ(sluice::terminal_name(r.get()), "");
+  EXPECT_FALSE(sluice::is_terminal(-1));
 }
 
 TEST(DescriptorIo, BadDescriptorsThrowSystemError) {

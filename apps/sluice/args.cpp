@@ -55,8 +55,7 @@ void print_help() {
       stdout);
 }
 
-// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
-// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+// --number-of-cpus/-cores/-threads/-sockets, --minversion, --max-line-length-allowed.
 void print_info(const std::string& what) {
   if (what.rfind("minversion ", 0) == 0) {
     // sluice behaves as GNU parallel 20221122 does: that is the version it answers to.
@@ -69,36 +68,7 @@ void print_info(const std::string& what) {
     std::printf("%zu\n", max_command_length());
     return;
   }
-  std::size_t threads = cpu_threads();
-  std::size_t sockets = 0, cores = 0;
-  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-    std::vector<std::string> socket_ids, core_ids;
-    std::string phys;
-    char line[512];
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      std::string l(line);
-      auto colon = l.find(':');
-      if (colon == std::string::npos) continue;
-      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
-      std::string val = l.substr(colon + 1);
-      val.erase(0, val.find_first_not_of(' '));
-      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
-      if (key == "physical id") {
-        phys = val;
-        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
-      } else if (key == "core id") {
-        std::string id = phys + "/" + val;
-        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
-      }
-    }
-    std::fclose(f);
-    sockets = socket_ids.size();
-    cores = core_ids.size();
-  }
-  if (sockets == 0) sockets = 1;
-  if (cores == 0) cores = threads;
-  std::size_t n = what == "sockets" ? sockets : what == "threads" ? threads : cores;
-  std::printf("%zu\n", n);
+  std::printf("%zu\n", cpu_count(what));
 }
 
 std::vector<option_spec> make_options() {
@@ -155,6 +125,28 @@ std::vector<option_spec> make_options() {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
     g.replace_str = v;
   });
+  auto rename = [&](std::vector<std::string_view> names, std::string inner) {
+    val(std::move(names), '\0', [inner](c& g, s v) {
+      for (auto it = g.renamed.begin(); it != g.renamed.end();)  // given twice: the last one counts
+        it = it->second == inner ? g.renamed.erase(it) : std::next(it);
+      if (v != "{" + inner + "}") g.renamed[v] = inner;
+    });
+  };
+  val({"process-slot-var"}, '\0', [](c& g, s v) {
+    if (v.empty() || v.find('=') != std::string::npos) throw usage_error("--process-slot-var needs a variable name");
+    g.process_slot_var = v;
+  });
+  // How -j N% and the like count CPUs (GNU: threads by default); --use-cpus-instead-of-cores is an older
+  // spelling of the cores one.
+  flag({"use-cores-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-cpus-instead-of-cores"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-sockets-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "sockets"; });
+  rename({"extensionreplace", "er"}, ".");
+  rename({"basenamereplace", "bnr"}, "/");
+  rename({"dirnamereplace", "dnr"}, "//");
+  rename({"basenameextensionreplace", "bner"}, "/.");
+  rename({"seqreplace"}, "#");
+  rename({"slotreplace"}, "%");
   opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
@@ -173,6 +165,7 @@ std::vector<option_spec> make_options() {
   val({"max-lines"}, 'L', [](c& g, s v) {
     g.max_args = parse_count("-L", v);
     g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
+    if (g.max_args == 0) g.max_replace_args = true;  // -L 0: as -N 0
     g.args_given = true;
   });
   opt({}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (and 0 means 1)
@@ -221,6 +214,7 @@ std::vector<option_spec> make_options() {
   val({"retries"}, '\0', [](c& g, s v) {
     std::size_t n = parse_count("--retries", v);
     g.retries = static_cast<unsigned>(std::clamp<std::size_t>(n, 1, 1000000));
+    g.retries_given = true;
   });
   val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
   val({"term-seq", "termseq"}, '\0', [](c& g, s v) { g.term_seq = parse_term_seq(v); });
@@ -311,6 +305,13 @@ std::vector<option_spec> make_options() {
   val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
   flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
   flag({"cat"}, '\0', [](c& g) { g.cat = true; });
+  flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
+  flag({"round-robin", "round"}, '\0', [](c& g) { g.round_robin = true; });
+  flag({"tee"}, '\0', [](c& g) { g.tee = true; });
+  // The spools are not compressed in sluice (what the jobs print is the same); the options are accepted.
+  flag({"compress"}, '\0', [](c&) {});
+  val({"compress-program"}, '\0', [](c&, s) {});
+  val({"decompress-program"}, '\0', [](c&, s) {});
   flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
@@ -563,11 +564,26 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   check_remote_options(cfg);
   if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
     throw usage_error(":::+ / ::::+ need a source before them to link to");
-  for (const auto& s : cfg.sources)
-    if (s.type == input_source::kind::file && ::access(s.path.c_str(), R_OK) != 0)
-      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(errno));
+  for (const auto& s : cfg.sources) {
+    if (s.type != input_source::kind::file) continue;
+    try {
+      sluice::open_file(s.path);  // (closed at once: read later)
+    } catch (const std::system_error& e) {
+      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(e.code().value()));
+    }
+  }
 
-  if (cfg.cat && !cfg.pipe) throw usage_error("--cat is implemented for --pipe only in sluice");
+  if (cfg.fifo && cfg.cat) throw usage_error("Error: --fifo cannot be combined with --cat.");
+  if (cfg.retries_given && cfg.round_robin) throw usage_error("Error: --retries cannot be combined with --roundrobin.");
+  if ((cfg.cat || cfg.fifo) && !cfg.pipe_part) cfg.pipe = true;  // as in GNU: they imply --pipe
+  if (!cfg.pipe) {
+    cfg.round_robin = false;  // (GNU ignores them without --pipe)
+    cfg.tee = false;
+  }
+  if (cfg.tee && !cfg.jobs_given) cfg.jobs_spec = "0";  // every job must run at once
+  if (cfg.pipe && !cfg.pipe_part && !cfg.tee &&
+      (cfg.eta || cfg.bar || cfg.shuffle || (cfg.halt.percent && cfg.halt.when != halt_when::never)))
+    throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.no_keep_order) cfg.keep_order = false;
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one

@@ -292,8 +292,37 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     else out.push_back(token{token::kind::literal, std::string(s), "", 0, 0});
   };
   const std::string& rs = cfg_.replace_str;
+  // The renamed replacement strings: the new spelling stands for the old, which becomes plain text.
+  auto renamed_at = [&](std::size_t at) -> const std::pair<const std::string, std::string>* {
+    for (const auto& r : cfg_.renamed)
+      if (!r.first.empty() && text.compare(at, r.first.size(), r.first) == 0) return &r;
+    return nullptr;
+  };
+  auto renamed_away = [&](const std::string& inner) {
+    for (const auto& r : cfg_.renamed)
+      if (r.second == inner) return true;
+    return false;
+  };
   std::size_t i = 0;
   while (i < text.size()) {
+    if (auto r = renamed_at(i)) {
+      std::string inner = r->second;
+      token t;
+      if (inner == "#") {
+        t.type = token::kind::seq;
+      } else if (inner == "%") {
+        t.type = token::kind::slot;
+      } else {
+        int op = 0;
+        suffix_op(inner, cfg_.plus, op);
+        t.type = token::kind::value;
+        t.op = op;
+      }
+      out.push_back(std::move(t));
+      any = true;
+      i += r->first.size();
+      continue;
+    }
     if (text[i] == '{' || !rpls_.empty()) {
       token pt;
       std::size_t end = 0;
@@ -312,7 +341,9 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     }
     if (text[i] != '{') {
       std::size_t j = i + 1;
-      while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0 && rpls_.empty()) ++j;
+      while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0 && rpls_.empty() &&
+             renamed_at(j) == nullptr)
+        ++j;
       lit(std::string_view(text).substr(i, j - i));
       i = j;
       continue;
@@ -324,7 +355,7 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     }
     std::string inner = text.substr(i + 1, close - i - 1);
     token t;
-    bool ok = true;
+    bool ok = !renamed_away(inner);
     int op = 0;
     if (inner == "#") t.type = token::kind::seq;
     else if (inner == "%") t.type = token::kind::slot;

@@ -1,6 +1,7 @@
 // The job runner's settings, filled by the argument parser (args.cpp) and read by everything else.
 #pragma once
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,11 @@ struct config {
 
   // Composition.
   std::string replace_str = "{}";  // -I
+  // --er, --bnr, --dnr, --bner, --seqreplace, --slotreplace: {.} {/} {//} {/.} {#} {%} spelt otherwise
+  // (the map's key, without braces), the original spelling then being plain text, as in GNU parallel.
+  std::map<std::string, std::string> renamed;
+  std::optional<std::string> process_slot_var;
+  std::string cpu_unit = "threads";  // --use-cores-instead-of-threads, --use-sockets-instead-of-threads  // --process-slot-var: also this variable holds the slot - 1
   std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q
@@ -96,6 +102,7 @@ struct config {
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime
   unsigned retries = 1;         // attempts in total
+  bool retries_given = false;
   halt_policy halt{};
   std::vector<term_step> term_seq{{15, 200}, {15, 100}, {15, 50}, {9, 25}};
   std::optional<std::size_t> total_jobs{};
@@ -137,6 +144,9 @@ struct config {
   // --pipe.
   bool pipe = false;
   bool pipe_part = false;  // --pipe-part: blocks cut from the -a files by seeking (pipe_mode.cpp)
+  bool fifo = false;         // --fifo: each block through a named pipe, {} its name ($PARALLEL_TMP)
+  bool round_robin = false;  // --round-robin: a job per slot, the blocks dealt to whichever is ready
+  bool tee = false;          // --tee: every job (one per argument) reads the whole input
   bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
   std::string recend = "\n";

@@ -62,12 +62,25 @@ class feeder {
     }
     co_return item;
   }
+  // --round-robin: the next block for a running job; nullopt at the end of the input.
+  aio::task<std::optional<std::string>> next_dealt() {
+    std::optional<std::string> item;
+    try {
+      auto get = aio::get(deal_);
+      item = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+    }
+    co_return item;
+  }
+  // --round-robin: no job reads any more; the input stops being read.
+  void stop_dealing() { deal_.shutdown(true); }
   std::string error() {
     std::lock_guard<std::mutex> lock(error_mutex_);
     return error_;
   }
   void stop() {
     stopping_.store(true);
+    deal_.shutdown(true);
     if (thread_.joinable()) {
       // Unblock a producer stuck on a full queue; a producer stuck reading stdin is detached by exit.
       queue_.shutdown(true);
@@ -78,6 +91,7 @@ class feeder {
   bool abandon() {
     stopping_.store(true);
     queue_.shutdown(true);
+    deal_.shutdown(true);
     if (!thread_.joinable()) return true;
     for (int i = 0; i < 20 && !finished_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (finished_.load()) {
@@ -97,21 +111,40 @@ class feeder {
       return sink(std::move(a));
     };
     if (blocks_ != nullptr) {
+      std::size_t jobs = 0;
       for (;;) {
         auto b = blocks_->next();
-        if (!b) return;
+        if (!b) {
+          deal_.close();
+          return;
+        }
+        if (cfg_.round_robin && jobs >= std::max<std::size_t>(1, cfg_.jobs)) {
+          // --round-robin: one job per slot; later blocks go to whichever of them is ready for more.
+          try {
+            deal_.put(std::move(*b));
+          } catch (const sluice::queue_shut_down&) {
+            return;
+          }
+          continue;
+        }
+        ++jobs;
         job_args a;
         a.block = std::move(*b);
         if (!emit(std::move(a))) return;
       }
     }
     const bool fill = cfg_.max_args == 0 && !cfg_.max_replace_args;
-    const std::size_t batch = cfg_.max_replace_args && cfg_.max_args == 0 ? 1 : cfg_.max_args;
+    const bool none = cfg_.max_replace_args && cfg_.max_args == 0;
+    const std::size_t batch = none ? 1 : cfg_.max_args;
     if (!fill) {
       job_args cur;
       for (;;) {
         auto r = next_record();
         if (!r) break;
+        if (none) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it
+          if (!emit(job_args{})) return;
+          continue;
+        }
         cur.records.push_back(std::move(*r));
         if (cur.records.size() >= batch) {
           if (!emit(std::move(cur))) return;
@@ -205,6 +238,7 @@ class feeder {
   block_reader* blocks_;
   const command_template* tpl_;
   sluice::queue<job_args> queue_;
+  sluice::queue<std::string> deal_{4};  // --round-robin: the blocks after the first of each job
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> finished_{false};

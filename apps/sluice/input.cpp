@@ -22,7 +22,7 @@ namespace sluice::app {
 record_reader::record_reader(int fd, bool owned, char delim) : fd_(fd), owned_(owned), delim_(delim) {}
 
 record_reader::~record_reader() {
-  if (owned_ && fd_ >= 0) ::close(fd_);
+  if (owned_) sluice::fd(fd_).close();
 }
 
 std::optional<std::string> record_reader::next() {
@@ -68,9 +68,9 @@ bool regex_meta(const std::string& s) {
 
 // GNU's warning, once per input read from a terminal while stderr is one too: a forgotten ::: or pipe.
 void input_reader::warn_about_terminal_input() const {
-  if (::isatty(2) == 0) return;
+  if (!sluice::is_terminal(2)) return;
   for (const auto& st : sources_) {
-    if (!st.reader || ::isatty(st.reader->descriptor()) == 0) continue;
+    if (!st.reader || !sluice::is_terminal(st.reader->descriptor())) continue;
     static const char k_warning[] =
         "sluice: Warning: Input is read from the terminal. You are either an expert\n"
         "sluice: Warning: (in which case: YOU ARE AWESOME!) or maybe you forgot\n"
@@ -100,9 +100,13 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
         st.reader = std::make_unique<record_reader>(0, false, cfg.delimiter);
         break;
       case input_source::kind::file: {
-        int fd = ::open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw usage_error("cannot open input file '" + src.path + "': " + std::strerror(errno));
-        st.reader = std::make_unique<record_reader>(fd, true, cfg.delimiter);
+        sluice::fd f;
+        try {
+          f = sluice::open_file(src.path);
+        } catch (const std::system_error& e) {
+          throw usage_error("cannot open input file '" + src.path + "': " + std::strerror(e.code().value()));
+        }
+        st.reader = std::make_unique<record_reader>(f.release(), true, cfg.delimiter);
         break;
       }
     }

@@ -48,6 +48,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     j->block_bytes = j->args.block.size();
     j->args.records = {arg_record{j->cat_file}};
     if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
+  } else if (cfg_.fifo && !cfg_.dry_run) {
+    // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
+    j->cat_file = write_temp_file(std::string());  // (reserves the name)
+    j->args.records = {arg_record{j->cat_file}};
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
@@ -153,8 +157,9 @@ sluice::options runner::spawn_options(const job& j) {
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
   set_job_var(job_vars[2], self);
-  if (!j.cat_file.empty() || j.host) {  // --cat's PARALLEL_TMP, -S's PARALLEL_SSHLOGIN: this job's own copy
+  if (!j.cat_file.empty() || j.host || cfg_.process_slot_var) {  // this job's own copy of the environment
     sluice::environment env = sluice::current_environment();
+    if (cfg_.process_slot_var) env[*cfg_.process_slot_var] = std::to_string(j.slot - 1);  // GNU: PARALLEL_JOBSLOT - 1
     if (!j.cat_file.empty()) env["PARALLEL_TMP"] = j.cat_file;
     if (j.host) env["PARALLEL_SSHLOGIN"] = j.host_name;  // -S with ":": this machine's jobs say so, as GNU's
     opts.env = std::move(env);
@@ -166,6 +171,12 @@ void runner::start(job_args args, unsigned attempt, std::size_t order) {
   last_start_ = clock_type::now();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
+  if (progress_) {
+    std::string shown;
+    for (const auto& r : j->args.records)
+      for (const auto& v : r) shown += (shown.empty() ? "" : " ") + v;
+    progress_->job_started(std::move(shown));
+  }
   ++active_;
   aio::create_task(job_task(std::move(j)));
 }
@@ -217,7 +228,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote && !cfg_.slurm) {
+  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -233,6 +244,19 @@ aio::task<void> runner::execute(job& j) {
   if (!j.proc && cannot_start.empty() && !remote) {
     try {
       std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
+      if (cfg_.fifo) {
+        // As GNU's wrapper: make the fifo, start the command on it, copy stdin (the block) into it, then
+        // remove it and leave with the command's status. A command that never opens {} holds the job.
+        static const char k_fifo_wrap[] =
+            "rm -f \"$1\" && mkfifo -m 600 \"$1\" || exit 255\n"
+            "\"$2\" -c \"$3\" \"$1\" &\n"
+            "cat > \"$1\"\n"
+            "wait $!\n"
+            "s=$?\n"
+            "rm -f \"$1\"\n"
+            "exit $s\n";
+        argv = {job_shell().path, "-c", k_fifo_wrap, "sluice", j.cat_file, job_shell().path, j.cmd.shell_command};
+      }
       if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(opts));
@@ -243,6 +267,10 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   if (!j.proc) {
+    if (cfg_.tee) {
+      ++tee_started_;
+      tee_ready_.set();
+    }
     // Could not start even the shell (out of processes or descriptors): the job fails with 255.
     std::string msg = "sluice: cannot start job: " + cannot_start + "\n";
     j.err.append(msg.data(), msg.size());
@@ -253,12 +281,21 @@ aio::task<void> runner::execute(job& j) {
   aio::process& proc = *j.proc;
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.pipe && !cfg_.cat) {
+  if (cfg_.tee) {
+    // The job's stdin is fed by tee_input, once every job runs.
+    tee_writers_.push_back(std::move(proc.in()));
+    ++tee_started_;
+    tee_ready_.set();
+  } else if (cfg_.pipe && !cfg_.cat) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();
     if (!j.args.block.empty()) in.write(j.args.block);
-    in.close();
+    if (cfg_.round_robin) {
+      ++live_dealers_;
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+    }
+    else in.close();
     if (cfg_.retries <= 1) std::string().swap(j.args.block);  // no retry will need it: free it now
   }
   aio::handle<void> out_pump, err_pump;
@@ -357,6 +394,63 @@ void runner::signal_group(job& j, int sig) {
     j.proc->send_signal_to_group(sig);
   } catch (const std::system_error&) {
     // EPERM from a group that turned setuid: nothing more we can do about it.
+  }
+}
+
+}  // namespace sluice::app
+
+namespace sluice::app {
+
+aio::task<void> runner::deal_blocks(aio::stream_writer w) {
+  try {
+    for (;;) {
+      auto get = feed_->next_dealt();
+      std::optional<std::string> b = co_await get;
+      if (!b) break;
+      w.write(*b);
+      auto drained = w.drain();
+      co_await drained;
+    }
+  } catch (const std::system_error&) {
+    // The job stopped reading: it gets no more. When no job reads any more, the rest of the input is left
+    // unread (GNU parallel dies of the SIGPIPE then).
+  }
+  if (--live_dealers_ == 0) feed_->stop_dealing();
+  w.close();
+  auto closed = w.wait_closed();
+  co_await closed;
+}
+
+aio::task<void> runner::tee_input() {
+  while (tee_started_ < total_) {
+    tee_ready_.clear();
+    auto w = tee_ready_.wait();
+    co_await w;
+  }
+  for (;;) {
+    auto get = aio::get(*tee_blocks_);
+    std::optional<std::string> b;
+    try {
+      b = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+    }
+    if (!b) break;
+    for (auto& w : tee_writers_) {
+      if (!w.valid() || w.is_closing()) continue;
+      try {
+        w.write(*b);
+        auto drained = w.drain();
+        co_await drained;
+      } catch (const std::system_error&) {
+        w.close();  // this job stopped reading; the others go on
+      }
+    }
+  }
+  for (auto& w : tee_writers_) {
+    if (!w.valid()) continue;
+    w.close();
+    auto closed = w.wait_closed();
+    co_await closed;
   }
 }
 

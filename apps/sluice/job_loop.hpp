@@ -2,6 +2,8 @@
 // (runner.cpp: feeding, ordering output, halting, signals; job.cpp: one job from spawn to exit) share it.
 // Everything here runs on the loop's thread.
 #pragma once
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -82,6 +84,8 @@ class runner {
   aio::task<void> tick_progress();
   aio::task<void> throttle();
   aio::task<void> watch_memory();
+  aio::task<void> deal_blocks(aio::stream_writer w);  // --round-robin: one job's further blocks
+  aio::task<void> tee_input();                        // --tee: the whole input to every job
 
   void start(job_args args, unsigned attempt, std::size_t order);
   std::unique_ptr<job> prepare(job_args args, unsigned attempt, std::size_t order);
@@ -157,7 +161,15 @@ class runner {
   std::optional<clock_type::time_point> last_start_;  // --delay
   double delay_ = 0;                                   // --delay, as --delay auto adapted it
   std::unique_ptr<remote_hosts> remote_;
-  std::optional<std::size_t> pin_;  // --onall: the host the next prepared job must run on
+  std::optional<std::size_t> pin_;
+  std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
+  std::size_t live_dealers_ = 0;
+  std::vector<aio::stream_writer> tee_writers_;  // --tee: every job's stdin
+  std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
+  aio::event tee_ready_;
+  std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
+  std::thread tee_thread_;
+  std::atomic<bool> tee_read_all_{false};  // --onall: the host the next prepared job must run on
 };
 
 }  // namespace sluice::app

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "option_values.hpp"
+
+#include <sluice/subprocess.hpp>
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -110,6 +112,40 @@ std::size_t cpu_threads() {
   return n == 0 ? 1 : n;
 }
 
+// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
+// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+std::size_t cpu_count(const std::string& what) {
+  std::size_t threads = cpu_threads();
+  std::size_t sockets = 0, cores = 0;
+  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+    std::vector<std::string> socket_ids, core_ids;
+    std::string phys;
+    char line[512];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      std::string l(line);
+      auto colon = l.find(':');
+      if (colon == std::string::npos) continue;
+      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
+      std::string val = l.substr(colon + 1);
+      val.erase(0, val.find_first_not_of(' '));
+      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
+      if (key == "physical id") {
+        phys = val;
+        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
+      } else if (key == "core id") {
+        std::string id = phys + "/" + val;
+        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
+      }
+    }
+    std::fclose(f);
+    sockets = socket_ids.size();
+    cores = core_ids.size();
+  }
+  if (sockets == 0) sockets = 1;
+  if (cores == 0) cores = threads;
+  return what == "sockets" ? sockets : what == "threads" ? threads : cores;
+}
+
 std::vector<term_step> parse_term_seq(const std::string& v) {
   std::vector<term_step> seq;
   std::vector<std::string> parts = split_string(v, ',');
@@ -171,7 +207,7 @@ halt_policy parse_halt(const std::string& raw) {
 
 void resolve_jobs(config& cfg, bool from_procfile) {
   const std::string& v = cfg.jobs_spec;
-  double threads = static_cast<double>(cpu_threads());
+  double threads = static_cast<double>(cpu_count(cfg.cpu_unit));
   double n = 0;
   auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
   if (v.empty()) throw bad();
@@ -194,7 +230,7 @@ void resolve_jobs(config& cfg, bool from_procfile) {
         by_fd = static_cast<long long>((rl.rlim_cur - 32) / 5);
       n = static_cast<double>(std::clamp<long long>(by_fd, 1, 2000));
     }
-  } else if (!from_procfile && ::access(v.c_str(), R_OK) == 0) {
+  } else if (!from_procfile && sluice::can_access(v, sluice::access_mode::read)) {
     // A procfile: read once here (GNU re-reads it as jobs end; see the report).
     std::FILE* f = std::fopen(v.c_str(), "r");
     char buf[64] = {};
@@ -272,7 +308,7 @@ double parse_load(const std::string& v, int depth) {
   auto dot = sv.find('.');
   if (digits(sv.substr(0, dot)) && (dot == std::string_view::npos || digits(sv.substr(dot + 1))))
     return std::strtod(v.c_str(), nullptr);
-  if (depth == 0 && ::access(v.c_str(), R_OK) == 0) {
+  if (depth == 0 && sluice::can_access(v, sluice::access_mode::read)) {
     std::ifstream in(v);
     std::string content;
     std::getline(in, content);

@@ -17,6 +17,7 @@ std::vector<term_step> parse_term_seq(const std::string& v);              // --t
 halt_policy parse_halt(const std::string& raw);                           // --halt now,fail=1, 2, 50%, ...
 double parse_load(const std::string& v, int depth = 0);             // --load: N, N%, +N, -N or a file
 std::size_t cpu_threads();                                                // the CPUs this process may use
+std::size_t cpu_count(const std::string& what);  // "threads", "cores" or "sockets", as GNU parallel counts them
 // -j: cfg.jobs from cfg.jobs_spec (N, N%, +N, -N, 0, or a procfile holding one of those).
 void resolve_jobs(config& cfg, bool from_procfile = false);
 

@@ -5,10 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sluice/subprocess.hpp>
 
@@ -140,13 +139,14 @@ void finish_local_options(config& cfg) {
   for (const auto& name : cfg.env_names) {
     // --env _: every variable not in ignored_vars (what --record-env saw in a clean environment). Locally
     // every variable reaches the jobs anyway; GNU still insists on the file.
-    if (name == "_" && ::access((config_dir() + "/ignored_vars").c_str(), R_OK) != 0)
+    if (name == "_" && !sluice::can_access(config_dir() + "/ignored_vars", sluice::access_mode::read))
       throw usage_error("Error: Run 'sluice --record-env' in a clean environment first.");
   }
   if (cfg.tmpdir) {
     // GNU checks $TMPDIR when it makes its first temporary file; sluice's spools need it too: say so up front.
-    struct stat st {};
-    if (::stat(cfg.tmpdir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(cfg.tmpdir->c_str(), W_OK | X_OK) != 0)
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*cfg.tmpdir, ec) || !sluice::can_access(*cfg.tmpdir, sluice::access_mode::write) ||
+        !sluice::can_access(*cfg.tmpdir, sluice::access_mode::execute))
       throw usage_error("Error: Tmpdir '" + *cfg.tmpdir + "' is not writable.");
   }
   const std::size_t usable = usable_command_length();

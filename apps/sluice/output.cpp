@@ -25,14 +25,8 @@ namespace {
 int open_temp_file() {
   const char* dir = std::getenv("TMPDIR");
   std::string d = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
-  // O_TMPFILE: never visible, so nothing is left behind even after SIGKILL.
-  int fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return fd;
-  std::string path = d + "/sluice.XXXXXX";
-  fd = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create a temp file in " + d);
-  ::unlink(path.c_str());
-  return fd;
+  // Never visible, so nothing is left behind even after SIGKILL.
+  return sluice::create_unnamed_file(d).release();
 }
 
 // Copies text to fd, putting prefix before each line start; at_line_start carries over between calls.
@@ -120,12 +114,12 @@ std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
     std::string name = d + "/par";
     for (int i = 0; i < 5; ++i) name += alphabet[rng() % (sizeof alphabet - 1)];
     name += suffix;
-    int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-      if (errno == EEXIST && attempt < 1000) continue;
-      throw std::system_error(errno, std::generic_category(), "cannot create " + name);
+    try {
+      return {name, sluice::create_new_file(name, mode).release()};
+    } catch (const std::system_error& e) {
+      if (e.code() == std::errc::file_exists && attempt < 1000) continue;
+      throw;
     }
-    return {name, fd};
   }
 }
 }  // namespace
@@ -133,7 +127,7 @@ std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
 std::string write_output_file(const spool& s) {
   auto [name, fd] = create_par_file(".par", 0600);
   int e = emit(fd, s, "", true);
-  ::close(fd);
+  sluice::fd(fd).close();
   if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
   return name;
 }
@@ -141,7 +135,7 @@ std::string write_output_file(const spool& s) {
 std::string write_temp_file(const std::string& data) {
   auto [name, fd] = create_par_file("", 0666);
   int e = sluice::try_write_all(fd, data);
-  ::close(fd);
+  sluice::fd(fd).close();
   if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
   return name;
 }
@@ -157,7 +151,7 @@ spool::spool(spool&& o) noexcept : mem_(std::move(o.mem_)), fd_(o.fd_), file_siz
 
 spool& spool::operator=(spool&& o) noexcept {
   if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
+    sluice::fd(fd_).close();
     mem_ = std::move(o.mem_);
     fd_ = o.fd_;
     file_size_ = o.file_size_;
@@ -171,7 +165,7 @@ spool& spool::operator=(spool&& o) noexcept {
 }
 
 spool::~spool() {
-  if (fd_ >= 0) ::close(fd_);
+  sluice::fd(fd_).close();
 }
 
 void spool::append(const char* data, std::size_t n) {

@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <system_error>
 
 #include <sluice/subprocess.hpp>
@@ -122,21 +119,18 @@ void block_reader::drop_blank_lines(std::size_t from) {
 }
 
 block_reader::~block_reader() {
-  if (part_fd_ >= 0) ::close(part_fd_);
+  sluice::fd(part_fd_).close();
 }
 
 std::optional<std::string> block_reader::next_part() {
   // Open the next file when this one is done.
   while (part_fd_ < 0 || part_pos_ >= part_size_) {
-    if (part_fd_ >= 0) ::close(part_fd_);
+    sluice::fd(part_fd_).close();
     part_fd_ = -1;
     if (part_index_ >= part_files_.size()) return std::nullopt;
     const std::string& path = part_files_[part_index_++];
-    part_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (part_fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
-    struct stat st {};
-    if (::fstat(part_fd_, &st) != 0) throw std::system_error(errno, std::generic_category(), "cannot stat " + path);
-    part_size_ = static_cast<std::uint64_t>(st.st_size);
+    part_fd_ = sluice::open_file(path).release();
+    part_size_ = sluice::file_size(part_fd_);
     part_pos_ = 0;
   }
   const std::uint64_t start = part_pos_;

@@ -2,6 +2,8 @@
 // command, transfers, and the dead-host check.
 #include "remote.hpp"
 
+#include <sluice/subprocess.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -151,8 +153,10 @@ remote_hosts::remote_hosts(const config& cfg) : cfg_(cfg) {
   // A short directory for the control sockets (sun_path holds 108 bytes).
   std::string base = "/tmp";
   if (const char* t = std::getenv("TMPDIR"); t != nullptr && *t != '\0' && std::string(t).size() < 40) base = t;
-  std::string tmpl = base + "/sluice-ssh.XXXXXX";
-  if (::mkdtemp(tmpl.data()) != nullptr) control_dir_ = tmpl;
+  try {
+    control_dir_ = sluice::create_temp_directory(base + "/sluice-ssh.").string();
+  } catch (const std::system_error&) {
+  }
 }
 
 remote_hosts::~remote_hosts() {
@@ -486,7 +490,7 @@ aio::task<void> remote_hosts::close() {
     if (h.login.local || !ssh_like(h)) continue;
     for (std::size_t k = 0; k < std::max<std::size_t>(h.masters, 1); ++k) {
       std::string path = control_dir_ + "/h" + std::to_string(i) + "-" + std::to_string(k);
-      if (::access(path.c_str(), F_OK) != 0) continue;
+      if (!sluice::can_access(path, sluice::access_mode::exists)) continue;
       std::vector<std::string> argv = words(h);
       argv.insert(argv.end(), {"-o", "ControlPath=" + path, "-O", "exit"});
       argv.push_back(h.login.user.empty() ? h.login.host : h.login.user + "@" + h.login.host);

@@ -455,6 +455,8 @@ aio::task<int> runner::loop_main() {
     auto connect = connect_hosts();
     hosts_ok = co_await connect;
   }
+  aio::handle<void> tee_task;
+  if (cfg_.tee) tee_task = aio::create_task(tee_input());
   if (hosts_ok) feeder_task_ = aio::create_task(feed());
   try {
     if (feeder_task_.valid()) co_await feeder_task_;
@@ -466,6 +468,13 @@ aio::task<int> runner::loop_main() {
     auto w = changed_.wait();
     co_await w;
   }
+  auto stop_tee = settle(tee_task);
+  co_await stop_tee;
+  for (auto& d : dealers_) {
+    auto stop_dealer = settle(d);
+    co_await stop_dealer;
+  }
+  dealers_.clear();
   auto stop_ticker = settle(ticker);
   co_await stop_ticker;
   auto stop_memory_watch = settle(memory_watch);
@@ -485,8 +494,14 @@ aio::task<int> runner::loop_main() {
 }
 
 int runner::run() {
-  if (cfg_.pipe) {
-    blocks_ = std::make_unique<block_reader>(cfg_, 0);
+  if (cfg_.tee) {
+    // --tee: the jobs come from the arguments (none when there are only the default stdin), and every one
+    // of them reads all of stdin.
+    if (cfg_.pipe_part) throw usage_error("--tee with --pipe-part is not implemented in sluice");
+    if (cfg_.sources.size() == 1 && cfg_.sources[0].type == input_source::kind::standard_input) return 0;
+  }
+  if (cfg_.pipe) blocks_ = std::make_unique<block_reader>(cfg_, 0);
+  if (cfg_.pipe && !cfg_.tee) {
   } else if (!sql_) {
     input_ = std::make_unique<input_reader>(cfg_);
     bool any_file = false;
@@ -498,7 +513,7 @@ int runner::run() {
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
-  feed_ = std::make_unique<feeder>(cfg_, input_.get(), blocks_.get(), tpl_.get());
+  feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee ? nullptr : blocks_.get(), tpl_.get());
   if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
 
   const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never);
@@ -508,7 +523,23 @@ int runner::run() {
   }
   if (sql_) {
     // Started by loop_main: the rows are claimed one by one as slots free up.
-  } else if (need_total && !total_known_) {
+  } else if (cfg_.tee) {
+    total_ = feed_->preload();
+    total_known_ = true;
+    if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
+    tee_blocks_ = std::make_unique<sluice::queue<std::string>>(4);
+    tee_thread_ = std::thread([this] {
+      try {
+        while (auto b = blocks_->next()) tee_blocks_->put(std::move(*b));
+      } catch (const sluice::queue_shut_down&) {
+      } catch (const std::exception& e) {
+        std::string m = std::string("sluice: ") + e.what() + "\n";
+        write_all(2, m.data(), m.size());
+      }
+      tee_blocks_->close();
+      tee_read_all_.store(true);
+    });
+  } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
     total_known_ = true;
   } else {
@@ -529,6 +560,17 @@ int runner::run() {
       g_abandoned[1] = input_.release();
       g_abandoned[2] = blocks_.release();
       g_abandoned[3] = tpl_.release();
+    }
+  }
+  if (tee_thread_.joinable()) {
+    tee_blocks_->shutdown(true);
+    if (tee_read_all_.load()) {
+      tee_thread_.join();
+    } else {
+      // Blocked reading stdin: left to exit with the process, with what it uses.
+      tee_thread_.detach();
+      (void)blocks_.release();
+      (void)tee_blocks_.release();
     }
   }
   writer_->finish();

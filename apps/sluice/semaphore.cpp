@@ -54,8 +54,8 @@ std::string semaphore_dir(const config& cfg) {
   if (cfg.semaphore_name) {
     name = *cfg.semaphore_name;
   } else {
-    const char* t = ::ttyname(0);
-    name = t != nullptr ? t : "not a tty";
+    name = sluice::terminal_name(0);
+    if (name.empty()) name = "not a tty";
   }
   std::string id;
   static const char* hex = "0123456789abcdef";
@@ -71,7 +71,8 @@ std::string semaphore_dir(const config& cfg) {
   std::string dir = base + "/sluice-id-" + id;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec || ::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+  if (ec || !sluice::can_access(dir, sluice::access_mode::read) || !sluice::can_access(dir, sluice::access_mode::write) ||
+      !sluice::can_access(dir, sluice::access_mode::execute))
     throw usage_error("Semaphoredir must be writable: '" + base + "'");
   return dir;
 }

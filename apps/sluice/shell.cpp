@@ -2,11 +2,14 @@
 // Declared in compose.hpp, which composes the commands these decide how to run.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <unordered_map>
 
 #include <limits.h>
 #include <unistd.h>
+
+#include <sluice/subprocess.hpp>
 
 #include "compose.hpp"
 #include "text.hpp"
@@ -18,11 +21,11 @@ std::string find_program(const std::string& name) {
   if (auto it = cache.find(name); it != cache.end()) return it->second;
   std::string found;
   if (name.find('/') != std::string::npos) {
-    if (::access(name.c_str(), X_OK) == 0) found = name;
+    if (sluice::can_access(name, sluice::access_mode::execute)) found = name;
   } else if (const char* path = std::getenv("PATH")) {
     for (auto& dir : split_string(path, ':')) {
       std::string cand = (dir.empty() ? std::string(".") : dir) + "/" + name;
-      if (::access(cand.c_str(), X_OK) == 0) {
+      if (sluice::can_access(cand, sluice::access_mode::execute)) {
         found = cand;
         break;
       }
@@ -45,8 +48,9 @@ bool exported_function(const std::string& name) {
 namespace {
 
 // The name and parent of a process, from /proc/PID/stat ("pid (comm) state ppid ...").
+// pid 0: this process.
 bool proc_parent(pid_t pid, pid_t& parent) {
-  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::string path = pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat";
   std::FILE* f = std::fopen(path.c_str(), "r");
   if (f == nullptr) return false;
   char buf[512] = {};
@@ -60,11 +64,9 @@ bool proc_parent(pid_t pid, pid_t& parent) {
 }
 
 std::string proc_exe(pid_t pid) {
-  char buf[4096];
-  std::string link = "/proc/" + std::to_string(pid) + "/exe";
-  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  return std::string(buf, static_cast<std::size_t>(n));
+  std::error_code ec;
+  std::string exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
+  return ec ? std::string() : exe;
 }
 
 bool posix_shell_name(const std::string& base) {
@@ -89,7 +91,8 @@ const job_shell_info& job_shell() {
     if (const char* ps = std::getenv("PARALLEL_SHELL"); ps != nullptr && *ps != '\0') {
       r.path = ps;
     } else {
-      pid_t pid = ::getppid();
+      pid_t pid = 0;
+      if (!proc_parent(0, pid)) pid = 0;
       for (int depth = 0; depth < 16 && pid > 1 && r.path.empty(); ++depth) {
         std::string exe = proc_exe(pid);
         if (!exe.empty() && posix_shell_name(base_name(exe))) r.path = exe;

@@ -1,6 +1,8 @@
 // apps/sluice/sshlogin.cpp -- parsing GNU parallel's sshlogins (see sshlogin.hpp).
 #include "sshlogin.hpp"
 
+#include <sluice/subprocess.hpp>
+
 #include <cstdlib>
 
 #include <unistd.h>
@@ -137,8 +139,8 @@ std::string sshloginfile_path(const std::string& value) {
   const char* home = std::getenv("HOME");
   std::string dir = std::string(home != nullptr ? home : "") + "/.parallel/";
   if (value == ".." || value == ".") return dir + "sshloginfile";
-  if (value.find('/') == std::string::npos && ::access(value.c_str(), F_OK) != 0 &&
-      ::access((dir + value).c_str(), F_OK) == 0)
+  if (value.find('/') == std::string::npos && !sluice::can_access(value, sluice::access_mode::exists) &&
+      sluice::can_access((dir + value), sluice::access_mode::exists))
     return dir + value;
   return value;
 }

@@ -92,6 +92,21 @@ SLUICE_EXPORT std::size_t read_some(int fd, void* buf, std::size_t n);
 // that is still being written through the same descriptor.
 SLUICE_EXPORT std::size_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset);
 
+// Files for that I/O, opened close-on-exec; std::system_error (its errno, the path in what()) when they cannot be.
+enum class access_mode { exists, read, write, execute };
+// Whether this process may use the file that way now (access(2): the real user's permissions).
+SLUICE_EXPORT bool can_access(const std::filesystem::path& file, access_mode how) noexcept;
+SLUICE_EXPORT fd open_file(const std::filesystem::path& file);  // for reading
+// A new file for writing with these permission bits (less the umask); EEXIST when the name is taken.
+SLUICE_EXPORT fd create_new_file(const std::filesystem::path& file, unsigned permissions = 0666);
+// A file for writing and reading back that has no name in `directory` (gone when the descriptor is closed).
+SLUICE_EXPORT fd create_unnamed_file(const std::filesystem::path& directory);
+SLUICE_EXPORT std::uint64_t file_size(int fd);           // of what the descriptor refers to now
+SLUICE_EXPORT bool is_terminal(int fd) noexcept;         // isatty
+SLUICE_EXPORT std::string terminal_name(int fd);         // ttyname: "/dev/pts/3"; empty when not a terminal
+// A new directory, mode 0700, named prefix + 6 random characters (mkdtemp); returns its path.
+SLUICE_EXPORT std::filesystem::path create_temp_directory(const std::filesystem::path& prefix);
+
 enum class redirect {
   inherit,    // the child shares the parent's stream (Python: None)
   pipe,       // a new pipe; the parent's end is process::in()/out()/err() (Python: PIPE)

@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -42,6 +44,34 @@ int dup_cloexec(int fd) noexcept {
 void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
+
+bool can_access(const char* path, int how) noexcept {
+  static const int modes[] = {F_OK, R_OK, W_OK, X_OK};
+  return ::access(path, modes[how & 3]) == 0;
+}
+
+int create_unnamed(const char* dir) noexcept {
+  int fd = open_cloexec(dir, O_TMPFILE | O_RDWR, 0600);
+  if (fd >= 0) return fd;
+  // A file system without O_TMPFILE: a named file, unlinked at once.
+  std::string path = std::string(dir) + "/.sluiceXXXXXX";
+  fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd >= 0) ::unlink(path.c_str());
+  return fd;
+}
+
+long long file_size(int fd) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return -1;
+  return static_cast<long long>(st.st_size);
+}
+
+bool is_terminal(int fd) noexcept { return ::isatty(fd) != 0; }
+
+bool terminal_name(int fd, char* buf, std::size_t n) noexcept { return ::ttyname_r(fd, buf, n) == 0; }
+
+bool make_temp_dir(char* templ) noexcept { return ::mkdtemp(templ) != nullptr; }
+
 
 void grow_pipe(int fd, int size) noexcept {
   (void)fault::call_or_fail(sys_call::set_pipe_size, [&] { return ::fcntl(fd, F_SETPIPE_SZ, size); });

@@ -103,6 +103,14 @@ ssize_t read_some_at(int fd, void* buf, std::size_t n, std::uint64_t offset) noe
 // Writes all of data, retrying short writes and EINTR and polling while EAGAIN; SIGPIPE is blocked in the calling
 // thread meanwhile and one it caused is consumed, so a gone reader is EPIPE, never a signal. 0 or errno.
 int write_all_nosignal(int fd, const void* data, std::size_t n) noexcept;
+// Files: access(2) with R_OK/W_OK/X_OK/F_OK chosen by `how` (0 exists, 1 read, 2 write, 3 execute); an unnamed
+// temporary file in dir (O_TMPFILE, else mkostemp + unlink); the size by fstat. -1 and errno on failure.
+bool can_access(const char* path, int how) noexcept;
+int create_unnamed(const char* dir) noexcept;
+long long file_size(int fd) noexcept;
+bool is_terminal(int fd) noexcept;
+bool terminal_name(int fd, char* buf, std::size_t n) noexcept;  // false when not a terminal
+bool make_temp_dir(char* templ) noexcept;                       // templ ends in XXXXXX, rewritten in place
 
 // Maps the whole pages inside [p, p+n) writable now, in one call, instead of one page fault per page as they are
 // first written (MADV_POPULATE_WRITE). Contents are unchanged. False when the kernel cannot (before Linux 5.14).

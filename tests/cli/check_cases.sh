@@ -670,3 +670,11 @@ check_bad_delay() { expect_bad_input 'delay' --delay 1x touch started ::: a; }
 check_bad_memfree() { expect_bad_input 'memfree' --memfree lots touch started ::: a; }
 # --pipe-part without a file: GNU parallel 20221122 silently runs nothing (exit 0); sluice says what is missing
 check_bad_pipe_part_without_file() { expect_bad_input 'pipe-part.*file' --pipe-part touch started; }
+
+# --round-robin whose jobs stop reading early: the rest of the input is left unread and sluice ends with the
+# jobs' status (GNU parallel 20221122 dies of SIGPIPE, status 141, losing the other job's output).
+check_round_robin_jobs_that_stop_reading() {
+  local out
+  out=$(seq 300000 | timeout 30 "$P" --pipe --round-robin -j2 --block 10k 'head -1' | sort -n; echo "rc=${PIPESTATUS[1]}")
+  expect_eq "first line of each job, status" "$out" "$(printf '1\n2222\nrc=0')"
+}

@@ -257,8 +257,93 @@ diff_pipe_exit_status() { seq 1 6 | par --pipe -N2 -k 'cat >/dev/null; exit 1'; 
 # a retried --pipe job gets its block again (the last attempt's output is what is printed)
 diff_pipe_retries_resend_the_block() { printf 'a\nb\n' | par --pipe --retries 2 'cat; exit 1'; echo "rc=$?"; }
 
+# --round-robin: one job per slot (never more jobs than blocks), every block delivered once; which job
+# gets which block depends on timing, so the lines are sorted
+diff_pipe_round_robin() {
+  seq 5 | par --pipe --round-robin -j3 -N1 'echo J; cat' | sort
+  seq 2 | par --pipe --round-robin -j3 -N1 'echo J; cat' | sort
+  seq 1 200000 | par --pipe --round-robin -j2 --block 50k 'wc -l' | wc -l
+  seq 1 200000 | par --pipe --round-robin -j2 --block 50k 'cat' | sort -n | md5sum
+  seq 1 1000 | par --pipe --round-robin -j1 -N10 'wc -l'
+  par --pipe --round-robin echo ran </dev/null; echo "rc=$?"
+  true | par --retries 2 --round-robin --pipe cat; echo "rc=$?"
+}
+# --tee: every job (one per argument, all at once) reads the whole input; -j below the job count is an error
+diff_pipe_tee() {
+  seq 100000 | par --tee --pipe -k 'echo {}; wc -l' ::: a b c d e
+  seq 3 | par --tee --pipe -k 'echo {}; wc -l' ::: a b ::: 1 2
+  seq 3 | par --tee --pipe -k echo ::: a b
+  seq 3 | par --tee --pipe -j1 -k 'echo {}; wc -l' ::: a b c; echo "rc=$?"
+  seq 3 | par --tee --pipe -k 'echo {}; wc -l'; echo "rc=$?"
+  seq 3 | par --tee -k 'echo {}; wc -l' ::: a b; echo "rc=$?"
+}
+# --fifo: {} is a named pipe the block flows through; like --cat it implies --pipe
+diff_pipe_fifo() {
+  seq 5 | par --fifo -k -N2 'echo J; cat {}'; echo "rc=$?"
+  seq 1 100000 | par --pipe --fifo --block 100k -k 'wc -l < {}'
+  seq 4 | par --pipe --fifo -k -N2 'cat {} >/dev/null; exit 3'; echo "rc=$?"
+  seq 2 | par --fifo -N1 -k 'test -p {} && echo fifo; cat $PARALLEL_TMP'
+  par --fifo --cat echo ::: a; echo "rc=$?"
+}
+diff_cat_implies_pipe() {
+  seq 3 | par --cat -k 'echo {} | grep -c par; cat {}'
+  seq 3 | par --cat -k 'echo {} | grep -c par; cat {}' ::: a b
+  seq 5 | par --cat -N2 -k 'wc -l < {}'
+}
+# --compress and its programs change only how the output is kept: it comes out the same
+diff_compress_output_unchanged() {
+  par --compress -k echo ::: a b
+  par --compress-program 'gzip -1' --decompress-program 'gzip -dc' -k echo ::: c d
+  seq 3 | par --compress --pipe -N1 -k cat
+}
+# -n0 / -N0 / -L0: each job uses up an argument but none reaches the command, {} included
+diff_zero_args_insert_nothing() {
+  seq 3 | par -k -n0 echo a{}b
+  seq 3 | par -k -N0 echo x{}y {}
+  seq 2 | par -k -L0 echo a{}b
+  seq 3 | par -k -n0 echo
+  par -k -N0 echo {#} ::: a b
+}
+
 # ---------------------------------------------------------------- misc options
 diff_progress_options_keep_stdout() { ignore_stderr; par --bar -k echo ::: a b; par --progress -k echo ::: c; par --eta -k echo ::: d; }
+# --er, --bnr, --dnr, --bner, --seqreplace, --slotreplace spell {.} {/} {//} {/.} {#} {%} otherwise; the old
+# spelling is then plain text
+diff_replacement_string_renames() {
+  par -k -j1 --er E --bnr B --dnr D --bner X --seqreplace S --slotreplace Q echo E B D X S Q '{.}' '{/}' '{#}' '{%}' ::: a/b.c d/e.f
+  par -k --er '{}' echo '{}' '{.}' ::: x.y
+  par -k --er '{.}' echo '{.}' ::: x.y
+  par -k --seqreplace '{}' echo '{}' ::: x.y
+  par -k --er E -q echo EE ::: x.y
+  par -k --bnr '{1}' echo '{1}' ::: a/x.y
+  par -k --er A --er B echo A B ::: x.y
+}
+# --process-slot-var NAME: NAME holds the job slot less one
+diff_process_slot_var() { par --process-slot-var FOO -j1 -k 'echo $FOO $PARALLEL_JOBSLOT' ::: a b c; }
+# --use-*-instead-of-*: what -j N% and the progress header count as CPUs
+diff_use_cores_or_sockets() {
+  for o in --use-sockets-instead-of-threads --use-cores-instead-of-threads --use-cpus-instead-of-cores; do
+    par $o --progress true ::: a 2>&1 | grep '^1:local'
+    par $o -j 100% --progress true ::: a 2>&1 | grep '^1:local'
+  done
+}
+# --progress / --eta / --bar on stderr: GNU's header and status formats. Timing decides the numbers and how
+# often the status is redrawn, so numbers become N and the distinct lines are compared.
+progress_shape() {
+  tr '\r' '\n' | grep -v /dev/tty | sed 's/\x1b\[[0-9]*m//g; s/[0-9][0-9.]*/N/g' | tr -s ' ' | sort -u
+}
+diff_progress_eta_bar_formats() {
+  for o in --progress --eta --bar; do
+    echo "== $o"
+    par $o -j2 'sleep 0.3; echo {}' ::: 1 2 3 2>&1 >/dev/null | progress_shape
+  done
+  echo "== --progress --pipe"
+  seq 4 | par --progress --pipe -N2 'sleep 0.3; cat' 2>&1 >/dev/null | progress_shape
+  echo "== --pipe-part --bar"
+  seq 4 > in; par --pipe-part -a in --block 2 --bar 'sleep 0.3; cat' 2>&1 >/dev/null | progress_shape
+  seq 4 | par --bar --pipe -N2 cat; echo "rc=$?"
+  seq 4 | par --eta --pipe -N2 cat; echo "rc=$?"
+}
 diff_will_cite_accepted() { par --will-cite -k echo ::: a; echo "rc=$?"; }
 diff_timeout_does_not_touch_quick_jobs() { par -k --timeout 20 echo ::: a b; echo "rc=$?"; }
 diff_timeout_suffix() { par -k --timeout 1m echo ::: a; echo "rc=$?"; }
