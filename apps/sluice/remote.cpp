@@ -319,11 +319,8 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     std::vector<std::string> argv = ssh_argv(hi, k * k_sessions_per_master);
     argv.push_back("true");
     try {
-      sluice::options o;
-      o.in = sluice::redirect::devnull;
-      o.out = sluice::redirect::devnull;
-      o.err = sluice::redirect::devnull;
-      auto run = aio::create_subprocess_exec(argv, std::move(o));
+      // No pipe: the master stays in the background (ControlPersist) holding whatever it was given.
+      auto run = spawn_quiet(std::move(argv));
       aio::process p = co_await run;
       auto waited = aio::wait_for(p.wait(), sluice::seconds(30));
       co_await waited;
@@ -332,6 +329,15 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     }
     logins_.release();
   }
+}
+
+aio::task<aio::process> spawn_quiet(std::vector<std::string> argv) {
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  o.out = sluice::redirect::devnull;
+  o.err = sluice::redirect::devnull;
+  auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(o));
+  co_return co_await spawn;
 }
 
 aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out, std::optional<double> limit) {
@@ -498,11 +504,7 @@ aio::task<void> remote_hosts::close() {
       argv.insert(argv.end(), {"-o", "ControlPath=" + path, "-O", "exit"});
       argv.push_back(h.login.user.empty() ? h.login.host : h.login.user + "@" + h.login.host);
       try {
-        sluice::options o;
-        o.in = sluice::redirect::devnull;
-        o.out = sluice::redirect::devnull;
-        o.err = sluice::redirect::devnull;
-        auto run = aio::create_subprocess_exec(argv, std::move(o));
+        auto run = spawn_quiet(std::move(argv));
         enders.push_back(co_await run);
       } catch (const std::exception&) {
       }
