@@ -8,7 +8,8 @@
 # jobs/s, sluice's speed-up over its own 1-host rate, sluice/GNU.
 # Environment: SLUICE_BENCH_REMOTE_JOBS (400), SLUICE_BENCH_REMOTE_SLOTS (-j per host, 8),
 # SLUICE_BENCH_REMOTE_CPU (each host's CPU quota in CPUs, 0.4), SLUICE_BENCH_REMOTE_ROUNDS (1),
-# SLUICE_BENCH_REMOTE_GNU (1; 0 skips GNU parallel, whose logins take seconds each on a loaded machine).
+# SLUICE_BENCH_REMOTE_GNU (1; 0 skips GNU parallel, whose logins take seconds each on a loaded machine),
+# SLUICE_BENCH_REMOTE_CHART (an .svg path: the chart of jobs/s against hosts, bench/remote_chart.sh).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 sluice=${1:?usage: remote_bench.sh path/to/sluice}
@@ -67,6 +68,7 @@ echo "note: $jobs x true, -j $slots per host, CPU limit: $limit, $(nproc) CPUs h
 echo "| hosts | sluice jobs/s | GNU parallel -S jobs/s | sluice vs its 1 host | sluice / GNU |"
 echo "|---|---|---|---|---|"
 base=""
+chart_rows=""
 for n in 1 2 3; do
   s_best=0 g_best=0
   for r in $(seq 1 "$rounds"); do
@@ -77,7 +79,12 @@ for n in 1 2 3; do
     g_best=$(awk -v a="$g_best" -v b="$g" 'BEGIN{print (b != "nan" && b > a) ? b : a}')
   done
   [ -z "$base" ] && base=$s_best
+  chart_rows+="$n $s_best"$'\n'
   awk -v n="$n" -v s="$s_best" -v g="$g_best" -v b="$base" 'BEGIN{
     printf "| %d | %.1f | %s | %.2f x | %s |\n", n, s, (g > 0 ? sprintf("%.1f", g) : "not run"),
       s / b, (g > 0 ? sprintf("%.1f x", s / g) : "")}'
 done
+if [ -n "${SLUICE_BENCH_REMOTE_CHART:-}" ]; then
+  printf %s "$chart_rows" | "$here/remote_chart.sh" "$SLUICE_BENCH_REMOTE_CHART" "$jobs x true over -S, $cpu CPU per host" ||
+    echo "note: no chart drawn" >&2
+fi

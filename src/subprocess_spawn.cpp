@@ -1,6 +1,7 @@
 // src/subprocess_spawn.cpp -- from options to a running child: validation, redirections, argv/envp, then posix spawn().
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 
 #include <fcntl.h>
 
@@ -47,6 +48,9 @@ void validate_common(const std::vector<std::string>& args, const options& o) {
     }
   if (o.cwd) check_no_nul(o.cwd->native(), "cwd");
   if (o.executable) check_no_nul(*o.executable, "executable");
+  if (o.parent_death_signal && (*o.parent_death_signal <= 0 || *o.parent_death_signal >= NSIG))
+    throw std::invalid_argument("sluice: parent_death_signal " + std::to_string(*o.parent_death_signal) +
+                                " is not a signal number");
   if (o.in.is(redirect::to_stdout)) throw std::invalid_argument("sluice: redirect::to_stdout is only valid for err");
   if (o.out.is(redirect::to_stdout)) throw std::invalid_argument("sluice: redirect::to_stdout is only valid for err");
   if (o.capture_output && (!o.out.is_inherit() || !o.err.is_inherit()))
@@ -167,6 +171,7 @@ void spawn_into(process_state& st, const options& o) {
   req.restore_signals = o.restore_signals;
   req.new_session = o.start_new_session;
   req.process_group = o.process_group ? *o.process_group : -1;
+  req.parent_death_signal = o.parent_death_signal.value_or(0);
   req.umask = o.umask ? static_cast<int>(*o.umask) : -1;
   req.set_niceness = o.niceness.has_value();
   req.niceness = o.niceness.value_or(0);
@@ -193,6 +198,9 @@ void spawn_into(process_state& st, const options& o) {
         break;
       case os::spawn_step::setpgid:
         what = "sluice: setpgid failed in the child";
+        break;
+      case os::spawn_step::pdeathsig:
+        what = "sluice: prctl(PR_SET_PDEATHSIG) failed in the child";
         break;
       default:
         what = "sluice: cannot create the child process";

@@ -397,6 +397,68 @@ TEST_F(Subprocess, MoveAssignKillsTheOldChild) {
   EXPECT_EQ(c.returncode(), 3);
 }
 
+namespace {
+// Forks a parent that starts `child sleep 30` with `o`, reports the child's pid and then waits forever; SIGKILLs
+// that parent and returns how its orphan ended within `grace`: its wait status, or -1 while it still runs (the
+// test process, a child subreaper, adopts it; a survivor is killed and reaped here).
+int orphan_status_after_parent_sigkill(std::optional<int> death_signal, std::chrono::milliseconds grace) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return -2;
+  pid_t parent = ::fork();
+  if (parent == 0) {
+    try {
+      sluice::options o;
+      o.parent_death_signal = death_signal;
+      auto* p = new sluice::process({child, "sleep", "30"}, o);  // never destroyed: the parent dies by SIGKILL
+      pid_t pid = p->pid();
+      if (::write(fds[1], &pid, sizeof pid) != sizeof pid) ::_exit(2);
+    } catch (...) {
+      ::_exit(3);
+    }
+    for (;;) ::pause();
+  }
+  ::close(fds[1]);
+  pid_t orphan = -1;
+  const bool got = parent > 0 && ::read(fds[0], &orphan, sizeof orphan) == sizeof orphan;
+  ::close(fds[0]);
+  if (parent > 0) {
+    ::kill(parent, SIGKILL);
+    ::waitpid(parent, nullptr, 0);
+  }
+  if (!got) return -2;
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  int st = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(orphan, &st, WNOHANG) == orphan) return st;
+    std::this_thread::sleep_for(5ms);
+  }
+  ::kill(orphan, SIGKILL);
+  ::waitpid(orphan, nullptr, 0);
+  return -1;
+}
+}  // namespace
+
+TEST_F(Subprocess, ParentDeathSignalKillsTheChildWhenItsParentIsKilled) {
+  int st = orphan_status_after_parent_sigkill(SIGKILL, 5s);
+  ASSERT_GE(st, 0) << "the child outlived its SIGKILLed parent (or the parent failed to start it)";
+  EXPECT_TRUE(WIFSIGNALED(st));
+  EXPECT_EQ(WTERMSIG(st), SIGKILL);
+  st = orphan_status_after_parent_sigkill(SIGTERM, 5s);
+  ASSERT_GE(st, 0);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+}
+
+TEST_F(Subprocess, WithoutParentDeathSignalTheChildOutlivesItsParent) {
+  // The control: the same parent without the option leaves its child running.
+  EXPECT_EQ(orphan_status_after_parent_sigkill(std::nullopt, 300ms), -1);
+}
+
+TEST_F(Subprocess, ParentDeathSignalMustBeASignal) {
+  EXPECT_THROW(sluice::process({child, "exit", "0"}, {.parent_death_signal = 0}), std::invalid_argument);
+  EXPECT_THROW(sluice::process({child, "exit", "0"}, {.parent_death_signal = 1000}), std::invalid_argument);
+  EXPECT_EQ(sluice::run({child, "exit", "4"}, {.parent_death_signal = SIGKILL}).returncode, 4);
+}
+
 // ---------------------------------------------------------------- failure modes
 
 // 1. Pipe-buffer deadlock.

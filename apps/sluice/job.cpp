@@ -142,6 +142,44 @@ void set_job_var(env_var& v, std::size_t value) {
 }
 }  // namespace
 
+void runner::start_group_watcher() {
+  // Pure parameter expansion, no forks per line; a group is listed at most once.
+  static const char* const script =
+      "g=' '\n"
+      "while read -r l; do\n"
+      "  p=${l#?}\n"
+      "  case $l in\n"
+      "    +*) g=\"$g$p \" ;;\n"
+      "    -*) case $g in *\" $p \"*) g=\"${g%% $p *} ${g#* $p }\" ;; esac ;;\n"
+      "  esac\n"
+      "done\n"
+      "for p in $g; do kill -KILL -\"$p\" 2>/dev/null; done\n";
+  sluice::options o;
+  o.in = sluice::redirect::pipe;
+  o.out = sluice::redirect::devnull;
+  o.err = sluice::redirect::devnull;
+  o.process_group = 0;  // out of the terminal's reach: a Ctrl-C is the runner's to handle
+  try {
+    group_watcher_.emplace(std::vector<std::string>{"/bin/sh", "-c", script}, std::move(o));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("cannot start the job watcher: ") + e.what());
+  }
+}
+
+void runner::watch_group(char op, pid_t pgid) noexcept {
+  if (!group_watcher_) return;
+  char line[32];
+  auto [end, ec] = std::to_chars(line + 1, line + sizeof line - 1, pgid);
+  line[0] = op;
+  *end++ = '\n';
+  try {
+    // A line is far below PIPE_BUF and the watcher reads as fast as jobs start: this never blocks for long.
+    group_watcher_->in().write(std::string_view(line, static_cast<std::size_t>(end - line)));
+  } catch (const std::exception&) {
+    // The watcher is gone (killed by hand): the parent-death signal still takes each job's shell.
+  }
+}
+
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
   sluice::options opts;
@@ -153,6 +191,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
   opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
+  if (group_watcher_) opts.parent_death_signal = SIGKILL;  // see start_group_watcher
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(::getpid());
@@ -279,6 +318,7 @@ aio::task<void> runner::execute(job& j) {
     co_return;
   }
   aio::process& proc = *j.proc;
+  watch_group('+', proc.pid());
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
   if (cfg_.tee) {
@@ -324,6 +364,7 @@ aio::task<void> runner::execute(job& j) {
   co_await stop_killer;
   // No orphans: whatever the job started in its group goes too.
   if (j.killing) kill_now(j);
+  watch_group('-', proc.pid());
 
   if (!ungroup) {
     // Whatever the job wrote before it ended is in the pipes now; take it without waiting for end of file,

@@ -119,8 +119,16 @@ class runner {
   aio::task<void> return_files(job& j);      // --return and --cleanup, after it
   aio::task<bool> run_local_shell(job& j, std::string command);  // by value: the task outlives the call
 
+  // --sqlworker: the worker's jobs must not outlive it, even when it dies by SIGKILL (its rows are then run again
+  // elsewhere). Each job's shell gets SIGKILL as its parent-death signal, and a watcher started once (a tiny sh
+  // reading "+PGID"/"-PGID" lines) kills every group still listed when its stdin hits end of file, which is when
+  // this process is gone.
+  void start_group_watcher();
+  void watch_group(char op, pid_t pgid) noexcept;
+
   config& cfg_;
   sql_worker* sql_ = nullptr;  // --sqlworker: jobs come from the table, results go back to it
+  std::optional<sluice::process> group_watcher_;
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
   std::unique_ptr<command_template> tpl_;

@@ -284,26 +284,12 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     std::string out, err, failure;
     int rc = -1;
     try {
-      sluice::options o;
-      o.in = sluice::redirect::devnull;
-      o.out = sluice::redirect::pipe;
-      o.err = sluice::redirect::pipe;
-      auto spawn = aio::create_subprocess_exec(argv, std::move(o));
-      aio::process p = co_await spawn;
-      bool expired = false;
-      try {
-        auto talk = p.communicate(std::string(), sluice::seconds(30));
-        auto [o1, e1] = co_await talk;
-        out = std::move(o1);
-        err = std::move(e1);
-      } catch (const sluice::timeout_expired&) {
-        expired = true;
-        failure = "no answer within 30 s";
-        p.send_signal(SIGKILL);
-      }
-      auto waited = p.wait();
-      rc = co_await waited;
-      if (expired) rc = -1;
+      auto run = run_helper(std::move(argv), true, 30.0);
+      helper_result r = co_await run;
+      if (r.expired) failure = "no answer within 30 s";
+      rc = r.returncode;
+      out = std::move(r.out);
+      err = std::move(r.err);
     } catch (const sluice::spawn_error& e) {
       failure = e.what();
     }
@@ -337,11 +323,8 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     std::vector<std::string> argv = ssh_argv(hi, k * k_sessions_per_master);
     argv.push_back("true");
     try {
-      sluice::options o;
-      o.in = sluice::redirect::devnull;
-      o.out = sluice::redirect::devnull;
-      o.err = sluice::redirect::devnull;
-      auto run = aio::create_subprocess_exec(argv, std::move(o));
+      // No pipe: the master stays in the background (ControlPersist) holding whatever it was given.
+      auto run = spawn_quiet(std::move(argv));
       aio::process p = co_await run;
       auto waited = aio::wait_for(p.wait(), sluice::seconds(30));
       co_await waited;
@@ -352,23 +335,53 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
   }
 }
 
+aio::task<aio::process> spawn_quiet(std::vector<std::string> argv) {
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  o.out = sluice::redirect::devnull;
+  o.err = sluice::redirect::devnull;
+  auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(o));
+  co_return co_await spawn;
+}
+
+aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out, std::optional<double> limit) {
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  o.out = keep_out ? sluice::redirect::pipe : sluice::redirect::devnull;
+  o.err = sluice::redirect::pipe;
+  auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(o));
+  aio::process p = co_await spawn;
+  helper_result r;
+  try {
+    std::optional<sluice::seconds> t;
+    if (limit) t = sluice::seconds(*limit);
+    auto talk = p.communicate(std::string(), t);
+    auto [out, err] = co_await talk;
+    r.out = std::move(out);
+    r.err = std::move(err);
+  } catch (const sluice::timeout_expired&) {
+    r.expired = true;
+    p.send_signal(SIGKILL);
+  }
+  auto waited = p.wait();
+  int rc = co_await waited;
+  r.returncode = r.expired ? -1 : rc;
+  co_return r;
+}
+
+aio::task<helper_result> run_helper_shell(std::string command) {
+  auto run = run_helper({"/bin/sh", "-c", std::move(command)}, false);
+  co_return co_await run;
+}
+
 namespace {
 
 // Runs a command line here (a transfer); ssh's or rsync's complaint when it fails, "" when it worked.
 aio::task<std::string> run_here(std::string command) {
-  sluice::options o;
-  o.in = sluice::redirect::devnull;
-  o.out = sluice::redirect::devnull;
-  o.err = sluice::redirect::pipe;
-  std::vector<std::string> argv{"/bin/sh", "-c", std::move(command)};
-  auto spawn = aio::create_subprocess_exec(argv, std::move(o));
-  aio::process p = co_await spawn;
-  auto talk = p.communicate();
-  auto [out, err] = co_await talk;
-  auto waited = p.wait();
-  int rc = co_await waited;
-  if (rc == 0) co_return std::string();
-  co_return err.empty() ? "exit status " + std::to_string(rc) : last_line(err);
+  auto run = run_helper_shell(std::move(command));
+  helper_result r = co_await run;
+  if (r.returncode == 0) co_return std::string();
+  co_return r.err.empty() ? "exit status " + std::to_string(r.returncode) : last_line(r.err);
 }
 
 std::string quoted_words(const std::vector<std::string>& words) {
@@ -495,11 +508,7 @@ aio::task<void> remote_hosts::close() {
       argv.insert(argv.end(), {"-o", "ControlPath=" + path, "-O", "exit"});
       argv.push_back(h.login.user.empty() ? h.login.host : h.login.user + "@" + h.login.host);
       try {
-        sluice::options o;
-        o.in = sluice::redirect::devnull;
-        o.out = sluice::redirect::devnull;
-        o.err = sluice::redirect::devnull;
-        auto run = aio::create_subprocess_exec(argv, std::move(o));
+        auto run = spawn_quiet(std::move(argv));
         enders.push_back(co_await run);
       } catch (const std::exception&) {
       }
@@ -528,25 +537,10 @@ aio::task<bool> remote_hosts::lost(std::size_t hi) {
   std::string why;
   bool answered = false;
   try {
-    sluice::options o;
-    o.in = sluice::redirect::devnull;
-    o.out = sluice::redirect::devnull;
-    o.err = sluice::redirect::pipe;
-    auto spawn = aio::create_subprocess_exec(argv, std::move(o));
-    aio::process p = co_await spawn;
-    bool expired = false;
-    try {
-      auto talk = p.communicate(std::string(), sluice::seconds(8));
-      auto [o1, e1] = co_await talk;
-      why = last_line(e1);
-    } catch (const sluice::timeout_expired&) {
-      expired = true;
-      why = "no answer within 8 s";
-      p.send_signal(SIGKILL);
-    }
-    auto waited = p.wait();
-    int rc = co_await waited;
-    answered = !expired && rc == 0;
+    auto run = run_helper(std::move(argv), false, 8.0);
+    helper_result r = co_await run;
+    why = r.expired ? "no answer within 8 s" : last_line(r.err);
+    answered = !r.expired && r.returncode == 0;
   } catch (const std::exception& e) {
     why = e.what();
   }

@@ -34,6 +34,20 @@ void check_remote_options(config& cfg);
 // "." this directory (relative to the home directory when inside it), else the name as given.
 std::string remote_workdir(const config& cfg, std::size_t seq);
 
+// Starts argv with all three standard streams on /dev/null (an ssh master, or its "-O exit").
+aio::task<aio::process> spawn_quiet(std::vector<std::string> argv);
+// A helper command run on this machine (an ssh login or probe, a transfer): stdin from /dev/null, stderr
+// captured, stdout captured or discarded. With a limit, it is killed when the limit passes (expired, returncode
+// -1). A failed spawn throws, as aio::create_subprocess_exec does.
+struct helper_result {
+  int returncode = -1;
+  bool expired = false;
+  std::string out, err;
+};
+aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out, std::optional<double> limit = {});
+// run_helper for `/bin/sh -c command`.
+aio::task<helper_result> run_helper_shell(std::string command);
+
 struct remote_host {
   sshlogin login;
   std::size_t slots = 0;

@@ -83,19 +83,10 @@ std::vector<std::string> runner::remote_argv(job& j) {
 
 // Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.
 aio::task<bool> runner::run_local_shell(job& j, std::string command) {
-  sluice::options o;
-  o.in = sluice::redirect::devnull;
-  o.out = sluice::redirect::devnull;
-  o.err = sluice::redirect::pipe;
-  std::vector<std::string> argv{"/bin/sh", "-c", command};
-  auto spawn = aio::create_subprocess_exec(argv, std::move(o));
-  aio::process p = co_await spawn;
-  auto talk = p.communicate();
-  auto [out, err] = co_await talk;
-  auto waited = p.wait();
-  int rc = co_await waited;
-  j.err.append(err.data(), err.size());
-  co_return rc == 0;
+  auto run = run_helper_shell(std::move(command));
+  helper_result r = co_await run;
+  j.err.append(r.err.data(), r.err.size());
+  co_return r.returncode == 0;
 }
 
 aio::task<void> runner::transfer_files(job& j) {

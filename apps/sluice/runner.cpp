@@ -515,6 +515,7 @@ int runner::run() {
   results_ = std::make_unique<results_writer>(cfg_);
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee ? nullptr : blocks_.get(), tpl_.get());
   if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
+  if (sql_) start_group_watcher();
 
   const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never);
   if (cfg_.total_jobs) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dburl.hpp"
@@ -30,6 +31,28 @@ class sql_connection {
   virtual std::vector<sql_row> exec(const std::string& sql, const std::vector<sql_value>& params = {}) = 0;
   // BEGIN that takes the write lock at once (SQLite: IMMEDIATE), so a transaction never fails half way.
   virtual void begin_write() = 0;
+  // Runs body() between begin_write() and COMMIT and returns what it returns; on any exception rolls back (a
+  // failing ROLLBACK, the connection being gone, is ignored) and rethrows.
+  template <class F>
+  auto in_write_transaction(F&& body) -> decltype(body()) {
+    begin_write();
+    try {
+      if constexpr (std::is_void_v<decltype(body())>) {
+        body();
+        exec("COMMIT");
+      } else {
+        auto result = body();
+        exec("COMMIT");
+        return result;
+      }
+    } catch (...) {
+      try {
+        exec("ROLLBACK");
+      } catch (const sql_error&) {
+      }
+      throw;
+    }
+  }
   virtual bool table_exists(const std::string& table) = 0;
   // The database's clock, seconds since the epoch, as an SQL expression: leases compare against one clock.
   virtual std::string now_expr() const = 0;

@@ -191,8 +191,7 @@ std::vector<std::string> gnu_decode_command(const std::string& encoded, bool utf
 
 bool reclaim_expired(sql_connection& db, const std::string& table) {
   const std::string lease_table = table + "_sluice";
-  db.begin_write();
-  try {
+  return db.in_write_transaction([&] {
     auto dead = db.exec("DELETE FROM " + lease_table + " WHERE Expires < " + db.now_expr() + " RETURNING Worker");
     for (const auto& row : dead) {
       if (!row[0]) continue;
@@ -200,15 +199,8 @@ bool reclaim_expired(sql_connection& db, const std::string& table) {
               " WHERE Stdout = ? AND Exitval IN (-1210, -1220)",
               {std::string(k_claim_prefix) + *row[0]});
     }
-    db.exec("COMMIT");
     return !dead.empty();
-  } catch (...) {
-    try {
-      db.exec("ROLLBACK");
-    } catch (const sql_error&) {
-    }
-    throw;
-  }
+  });
 }
 
 // ---- the worker -------------------------------------------------------------------------------------------
@@ -326,21 +318,12 @@ std::optional<sql_worker::claimed> sql_worker::claim() {
   const std::string pick = db_->is_postgresql()
                                ? "SELECT Seq FROM " + table_ + " WHERE Exitval = -1000 ORDER BY Seq LIMIT 1 FOR UPDATE SKIP LOCKED"
                                : "SELECT min(Seq) FROM " + table_ + " WHERE Exitval = -1000";
-  db_->begin_write();
-  std::vector<sql_row> rows;
-  try {
+  std::vector<sql_row> rows = db_->in_write_transaction([&] {
     renew();
-    rows = db_->exec("UPDATE " + table_ + " SET Exitval = -1220, Stdout = ?, Host = ? WHERE Seq = (" + pick +
+    return db_->exec("UPDATE " + table_ + " SET Exitval = -1220, Stdout = ?, Host = ? WHERE Seq = (" + pick +
                          ") AND Exitval = -1000 RETURNING " + cols,
                      {mark_, host_});
-    db_->exec("COMMIT");
-  } catch (...) {
-    try {
-      db_->exec("ROLLBACK");
-    } catch (const sql_error&) {
-    }
-    throw;
-  }
+  });
   if (rows.empty()) return std::nullopt;
   claimed c;
   c.seq = static_cast<std::size_t>(std::strtoull(rows[0][0].value_or("0").c_str(), nullptr, 10));
@@ -359,9 +342,8 @@ bool sql_worker::nothing_left() {
 
 void sql_worker::write_results(std::deque<result>& batch) {
   if (batch.empty()) return;
-  db_->begin_write();
   std::vector<std::size_t> lost;
-  try {
+  db_->in_write_transaction([&] {
     for (const result& x : batch) {
       std::vector<sql_row> rows;
       if (x.release) {
@@ -378,14 +360,7 @@ void sql_worker::write_results(std::deque<result>& batch) {
                         x.rec.command, x.out, x.err, std::to_string(x.rec.seq), mark_});
       if (rows.empty()) lost.push_back(x.rec.seq);
     }
-    db_->exec("COMMIT");
-  } catch (...) {
-    try {
-      db_->exec("ROLLBACK");
-    } catch (const sql_error&) {
-    }
-    throw;
-  }
+  });
   batch.clear();
   for (std::size_t seq : lost) {
     std::string m = "sluice: Warning: job " + std::to_string(seq) + " ran, but its row had been given to another worker: its result was not written to the table\n";
@@ -420,17 +395,7 @@ void sql_worker::run() {
     try {
       write_results(batch);
       if (clock::now() >= next_beat) {
-        db_->begin_write();
-        try {
-          renew();
-          db_->exec("COMMIT");
-        } catch (...) {
-          try {
-            db_->exec("ROLLBACK");
-          } catch (const sql_error&) {
-          }
-          throw;
-        }
+        db_->in_write_transaction([&] { renew(); });
         reclaim_expired(*db_, table_);
         next_beat = clock::now() + beat;
       }
@@ -553,8 +518,7 @@ void fill_table(config& cfg, sql_connection& db, const dburl& url) {
   std::string cols = "Seq, Command, Exitval, Send", marks = "?, ?, -1000, 0";
   for (std::size_t i = 1; i <= values; ++i) cols += ", V" + std::to_string(i), marks += ", ?";
   const std::string insert = "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ")";
-  db.begin_write();
-  try {
+  db.in_write_transaction([&] {
     for (const auto& j : jobs) {
       std::vector<sql_value> p{std::to_string(seq_base + j.seq), command};
       for (const auto& r : j.records)
@@ -562,14 +526,7 @@ void fill_table(config& cfg, sql_connection& db, const dburl& url) {
       while (p.size() < values + 2) p.emplace_back(std::nullopt);
       db.exec(insert, p);
     }
-    db.exec("COMMIT");
-  } catch (...) {
-    try {
-      db.exec("ROLLBACK");
-    } catch (const sql_error&) {
-    }
-    throw;
-  }
+  });
 }
 
 }  // namespace

@@ -167,6 +167,14 @@ struct SLUICE_EXPORT options {
   bool restore_signals = true;              // SIGPIPE, SIGXFSZ back to their defaults in the child
   bool start_new_session = false;           // setsid() in the child
   std::optional<pid_t> process_group{};     // setpgid(0, value) in the child
+  std::optional<int> parent_death_signal{};  // Linux PR_SET_PDEATHSIG: the child gets this signal (SIGKILL, SIGTERM,
+                                            // ...) when the thread that started it ends -- also when the whole
+                                            // parent dies by SIGKILL; if the parent is already gone while the child
+                                            // is being set up, the child gets it at once. Only the child itself:
+                                            // what it starts is not signalled (a shell's running command outlives
+                                            // it). Kept across exec, cleared by exec of a set-user-ID program.
+                                            // Start such children from a thread that lives as long as they should
+                                            // (a pool thread that ends takes its children with it).
   std::optional<mode_t> umask{};
   std::optional<int> niceness{};            // setpriority(PRIO_PROCESS, 0, value) in the child: an absolute nice value
                                             // (nice(1) -n adds to the current one), clamped by the kernel to -20..19;

@@ -31,6 +31,7 @@ struct spawn_request {
   bool restore_signals = true;
   bool new_session = false;
   pid_t process_group = -1;  // -1: leave alone
+  int parent_death_signal = 0;  // 0: none; else prctl(PR_SET_PDEATHSIG), and the signal at once if the parent is gone
   int umask = -1;            // -1: leave alone
   bool set_niceness = false;  // setpriority(PRIO_PROCESS, 0, niceness); its failure is ignored
   int niceness = 0;
@@ -38,7 +39,7 @@ struct spawn_request {
 };
 
 // Which step failed in the child.
-enum class spawn_step { none, exec, cwd, dup, setsid, setpgid, close_fds, other };
+enum class spawn_step { none, exec, cwd, dup, setsid, setpgid, close_fds, pdeathsig, other };
 
 struct spawn_result {
   pid_t pid = -1;

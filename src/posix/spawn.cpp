@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,6 +84,7 @@ struct child_context {
   volatile int error;
   volatile int step;
   int close_range_fault;  // an injected close_range errno (fault seam), decided in the parent; 0: none
+  pid_t parent;           // the caller's process id, read before clone
 };
 
 SLUICE_NO_SANITIZE long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
@@ -171,6 +173,13 @@ SLUICE_NO_SANITIZE int child_main(void* arg) {
   if (r->new_session && sys(SYS_setsid) < 0) return child_fail(ctx, spawn_step::setsid);
   if (r->process_group >= 0 && sys(SYS_setpgid, 0, r->process_group) != 0)
     return child_fail(ctx, spawn_step::setpgid);
+  if (r->parent_death_signal > 0) {
+    if (sys(SYS_prctl, PR_SET_PDEATHSIG, r->parent_death_signal) != 0) return child_fail(ctx, spawn_step::pdeathsig);
+    // The parent may have died before the prctl (a SIGKILL reaches it even while CLONE_VFORK suspends it): the
+    // child was then adopted by a reaper and would never get the signal. It takes it now; all signals are
+    // blocked here, so it arrives when the caller's mask is restored below, before exec.
+    if (sys(SYS_getppid) != ctx->parent) sys(SYS_kill, sys(SYS_getpid), r->parent_death_signal);
+  }
 
   if (r->close_fds) {
     unsigned lo = 3;
@@ -224,7 +233,7 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
-  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0};
+  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid()};
   static const clone_fn do_clone = resolve_libc<clone_fn>("clone", &::clone);
   pid_t pid = fault::call_or_fail(sys_call::spawn, [&] {
     return do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);

@@ -120,33 +120,40 @@ check_frozen_sshd_requeued() {
   expect_eq "successful rows" "$(awk -F'\t' 'NR > 1 && $7 == 0' jl | wc -l)" 4
 }
 
-check_no_orphan_after_sigkill() {
+# Starts 4 long jobs on 2 hosts in the background (RUNNER_PID), marked with $1, and waits until all run.
+start_four_long_jobs() {
   hosts 2
-  local mark=sluiceremote$$x$RANDOM
-  "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 "sleep 300; echo $mark {}" ::: 1 2 3 4 &
-  local pid=$!
+  "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 "sleep 300; echo $1 {}" ::: 1 2 3 4 &
+  RUNNER_PID=$!
   local i=0
-  until [ "$(pgrep -f "^sleep 300" | wc -l)" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
-  [ "$(count_marker "$mark")" -ge 4 ] || fail "the jobs did not start"
-  kill -KILL "$pid"
-  i=0
-  while [ "$(count_marker "echo $mark")" -gt 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(count_marker "echo $mark")" 0
+  until { [ "$(count_marker "echo $1")" -ge 4 ] && [ "$(pgrep -f "^sleep 300" | wc -l)" -ge 4 ]; } || [ $i -ge 150 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  [ "$(count_marker "echo $1")" -ge 4 ] || fail "the jobs did not start"
+}
+
+# Waits up to $2 tenths of a second for the jobs marked $1 to be gone; prints how many are left.
+jobs_left_after() {
+  local i=0
+  while [ "$(count_marker "echo $1")" -gt 0 ] && [ $i -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
+  count_marker "echo $1"
+}
+
+check_no_orphan_after_sigkill() {
+  local mark=sluiceremote$$x$RANDOM
+  start_four_long_jobs "$mark"
+  kill -KILL "$RUNNER_PID"
+  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
 }
 
 check_no_orphan_after_sigint() {
-  hosts 2
   local mark=sluiceremote$$y$RANDOM
-  "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 "sleep 300; echo $mark {}" ::: 1 2 3 4 &
-  local pid=$!
-  local i=0
-  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
-  kill -INT "$pid"
-  wait "$pid"
+  start_four_long_jobs "$mark"
+  kill -INT "$RUNNER_PID"
+  wait "$RUNNER_PID"
   expect_eq "exit status after SIGINT" "$?" 255
-  i=0
-  while [ "$(count_marker "echo $mark")" -gt 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-  expect_eq "remote jobs left after SIGINT" "$(count_marker "echo $mark")" 0
+  expect_eq "remote jobs left after SIGINT" "$(jobs_left_after "$mark" 50)" 0
 }
 
 check_pacing_30_slots() {

@@ -152,6 +152,33 @@ kill_worker() {
   [ "$(wc -l <attempts)" -le $((60 + $(wc -l <<<"$held"))) ] || fail "more attempts than one rerun per stranded job"
 }
 
+# kill -9 of the worker alone: nothing it started keeps running -- neither the jobs' shells nor what they were
+# running (their own sleep), and the watcher that killed them is gone too.
+kill_worker_alone() {
+  cp "$(command -v sleep)" "$work/nap" || fail "copy sleep"
+  "$S" --sqlmaster "$(db t)" "$work/nap 30; echo {} >> $work/late" ::: 1 2 3 4 || fail "master"
+  "$S" --sqlworker "$(db t)" -j4 >/dev/null 2>&1 &
+  local victim=$! i
+  for i in $(seq 100); do
+    [ "$(pgrep -fc "^$work/nap 30")" = 4 ] && break
+    sleep 0.1
+  done
+  expect_eq "naps running" "$(pgrep -fc "^$work/nap 30")" 4
+  local before
+  before=$(pgrep -fc "$work/nap")
+  [ "$before" -ge 8 ] || fail "want 4 naps and their 4 shells, found $before processes"
+  kill -9 "$victim"
+  wait "$victim" 2>/dev/null
+  for i in $(seq 50); do
+    pgrep -f "$work/nap" >/dev/null || break
+    sleep 0.1
+  done
+  local left
+  left=$(pgrep -af "$work/nap")
+  [ -z "$left" ] || { pkill -KILL -f "$work/nap"; fail "left running after the worker's SIGKILL: $left"; }
+  [ ! -e late ] || fail "a job went on after its worker died"
+}
+
 # A worker that stalls past its lease (SIGSTOP) loses its rows to the others; resumed, it finds its lease gone,
 # kills its jobs, writes none of its late results over the rows, and exits with 255.
 lease_lost() {
