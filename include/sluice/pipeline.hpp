@@ -87,35 +87,56 @@ class pipeline {
   // stage's would.
   template <class F>
   pipeline_stats for_each(F&& sink) && {
-    const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
-    detail::link<T> last(cap, source_->last_batch());
-    if (opts_.ordered && source_->stage_count() > 0 && source_->last_workers() > 1 && source_->last_batch() == 1)
-      last.reorder();  // the last stage's workers emit out of order; the sink reorders
+    std::vector<const stage_options*> stages;
+    source_->options(stages);
+    const std::size_t carriers = detail::carrier_count(stages);
+    std::unique_ptr<detail::carrier_core> core;
+    std::unique_ptr<detail::ring_sink<T>> ring;
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
-          ctl.on_stop([&last] {
-            last.queue.shutdown(true);
-            last.stop_gate();
-          });
-          source_->launch(ctl, &last, opts_.ordered);
+          // The caller carries items too while it has nothing to sink: carriers + 1 may be in the stages.
+          core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
+                                                        detail::token_count(stages, true), carriers + 1);
+          ring = std::make_unique<detail::ring_sink<T>>(*core);
+          source_->wire(*core, ring.get());
+          ctl.on_stop([c = core.get()] { c->lot.stop(); });
+          for (std::size_t i = 0; i < carriers; ++i)
+            ctl.spawn([c = core.get(), n = stages.size()] {
+              detail::carrier me(*c, n);
+              c->carry_loop(me);
+            });
         },
         [&](detail::pipeline_control& ctl) {
-          detail::reorder_window<T> window(last);
+          detail::carrier me(*core, stages.size());
+          struct merge_at_exit {
+            detail::carrier& me;
+            ~merge_at_exit() { me.core.merge(me); }
+          } merged{me};
+          std::uint64_t next = 0;
+          auto ready = [&] {
+            if (ring->ready(next)) return true;
+            if (core->source_done()) return next == core->total();
+            return core->can_start();
+          };
           for (;;) {
-            std::optional<detail::batch<T>> got = window.next(ctl);
-            if (!got) return;  // drained after the last stage closed it, or the run is stopping
-            const std::size_t n = got->items.size();
-            if (!last.measures()) {
-              if (n == 1 && !ctl.stopping()) std::invoke(sink, std::move(got->items[0]));
+            while (ring->ready(next)) {
+              {
+                std::optional<T> item = ring->take(next);
+                if (item) {
+                  if (ctl.stopping()) return;
+                  std::invoke(sink, std::move(*item));
+                }
+              }
+              core->released_up_to(++next);  // the item is gone: its token comes back
+            }
+            if (ctl.stopping()) return;
+            if (core->source_done()) {
+              if (next == core->total()) return;
+            } else if (core->source->step(me) == detail::step_result::started) {
               continue;
             }
-            const auto t0 = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < n; ++i) {
-              if (ctl.stopping()) return;
-              std::invoke(sink, std::move(got->items[i]));
-            }
-            last.record(std::chrono::steady_clock::now() - t0, n);
+            if (!core->lot.wait(ready, ctl)) return;
           }
         });
   }
@@ -140,10 +161,27 @@ class pipeline<void> {
   pipeline& operator=(pipeline&&) noexcept = default;
   // Runs the pipeline; returns when every thread is joined; rethrows the first exception.
   pipeline_stats run() && {
+    std::vector<const stage_options*> stages;
+    source_->options(stages);
+    const std::size_t carriers = detail::carrier_count(stages);
+    std::unique_ptr<detail::carrier_core> core;
     return detail::run_pipeline(
         opts_, source_->describe(),
-        [&](detail::pipeline_control& ctl) { source_->launch(ctl, nullptr, opts_.ordered); },
-        [](detail::pipeline_control&) {});
+        [&](detail::pipeline_control& ctl) {
+          core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
+                                                        detail::token_count(stages, false), carriers + 1);
+          source_->wire(*core, nullptr);
+          ctl.on_stop([c = core.get()] { c->lot.stop(); });
+          for (std::size_t i = 0; i < carriers; ++i)
+            ctl.spawn([c = core.get(), n = stages.size()] {
+              detail::carrier me(*c, n);
+              c->carry_loop(me);
+            });
+        },
+        [&](detail::pipeline_control&) {
+          detail::carrier me(*core, stages.size());
+          core->carry_loop(me);  // the caller is one more carrier
+        });
   }
 
  private:
