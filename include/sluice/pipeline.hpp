@@ -9,13 +9,19 @@
 //                    .run();
 //   std::cout << stats.report();                                             // which stage is the bottleneck
 //
-// Thread-safety: a pipeline is built and run by one thread; each stage's function is called from its own
-// worker threads, concurrently when workers > 1 (it must be safe for that). The source runs on one thread of
-// its own, sinks (for_each) on the caller's. Lifetimes: an lvalue input range (or sluice::queue) is referenced,
-// not copied, and must outlive the run; every thread is joined before collect/for_each/run returns or throws.
+// Thread-safety: a pipeline is built and run by one thread. A run has sum(workers) threads of its own; each takes
+// an item from the source (one thread at a time) and carries it through the stages itself, so a stage's function
+// is called from any of them -- and, while it has nothing to sink, from the calling thread -- but never by more
+// than `workers` at once (it must be safe for that many). The source is called by one thread at a time, in turn
+// (so it needs no lock of its own but must not care which thread calls it); sinks (for_each) run on the caller's.
+// Memory: the items alive never exceed the bound in pipeline_types.hpp, item for item (the run hands out that
+// many tokens). Design: include/sluice/detail/pipeline_stage.hpp. Lifetimes: an lvalue input range (or
+// sluice::queue) is referenced, not copied, and must outlive the run; every thread is joined before
+// collect/for_each/run returns or throws.
 // Things you must get right: a source that blocks forever (a queue nobody closes, a function that never
 // returns) keeps the run from ending, except that a sluice::queue source is polled and notices a stop or error
-// within ~50 ms. A stage function that blocks forever cannot be interrupted either.
+// within ~50 ms. A stage function that blocks forever cannot be interrupted either. A source that blocks holds
+// up the thread calling it, which may be the caller (then the sink waits too) until it returns.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -58,7 +64,7 @@ class pipeline {
   pipeline(pipeline&&) noexcept = default;
   pipeline& operator=(pipeline&&) noexcept = default;
 
-  // Adds a stage: opts.workers threads each taking items and passing f(item) on. A stage whose f
+  // Adds a stage: up to opts.workers calls of f at once, each passing f(item) on. A stage whose f
   // returns void ends the pipeline (pipeline<void>). Never blocks; std::invalid_argument for workers == 0
   // or batch == 0.
   template <class F>
