@@ -226,6 +226,44 @@ void carrier_core::carry_loop(carrier& c) {
   merge(c);
 }
 
+void carrier_core::spare_loop(carrier& c) {
+  try {
+    for (;;) {
+      if (!spare_lot.wait(
+              [this] {
+                return source_done() ||
+                       (lend_.load(std::memory_order_acquire) && holder_.load(std::memory_order_acquire) == nobody_holds);
+              },
+              ctl))
+        break;
+      if (source_done()) break;
+      int h = nobody_holds;
+      if (!holder_.compare_exchange_strong(h, spare_holds, std::memory_order_acq_rel)) continue;
+      bool finished = false;
+      while (lend_.load(std::memory_order_acquire)) {
+        const step_result r = source->step(c);
+        if (r == step_result::started) continue;
+        if (r == step_result::done) {
+          finished = true;
+          break;
+        }
+        if (!lot.wait([this] { return can_start() || !lend_.load(std::memory_order_acquire); }, ctl)) {
+          finished = true;
+          break;
+        }
+      }
+      holder_.store(nobody_holds, std::memory_order_release);
+      lot.notify();
+      if (finished) break;
+    }
+  } catch (const queue_shut_down&) {
+    shut_down_seen(ctl);
+  } catch (...) {
+    ctl.fail(std::current_exception());
+  }
+  merge(c);
+}
+
 void carrier_core::merge(carrier& c) {
   for (std::size_t s = 0; s < c.tally.size(); ++s) ctl.merge(s, c.tally[s]);
 }

@@ -923,3 +923,44 @@ TEST(PipelineCarriers, StagesRunWhileTheSinkIsBusy) {
   EXPECT_EQ(most_during_sink.load(), 2);
   EXPECT_LE(p.most.load(), 2);
 }
+
+// A slow sink lends the caller's place among the carriers to a spare thread; a failure in the sink (or a stop)
+// while it is lent still ends the run with every item destroyed and the stages never above their workers.
+TEST(PipelineCarriers, FailureAndStopWhileTheSinkLendsItsPlace) {
+  for (bool stop_instead : {false, true}) {
+    counted::alive = 0;
+    concurrency_probe p;
+    std::stop_source stop;
+    int sunk = 0;
+    const auto t0 = clock_type::now();
+    try {
+      sluice::pipeline<counted>([n = 0]() mutable -> std::optional<counted> { return counted(n++); },
+                                {.ordered = true, .stop_token = stop.get_token()})
+          .stage([&](counted c) {
+            p.enter();
+            std::this_thread::sleep_for(300us);
+            p.leave();
+            return c;
+          },
+                 {.workers = 2})
+          .for_each([&](counted c) {
+            EXPECT_EQ(c.v, sunk);
+            std::this_thread::sleep_for(1ms);
+            if (++sunk == 40) {
+              if (stop_instead) stop.request_stop();
+              else throw stage_error("sink failed");
+            }
+          });
+      FAIL() << "no exception";
+    } catch (const stage_error& e) {
+      EXPECT_FALSE(stop_instead);
+      EXPECT_STREQ(e.what(), "sink failed");
+    } catch (const sluice::cancelled_error&) {
+      EXPECT_TRUE(stop_instead);
+    }
+    EXPECT_LT(seconds_since(t0), 10.0);
+    EXPECT_EQ(sunk, 40);
+    EXPECT_LE(p.most.load(), 2);
+    EXPECT_EQ(counted::alive.load(), 0);
+  }
+}

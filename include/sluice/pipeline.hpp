@@ -101,16 +101,19 @@ class pipeline {
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
-          // The caller carries items too while it has nothing to sink: carriers + 1 may be in the stages.
+          // carriers - 1 threads carry; the caller and a spare share one more license (carrier_core::lend).
           core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
-                                                        detail::token_count(stages, true), carriers + 1);
+                                                        detail::token_count(stages, true), carriers);
           ring = std::make_unique<detail::ring_sink<T>>(*core);
           source_->wire(*core, ring.get());
-          ctl.on_stop([c = core.get()] { c->lot.stop(); });
+          ctl.on_stop([c = core.get()] { c->stop(); });
           for (std::size_t i = 0; i < carriers; ++i)
-            ctl.spawn([c = core.get(), n = stages.size()] {
+            ctl.spawn([c = core.get(), n = stages.size(), spare = i == 0] {
               detail::carrier me(*c, n);
-              c->carry_loop(me);
+              if (spare)
+                c->spare_loop(me);
+              else
+                c->carry_loop(me);
             });
         },
         [&](detail::pipeline_control& ctl) {
@@ -123,23 +126,53 @@ class pipeline {
           auto ready = [&] {
             if (ring->ready(next)) return true;
             if (core->source_done()) return next == core->total();
-            return core->can_start();
+            return core->can_start() && !core->spare_holds_license();
           };
+          // The sink's calls are timed like a stage's (one in 64 while they are quick): a slow sink lends the
+          // caller's carrier license to the spare while it runs. clock.stride 0: the last timed call was slow.
+          detail::stage_clock clock;
+          bool slow = false, lent = false;
+          struct unlend_at_exit {
+            detail::carrier_core& core;
+            bool& lent;
+            ~unlend_at_exit() {
+              if (lent) core.unlend();
+            }
+          } unlend_guard{*core, lent};
           for (;;) {
             while (ring->ready(next)) {
+              if (slow && !lent) {
+                core->lend();
+                lent = true;
+              }
               {
                 std::optional<T> item = ring->take(next);
                 if (item) {
                   if (ctl.stopping()) return;
-                  std::invoke(sink, std::move(*item));
+                  if (clock.countdown != 0) {
+                    --clock.countdown;
+                    std::invoke(sink, std::move(*item));
+                  } else {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    std::invoke(sink, std::move(*item));
+                    // Slow after two slow calls in a row: one may just have been preempted.
+                    const bool this_slow = std::chrono::steady_clock::now() - t0 >= std::chrono::microseconds(20);
+                    slow = this_slow && clock.stride == 0;
+                    clock.stride = this_slow ? 0 : 1;
+                    clock.countdown = this_slow ? 0 : 63;
+                  }
                 }
               }
               core->released_up_to(++next);  // the item is gone: its token comes back
             }
+            if (lent) {
+              core->unlend();
+              lent = false;
+            }
             if (ctl.stopping()) return;
             if (core->source_done()) {
               if (next == core->total()) return;
-            } else if (core->source->step(me) == detail::step_result::started) {
+            } else if (core->caller_may_carry() && core->source->step(me) == detail::step_result::started) {
               continue;
             }
             if (!core->lot.wait(ready, ctl)) return;
@@ -177,7 +210,7 @@ class pipeline<void> {
           core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
                                                         detail::token_count(stages, false), carriers + 1);
           source_->wire(*core, nullptr);
-          ctl.on_stop([c = core.get()] { c->lot.stop(); });
+          ctl.on_stop([c = core.get()] { c->stop(); });
           for (std::size_t i = 0; i < carriers; ++i)
             ctl.spawn([c = core.get(), n = stages.size()] {
               detail::carrier me(*c, n);

@@ -15,10 +15,14 @@
 //     items; an item filtered out before it still takes its turn, empty (a "hole").
 // A carrier releases a stage's permit (or passes its turn on) as soon as the function returns, before it
 // goes on, so no carrier ever waits while holding something another may need: the item with the lowest
-// seq can always move, which is why the run cannot deadlock. There are sum(workers) carriers, enough for
-// every stage to run all its workers at once; the sink runs on the calling thread, which takes the items
-// from a ring of tokens slots in seq order (for ordered runs and unordered ones alike) and, while none is
-// ready, carries items itself. Waits spin briefly, then park on one lot that a state change wakes only when
+// seq can always move, which is why the run cannot deadlock. A run ending in a void stage has sum(workers)
+// spawned carriers plus the caller. A run ending in a sink (for_each) has sum(workers) carrier places:
+// sum(workers) - 1 spawned carriers, and one place shared by the caller and a spare thread (see
+// carrier_core::caller_may_carry). The sink runs on the calling thread, which takes the items from a ring of
+// `tokens` slots in seq order (for ordered runs and unordered ones alike) and, while none is ready, carries
+// items itself; while it is in a slow sink the spare carries in its place. So every stage can run all its
+// workers at once, and on trivial work there are no more busy threads than places. Waits spin briefly, then
+// park on one lot that a state change wakes only when
 // someone sleeps. The first failure (or a stop) sets the run's stop flag and wakes every parked thread;
 // each carrier then drops its item and leaves, and the run joins them all.
 #pragma once
@@ -230,6 +234,7 @@ class SLUICE_EXPORT carrier_core {
   void unlock_source() {
     source_busy_.store(false, std::memory_order_release);
     lot.notify();
+    if (done_.load(std::memory_order_relaxed)) spare_lot.notify();
   }
   bool source_done() const noexcept { return done_.load(std::memory_order_acquire); }
   // With the source lock held: the seq for a new item, or nullopt when every token is out.
@@ -268,6 +273,36 @@ class SLUICE_EXPORT carrier_core {
   void carry_loop(carrier& c);
   void merge(carrier& c);
 
+  // With a sink (for_each), sum(workers) - 1 carriers carry all the time and one more "license" is shared by the
+  // caller and a spare carrier: the caller holds it and carries while it has nothing to sink; while it is in a
+  // slow sink (calls of 20 us or more) it lends the license to the spare, so that the stages keep all their
+  // workers busy. So at most sum(workers) carriers are ever in the stages, and on trivial work only two threads
+  // per two workers run, with no hand-over to a spare.
+  bool caller_may_carry() {
+    int h = holder_.load(std::memory_order_relaxed);
+    if (h == caller_holds) return true;
+    return h == nobody_holds && holder_.compare_exchange_strong(h, caller_holds, std::memory_order_acq_rel);
+  }
+  bool spare_holds_license() const noexcept { return holder_.load(std::memory_order_acquire) == spare_holds; }
+  void lend() {
+    int h = caller_holds;
+    holder_.compare_exchange_strong(h, nobody_holds, std::memory_order_acq_rel);
+    lend_.store(true, std::memory_order_release);
+    spare_lot.notify();
+  }
+  void unlend() {
+    lend_.store(false, std::memory_order_release);
+    lot.notify();
+  }
+  // The spare parks on a lot of its own while the license is not lent, so that it does not make every state
+  // change of the run pay a wake-up.
+  parking_lot spare_lot;
+  void stop() {
+    lot.stop();
+    spare_lot.stop();
+  }
+  void spare_loop(carrier& c);
+
  private:
   bool enter_turn(stage_gate& g, std::size_t s, std::uint64_t seq, carrier& c);
   bool enter_permit(stage_gate& g, std::size_t s, carrier& c);
@@ -280,6 +315,9 @@ class SLUICE_EXPORT carrier_core {
   std::atomic<std::uint64_t> total_{0};
   std::uint64_t released_seen_ = 0;  // under the source lock
   alignas(cache_line) std::atomic<std::uint64_t> released_{0};
+  static constexpr int nobody_holds = 0, caller_holds = 1, spare_holds = 2;
+  alignas(cache_line) std::atomic<int> holder_{caller_holds};
+  std::atomic<bool> lend_{false};
 };
 
 // Where a stage (or the source) passes its items on.
