@@ -2,9 +2,9 @@
 //
 // Case: three stages, trivial work -- a serial source counting 0..N-1 (a generator, like TBB's first filter), a parallel map (x * 2 + 1) on nproc
 // workers, a serial in-order sink summing (checked). So this measures the cost of moving items between stages,
-// which is what a pipeline adds. sluice runs with ordered = true and default capacities, twice: by default (one
-// item per hand-over, so the memory bound counts items) and with batch = 64 on the map stage (adaptive batches of
-// up to 64 items per hand-over into the map and out of it; the bound then counts batches). TBB with
+// which is what a pipeline adds. sluice runs with ordered = true and default capacities, twice: by default (the
+// memory bound counts items: 12 tokens here) and with batch = 64 on the map stage (which only multiplies the
+// tokens, the bound then counting batches of up to 64). TBB with
 // serial_in_order -> parallel -> serial_in_order and 4 * nproc tokens (its usual setting).
 // A second case is realistic work: two stages each sleeping 1 ms per item, 3 workers each, 900 items, default
 // options. Its ideal time is items / 3 sleeps (the two stages overlap) plus one item's trip through both, with
@@ -134,9 +134,9 @@ int main() {
   cs[2].run = [=] { return tbb_pipeline(items); };
 #endif
   const auto m = interleave(cs, rounds);
-  row("pipeline: 3 stages, " + count_label(items) + " trivial items, default (1 item per hand-over, item-exact bound)",
+  row("pipeline: 3 stages, " + count_label(items) + " trivial items, default (item-exact bound)",
       m[0], "tbb::parallel_pipeline", m[2], unit::ops_per_second, goal::speed_at_least, 1);
-  row("pipeline: 3 stages, " + count_label(items) + " trivial items, batch = 64 (opt-in, bound counts batches)", m[1],
+  row("pipeline: 3 stages, " + count_label(items) + " trivial items, batch = 64 (opt-in, bound x 64)", m[1],
       "tbb::parallel_pipeline", m[2], unit::ops_per_second, goal::speed_at_least, 1);
 
   const long slow_items = env_long("SLUICE_BENCH_PIPELINE_SLOW_ITEMS", 900);
