@@ -19,8 +19,7 @@
 // sluice::queue) is referenced, not copied, and must outlive the run; every thread is joined before
 // collect/for_each/run returns or throws.
 // Things you must get right: a source that blocks forever (a queue nobody closes, a function that never
-// returns) keeps the run from ending, except that a sluice::queue source is polled and notices a stop or error
-// within ~50 ms. A stage function that blocks forever cannot be interrupted either. A source that blocks holds
+// returns) keeps the run from ending, except that a sluice::queue source also wakes up for a stop or an error. A stage function that blocks forever cannot be interrupted either. A source that blocks holds
 // up the thread calling it, which may be the caller (then the sink waits too) until it returns.
 #pragma once
 #include <chrono>

@@ -50,6 +50,7 @@
 #include "../queue.hpp"
 #include "../thread_pool.hpp"  // cancelled_error
 #include "pipeline_types.hpp"
+#include "queue_access.hpp"
 #include "spin.hpp"
 
 namespace sluice::detail {
@@ -512,25 +513,44 @@ class range_source final : public source_node<T> {
   std::optional<sent_t> end_;
 };
 
-// A sluice::queue source is polled, so that a stop or an error elsewhere ends the run even if nobody closes it.
+// A sluice::queue source waits on the queue's own event count, which the run's stop also notifies: a stop or an
+// error elsewhere ends the run at once even if nobody closes the queue (the queue's other waiters, if any,
+// just look again).
 template <class T>
 class queue_source final : public source_node<T> {
  public:
   explicit queue_source(sluice::queue<T>& q) noexcept : q_(q) {}
+  void wire(carrier_core& core, consumer<T>* down) override {
+    source_node<T>::wire(core, down);
+    core.ctl.on_stop([q = &q_] {
+      std::atomic_thread_fence(std::memory_order_seq_cst);  // the stop flag is set: a waiter sees it, or is woken
+      queue_access::not_empty(*q).notify_all();
+    });
+  }
 
  private:
   std::optional<T> pull(const pipeline_control& ctl) override {
-    while (!ctl.stopping()) {
-      std::optional<T> item = q_.try_get();
-      if (!item) item = q_.try_get_for(std::chrono::milliseconds(50));
-      if (!item) {
-        if (q_.is_shut_down() && q_.qsize() == 0) return item;
-        continue;
+    std::optional<T> item;
+    for (;;) {
+      pop_status st = queue_access::pop_once(q_, item);
+      if (st == pop_status::empty && !ctl.stopping()) {
+        event_count& ec = queue_access::not_empty(q_);
+        const std::uint32_t ticket = ec.prepare();
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        st = queue_access::pop_once(q_, item);
+        if (st != pop_status::empty || ctl.stopping()) {
+          ec.cancel();
+        } else {
+          ec.wait(ticket, nullptr);
+          continue;
+        }
       }
-      q_.task_done();  // taken: the item now belongs to the pipeline
-      return item;
+      if (st == pop_status::ok) {
+        q_.task_done();  // taken: the item now belongs to the pipeline
+        return item;
+      }
+      return std::nullopt;  // closed and drained, or the run is stopping
     }
-    return std::nullopt;
   }
   sluice::queue<T>& q_;
 };
