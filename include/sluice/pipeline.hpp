@@ -1,5 +1,5 @@
 // sluice/pipeline.hpp -- Effective Python Item 55's download -> resize -> upload pipeline as a library: a source,
-// stages of worker threads joined by bounded sluice::queue's, and the endings done right: closing and draining,
+// stages with a number of workers each and a bounded queue before each, and the endings done right: draining,
 // the first exception stopping everything and reaching the caller, cancellation, order, bounded memory.
 //
 //   auto stats = sluice::pipeline(paths)                                     // any input range, read lazily
