@@ -135,7 +135,137 @@ pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stat
   if (auto e = ctl.error()) std::rethrow_exception(e);
   auto stats = ctl.take_stats();
   stats.wall = std::chrono::duration_cast<seconds>(std::chrono::steady_clock::now() - t0);
+  // A stage's workers are permits, not threads: the time they were not in use is time waiting for input.
+  for (auto& s : stats.stages)
+    s.waiting_input = std::max(seconds{}, static_cast<double>(s.workers) * stats.wall - s.busy - s.waiting_output);
   return stats;
+}
+
+carrier_core::carrier_core(pipeline_control& control, const std::vector<const stage_options*>& stages,
+                           bool ordered, std::size_t token_count, std::size_t carriers)
+    : ctl(control), tokens(token_count), stages_(stages.size()), gates_(new stage_gate[stages.size()]) {
+  for (std::size_t s = 0; s < stages_; ++s) {
+    stage_gate& g = gates_[s];
+    g.workers = stages[s]->workers;
+    g.capacity = stages[s]->capacity;
+    g.in_order = ordered && g.workers == 1;
+    g.limited = !g.in_order && carriers > g.workers;
+  }
+}
+
+bool carrier_core::enter_turn(stage_gate& g, std::size_t s, std::uint64_t seq, carrier& c) {
+  using clock = std::chrono::steady_clock;
+  if (g.next.load(std::memory_order_acquire) == seq) return true;
+  // Within the window (the stage's queue) the item waits for its turn; beyond it, for room.
+  if (seq - g.next.load(std::memory_order_acquire) > g.capacity) {
+    const auto t0 = clock::now();
+    const bool ok =
+        lot.wait([&] { return seq - g.next.load(std::memory_order_acquire) <= g.capacity; }, ctl);
+    if (s > 0) c.tally[s - 1].waiting_output += clock::now() - t0;
+    if (!ok) return false;
+  }
+  const std::uint64_t depth = seq - g.next.load(std::memory_order_relaxed);
+  c.tally[s].max_depth = std::max<std::size_t>(c.tally[s].max_depth, std::min<std::uint64_t>(depth, g.capacity));
+  return lot.wait([&] { return g.next.load(std::memory_order_acquire) == seq; }, ctl);
+}
+
+bool carrier_core::enter_permit(stage_gate& g, std::size_t s, carrier& c) {
+  using clock = std::chrono::steady_clock;
+  constexpr std::uint64_t one_queued = std::uint64_t{1} << 32;
+  bool admitted = false;
+  bool timing = false;
+  clock::time_point t0;
+  auto stop_timing = [&] {
+    if (!timing) return;
+    if (s > 0) c.tally[s - 1].waiting_output += clock::now() - t0;
+    timing = false;
+  };
+  for (;;) {
+    std::uint64_t st = g.state.load(std::memory_order_acquire);
+    const std::uint64_t queued = st >> 32, running = st & 0xffffffffu;
+    if (running < g.workers && (admitted || queued == 0)) {
+      if (g.state.compare_exchange_weak(st, st + 1 - (admitted ? one_queued : 0), std::memory_order_acquire,
+                                        std::memory_order_relaxed)) {
+        stop_timing();
+        return true;
+      }
+      continue;
+    }
+    if (!admitted && queued < g.capacity) {
+      if (g.state.compare_exchange_weak(st, st + one_queued, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        admitted = true;
+        stop_timing();
+        c.tally[s].max_depth = std::max<std::size_t>(c.tally[s].max_depth, queued + 1);
+      }
+      continue;
+    }
+    if (!admitted && !timing) {
+      timing = true;
+      t0 = clock::now();
+    }
+    if (!lot.wait([&] { return g.state.load(std::memory_order_acquire) != st; }, ctl)) {
+      stop_timing();
+      return false;
+    }
+  }
+}
+
+void carrier_core::carry_loop(carrier& c) {
+  try {
+    for (;;) {
+      const step_result r = source->step(c);
+      if (r == step_result::started) continue;
+      if (r == step_result::done) break;
+      if (!lot.wait([this] { return can_start(); }, ctl)) break;
+    }
+  } catch (const queue_shut_down&) {
+    shut_down_seen(ctl);
+  } catch (...) {
+    ctl.fail(std::current_exception());
+  }
+  merge(c);
+}
+
+void carrier_core::spare_loop(carrier& c) {
+  try {
+    for (;;) {
+      if (!spare_lot.wait(
+              [this] {
+                return source_done() ||
+                       (lend_.load(std::memory_order_acquire) && holder_.load(std::memory_order_acquire) == nobody_holds);
+              },
+              ctl))
+        break;
+      if (source_done()) break;
+      int h = nobody_holds;
+      if (!holder_.compare_exchange_strong(h, spare_holds, std::memory_order_acq_rel)) continue;
+      bool finished = false;
+      while (lend_.load(std::memory_order_acquire)) {
+        const step_result r = source->step(c);
+        if (r == step_result::started) continue;
+        if (r == step_result::done) {
+          finished = true;
+          break;
+        }
+        if (!lot.wait([this] { return can_start() || !lend_.load(std::memory_order_acquire); }, ctl)) {
+          finished = true;
+          break;
+        }
+      }
+      holder_.store(nobody_holds, std::memory_order_release);
+      lot.notify();
+      if (finished) break;
+    }
+  } catch (const queue_shut_down&) {
+    shut_down_seen(ctl);
+  } catch (...) {
+    ctl.fail(std::current_exception());
+  }
+  merge(c);
+}
+
+void carrier_core::merge(carrier& c) {
+  for (std::size_t s = 0; s < c.tally.size(); ++s) ctl.merge(s, c.tally[s]);
 }
 
 }  // namespace detail

@@ -679,3 +679,288 @@ TEST(PipelineStats, NoStages) {
   EXPECT_EQ(empty.bottleneck(), 0u);
   EXPECT_NE(empty.report().find("0 stages"), std::string::npos);
 }
+
+// ---- the carriers' design: one thread carries an item through the stages, gates enforce each stage's limits ----
+
+namespace {
+
+// Tracks the most calls of one stage's function running at once.
+struct concurrency_probe {
+  std::atomic<int> now{0}, most{0};
+  void enter() {
+    const int n = ++now;
+    int seen = most.load();
+    while (n > seen && !most.compare_exchange_weak(seen, n)) {
+    }
+  }
+  void leave() { --now; }
+};
+
+void random_delay(long x, int salt) {
+  std::mt19937 r(static_cast<unsigned>(x * 7919 + salt));
+  if (r() % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(r() % 300));
+}
+
+void note_alive(std::atomic<long>& worst) {
+  const long now = tracked::alive.load();
+  long seen = worst.load();
+  while (now > seen && !worst.compare_exchange_weak(seen, now)) {
+  }
+}
+
+}  // namespace
+
+// A one-worker stage between two parallel ones: never two calls at once, its inputs in order (ordered runs),
+// the parallel stages never above their worker counts, the output in order, with random delays everywhere.
+TEST(PipelineCarriers, SerialStageBetweenParallelOnesKeepsLimitsAndOrder) {
+  for (bool ordered : {true, false}) {
+    concurrency_probe a, s, b;
+    long last_seen = -1;
+    bool serial_in_order = true;
+    auto out = sluice::pipeline(iota_vec(600), {.ordered = ordered})
+                   .stage([&](int x) -> std::optional<int> {
+                     a.enter();
+                     random_delay(x, 1);
+                     a.leave();
+                     if (x % 7 == 3) return std::nullopt;
+                     return x;
+                   },
+                          {.workers = 3, .capacity = 2})
+                   .stage([&](int x) {
+                     s.enter();
+                     if (x < last_seen) serial_in_order = false;
+                     last_seen = x;
+                     random_delay(x, 2);
+                     s.leave();
+                     return x;
+                   },
+                          {.workers = 1, .capacity = 1})
+                   .stage([&](int x) {
+                     b.enter();
+                     random_delay(x, 3);
+                     b.leave();
+                     return x;
+                   },
+                          {.workers = 2, .capacity = 3})
+                   .collect();
+    std::vector<int> expect;
+    for (int i = 0; i < 600; ++i)
+      if (i % 7 != 3) expect.push_back(i);
+    if (ordered) {
+      EXPECT_EQ(out, expect);
+      EXPECT_TRUE(serial_in_order);
+    } else {
+      std::sort(out.begin(), out.end());
+      EXPECT_EQ(out, expect);
+    }
+    EXPECT_LE(a.most.load(), 3);
+    EXPECT_EQ(s.most.load(), 1);
+    EXPECT_LE(b.most.load(), 2);
+    EXPECT_GE(a.most.load(), 2) << "the parallel stage never ran two items at once";
+  }
+}
+
+// The bound, checked from inside every stage and the sink, not only at the source: with an in-order serial stage
+// between parallel ones, filters and random delays, the items alive never exceed
+// (2 + 3) + (1 + 1) + (3 + 2) + max(2, 2 * 2) + 2 = 17.
+TEST(PipelineCarriers, ItemsAliveNeverExceedTheBoundAnywhere) {
+  for (bool ordered : {true, false}) {
+    tracked::alive = 0;
+    std::atomic<long> worst{0};
+    constexpr long bound = (2 + 3) + (1 + 1) + (3 + 2) + 4 + 2;
+    std::stop_source stop;
+    long consumed = 0;
+    EXPECT_THROW(sluice::pipeline<tracked>([n = 0L, &worst]() mutable -> std::optional<tracked> {
+                   tracked t(n++);
+                   note_alive(worst);
+                   return t;
+                 },
+                                           {.ordered = ordered, .stop_token = stop.get_token()})
+                     .stage([&](tracked t) -> std::optional<tracked> {
+                       note_alive(worst);
+                       random_delay(t.v, 4);
+                       if (t.v % 5 == 1) return std::nullopt;
+                       return t;
+                     },
+                            {.workers = 3, .capacity = 2})
+                     .stage([&](tracked t) {
+                       note_alive(worst);
+                       return t;
+                     },
+                            {.workers = 1, .capacity = 1})
+                     .stage([&](tracked t) {
+                       note_alive(worst);
+                       random_delay(t.v, 5);
+                       return t;
+                     },
+                            {.workers = 2, .capacity = 3})
+                     .for_each([&](tracked) {
+                       note_alive(worst);
+                       if (++consumed == 1500) stop.request_stop();
+                     }),
+                 sluice::cancelled_error);
+    EXPECT_LE(worst.load(), bound) << (ordered ? "ordered" : "unordered");
+    EXPECT_GE(consumed, 1500);
+    EXPECT_EQ(tracked::alive.load(), 0);
+  }
+}
+
+// A stop while every carrier holds an item inside a slow stage (and the ring holds results for the sink): the
+// run ends promptly, every item is destroyed, and no stage starts an item after the stop (bar a race per worker).
+TEST(PipelineCarriers, StopWithItemsInFlight) {
+  for (bool ordered : {true, false}) {
+    counted::alive = 0;
+    std::stop_source stop;
+    std::atomic<int> started_after_stop{0};
+    std::atomic<int> inside{0};
+    std::thread stopper([&] {
+      while (inside.load() < 3) std::this_thread::sleep_for(1ms);
+      stop.request_stop();
+    });
+    const auto t0 = clock_type::now();
+    EXPECT_THROW(sluice::pipeline<counted>([n = 0]() mutable -> std::optional<counted> { return counted(n++); },
+                                           {.ordered = ordered, .stop_token = stop.get_token()})
+                     .stage([](counted c) { return c; }, {.workers = 2})
+                     .stage([&](counted c) {
+                       if (stop.stop_requested()) ++started_after_stop;
+                       ++inside;
+                       std::this_thread::sleep_for(20ms);
+                       return c;
+                     },
+                            {.workers = 3})
+                     .stage([](counted c) { return c; }, {.workers = 1})
+                     .run(),
+                 sluice::cancelled_error);
+    stopper.join();
+    EXPECT_LT(seconds_since(t0), 10.0);
+    EXPECT_LE(started_after_stop.load(), 3);  // at most one per worker raced the stop
+    EXPECT_EQ(counted::alive.load(), 0);
+  }
+}
+
+// An exception in a middle stage with items ahead of it and behind it: it reaches the caller, later stages never
+// see the failed item, nothing leaks, and the stats-free run still joins every carrier.
+TEST(PipelineCarriers, ExceptionInAMiddleStage) {
+  for (bool ordered : {true, false}) {
+    counted::alive = 0;
+    std::atomic<bool> later_saw_it{false};
+    try {
+      sluice::pipeline<counted>([n = 0]() mutable -> std::optional<counted> { return counted(n++); },
+                                {.ordered = ordered})
+          .stage([](counted c) {
+            random_delay(c.v, 6);
+            return c;
+          },
+                 {.workers = 2})
+          .stage([](counted c) {
+            if (c.v == 300) throw stage_error("middle failed");
+            random_delay(c.v, 7);
+            return c;
+          },
+                 {.workers = 3, .capacity = 2})
+          .stage([&](counted c) {
+            if (c.v == 300) later_saw_it = true;
+            return c;
+          },
+                 {.workers = 1})
+          .for_each([](counted) {});
+      FAIL() << "no exception";
+    } catch (const stage_error& e) {
+      EXPECT_STREQ(e.what(), "middle failed");
+    }
+    EXPECT_FALSE(later_saw_it.load());
+    EXPECT_EQ(counted::alive.load(), 0);
+  }
+}
+
+// A final void stage with one worker in an ordered run sees its items in input order; its calls are counted.
+TEST(PipelineCarriers, OrderedVoidSerialLastStage) {
+  std::vector<int> seen;
+  auto stats = sluice::pipeline(iota_vec(500), {.ordered = true})
+                   .stage([](int x) -> std::optional<int> {
+                     random_delay(x, 8);
+                     if (x % 4 == 0) return std::nullopt;
+                     return x;
+                   },
+                          {.workers = 4})
+                   .stage([&seen](int x) { seen.push_back(x); }, {.workers = 1})
+                   .run();
+  std::vector<int> expect;
+  for (int i = 0; i < 500; ++i)
+    if (i % 4 != 0) expect.push_back(i);
+  EXPECT_EQ(seen, expect);
+  ASSERT_EQ(stats.stages.size(), 2u);
+  EXPECT_EQ(stats.stages[0].items_in, 500u);
+  EXPECT_EQ(stats.stages[0].items_out, expect.size());
+  EXPECT_EQ(stats.stages[1].items_in, expect.size());
+}
+
+// A slow sink does not stop the stages: while the caller is in the sink, the spawned carriers keep a stage with
+// as many workers as there are carriers fully busy.
+TEST(PipelineCarriers, StagesRunWhileTheSinkIsBusy) {
+  concurrency_probe p;
+  std::atomic<bool> in_sink{false};
+  std::atomic<int> most_during_sink{0};
+  sluice::pipeline(iota_vec(60))
+      .stage([&](int x) {
+        p.enter();
+        if (in_sink.load()) {
+          int seen = most_during_sink.load();
+          const int n = p.now.load();
+          while (n > seen && !most_during_sink.compare_exchange_weak(seen, n)) {
+          }
+        }
+        std::this_thread::sleep_for(2ms);
+        p.leave();
+        return x;
+      },
+             {.workers = 2})
+      .for_each([&](int) {
+        in_sink = true;
+        std::this_thread::sleep_for(2ms);
+        in_sink = false;
+      });
+  EXPECT_EQ(most_during_sink.load(), 2);
+  EXPECT_LE(p.most.load(), 2);
+}
+
+// A slow sink lends the caller's place among the carriers to a spare thread; a failure in the sink (or a stop)
+// while it is lent still ends the run with every item destroyed and the stages never above their workers.
+TEST(PipelineCarriers, FailureAndStopWhileTheSinkLendsItsPlace) {
+  for (bool stop_instead : {false, true}) {
+    counted::alive = 0;
+    concurrency_probe p;
+    std::stop_source stop;
+    int sunk = 0;
+    const auto t0 = clock_type::now();
+    try {
+      sluice::pipeline<counted>([n = 0]() mutable -> std::optional<counted> { return counted(n++); },
+                                {.ordered = true, .stop_token = stop.get_token()})
+          .stage([&](counted c) {
+            p.enter();
+            std::this_thread::sleep_for(300us);
+            p.leave();
+            return c;
+          },
+                 {.workers = 2})
+          .for_each([&](counted c) {
+            EXPECT_EQ(c.v, sunk);
+            std::this_thread::sleep_for(1ms);
+            if (++sunk == 40) {
+              if (stop_instead) stop.request_stop();
+              else throw stage_error("sink failed");
+            }
+          });
+      FAIL() << "no exception";
+    } catch (const stage_error& e) {
+      EXPECT_FALSE(stop_instead);
+      EXPECT_STREQ(e.what(), "sink failed");
+    } catch (const sluice::cancelled_error&) {
+      EXPECT_TRUE(stop_instead);
+    }
+    EXPECT_LT(seconds_since(t0), 10.0);
+    EXPECT_EQ(sunk, 40);
+    EXPECT_LE(p.most.load(), 2);
+    EXPECT_EQ(counted::alive.load(), 0);
+  }
+}

@@ -1,5 +1,5 @@
 // sluice/pipeline.hpp -- Effective Python Item 55's download -> resize -> upload pipeline as a library: a source,
-// stages of worker threads joined by bounded sluice::queue's, and the endings done right: closing and draining,
+// stages with a number of workers each and a bounded queue before each, and the endings done right: draining,
 // the first exception stopping everything and reaching the caller, cancellation, order, bounded memory.
 //
 //   auto stats = sluice::pipeline(paths)                                     // any input range, read lazily
@@ -9,13 +9,18 @@
 //                    .run();
 //   std::cout << stats.report();                                             // which stage is the bottleneck
 //
-// Thread-safety: a pipeline is built and run by one thread; each stage's function is called from its own
-// worker threads, concurrently when workers > 1 (it must be safe for that). The source runs on one thread of
-// its own, sinks (for_each) on the caller's. Lifetimes: an lvalue input range (or sluice::queue) is referenced,
-// not copied, and must outlive the run; every thread is joined before collect/for_each/run returns or throws.
+// Thread-safety: a pipeline is built and run by one thread. A run has sum(workers) threads of its own; each takes
+// an item from the source (one thread at a time) and carries it through the stages itself, so a stage's function
+// is called from any of them -- and, while it has nothing to sink, from the calling thread -- but never by more
+// than `workers` at once (it must be safe for that many). The source is called by one thread at a time, in turn
+// (so it needs no lock of its own but must not care which thread calls it); sinks (for_each) run on the caller's.
+// Memory: the items alive never exceed the bound in pipeline_types.hpp, item for item (the run hands out that
+// many tokens). Design: include/sluice/detail/pipeline_stage.hpp. Lifetimes: an lvalue input range (or
+// sluice::queue) is referenced, not copied, and must outlive the run; every thread is joined before
+// collect/for_each/run returns or throws.
 // Things you must get right: a source that blocks forever (a queue nobody closes, a function that never
-// returns) keeps the run from ending, except that a sluice::queue source is polled and notices a stop or error
-// within ~50 ms. A stage function that blocks forever cannot be interrupted either.
+// returns) keeps the run from ending, except that a sluice::queue source also wakes up for a stop or an error. A stage function that blocks forever cannot be interrupted either. A source that blocks holds
+// up the thread calling it, which may be the caller (then the sink waits too) until it returns.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -58,7 +63,7 @@ class pipeline {
   pipeline(pipeline&&) noexcept = default;
   pipeline& operator=(pipeline&&) noexcept = default;
 
-  // Adds a stage: opts.workers threads each taking items and passing f(item) on. A stage whose f
+  // Adds a stage: up to opts.workers calls of f at once, each passing f(item) on. A stage whose f
   // returns void ends the pipeline (pipeline<void>). Never blocks; std::invalid_argument for workers == 0
   // or batch == 0.
   template <class F>
@@ -87,35 +92,89 @@ class pipeline {
   // stage's would.
   template <class F>
   pipeline_stats for_each(F&& sink) && {
-    const std::size_t cap = std::max<std::size_t>(2, 2 * source_->last_workers());
-    detail::link<T> last(cap, source_->last_batch());
-    if (opts_.ordered && source_->stage_count() > 0 && source_->last_workers() > 1 && source_->last_batch() == 1)
-      last.reorder();  // the last stage's workers emit out of order; the sink reorders
+    std::vector<const stage_options*> stages;
+    source_->options(stages);
+    const std::size_t carriers = detail::carrier_count(stages);
+    std::unique_ptr<detail::carrier_core> core;
+    std::unique_ptr<detail::ring_sink<T>> ring;
     return detail::run_pipeline(
         opts_, source_->describe(),
         [&](detail::pipeline_control& ctl) {
-          ctl.on_stop([&last] {
-            last.queue.shutdown(true);
-            last.stop_gate();
-          });
-          source_->launch(ctl, &last, opts_.ordered);
+          // carriers - 1 threads carry; the caller and a spare share one more license (carrier_core::lend).
+          core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
+                                                        detail::token_count(stages, true), carriers);
+          ring = std::make_unique<detail::ring_sink<T>>(*core);
+          source_->wire(*core, ring.get());
+          ctl.on_stop([c = core.get()] { c->stop(); });
+          for (std::size_t i = 0; i < carriers; ++i)
+            ctl.spawn([c = core.get(), n = stages.size(), spare = i == 0] {
+              detail::carrier me(*c, n);
+              if (spare)
+                c->spare_loop(me);
+              else
+                c->carry_loop(me);
+            });
         },
         [&](detail::pipeline_control& ctl) {
-          detail::reorder_window<T> window(last);
+          detail::carrier me(*core, stages.size());
+          struct merge_at_exit {
+            detail::carrier& me;
+            ~merge_at_exit() { me.core.merge(me); }
+          } merged{me};
+          std::uint64_t next = 0;
+          auto ready = [&] {
+            if (ring->ready(next)) return true;
+            if (core->source_done()) return next == core->total();
+            return core->can_start() && !core->spare_holds_license();
+          };
+          // The sink's calls are timed like a stage's (one in 64 while they are quick): a slow sink lends the
+          // caller's carrier license to the spare while it runs. clock.stride 0: the last timed call was slow.
+          detail::stage_clock clock;
+          bool slow = false, lent = false;
+          struct unlend_at_exit {
+            detail::carrier_core& core;
+            bool& lent;
+            ~unlend_at_exit() {
+              if (lent) core.unlend();
+            }
+          } unlend_guard{*core, lent};
           for (;;) {
-            std::optional<detail::batch<T>> got = window.next(ctl);
-            if (!got) return;  // drained after the last stage closed it, or the run is stopping
-            const std::size_t n = got->items.size();
-            if (!last.measures()) {
-              if (n == 1 && !ctl.stopping()) std::invoke(sink, std::move(got->items[0]));
+            while (ring->ready(next)) {
+              if (slow && !lent) {
+                core->lend();
+                lent = true;
+              }
+              {
+                std::optional<T> item = ring->take(next);
+                if (item) {
+                  if (ctl.stopping()) return;
+                  if (clock.countdown != 0) {
+                    --clock.countdown;
+                    std::invoke(sink, std::move(*item));
+                  } else {
+                    const auto t0 = std::chrono::steady_clock::now();
+                    std::invoke(sink, std::move(*item));
+                    // Slow after two slow calls in a row: one may just have been preempted.
+                    const bool this_slow = std::chrono::steady_clock::now() - t0 >= std::chrono::microseconds(20);
+                    slow = this_slow && clock.stride == 0;
+                    clock.stride = this_slow ? 0 : 1;
+                    clock.countdown = this_slow ? 0 : 63;
+                  }
+                }
+              }
+              core->released_up_to(++next);  // the item is gone: its token comes back
+            }
+            if (lent) {
+              core->unlend();
+              lent = false;
+            }
+            if (ctl.stopping()) return;
+            if (core->source_done()) {
+              if (next == core->total()) return;
+            } else if (core->caller_may_carry() && core->source->step(me) == detail::step_result::started) {
               continue;
             }
-            const auto t0 = std::chrono::steady_clock::now();
-            for (std::size_t i = 0; i < n; ++i) {
-              if (ctl.stopping()) return;
-              std::invoke(sink, std::move(got->items[i]));
-            }
-            last.record(std::chrono::steady_clock::now() - t0, n);
+            if (!core->lot.wait(ready, ctl)) return;
           }
         });
   }
@@ -140,10 +199,27 @@ class pipeline<void> {
   pipeline& operator=(pipeline&&) noexcept = default;
   // Runs the pipeline; returns when every thread is joined; rethrows the first exception.
   pipeline_stats run() && {
+    std::vector<const stage_options*> stages;
+    source_->options(stages);
+    const std::size_t carriers = detail::carrier_count(stages);
+    std::unique_ptr<detail::carrier_core> core;
     return detail::run_pipeline(
         opts_, source_->describe(),
-        [&](detail::pipeline_control& ctl) { source_->launch(ctl, nullptr, opts_.ordered); },
-        [](detail::pipeline_control&) {});
+        [&](detail::pipeline_control& ctl) {
+          core = std::make_unique<detail::carrier_core>(ctl, stages, opts_.ordered,
+                                                        detail::token_count(stages, false), carriers + 1);
+          source_->wire(*core, nullptr);
+          ctl.on_stop([c = core.get()] { c->stop(); });
+          for (std::size_t i = 0; i < carriers; ++i)
+            ctl.spawn([c = core.get(), n = stages.size()] {
+              detail::carrier me(*c, n);
+              c->carry_loop(me);
+            });
+        },
+        [&](detail::pipeline_control&) {
+          detail::carrier me(*core, stages.size());
+          core->carry_loop(me);  // the caller is one more carrier
+        });
   }
 
  private:

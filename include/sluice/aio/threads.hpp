@@ -18,27 +18,10 @@
 #include "../export.hpp"
 #include "../queue.hpp"
 #include "../thread_pool.hpp"
+#include "../detail/queue_access.hpp"
 #include "task.hpp"
 
 namespace sluice {
-namespace detail {
-// Reaches sluice::queue's event counts and single attempts for sluice::aio (a friend of queue).
-struct SLUICE_EXPORT queue_access {
-  template <class T>
-  static event_count& not_empty(queue<T>& q) noexcept { return q.not_empty_; }
-  template <class T>
-  static event_count& not_full(queue<T>& q) noexcept { return q.not_full_; }
-  template <class T>
-  static pop_status pop_once(queue<T>& q, std::optional<T>& out) { return q.pop_once(out); }
-  template <class T>
-  static push_status push_once(queue<T>& q, T& item) {
-    push_status st = q.push(std::move(item));  // moves from item only on success
-    if (st == push_status::ok) q.pushed_one();
-    return st;
-  }
-  [[noreturn]] static void throw_shut_down() { throw queue_shut_down("sluice::queue: shut down"); }
-};
-}  // namespace detail
 
 namespace aio {
 namespace detail {

@@ -1,14 +1,30 @@
 // sluice/detail/pipeline_stage.hpp -- the machinery behind sluice::pipeline (not part of the public API).
 //
-// A pipeline is a chain of nodes, the source first. Running it launches the chain from its end: each stage
-// creates the bounded queue feeding it, launches its upstream into that queue, then starts its workers. Items
-// carry a sequence number. In ordered mode a stage with several workers whose consumer is a single thread (a
-// one-worker stage or the sink) passes results on out of order and the consumer reorders them in a window as
-// large as its queue's capacity (emit_gate: a worker may not run further ahead), so items alive are still
-// those a queue could hold plus one per worker. Toward a multi-worker consumer the workers instead pass results
-// on in order through a turnstile (a worker waits until the item before its own has left).
-// The first failure (or a stop) shuts every queue down at once ("immediate"): blocked puts and gets wake up
-// with queue_shut_down, each thread leaves, and the run joins them all.
+// Carriers and tokens. A run has a fixed number of tokens, the contract's memory bound (see
+// pipeline_types.hpp): an item is made by the source only when a token is free, and the token comes back when
+// the item leaves (taken by the sink, or done by a final void stage). So the items alive never exceed the bound,
+// item for item, whatever the threads do. The threads are "carriers", all alike: one takes the source (a
+// lock: the source is serial, and numbers the items in order), makes an item, and carries it through every
+// stage itself, one function call after the other, instead of handing it to another thread at each stage.
+// Per-stage limits are gates the carrier passes on the way:
+//   - a stage with `workers` w has w permits: at most w carriers run its function at once. A carrier finding
+//     none free joins the stage's queue (at most `capacity` waiting; beyond that it waits for room, which the
+//     stats count as the previous stage's waiting_output). A stage that can never have more carriers than
+//     workers has no gate at all (the common fast case: no shared state touched per item).
+//   - in ordered mode a one-worker stage takes items by turn (seq order), within a window of capacity + 1
+//     items; an item filtered out before it still takes its turn, empty (a "hole").
+// A carrier releases a stage's permit (or passes its turn on) as soon as the function returns, before it
+// goes on, so no carrier ever waits while holding something another may need: the item with the lowest
+// seq can always move, which is why the run cannot deadlock. A run ending in a void stage has sum(workers)
+// spawned carriers plus the caller. A run ending in a sink (for_each) has sum(workers) carrier places:
+// sum(workers) - 1 spawned carriers, and one place shared by the caller and a spare thread (see
+// carrier_core::caller_may_carry). The sink runs on the calling thread, which takes the items from a ring of
+// `tokens` slots in seq order (for ordered runs and unordered ones alike) and, while none is ready, carries
+// items itself; while it is in a slow sink the spare carries in its place. So every stage can run all its
+// workers at once, and on trivial work there are no more busy threads than places. Waits spin briefly, then
+// park on one lot that a state change wakes only when
+// someone sleeps. The first failure (or a stop) sets the run's stop flag and wakes every parked thread;
+// each carrier then drops its item and leaves, and the run joins them all.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -34,141 +50,12 @@
 #include "../queue.hpp"
 #include "../thread_pool.hpp"  // cancelled_error
 #include "pipeline_types.hpp"
+#include "queue_access.hpp"
 #include "spin.hpp"
 
 namespace sluice::detail {
 
-// The items of one queue entry. One item (the default) lives inline, so a per-item hand-over allocates
-// nothing; more go to a vector only when a stage asked for batching (stage_options::batch > 1).
-template <class T>
-class item_list {
- public:
-  std::size_t size() const noexcept { return first_ ? 1 + rest_.size() : 0; }
-  bool empty() const noexcept { return !first_; }
-  T& operator[](std::size_t i) noexcept { return i == 0 ? *first_ : rest_[i - 1]; }
-  void reserve(std::size_t n) {
-    if (n > 1) rest_.reserve(n - 1);
-  }
-  void push_back(T&& item) {
-    if (!first_)
-      first_.emplace(std::move(item));
-    else
-      rest_.push_back(std::move(item));
-  }
-  void clear() noexcept {
-    first_.reset();
-    rest_.clear();
-  }
-
- private:
-  std::optional<T> first_;
-  std::vector<T> rest_;
-};
-
-// Queues carry batches: a batch is what one producer handed over at once. Unless the consuming stage opted in
-// to batching it is exactly one item, so queue capacities count items.
-template <class T>
-struct batch {
-  std::uint64_t seq = 0;  // consecutive per queue in ordered mode
-  item_list<T> items;
-};
-// Aim when batching: one batch is about this much of the consumer's work, so handing it over costs little in
-// comparison.
-inline constexpr std::uint64_t batch_target_ns = 20'000;
-
-// The one ordering gate of the pipeline: result seq may pass once seq < next + window, where next is the seq
-// that passed last plus one (advance() moves it on). Two uses:
-//  - emit_gate (window = the queue's capacity): the workers of an ordered multi-worker stage pass results on out
-//    of order to a single consumer that puts them back in order (reorder_window below); the results in the
-//    queue or in the consumer's window then have distinct seqs in [next, next + window), so they never
-//    outnumber the capacity and the memory bound is the one without reordering;
-//  - turnstile (window 1): toward a multi-worker consumer the workers pass results on in order, each waiting
-//    until the item before its own has left.
-// A turn usually comes within moments, so a waiter spins briefly (profile P) before sleeping, and advance()
-// touches the lock only when someone sleeps: one item per hand-over must not cost a futex round trip. A waiter
-// sleeps on its seq's slot (seq % slots), so advance() wakes only the slot whose seq it opened.
-template <spin_profile P>
-class order_gate {
- public:
-  order_gate(std::uint64_t window, std::size_t slots) : window_(window), slots_(std::max<std::size_t>(slots, 1)) {}
-  std::uint64_t window() const noexcept { return window_; }
-  // True when seq may pass now (a wait would return at once).
-  bool open_for(std::uint64_t seq) const noexcept { return seq < next_.load(std::memory_order_acquire) + window_; }
-  // Blocks until seq may pass; false if the run is stopping.
-  bool wait(std::uint64_t seq) {
-    for (backoff<P> b;;) {
-      if (open_for(seq)) return true;
-      if (stopped_.load(std::memory_order_acquire)) return false;
-      if (!b.pause()) break;
-    }
-    std::unique_lock lock(mutex_);
-    sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    slots_[seq % slots_.size()].wait(lock, [&] {
-      return seq < next_.load(std::memory_order_seq_cst) + window_ || stopped_.load(std::memory_order_seq_cst);
-    });
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    return !stopped_.load(std::memory_order_relaxed);
-  }
-  // Seq next has passed (the consumer took it, or its worker passed it on): next + window may pass now.
-  void advance() {
-    // seq_cst pairs with the sleeper's: either it sees the new value before sleeping, or this sees it asleep.
-    const std::uint64_t opened = next_.fetch_add(1, std::memory_order_seq_cst) + window_;
-    if (sleepers_.load(std::memory_order_seq_cst) == 0) return;
-    { std::lock_guard lock(mutex_); }  // a sleeper checked under the lock, so it is waiting by now
-    slots_[opened % slots_.size()].notify_all();
-  }
-  std::uint64_t next() const noexcept { return next_.load(std::memory_order_relaxed); }
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopped_.store(true, std::memory_order_seq_cst);
-    }
-    for (auto& cv : slots_) cv.notify_all();
-  }
-
- private:
-  const std::uint64_t window_;
-  std::mutex mutex_;
-  std::vector<std::condition_variable> slots_;  // as many as workers: one sleeper per slot
-  std::atomic<std::uint64_t> next_{0};
-  std::atomic<std::size_t> sleepers_{0};
-  std::atomic<bool> stopped_{false};
-};
-// The emit gate's waiters wait for a window of turns, so they also yield a few times before they sleep.
-using emit_gate = order_gate<spin::emit_window>;
-using turnstile = order_gate<spin::ordered_turn>;
-
-// A bounded queue plus, when its consumer opted in to batching, the consumer's recent cost per item, which
-// tells its producer how much to gather (up to max_batch items).
-template <class T>
-struct link {
-  link(std::size_t capacity, std::size_t max_batch) : queue(capacity), max_batch(max_batch) {}
-  sluice::queue<batch<T>> queue;
-  const std::size_t max_batch;            // 1: one item per entry, the item-exact bound
-  std::atomic<std::uint64_t> item_ns{0};  // 0: not measured yet
-  std::size_t batch_limit() const noexcept {
-    if (max_batch <= 1) return 1;
-    const std::uint64_t ns = item_ns.load(std::memory_order_relaxed);
-    if (ns == 0) return 1;
-    return static_cast<std::size_t>(std::clamp<std::uint64_t>(batch_target_ns / ns, 1, max_batch));
-  }
-  bool measures() const noexcept { return max_batch > 1; }
-  // Set (before the producer launches) when the single consumer reorders what several workers emit.
-  std::unique_ptr<emit_gate> gate;
-  void reorder() { gate = std::make_unique<emit_gate>(queue.maxsize(), 1); }
-  void stop_gate() {
-    if (gate) gate->stop();
-  }
-  void record(std::chrono::steady_clock::duration spent, std::size_t items) noexcept {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(spent).count();
-    item_ns.store(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(ns) / std::max<std::size_t>(items, 1)),
-                  std::memory_order_relaxed);
-  }
-};
-template <class T>
-using channel_ptr = std::conditional_t<std::is_void_v<T>, void*, link<T>*>;
-
-// What one worker measured; merged into its stage's stats when it leaves.
+// What one carrier measured for one stage; merged into the stage's stats when it leaves.
 struct SLUICE_EXPORT worker_tally {
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
@@ -208,10 +95,11 @@ class SLUICE_EXPORT pipeline_control {
 };
 
 // Runs launch (which starts every thread) then drain on the calling thread, joins everything, and rethrows the
-// first error. A stop requested before the start throws cancelled_error without starting anything.
+// first error. A stop requested before the start throws cancelled_error without starting anything. Each
+// stage's waiting_input is what its workers' time leaves: workers x wall - busy - waiting_output.
 SLUICE_EXPORT pipeline_stats run_pipeline(const pipeline_options& opts, std::vector<stage_stats> stages,
-                            const std::function<void(pipeline_control&)>& launch,
-                            const std::function<void(pipeline_control&)>& drain);
+                                          const std::function<void(pipeline_control&)>& launch,
+                                          const std::function<void(pipeline_control&)>& drain);
 
 // Reports a queue_shut_down caught by a pipeline thread: the expected way out once stopping, a real error
 // (from user code) otherwise.
@@ -219,163 +107,379 @@ inline void shut_down_seen(pipeline_control& ctl) noexcept {
   if (!ctl.stopping()) ctl.fail(std::current_exception());
 }
 
-// Produces T items into a channel (nothing, for T = void: the pipeline ends there).
+// Where every wait of a run parks after a short spin. A state change calls notify(), which costs a fence and
+// a load unless someone sleeps; the stop wakes everyone.
+class SLUICE_EXPORT parking_lot {
+ public:
+  // Blocks until ready() (true) or the run is stopping (false).
+  template <class Ready>
+  bool wait(Ready&& ready, const pipeline_control& ctl) {
+    for (backoff<spin::pipeline_wait> b;;) {
+      if (ready()) return true;
+      if (ctl.stopping()) return false;
+      if (!b.pause()) break;
+    }
+    std::unique_lock lock(mutex_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    bool ok;
+    while (!(ok = ready()) && !ctl.stopping()) cv_.wait(lock);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return ok && !ctl.stopping();
+  }
+  // After a state change (made before the call) that may let a parked thread go on.
+  void notify() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_relaxed) == 0) return;
+    { std::lock_guard lock(mutex_); }  // a sleeper checked its condition under the lock: it is waiting by now
+    cv_.notify_all();
+  }
+  void stop() {
+    { std::lock_guard lock(mutex_); }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::atomic<std::size_t> sleepers_{0};
+};
+
+// One stage's limits (see the file comment).
+struct alignas(cache_line) stage_gate {
+  std::size_t workers = 1;
+  std::size_t capacity = 1;
+  bool in_order = false;  // ordered run, one worker: items take turns
+  bool limited = false;   // more carriers than workers: a permit is needed
+  // Permit stages: queued << 32 | running.
+  std::atomic<std::uint64_t> state{0};
+  // In-order stages: the seq whose turn it is.
+  std::atomic<std::uint64_t> next{0};
+};
+
+class carrier_core;
+
+// Per stage, when to read the clock around a call: every call while calls take 20 us or more, else one call in
+// 64 (its time counted 64 times), so trivial items pay no clock reads.
+struct stage_clock {
+  std::uint32_t countdown = 0;
+  std::uint32_t stride = 1;
+};
+
+// One thread's view of a run.
+struct carrier {
+  carrier_core& core;
+  std::vector<worker_tally> tally;  // per stage
+  std::vector<stage_clock> clocks;  // per stage
+  carrier(carrier_core& c, std::size_t stages) : core(c), tally(stages), clocks(stages) {}
+};
+
+enum class step_result { started, wait, done };
+
+// The source's side: starts one item (a token and the source lock needed).
+class source_base {
+ public:
+  virtual ~source_base() = default;
+  virtual step_result step(carrier& c) = 0;
+};
+
+class SLUICE_EXPORT carrier_core {
+ public:
+  carrier_core(pipeline_control& ctl, const std::vector<const stage_options*>& stages, bool ordered,
+               std::size_t tokens, std::size_t carriers);
+  carrier_core(const carrier_core&) = delete;
+  carrier_core& operator=(const carrier_core&) = delete;
+
+  pipeline_control& ctl;
+  parking_lot lot;
+  const std::size_t tokens;
+  source_base* source = nullptr;
+
+  std::size_t stage_count() const noexcept { return stages_; }
+  // Blocks until item seq may run stage s (a permit, or its turn); false if the run is stopping.
+  bool enter(std::size_t s, std::uint64_t seq, carrier& c) {
+    stage_gate& g = gates_[s];
+    if (g.in_order) return enter_turn(g, s, seq, c);
+    if (!g.limited) return true;
+    std::uint64_t st = g.state.load(std::memory_order_relaxed);
+    if ((st & 0xffffffffu) < g.workers && (st >> 32) == 0 &&
+        g.state.compare_exchange_strong(st, st + 1, std::memory_order_acquire, std::memory_order_relaxed))
+      return true;
+    return enter_permit(g, s, c);
+  }
+  // Item seq is done with stage s (its function returned).
+  void leave(std::size_t s, std::uint64_t seq) {
+    stage_gate& g = gates_[s];
+    if (g.in_order) {
+      g.next.store(seq + 1, std::memory_order_release);
+    } else if (g.limited) {
+      g.state.fetch_sub(1, std::memory_order_release);
+    } else {
+      return;
+    }
+    lot.notify();
+  }
+  // A hole (an item filtered out upstream) passes stage s: it takes its turn at an in-order stage.
+  bool pass_hole(std::size_t s, std::uint64_t seq, carrier& c) {
+    stage_gate& g = gates_[s];
+    if (!g.in_order) return true;
+    if (!enter_turn(g, s, seq, c)) return false;
+    leave(s, seq);
+    return true;
+  }
+
+  // The source lock and the token count. The lock holder numbers items; `released` counts items gone.
+  bool try_lock_source() noexcept {
+    return !source_busy_.load(std::memory_order_relaxed) && !source_busy_.exchange(true, std::memory_order_acquire);
+  }
+  void unlock_source() {
+    source_busy_.store(false, std::memory_order_release);
+    lot.notify();
+    if (done_.load(std::memory_order_relaxed)) spare_lot.notify();
+  }
+  bool source_done() const noexcept { return done_.load(std::memory_order_acquire); }
+  // With the source lock held: the seq for a new item, or nullopt when every token is out.
+  std::optional<std::uint64_t> take_token() noexcept {
+    const std::uint64_t p = produced_.load(std::memory_order_relaxed);
+    if (p - released_seen_ >= tokens) {
+      released_seen_ = released_.load(std::memory_order_acquire);
+      if (p - released_seen_ >= tokens) return std::nullopt;
+    }
+    return p;
+  }
+  void made(std::uint64_t seq) noexcept { produced_.store(seq + 1, std::memory_order_release); }
+  // With the source lock held: the source is exhausted.
+  void finish_source() noexcept {
+    total_.store(produced_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    done_.store(true, std::memory_order_release);
+  }
+  std::uint64_t total() const noexcept { return total_.load(std::memory_order_relaxed); }
+  // True when a carrier could start an item now (or learn that the source is done).
+  bool can_start() const noexcept {
+    if (done_.load(std::memory_order_acquire)) return true;
+    if (source_busy_.load(std::memory_order_acquire)) return false;
+    return produced_.load(std::memory_order_acquire) - released_.load(std::memory_order_acquire) < tokens;
+  }
+  // Items leave: by one thread in seq order (the sink: up to), or by any (a void stage: one more).
+  void released_up_to(std::uint64_t n) {
+    released_.store(n, std::memory_order_release);
+    lot.notify();
+  }
+  void released_one() {
+    released_.fetch_add(1, std::memory_order_release);
+    lot.notify();
+  }
+
+  // The loop of a spawned carrier (and of the caller when the last stage is void).
+  void carry_loop(carrier& c);
+  void merge(carrier& c);
+
+  // With a sink (for_each), sum(workers) - 1 carriers carry all the time and one more "license" is shared by the
+  // caller and a spare carrier: the caller holds it and carries while it has nothing to sink; while it is in a
+  // slow sink (calls of 20 us or more) it lends the license to the spare, so that the stages keep all their
+  // workers busy. So at most sum(workers) carriers are ever in the stages, and on trivial work only two threads
+  // per two workers run, with no hand-over to a spare.
+  bool caller_may_carry() {
+    int h = holder_.load(std::memory_order_relaxed);
+    if (h == caller_holds) return true;
+    return h == nobody_holds && holder_.compare_exchange_strong(h, caller_holds, std::memory_order_acq_rel);
+  }
+  bool spare_holds_license() const noexcept { return holder_.load(std::memory_order_acquire) == spare_holds; }
+  void lend() {
+    int h = caller_holds;
+    holder_.compare_exchange_strong(h, nobody_holds, std::memory_order_acq_rel);
+    lend_.store(true, std::memory_order_release);
+    spare_lot.notify();
+  }
+  void unlend() {
+    lend_.store(false, std::memory_order_release);
+    lot.notify();
+  }
+  // The spare parks on a lot of its own while the license is not lent, so that it does not make every state
+  // change of the run pay a wake-up.
+  parking_lot spare_lot;
+  void stop() {
+    lot.stop();
+    spare_lot.stop();
+  }
+  void spare_loop(carrier& c);
+
+ private:
+  bool enter_turn(stage_gate& g, std::size_t s, std::uint64_t seq, carrier& c);
+  bool enter_permit(stage_gate& g, std::size_t s, carrier& c);
+
+  std::size_t stages_;
+  std::unique_ptr<stage_gate[]> gates_;
+  alignas(cache_line) std::atomic<bool> source_busy_{false};
+  std::atomic<bool> done_{false};
+  std::atomic<std::uint64_t> produced_{0};
+  std::atomic<std::uint64_t> total_{0};
+  std::uint64_t released_seen_ = 0;  // under the source lock
+  alignas(cache_line) std::atomic<std::uint64_t> released_{0};
+  static constexpr int nobody_holds = 0, caller_holds = 1, spare_holds = 2;
+  alignas(cache_line) std::atomic<int> holder_{caller_holds};
+  std::atomic<bool> lend_{false};
+};
+
+// Where a stage (or the source) passes its items on.
+template <class T>
+class consumer {
+ public:
+  virtual ~consumer() = default;
+  // Carries item seq on, on the calling thread; returns when it has left (or is parked in the sink's ring).
+  virtual void carry(T&& item, std::uint64_t seq, carrier& c) = 0;
+  // Item seq was filtered out upstream: its place is passed on.
+  virtual void hole(std::uint64_t seq, carrier& c) = 0;
+};
+
+template <>
+class consumer<void> {};
+
+// Calls fn (the stage's function) reading the clock as stage_clock says.
+template <class Fn>
+decltype(auto) timed_call(carrier& c, std::size_t s, Fn&& fn) {
+  stage_clock& k = c.clocks[s];
+  if (k.countdown != 0) {
+    --k.countdown;
+    return fn();
+  }
+  struct timer {
+    carrier& c;
+    std::size_t s;
+    std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+    ~timer() {
+      const auto d = std::chrono::steady_clock::now() - t0;
+      stage_clock& k = c.clocks[s];
+      c.tally[s].busy += d * k.stride;
+      k.stride = d < std::chrono::microseconds(20) ? 64 : 1;
+      k.countdown = k.stride - 1;
+    }
+  } t{c, s};
+  return fn();
+}
+
+// The sink's side for for_each: a ring of `tokens` slots, indexed by seq, filled by carriers and emptied in seq
+// order by the calling thread. A seq never overtakes the slot of seq - tokens: that item left before its token
+// came back.
+template <class T>
+class ring_sink final : public consumer<T> {
+ public:
+  explicit ring_sink(carrier_core& core) : core_(core), slots_(core.tokens) {}
+  void carry(T&& item, std::uint64_t seq, carrier&) override {
+    slot& s = slots_[seq % slots_.size()];
+    s.item.emplace(std::move(item));
+    s.state.store(1, std::memory_order_release);
+    core_.lot.notify();
+  }
+  void hole(std::uint64_t seq, carrier&) override {
+    slots_[seq % slots_.size()].state.store(2, std::memory_order_release);
+    core_.lot.notify();
+  }
+  bool ready(std::uint64_t seq) const noexcept {
+    return slots_[seq % slots_.size()].state.load(std::memory_order_acquire) != 0;
+  }
+  // The item of seq (nullopt for a hole), once ready(seq).
+  std::optional<T> take(std::uint64_t seq) {
+    slot& s = slots_[seq % slots_.size()];
+    std::optional<T> out = std::move(s.item);
+    s.item.reset();
+    s.state.store(0, std::memory_order_relaxed);
+    return out;
+  }
+
+ private:
+  struct slot {
+    std::atomic<int> state{0};  // 0 empty, 1 an item, 2 a hole
+    std::optional<T> item;
+  };
+  carrier_core& core_;
+  std::vector<slot> slots_;
+};
+
+// Produces T items (nothing, for T = void: the pipeline ends there).
 template <class T>
 class node {
  public:
   virtual ~node() = default;
-  // Starts this node's threads and its upstream's, on the calling thread; the last of this node's threads to
-  // finish closes out.
-  virtual void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) = 0;
+  // Connects this node and its upstream to the run: items go to down (nullptr for T = void).
+  virtual void wire(carrier_core& core, consumer<T>* down) = 0;
   virtual std::size_t stage_count() const noexcept = 0;
   virtual std::size_t last_workers() const noexcept = 0;
   virtual std::size_t last_batch() const noexcept = 0;
   virtual std::vector<stage_stats> describe() const = 0;
+  virtual void options(std::vector<const stage_options*>& out) const = 0;
 };
 
-// Blocking puts and gets park until the queue answers: a stop shuts every queue of the run down at once
-// (pipeline_control's stop hooks), which wakes them. Before it parks, a thread that found its queue empty (or
-// full) yields its core a few times (spin::pipeline_handoff): a park plus wake-up per item costs several times
-// more.
-inline constexpr seconds park_until_woken{std::numeric_limits<double>::infinity()};
-
-// Puts a batch, timing only the puts that had to wait. Throws queue_shut_down once the run is stopping.
-template <class T>
-void emit(link<T>& out, batch<T>&& b, worker_tally& tally, const pipeline_control& ctl) {
-  if (out.queue.try_put(std::move(b))) return;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
-    if (out.queue.try_put(std::move(b))) {
-      tally.waiting_output += std::chrono::steady_clock::now() - t0;
-      return;
-    }
+// The run's token count: the contract's bound (pipeline_types.hpp), each stage's share times its batch.
+inline std::size_t token_count(const std::vector<const stage_options*>& stages, bool sink) {
+  std::size_t n = sink ? 2 : 1;
+  for (const stage_options* o : stages) n += (o->capacity + o->workers) * o->batch;
+  if (sink) {
+    const std::size_t last_w = stages.empty() ? 1 : stages.back()->workers;
+    const std::size_t last_b = stages.empty() ? 1 : stages.back()->batch;
+    n += std::max<std::size_t>(2, 2 * last_w) * last_b;
   }
-  try {
-    while (!out.queue.try_put_for(std::move(b), park_until_woken)) {
-    }
-  } catch (const queue_shut_down&) {
-    tally.waiting_output += std::chrono::steady_clock::now() - t0;
-    throw;
-  }
-  tally.waiting_output += std::chrono::steady_clock::now() - t0;
+  return n;
+}
+inline std::size_t carrier_count(const std::vector<const stage_options*>& stages) {
+  std::size_t n = 0;
+  for (const stage_options* o : stages) n += o->workers;
+  return n;
 }
 
-// Blocks for the next batch: nullopt once the queue is closed and drained, or the run is stopping.
 template <class T>
-std::optional<batch<T>> take(link<T>& in, const pipeline_control& ctl) {
-  for (backoff<spin::pipeline_handoff> wait; wait.pause();) {
-    if (std::optional<batch<T>> got = in.queue.try_get()) return got;
-  }
-  for (;;) {
-    std::optional<batch<T>> got = in.queue.try_get_for(park_until_woken);
-    if (got || ctl.stopping()) return got;
-    if (in.queue.is_shut_down() && in.queue.qsize() == 0) return got;
-  }
-}
-
-// The consumer's side of an emit_gate: takes entries as they come and hands them out in seq order; empty
-// entries (a filtered item's place) are handed out too, so that the order can move on.
-template <class T>
-class reorder_window {
- public:
-  explicit reorder_window(link<T>& in) : in_(in) {
-    if (in.gate) slots_.resize(in.gate->window());
-  }
-  // Blocks for the next batch in order: nullopt once the queue is closed and drained, or the run is stopping.
-  std::optional<batch<T>> next(const pipeline_control& ctl) {
-    if (!in_.gate) {
-      std::optional<batch<T>> got = in_.queue.try_get();
-      if (!got) got = take(in_, ctl);
-      return got;
-    }
-    for (;;) {
-      const std::uint64_t want = in_.gate->next();
-      auto& slot = slots_[want % slots_.size()];
-      if (slot) {
-        std::optional<batch<T>> got = std::move(slot);
-        slot.reset();
-        in_.gate->advance();
-        return got;
-      }
-      std::optional<batch<T>> got = in_.queue.try_get();
-      if (!got) got = take(in_, ctl);
-      if (!got) return got;
-      if (got->seq == want) {
-        in_.gate->advance();
-        return got;
-      }
-      // The gate keeps every seq in [want, want + window): this slot is free.
-      slots_[got->seq % slots_.size()] = std::move(got);
-    }
-  }
-
- private:
-  link<T>& in_;
-  std::vector<std::optional<batch<T>>> slots_;
-};
-
-// The source's side of batching: hands items over one by one while the consumer is waiting for them, and
-// gathers them (up to the consumer's batch limit) while it is behind.
-template <class T>
-class batcher {
- public:
-  batcher(link<T>& out, bool ordered, const pipeline_control& ctl) noexcept
-      : out_(out), ctl_(ctl), ordered_(ordered) {}
-  void add(T&& item, worker_tally& tally) {
-    acc_.items.push_back(std::move(item));
-    if (!out_.measures() || acc_.items.size() >= out_.batch_limit()) {
-      flush(tally);
-    } else if (out_.queue.empty()) {
-      stamp();
-      if (out_.queue.try_put(std::move(acc_))) {
-        ++seq_;
-        acc_.items.clear();
-      }
-    }
-  }
-  // Blocks while the queue is full.
-  void flush(worker_tally& tally) {
-    if (acc_.items.empty()) return;
-    stamp();
-    emit(out_, std::move(acc_), tally, ctl_);
-    ++seq_;
-    acc_.items.clear();
-  }
-
- private:
-  void stamp() noexcept { acc_.seq = ordered_ ? seq_ : 0; }
-  link<T>& out_;
-  const pipeline_control& ctl_;
-  bool ordered_;
-  std::uint64_t seq_ = 0;
-  batch<T> acc_;
-};
-
-template <class T>
-class source_node : public node<T> {
+class source_node : public node<T>, public source_base {
  public:
   std::size_t stage_count() const noexcept override { return 0; }
   std::size_t last_workers() const noexcept override { return 1; }
   std::size_t last_batch() const noexcept override { return 1; }
   std::vector<stage_stats> describe() const override { return {}; }
-  void launch(pipeline_control& ctl, channel_ptr<T> out, bool ordered) override {
-    ctl.spawn([this, &ctl, out, ordered] {
-      try {
-        worker_tally unused;
-        batcher<T> b(*out, ordered, ctl);
-        produce(ctl, b, unused);
-        b.flush(unused);
-        out->queue.close();
-      } catch (const queue_shut_down&) {
-        shut_down_seen(ctl);
-      } catch (...) {
-        ctl.fail(std::current_exception());
+  void options(std::vector<const stage_options*>&) const override {}
+  void wire(carrier_core& core, consumer<T>* down) override {
+    core_ = &core;
+    down_ = down;
+    core.source = this;
+  }
+  step_result step(carrier& c) override {
+    carrier_core& core = *core_;
+    if (core.source_done() || core.ctl.stopping()) return step_result::done;
+    if (!core.try_lock_source()) return step_result::wait;
+    std::optional<T> item;
+    std::uint64_t seq = 0;
+    try {
+      if (core.source_done()) {
+        core.unlock_source();
+        return step_result::done;
       }
-    });
+      const std::optional<std::uint64_t> token = core.take_token();
+      if (!token) {
+        core.unlock_source();
+        return step_result::wait;
+      }
+      seq = *token;
+      item = pull(core.ctl);
+      if (item) {
+        core.made(seq);
+      } else {
+        core.finish_source();
+      }
+    } catch (...) {
+      core.unlock_source();
+      throw;
+    }
+    core.unlock_source();
+    if (!item) return step_result::done;
+    down_->carry(std::move(*item), seq, c);
+    return step_result::started;
   }
 
  protected:
-  virtual void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) = 0;
+  // The next item, or nullopt at the end (or when the run is stopping). Called under the source lock.
+  virtual std::optional<T> pull(const pipeline_control& ctl) = 0;
+
+ private:
+  carrier_core* core_ = nullptr;
+  consumer<T>* down_ = nullptr;
 };
 
 template <class T, class R>
@@ -385,12 +489,18 @@ class range_source final : public source_node<T> {
   explicit range_source(U&& r) : range_(std::forward<U>(r)) {}
 
  private:
-  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
-    auto& r = get();
-    for (auto it = std::ranges::begin(r), last = std::ranges::end(r); it != last; ++it) {
-      if (ctl.stopping()) return;
-      out.add(T(*it), tally);
+  using iter_t = std::ranges::iterator_t<std::remove_pointer_t<R>>;
+  using sent_t = std::ranges::sentinel_t<std::remove_pointer_t<R>>;
+  std::optional<T> pull(const pipeline_control&) override {
+    if (!it_) {
+      auto& r = get();
+      it_.emplace(std::ranges::begin(r));
+      end_.emplace(std::ranges::end(r));
+    } else {
+      ++*it_;
     }
+    if (*it_ == *end_) return std::nullopt;
+    return std::optional<T>(std::in_place, **it_);
   }
   auto& get() noexcept {
     if constexpr (std::is_pointer_v<R>)
@@ -399,28 +509,47 @@ class range_source final : public source_node<T> {
       return range_;
   }
   R range_;  // a pointer for an lvalue range, the range itself for an rvalue
+  std::optional<iter_t> it_;
+  std::optional<sent_t> end_;
 };
 
-// A sluice::queue source is polled, so that a stop or an error elsewhere ends the run even if nobody closes it.
+// A sluice::queue source waits on the queue's own event count, which the run's stop also notifies: a stop or an
+// error elsewhere ends the run at once even if nobody closes the queue (the queue's other waiters, if any,
+// just look again).
 template <class T>
 class queue_source final : public source_node<T> {
  public:
   explicit queue_source(sluice::queue<T>& q) noexcept : q_(q) {}
+  void wire(carrier_core& core, consumer<T>* down) override {
+    source_node<T>::wire(core, down);
+    core.ctl.on_stop([q = &q_] {
+      std::atomic_thread_fence(std::memory_order_seq_cst);  // the stop flag is set: a waiter sees it, or is woken
+      queue_access::not_empty(*q).notify_all();
+    });
+  }
 
  private:
-  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
-    while (!ctl.stopping()) {
-      std::optional<T> item = q_.try_get();
-      if (!item) {
-        out.flush(tally);  // nothing gathered may wait on an idle queue
-        item = q_.try_get_for(std::chrono::milliseconds(50));
+  std::optional<T> pull(const pipeline_control& ctl) override {
+    std::optional<T> item;
+    for (;;) {
+      pop_status st = queue_access::pop_once(q_, item);
+      if (st == pop_status::empty && !ctl.stopping()) {
+        event_count& ec = queue_access::not_empty(q_);
+        const std::uint32_t ticket = ec.prepare();
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        st = queue_access::pop_once(q_, item);
+        if (st != pop_status::empty || ctl.stopping()) {
+          ec.cancel();
+        } else {
+          ec.wait(ticket, nullptr);
+          continue;
+        }
       }
-      if (!item) {
-        if (q_.is_shut_down() && q_.qsize() == 0) return;
-        continue;
+      if (st == pop_status::ok) {
+        q_.task_done();  // taken: the item now belongs to the pipeline
+        return item;
       }
-      q_.task_done();  // taken: the item now belongs to the pipeline
-      out.add(std::move(*item), tally);
+      return std::nullopt;  // closed and drained, or the run is stopping
     }
   }
   sluice::queue<T>& q_;
@@ -433,12 +562,9 @@ class function_source final : public source_node<T> {
   bool valid() const noexcept { return static_cast<bool>(fn_); }
 
  private:
-  void produce(pipeline_control& ctl, batcher<T>& out, worker_tally& tally) override {
-    while (!ctl.stopping()) {
-      std::optional<T> item = fn_();
-      if (!item) return;
-      out.add(std::move(*item), tally);
-    }
+  std::optional<T> pull(const pipeline_control& ctl) override {
+    if (ctl.stopping()) return std::nullopt;
+    return fn_();
   }
   std::function<std::optional<T>()> fn_;
 };
@@ -463,7 +589,7 @@ std::unique_ptr<node<T>> make_range_source(R&& r) {
 }
 
 template <class In, class Out, class F>
-class stage_node final : public node<Out> {
+class stage_node final : public node<Out>, public consumer<In> {
   using result_t = std::invoke_result_t<F&, In&&>;
   static constexpr bool filters = !std::is_same_v<result_t, Out> && !std::is_void_v<Out>;
 
@@ -483,146 +609,60 @@ class stage_node final : public node<Out> {
     v.push_back(std::move(s));
     return v;
   }
+  void options(std::vector<const stage_options*>& out) const override {
+    up_->options(out);
+    out.push_back(&opts_);
+  }
+  void wire(carrier_core& core, consumer<Out>* down) override {
+    core_ = &core;
+    down_ = down;
+    up_->wire(core, this);
+  }
 
-  void launch(pipeline_control& ctl, channel_ptr<Out> out, bool ordered) override {
-    in_ = std::make_unique<link<In>>(opts_.capacity, opts_.batch);
-    // This stage's one worker puts back in order what a multi-worker upstream emits out of order.
-    if (ordered && opts_.workers == 1 && opts_.batch == 1 && up_->stage_count() > 0 && up_->last_workers() > 1 &&
-        up_->last_batch() == 1)
-      in_->reorder();
-    if (ordered && opts_.workers > 1) {
-      if constexpr (!std::is_void_v<Out>) gated_ = out->gate != nullptr;
-      if (!gated_) turn_ = std::make_unique<turnstile>(1, opts_.workers);
+  void carry(In&& item, std::uint64_t seq, carrier& c) override {
+    carrier_core& core = *core_;
+    if (!core.enter(index_, seq, c)) return;  // stopping: the item is dropped
+    if (core.ctl.stopping()) return;          // no new item starts after a failure or a stop
+    worker_tally& t = c.tally[index_];
+    ++t.items_in;
+    if constexpr (std::is_void_v<Out>) {
+      timed_call(c, index_, [&] { std::invoke(f_, std::move(item)); });
+      core.leave(index_, seq);
+      ++t.items_out;
+      core.released_one();
+    } else {
+      auto r = timed_call(c, index_, [&]() -> result_t { return std::invoke(f_, std::move(item)); });
+      core.leave(index_, seq);
+      if constexpr (filters) {
+        if (!r) {
+          down_->hole(seq, c);
+          return;
+        }
+        ++t.items_out;
+        down_->carry(std::move(*r), seq, c);
+      } else {
+        ++t.items_out;
+        down_->carry(std::move(r), seq, c);
+      }
     }
-    ordered_ = ordered;
-    live_.store(opts_.workers, std::memory_order_relaxed);
-    ctl.on_stop([this] {
-      in_->queue.shutdown(true);
-      in_->stop_gate();
-      if (turn_) turn_->stop();
-    });
-    up_->launch(ctl, in_.get(), ordered);
-    for (std::size_t w = 0; w < opts_.workers; ++w) ctl.spawn([this, &ctl, out] { work(ctl, out); });
+  }
+  void hole(std::uint64_t seq, carrier& c) override {
+    carrier_core& core = *core_;
+    if (!core.pass_hole(index_, seq, c)) return;
+    if constexpr (std::is_void_v<Out>) {
+      core.released_one();
+    } else {
+      down_->hole(seq, c);
+    }
   }
 
  private:
-  void work(pipeline_control& ctl, channel_ptr<Out> out) {
-    using clock = std::chrono::steady_clock;
-    worker_tally tally;
-    // Busy time is the worker's life less its waits: the clock is read when a worker has to wait, not per item
-    // (two reads per item cost as much as handing a trivial item over). Only a stage that batches times each
-    // batch, to size the next ones.
-    const auto born = clock::now();
-    const bool timed = in_->measures();
-    try {
-      reorder_window<In> window(*in_);
-      for (std::uint64_t gets = 0;; ++gets) {
-        std::optional<batch<In>> got;
-        if (!in_->gate) got = in_->queue.try_get();
-        if (got) {
-          // Sampled: reading the queue's indices on every batch would cost more than a small batch itself.
-          if ((gets & 7) == 0)
-            tally.max_depth = std::max(tally.max_depth, std::min(in_->queue.qsize() + 1, opts_.capacity));
-        } else {
-          const auto t0 = clock::now();
-          got = window.next(ctl);
-          tally.waiting_input += clock::now() - t0;
-          if (!got) break;  // closed and drained (this worker is done), or the run is stopping
-          tally.max_depth = std::max<std::size_t>(tally.max_depth, 1);
-        }
-        const std::size_t n = got->items.size();
-        const auto t0 = timed ? clock::now() : clock::time_point{};
-        if constexpr (std::is_void_v<Out>) {
-          for (std::size_t i = 0; i < n; ++i) {
-            if (ctl.stopping()) break;  // no new item starts after a failure or a stop
-            ++tally.items_in;
-            std::invoke(f_, std::move(got->items[i]));
-            ++tally.items_out;
-          }
-          if (timed) in_->record(clock::now() - t0, n);
-        } else {
-          batch<Out> results;
-          results.items.reserve(n);
-          for (std::size_t i = 0; i < n; ++i) {
-            if (ctl.stopping()) break;
-            ++tally.items_in;
-            if constexpr (filters) {
-              auto r = std::invoke(f_, std::move(got->items[i]));
-              if (r) results.items.push_back(std::move(*r));
-            } else {
-              results.items.push_back(std::invoke(f_, std::move(got->items[i])));
-            }
-          }
-          if (timed) in_->record(clock::now() - t0, n);
-          const std::uint64_t in_seq = got->seq;
-          got.reset();  // the inputs are gone before this worker may wait for its turn
-          if (gated_) {
-            // Out of order, with a filtered item's place kept by an empty entry; the consumer reorders.
-            if (!out->gate->open_for(in_seq) && !timed_wait(tally, [&] { return out->gate->wait(in_seq); })) break;
-            tally.items_out += results.items.size();
-            results.seq = in_seq;
-            emit(*out, std::move(results), tally, ctl);
-            continue;
-          }
-          if (turn_ && !turn_->open_for(in_seq) && !timed_wait(tally, [&] { return turn_->wait(in_seq); })) break;
-          tally.items_out += results.items.size();
-          pass_on(*out, std::move(results), tally, ctl);
-          if (turn_) turn_->advance();
-        }
-      }
-    } catch (const queue_shut_down&) {
-      shut_down_seen(ctl);
-    } catch (...) {
-      ctl.fail(std::current_exception());
-    }
-    tally.busy = std::max(clock::duration::zero(), clock::now() - born - tally.waiting_input - tally.waiting_output);
-    ctl.merge(index_, tally);
-    if constexpr (!std::is_void_v<Out>) {
-      if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) out->queue.close();
-    }
-  }
-
-  // A wait for the order's turn, counted as waiting for room downstream.
-  template <class Wait>
-  static bool timed_wait(worker_tally& tally, Wait&& wait) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const bool ok = wait();
-    tally.waiting_output += std::chrono::steady_clock::now() - t0;
-    return ok;
-  }
-
-  // Splits a worker's results into batches its consumer can take (one item each when the consumer is slow, so
-  // that all of its workers get some).
-  template <class U>
-  void pass_on(link<U>& out, batch<U>&& results, worker_tally& tally, const pipeline_control& ctl) {
-    const std::size_t n = results.items.size();
-    if (n == 0) return;
-    const std::size_t limit = out.batch_limit();
-    if (n <= limit) {
-      results.seq = ordered_ ? out_seq_++ : 0;
-      emit(out, std::move(results), tally, ctl);
-      return;
-    }
-    for (std::size_t i = 0; i < n; i += limit) {
-      batch<U> part;
-      const std::size_t end = std::min(n, i + limit);
-      part.items.reserve(end - i);
-      for (std::size_t j = i; j < end; ++j) part.items.push_back(std::move(results.items[j]));
-      part.seq = ordered_ ? out_seq_++ : 0;
-      emit(out, std::move(part), tally, ctl);
-    }
-  }
-
   std::unique_ptr<node<In>> up_;
   F f_;
   stage_options opts_;
   std::size_t index_;
-  bool ordered_ = false;
-  bool gated_ = false;  // ordered, several workers, and the consumer reorders: no turnstile
-  std::unique_ptr<link<In>> in_;
-  std::unique_ptr<turnstile> turn_;
-  std::atomic<std::size_t> live_{0};
-  std::uint64_t out_seq_ = 0;  // touched by one worker at a time: the only one, or the one holding the turn
+  carrier_core* core_ = nullptr;
+  consumer<Out>* down_ = nullptr;
 };
 
 }  // namespace sluice::detail

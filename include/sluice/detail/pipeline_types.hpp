@@ -16,26 +16,23 @@ namespace sluice {
 
 using seconds = std::chrono::duration<double>;
 
-// Memory bound. By default every queue entry is one item, and the items alive in a run -- produced by the
-// source but not yet passed to the sink (for_each's function, collect's vector, run's discard) -- never exceed
+// Memory bound. The items alive in a run -- produced by the source but not yet passed to the sink
+// (for_each's function, collect's vector, run's discard) -- never exceed
 //     sum over stages of (capacity + workers) + output capacity + 2
-// where the output capacity is that of the queue between the last stage and the sink, max(2, 2 * the last
-// stage's workers), and the 2 are the item in the source's hand and the one in the sink's hand. This holds
-// ordered or not, whatever the work per item, and a worker holds one item (its input, then its result). In
-// ordered mode a stage's workers either take turns passing results on, or (when a single thread consumes them:
-// a one-worker stage or the sink) pass them on out of order to that consumer, which puts them back in order in
-// a window no larger than its queue's capacity; a worker waits before running ahead of it. A stage's function
-// may keep more alive by itself, of course. Example: source -> 4 workers (capacity 8) -> sink: at most
-// 8 + 4 + 8 + 2 = 22 items.
+// where the output capacity is max(2, 2 * the last stage's workers) and the 2 are the item in the source's hand
+// and the one in the sink's hand (for a pipeline ending in a void stage: the sum + 1). The run hands out exactly
+// that many tokens: the source makes an item only with a free token, which comes back when the item leaves.
+// This holds ordered or not, whatever the work per item. A stage's function may keep more alive by itself, of
+// course. Example: source -> 4 workers (capacity 8) -> sink: at most 8 + 4 + 8 + 2 = 22 items.
+// A stage's capacity is also the most items that wait for one of its workers (its "queue"); beyond it an item
+// waits before the stage, which counts as the previous stage's waiting_output.
 struct SLUICE_EXPORT stage_options {
-  std::size_t workers = 1;   // threads running this stage; 0 is std::invalid_argument
-  std::size_t capacity = 0;  // bound of the queue feeding this stage, in entries; 0: 2 * workers
+  std::size_t workers = 1;   // calls of the stage's function at once (and threads the run adds); 0 is invalid_argument
+  std::size_t capacity = 0;  // the most items waiting for this stage's workers (its queue); 0: 2 * workers
   std::string name{};        // for stats; default "stage N"
-  // Items per hand-over into this stage (and, for the last stage, out of it to the sink); 0 is
-  // std::invalid_argument. 1 (default): one item per queue entry, so the bound above holds item for item.
-  // > 1 opts in to adaptive batching for throughput on trivial work: while this stage's work per item is under
-  // ~20 us its producer gathers up to `batch` items per entry, so its capacity then counts batches and the
-  // bound grows by up to that factor (memory stays bounded, order and results are unchanged).
+  // Kept from the queue-based design; 0 is std::invalid_argument. 1 (default): the bound above holds item for item.
+  // > 1 multiplies this stage's share of the bound (and, for the last stage, the output capacity) by `batch`:
+  // more items may be in flight. Results and order are unchanged; the default is already fast on trivial work.
   std::size_t batch = 1;
 };
 
@@ -52,11 +49,11 @@ struct SLUICE_EXPORT stage_stats {
   std::size_t workers = 0;
   std::uint64_t items_in = 0;
   std::uint64_t items_out = 0;
-  seconds busy{};            // summed over workers, neither waiting for input nor for room downstream: the
-                             // stage's function and its share of the hand-over (measured per wait, not per item)
-  seconds waiting_input{};   // summed over workers, blocked on an empty input queue
-  seconds waiting_output{};  // summed over workers, blocked on a full output queue
-  std::size_t max_queue_depth = 0;  // entries in the queue feeding this stage (sampled; exact when it filled up)
+  seconds busy{};            // summed over workers, inside the stage's function (calls under ~20 us are timed
+                             // one in 64 and counted 64 times, so trivial items pay no clock reads)
+  seconds waiting_input{};   // the stage's idle worker time: workers x wall - busy - waiting_output (>= 0)
+  seconds waiting_output{};  // summed over items, waiting after this stage for room before the next one
+  std::size_t max_queue_depth = 0;  // the most items waiting for one of this stage's workers (<= capacity)
 };
 
 struct SLUICE_EXPORT pipeline_stats {

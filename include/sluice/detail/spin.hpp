@@ -40,13 +40,9 @@ inline constexpr spin_profile future_wait{32, 32, false};
 inline constexpr spin_profile worker_idle{64, 64, false};
 // The pool's per-worker queue lock: held for a few instructions, but its holder may be preempted.
 inline constexpr spin_profile queue_lock{64, 0, false};
-// The pipeline's ordered hand-over: a turn usually comes within moments. The turnstile (one worker's turn)
-// parks straight after spinning; the emit gate (a window of turns) also yields a few times first.
-inline constexpr spin_profile ordered_turn{64, 0, false};
-inline constexpr spin_profile emit_window{64, 4, false};
-// A pipeline thread whose queue is empty (or full) yields a few times before a timed wait: with one item per
-// hand-over the other thread needs our core only for a moment (bench/pipeline_bench, 2 cores).
-inline constexpr spin_profile pipeline_handoff{0, 4, false};
+// A pipeline carrier waiting for a permit, a turn, a token or the source: the thread it waits for is usually in
+// the middle of a short call, so a brief spin and a couple of yields catch most waits before a park.
+inline constexpr spin_profile pipeline_wait{32, 2, false};
 }  // namespace spin
 
 // One wait's progress through a profile: `while (!ready()) if (!b.pause()) park();`.
