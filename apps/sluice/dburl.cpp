@@ -41,6 +41,14 @@ bool plain_identifier(const std::string& t) {
   return dots <= 1 && t.front() != '.' && t.back() != '.';
 }
 
+// A %-decoded part in an error message: quoted when it is printable, else left out (the message stays one line
+// of text; the URL as given is in it anyway).
+std::string decoded_part(const std::string& part) {
+  for (unsigned char c : part)
+    if (c < 0x20 || c > 0x7e) return "";
+  return " '" + part + "'";
+}
+
 }  // namespace
 
 std::string uri_unescape(std::string_view s) {
@@ -150,11 +158,11 @@ dburl parse_dburl(std::string_view url) {
   d.kind = is_pg ? dburl::engine::postgresql : dburl::engine::sqlite;
   if (!d.table) throw usage_error("The DBURL (" + shown + ") must contain a table.");
   if (!plain_identifier(*d.table))
-    throw usage_error(shown + ": the table name '" + *d.table + "' is not a plain SQL identifier");
+    throw usage_error(shown + ": the table name" + decoded_part(*d.table) + " is not a plain SQL identifier");
   if (is_sqlite && !d.database)
     throw usage_error(shown + ": a sqlite3 DBURL needs a database file (sqlite3:///%2Fpath%2Fto%2Ffile/table)");
   if (d.port && (d.port->empty() || d.port->find_first_not_of("0123456789") != std::string::npos || d.port->size() > 5))
-    throw usage_error(shown + ": bad port '" + *d.port + "'");
+    throw usage_error(shown + ": bad port" + decoded_part(*d.port));
   return d;
 }
 
