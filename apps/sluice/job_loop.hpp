@@ -177,7 +177,8 @@ class runner {
   aio::event tee_ready_;
   std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
   std::thread tee_thread_;
-  std::atomic<bool> tee_read_all_{false};  // --onall: the host the next prepared job must run on
+  // Set by tee_thread_ once it has read all its input; shared, since a detached tee_thread_ may outlive the runner.
+  std::shared_ptr<std::atomic<bool>> tee_read_all_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace sluice::app

@@ -529,16 +529,17 @@ int runner::run() {
     total_known_ = true;
     if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
     tee_blocks_ = std::make_unique<sluice::queue<std::string>>(4);
-    tee_thread_ = std::thread([this] {
+    // The thread gets the objects, not the members: the runner may release the members and leave it running.
+    tee_thread_ = std::thread([blocks = blocks_.get(), out = tee_blocks_.get(), done = tee_read_all_] {
       try {
-        while (auto b = blocks_->next()) tee_blocks_->put(std::move(*b));
+        while (auto b = blocks->next()) out->put(std::move(*b));
       } catch (const sluice::queue_shut_down&) {
       } catch (const std::exception& e) {
         std::string m = std::string("sluice: ") + e.what() + "\n";
         write_all(2, m.data(), m.size());
       }
-      tee_blocks_->close();
-      tee_read_all_.store(true);
+      out->close();
+      done->store(true);
     });
   } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
@@ -565,7 +566,7 @@ int runner::run() {
   }
   if (tee_thread_.joinable()) {
     tee_blocks_->shutdown(true);
-    if (tee_read_all_.load()) {
+    if (tee_read_all_->load()) {
       tee_thread_.join();
     } else {
       // Blocked reading stdin: left to exit with the process, with what it uses.
