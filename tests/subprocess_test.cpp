@@ -968,6 +968,31 @@ TEST_F(Subprocess, OptionCloseFdsAndPassFds) {
   for (int f : {p[0], p[1], q[0], q[1]}) close(f);
 }
 
+// The child starts on the parent's descriptor table and takes a private one holding only what it keeps: with
+// thousands of descriptors open it still sees exactly its own, and nothing it does reaches the parent's table
+// (a passed descriptor stays close-on-exec in the parent, a standard stream stays what it was).
+TEST_F(Subprocess, ChildOfParentWithManyDescriptorsKeepsOnlyItsOwn) {
+  std::vector<int> many;
+  for (int i = 0; i < 3000; ++i) {
+    int fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) break;
+    many.push_back(fd);
+  }
+  ASSERT_GE(many.size(), 1000u) << "cannot open descriptors";
+  int plain = dup(1);  // not close-on-exec: only close_range can close it in the child
+  ASSERT_GE(plain, 0);
+  const int passed = many[many.size() / 2];
+  auto r = sluice::run({child, "fds"}, {.out = redirect::pipe, .pass_fds = {passed}});
+  EXPECT_EQ(r.out, "0 1 2 " + std::to_string(passed) + "\n");
+  EXPECT_EQ(fcntl(passed, F_GETFD), FD_CLOEXEC) << "the child's F_SETFD reached the parent";
+  auto piped = sluice::run({child, "fds"}, {.in = redirect::devnull, .capture_output = true});
+  EXPECT_EQ(piped.out, "0 1 2\n");
+  for (int fd : many) EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(fcntl(plain, F_GETFD), 0);
+  for (int fd : many) close(fd);
+  close(plain);
+}
+
 TEST_F(Subprocess, OptionRestoreSignals) {
   struct sigaction ign {}, old{};
   ign.sa_handler = SIG_IGN;

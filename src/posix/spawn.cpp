@@ -8,6 +8,11 @@
 //    sanitizer interceptors (they would update the parent's bookkeeping), no libc wrapper that touches state.
 //  - All signals are blocked around clone, so no application handler can run in the child on the shared
 //    memory; the child resets caught handlers to SIG_DFL, then restores the caller's mask just before exec.
+//  - When the child keeps only the descriptors it was given (close_fds), it starts on the parent's descriptor
+//    table (CLONE_FILES) and its first act is close_range(keep, ~0, CLOSE_RANGE_UNSHARE), which gives it a
+//    private table holding only the descriptors below `keep`. Without that, clone copies the whole table and
+//    the child then closes it again: a parent holding 10 000 descriptors (pidfds of its other children) paid
+//    for all of them on every spawn.
 #include "posix/platform.hpp"
 #include "posix/fault.hpp"
 
@@ -17,6 +22,7 @@
 #include <cstring>
 
 #include <dlfcn.h>
+#include <linux/close_range.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -85,6 +91,7 @@ struct child_context {
   volatile int step;
   int close_range_fault;  // an injected close_range errno (fault seam), decided in the parent; 0: none
   pid_t parent;           // the caller's process id, read before clone
+  bool shares_files;      // started with CLONE_FILES: must take a private descriptor table before touching one
 };
 
 SLUICE_NO_SANITIZE long sys(long n, long a = 0, long b = 0, long c = 0, long d = 0) {
@@ -102,6 +109,16 @@ SLUICE_NO_SANITIZE bool is_passed(const spawn_request* r, int fd) {
   for (std::size_t i = 0; i < r->n_pass_fds; ++i)
     if (r->pass_fds[i] == fd) return true;
   return false;
+}
+
+// The highest descriptor the child needs: its standard streams' sources and pass_fds (2 at least).
+SLUICE_NO_SANITIZE int highest_kept_fd(const spawn_request* r) {
+  int high = 2;
+  for (int fd : r->std_fds)
+    if (fd > high) high = fd;
+  for (std::size_t i = 0; i < r->n_pass_fds; ++i)
+    if (r->pass_fds[i] > high) high = r->pass_fds[i];
+  return high;
 }
 
 // close_fds without close_range (kernels before 5.9): walk /proc/self/fd with getdents64.
@@ -131,6 +148,14 @@ SLUICE_NO_SANITIZE bool close_by_proc(const spawn_request* r) {
 SLUICE_NO_SANITIZE int child_main(void* arg) {
   auto* ctx = static_cast<child_context*>(arg);
   const spawn_request* r = ctx->req;
+
+  if (ctx->shares_files) {
+    // Before any descriptor is touched: a private table with only what the child may keep. A kernel without
+    // CLOSE_RANGE_UNSHARE (before 5.9) copies the whole table instead, as a plain clone would have.
+    const long keep = highest_kept_fd(r) + 1;
+    if (sys(SYS_close_range, keep, ~0U, CLOSE_RANGE_UNSHARE) != 0 && sys(SYS_unshare, CLONE_FILES) != 0)
+      return child_fail(ctx, spawn_step::other);
+  }
 
   // Handlers first: until they are SIG_DFL or SIG_IGN, no signal may be unblocked.
   for (int sig = 1; sig <= kernel_nsig; ++sig) {
@@ -233,15 +258,21 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
-  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid()};
+  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid(), false};
+  // Sharing the table pays off only when the child closes what it does not keep, with close_range.
+  ctx.shares_files = req.close_fds && !req.walk_proc_fds && ctx.close_range_fault == 0;
   static const clone_fn do_clone = resolve_libc<clone_fn>("clone", &::clone);
   pid_t pid = fault::call_or_fail(sys_call::spawn, [&] {
-    return do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+    const int files = ctx.shares_files ? CLONE_FILES : 0;
+    return do_clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | files | SIGCHLD, &ctx);
   });
   // A sandbox (seccomp) may refuse clone with these flags, or the kernel lack it (ENOSYS under some
   // emulators): vfork gives the same contract -- shared memory, parent suspended until exec or exit -- on
-  // the parent's own stack, below the frame of vfork_child.
-  if (pid < 0 && (errno == ENOSYS || errno == EPERM)) pid = vfork_child(&ctx);
+  // the parent's own stack, below the frame of vfork_child, with a copied descriptor table.
+  if (pid < 0 && (errno == ENOSYS || errno == EPERM)) {
+    ctx.shares_files = false;
+    pid = vfork_child(&ctx);
+  }
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &caller, nullptr);
 
