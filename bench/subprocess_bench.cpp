@@ -10,6 +10,7 @@
 //    `head -c N /dev/zero | cat >/dev/null` (the physical limit).
 // Environment: SLUICE_BENCH_SPAWNS (per round), SLUICE_BENCH_BIG_SPAWNS (fork-based peers in the 2 GiB parent),
 // SLUICE_BENCH_COMMUNICATE_MIB, SLUICE_BENCH_RESIDENT_MIB, SLUICE_BENCH_ROUNDS, SLUICE_BENCH_PYTHON.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -181,6 +183,56 @@ double sluice_communicate(const std::string& data) {
 }
 #endif
 
+// What any communicate must do at least, written by hand: cat started with posix_spawn, its pipes grown to
+// 1 MiB, one poll loop writing the input and reading the output into a buffer whose pages were touched before
+// the clock started (no page faults, no resizing): the limit for a library, where the shell pipe throws the
+// output away.
+double raw_communicate(const std::string& data, std::vector<char>& out) {
+  const double t0 = now();
+  int in[2], res[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(res, O_CLOEXEC) != 0) die("pipe2 failed");
+  fcntl(in[1], F_SETPIPE_SZ, 1 << 20);
+  fcntl(res[0], F_SETPIPE_SZ, 1 << 20);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, res[1], 1);
+  char arg0[] = "cat";
+  char* argv[] = {arg0, nullptr};
+  pid_t pid;
+  if (posix_spawnp(&pid, "cat", &fa, nullptr, argv, environ) != 0) die("cannot start cat");
+  posix_spawn_file_actions_destroy(&fa);
+  close(in[0]);
+  close(res[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  std::size_t sent = 0, got = 0;
+  int to_child = in[1];
+  for (;;) {
+    pollfd p[2] = {{res[0], POLLIN, 0}, {to_child, POLLOUT, 0}};
+    if (poll(p, to_child >= 0 ? 2 : 1, -1) < 0) continue;
+    if (to_child >= 0 && (p[1].revents & (POLLOUT | POLLERR))) {
+      const ssize_t n = write(to_child, data.data() + sent, std::min<std::size_t>(data.size() - sent, 1 << 20));
+      if (n > 0) sent += static_cast<std::size_t>(n);
+      if (sent == data.size() || (n < 0 && errno != EAGAIN)) {
+        close(to_child);
+        to_child = -1;
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP)) {
+      const ssize_t n = read(res[0], out.data() + got, std::min<std::size_t>(out.size() - got, 1 << 20));
+      if (n == 0) break;
+      if (n > 0) got += static_cast<std::size_t>(n);
+    }
+  }
+  close(res[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const double t = now() - t0;
+  if (got != data.size() || status != 0) die("the raw communicate loop lost data");
+  return static_cast<double>(data.size()) / t;
+}
+
 double shell_pipe(long bytes) {
   const double t0 = now();
   if (spawn_wait({"/bin/sh", "-c", "head -c " + std::to_string(bytes) + " /dev/zero | cat >/dev/null"}) != 0)
@@ -251,12 +303,13 @@ int main() {
     const int comm_rounds = std::max(1, rounds - 2);
     note("communicate: " + std::to_string(comm_mib) + " MiB through cat (process start included), median of " +
          std::to_string(comm_rounds) + " interleaved rounds");
+    std::string data(static_cast<std::size_t>(bytes), 'x');
+    std::vector<char> raw_out(static_cast<std::size_t>(bytes), '\0');  // touched once, before any clock
     std::vector<contender> cs{{"sluice", {}},
                               {"python", {}},
-                              {"shell", [=] { return shell_pipe(bytes); }}};
-    std::string data;
+                              {"shell", [=] { return shell_pipe(bytes); }},
+                              {"raw", [&] { return raw_communicate(data, raw_out); }}};
 #ifdef SLUICE_BENCH_HAVE_SLUICE
-    data.assign(static_cast<std::size_t>(bytes), 'x');
     cs[0].run = [&] { return sluice_communicate(data); };
 #endif
     if (have_python) cs[1].run = [=] { return python_communicate(bytes); };
@@ -265,6 +318,7 @@ int main() {
     row(name, m[0], "Python communicate", m[1], unit::bytes_per_second, goal::speed_at_least, 5);
     row(name, m[0], "head -c \\| cat >/dev/null (pipe limit)", m[2], unit::bytes_per_second, goal::speed_at_least,
         0.7);
+    row(name, m[0], "raw poll loop into a pre-faulted buffer (limit)", m[3], unit::bytes_per_second);
   }
 
   {
