@@ -151,6 +151,20 @@ std::vector<option_spec> make_options() {
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
+  val({"parens"}, '\0', [](c& g, s v) {
+    if (v.size() < 2) throw usage_error("--parens needs a left and a right parenthesis, such as {==}, not '" + v + "'");
+    g.parens = v;
+  });
+  flag({"shell-quote", "shellquote", "shell_quote"}, '\0', [](c& g) { ++g.shell_quote; });
+  val({"filter"}, '\0', [](c& g, s v) { g.filters.push_back(v); });
+  val({"template", "tmpl"}, '\0', [](c& g, s v) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+      throw usage_error("Option tmpl, key \"" + v + "\", requires a value");
+    g.templates.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  });
+  // -x: GNU parallel stops at a command line longer than -s anyway; accepted for xargs' sake.
+  flag({"exit"}, 'x', [](c&) {});
   val({"max-args"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);
     if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
@@ -252,6 +266,19 @@ std::vector<option_spec> make_options() {
     g.recend_given = true;
   });
   val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
+  flag({"regexp"}, '\0', [](c& g) { g.regexp = true; });
+  flag({"remove-rec-sep", "removerecsep", "rrs"}, '\0', [](c& g) { g.remove_rec_sep = true; });
+  val({"block-timeout", "blocktimeout", "bt"}, '\0', [](c& g, s v) {
+    double t = 0;
+    try {
+      t = std::trunc(parse_duration("--block-timeout", v));  // (GNU: whole seconds)
+    } catch (const usage_error&) {
+    }
+    if (t < 1) throw usage_error("Error: --block-timeout must be at least 1");
+    g.block_timeout = t;
+  });
+  val({"shard"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = false; });
+  val({"bin"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = true; });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   // Remote hosts (remote.hpp); the sshlogins themselves are parsed once the whole line is read.
   val({"sshlogin"}, 'S', [](c& g, s v) { g.sshlogins.push_back(v); });
@@ -352,7 +379,7 @@ std::vector<option_spec> make_options() {
     o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
                  [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
   }
-  for (char sh : {'o', 'p', 'x'}) {
+  for (char sh : {'o', 'p'}) {
     o.push_back({{}, sh, arg_kind::optional,
                  [sh](c&, s) { throw usage_error(std::string("-") + sh + " is not implemented in sluice"); }});
   }

@@ -15,6 +15,7 @@
 #include "color.hpp"
 #include "job_loop.hpp"
 #include "limits.hpp"
+#include "perl_expr.hpp"
 #include "slurm.hpp"
 #include "text.hpp"
 
@@ -56,6 +57,22 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
   j->cmd = tpl.compose(j->args, nums);
+  for (const auto& f : cfg_.filters) {
+    // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
+    if (j->cmd.skip) break;
+    if (!perl_expr::truth(tpl.expand_plain(f, j->args, nums))) j->cmd.skip = true;
+  }
+  if (!templates_.empty() && !j->cmd.skip) j->template_copies = fill_templates(templates_, tpl, j->args, nums);
+  if (cfg_.shell_quote > 0 && !cfg_.dry_run) {
+    // --shell-quote: the job prints its command, quoted once per time the option was given, and runs nothing.
+    std::string text = j->cmd.shell_command;
+    for (int k = 0; k < cfg_.shell_quote; ++k) text = shell_quote(text);
+    std::string printf_path = find_program("printf");
+    if (!printf_path.empty()) {
+      j->cmd.argv = std::vector<std::string>{"printf", "%s\n", text};
+      j->cmd.program = printf_path;
+    }
+  }
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
     if (cfg_.tagstring) {
       j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";

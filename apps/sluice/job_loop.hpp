@@ -18,6 +18,7 @@
 #include <sluice/subprocess.hpp>
 
 #include "compose.hpp"
+#include "templates.hpp"
 #include "config.hpp"
 #include "feeder.hpp"
 #include "input.hpp"
@@ -54,6 +55,7 @@ struct job {
   int returncode = 0;
   std::string tag;
   std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
+  std::vector<std::string> template_copies;  // --template: the files written for it (--cleanup removes them)
   std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
   aio::handle<void> killer;  // the --term-seq task, once a kill began
@@ -132,6 +134,7 @@ class runner {
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
   std::unique_ptr<command_template> tpl_;
+  std::vector<job_template> templates_;  // --template
   std::unique_ptr<feeder> feed_;
   std::unique_ptr<output_writer> writer_;
   std::unique_ptr<joblog> joblog_;

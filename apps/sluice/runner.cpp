@@ -157,6 +157,13 @@ bool runner::finish(job& j) {
     std::filesystem::remove(j.cat_file, ec);
     j.cat_file.clear();
   }
+  if (cfg_.cleanup) {
+    for (const auto& name : j.template_copies) {
+      std::error_code ec;
+      std::filesystem::remove(name, ec);
+    }
+  }
+  j.template_copies.clear();
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
@@ -511,6 +518,7 @@ int runner::run() {
   }
   static const std::map<std::string, std::size_t> no_names;
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
+  templates_ = load_templates(cfg_);
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee ? nullptr : blocks_.get(), tpl_.get());
