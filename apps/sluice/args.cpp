@@ -262,10 +262,14 @@ std::vector<option_spec> make_options() {
   flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
   val({"block", "block-size"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
   val({"recend"}, '\0', [](c& g, s v) {
+    g.recend_text = v;
     g.recend = unescape_delimiter(v);
     g.recend_given = true;
   });
-  val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
+  val({"recstart"}, '\0', [](c& g, s v) {
+    g.recstart_text = v;
+    g.recstart = unescape_delimiter(v);
+  });
   flag({"regexp"}, '\0', [](c& g) { g.regexp = true; });
   flag({"remove-rec-sep", "removerecsep", "rrs"}, '\0', [](c& g) { g.remove_rec_sep = true; });
   val({"block-timeout", "blocktimeout", "bt"}, '\0', [](c& g, s v) {

@@ -159,7 +159,8 @@ struct config {
   bool recend_given = false;
   std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
-  bool regexp = false;          // --regexp: --recstart and --recend are regular expressions
+  bool regexp = false;          // --regexp: --recstart and --recend are regular expressions (as written, unescaped)
+  std::string recend_text = "\n", recstart_text{};
   bool remove_rec_sep = false;  // --remove-rec-sep: the separators leave each block
   double block_timeout = 0;     // --block-timeout: a block not full after this many seconds goes as it is
   // --shard / --bin: "column [perl expression]"; every line goes to the job its column's value picks (shard.hpp)
