@@ -628,6 +628,20 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.jobs_given) cfg.jobs_spec = "1";
   }
   resolve_jobs(cfg);
+  if (cfg.shard && (cfg.shard->empty() || *cfg.shard == "0")) cfg.shard.reset();  // Perl's false: GNU ignores it
+  if (cfg.shard && !cfg.pipe) cfg.shard.reset();  // (GNU deals lines to jobs under --pipe only)
+  if (cfg.shard) {
+    const char* opt = cfg.shard_is_bin ? "--bin" : "--shard";
+    if (cfg.pipe_part || cfg.tee || cfg.round_robin || cfg.cat || cfg.fifo || cfg.group_by)
+      throw usage_error(std::string(opt) + " with --pipe-part, --tee, --round-robin, --cat, --fifo or --group-by is not implemented in sluice");
+    if (cfg.sources.size() != 1 || cfg.sources[0].type != input_source::kind::standard_input)
+      throw usage_error(std::string(opt) + " with input sources (::: / :::: / -a) is not implemented in sluice");
+    // A job per job slot, with no argument: each reads the lines dealt to it.
+    input_source slots;
+    slots.type = input_source::kind::values;
+    slots.values.assign(cfg.jobs, std::string());
+    cfg.sources = {std::move(slots)};
+  }
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;

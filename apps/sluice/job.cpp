@@ -323,7 +323,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   if (!j.proc) {
-    if (cfg_.tee) {
+    if (cfg_.tee || cfg_.shard) {
       ++tee_started_;
       tee_ready_.set();
     }
@@ -338,9 +338,10 @@ aio::task<void> runner::execute(job& j) {
   watch_group('+', proc.pid());
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.tee) {
+  if (cfg_.tee || cfg_.shard) {
     // The job's stdin is fed by tee_input, once every job runs.
     tee_writers_.push_back(std::move(proc.in()));
+    tee_writer_seq_.push_back(j.args.seq);
     ++tee_started_;
     tee_ready_.set();
   } else if (cfg_.pipe && !cfg_.cat) {
@@ -485,7 +486,29 @@ aio::task<void> runner::tee_input() {
     auto w = tee_ready_.wait();
     co_await w;
   }
-  for (;;) {
+  while (shard_blocks_) {
+    // --shard / --bin: each job gets its part.
+    auto get = aio::get(*shard_blocks_);
+    std::optional<std::vector<std::string>> parts;
+    try {
+      parts = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+    }
+    if (!parts) break;
+    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+      auto& w = tee_writers_[k];
+      std::size_t part = tee_writer_seq_[k] - 1;
+      if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
+      try {
+        w.write((*parts)[part]);
+        auto drained = w.drain();
+        co_await drained;
+      } catch (const std::system_error&) {
+        w.close();  // this job stopped reading; the others go on
+      }
+    }
+  }
+  for (; !shard_blocks_;) {
     auto get = aio::get(*tee_blocks_);
     std::optional<std::string> b;
     try {

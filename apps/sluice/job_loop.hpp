@@ -179,6 +179,9 @@ class runner {
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
   std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
+  // --shard / --bin: each block dealt out, a part per job (index = the job's seq - 1), from tee_thread_
+  std::unique_ptr<sluice::queue<std::vector<std::string>>> shard_blocks_;
+  std::vector<std::size_t> tee_writer_seq_;  // the seq of the job whose stdin tee_writers_[k] is
   std::thread tee_thread_;
   // Set by tee_thread_ once it has read all its input; shared, since a detached tee_thread_ may outlive the runner.
   std::shared_ptr<std::atomic<bool>> tee_read_all_ = std::make_shared<std::atomic<bool>>(false);
