@@ -121,7 +121,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
   }
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
-  if (!any && (!cfg.pipe || cfg.cat) && !insert_none) {
+  if (!any && (!cfg.pipe || cfg.cat)) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;
@@ -169,6 +169,9 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (first.find('=') != std::string::npos || first.find('%') != std::string::npos) direct_exec_ok_ = false;
     }
   }
+  // -N0: each job's argument is one empty value per input source, inserted unquoted (GNU: "echo x  " for two
+  // sources), which the shell then drops.
+  if (insert_none) direct_exec_ok_ = false;
   auto needs_total = [](const token& t) {
     return t.type == token::kind::total || t.type == token::kind::seq_padded ||
            (t.op == op_perl && t.text.find("total_jobs") != std::string::npos);
@@ -487,7 +490,7 @@ void command_template::append_values(std::string& out, const token& t, const job
   if (vals.empty()) return;
   for (std::size_t k = 0; k < vals.size(); ++k) {
     std::string v;
-    bool quote_this = quote;
+    bool quote_this = quote && !(cfg_.max_replace_args && cfg_.max_args == 0);  // (-N0: see the constructor)
     if (t.op == op_perl) {
       // $_ is this value; what the expression leaves in $_ is inserted, quoted unless it called uq().
       perl_expr::value pv = perl_expr::evaluate(t.expr, *vals[k], t.groups);

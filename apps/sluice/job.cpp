@@ -22,6 +22,10 @@
 namespace sluice::app {
 
 namespace {
+// --dry-run with --cat / --fifo: stands for the block's file name until the command is composed (letters only,
+// so that it is never quoted), then shown as $PARALLEL_TMP.
+constexpr const char* k_tmp_marker = "SLUICExPARALLELxTMPxMARKER";
+
 double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -53,10 +57,16 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
     j->cat_file = write_temp_file(std::string());  // (reserves the name)
     j->args.records = {arg_record{j->cat_file}};
+  } else if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
   j->cmd = tpl.compose(j->args, nums);
+  if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+    for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
+      j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
+  }
   for (const auto& f : cfg_.filters) {
     // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
     if (j->cmd.skip) break;
@@ -78,9 +88,11 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
     } else {
       std::string t;
+      bool first = true;
       for (const auto& r : j->args.records)
         for (const auto& v : r) {
-          if (!t.empty()) t += ' ';
+          if (!first) t += ' ';  // (an empty value counts too: -N0 of two sources tags " ")
+          first = false;
           t += v;
         }
       j->tag = t + "\t";

@@ -464,7 +464,7 @@ aio::task<int> runner::loop_main() {
     hosts_ok = co_await connect;
   }
   aio::handle<void> tee_task;
-  if (cfg_.tee || cfg_.shard) tee_task = aio::create_task(tee_input());
+  if ((cfg_.tee || cfg_.shard) && !cfg_.dry_run) tee_task = aio::create_task(tee_input());
   if (hosts_ok) feeder_task_ = aio::create_task(feed());
   try {
     if (feeder_task_.valid()) co_await feeder_task_;
@@ -509,6 +509,10 @@ int runner::run() {
     if (cfg_.sources.size() == 1 && cfg_.sources[0].type == input_source::kind::standard_input) return 0;
   }
   if (cfg_.pipe) blocks_ = std::make_unique<block_reader>(cfg_, 0);
+  if (cfg_.dry_run && cfg_.round_robin && !cfg_.tee && !cfg_.pipe_part) {
+    // GNU parallel 20221122 runs no job and prints nothing here; it dies of SIGPIPE when there is input.
+    return blocks_->next() ? 128 + SIGPIPE : 0;
+  }
   if (cfg_.pipe && !cfg_.tee && !cfg_.shard) {
   } else if (!sql_) {
     input_ = std::make_unique<input_reader>(cfg_);
@@ -533,6 +537,14 @@ int runner::run() {
   }
   if (sql_) {
     // Started by loop_main: the rows are claimed one by one as slots free up.
+  } else if (cfg_.tee && cfg_.dry_run) {
+    // As GNU: the fifos its tee would write to, by name only, then the jobs' commands.
+    total_ = feed_->preload();
+    total_known_ = true;
+    std::string names;
+    for (std::size_t k = 0; k < total_; ++k) names += " " + temp_name("fif");
+    std::string text = "mkfifo" + names + "\ntee --output-error=warn-nopipe" + names + " >/dev/null &\n";
+    write_all(1, text.data(), text.size());
   } else if (cfg_.tee) {
     total_ = feed_->preload();
     total_known_ = true;
@@ -550,6 +562,9 @@ int runner::run() {
       out->close();
       done->store(true);
     });
+  } else if (cfg_.shard && cfg_.dry_run) {
+    total_ = feed_->preload();
+    total_known_ = true;
   } else if (cfg_.shard) {
     // --shard / --bin: a job per slot, all at once; a thread deals each line to the job its key picks.
     total_ = feed_->preload();
