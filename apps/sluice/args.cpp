@@ -362,15 +362,13 @@ std::vector<option_spec> make_options() {
   flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout",
-      "bt", "cf", "color-failed", "colour-failed", "compress", "compress-program", "csv",
-      "decompress-program", "dirnamereplace", "dnr", "embed", "er", "exit", "extensionreplace", "fifo",
-      "filter", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive",
-      "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap", "open-tty",
-      "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
-      "retry-failed", "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang",
-      "shebang-wrap", "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line",
-      "slotreplace", "sql", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty",
+      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "cf", "color-failed", "colour-failed",
+      "compress", "compress-program", "csv", "decompress-program", "dirnamereplace", "dnr", "embed", "er",
+      "extensionreplace", "fifo", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup",
+      "interactive", "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap",
+      "open-tty", "process-slot-var", "record-env", "retry-failed", "round", "round-robin", "rsync-opts",
+      "seqreplace", "session", "shebang", "shebang-wrap", "shell-completion", "show-limits", "shuf",
+      "skip-first-line", "slotreplace", "sql", "tee", "tmux", "tmuxpane", "tty",
       "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
   add_local_options(o);
