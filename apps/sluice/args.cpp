@@ -151,6 +151,20 @@ std::vector<option_spec> make_options() {
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
+  val({"parens"}, '\0', [](c& g, s v) {
+    if (v.size() < 2) throw usage_error("--parens needs a left and a right parenthesis, such as {==}, not '" + v + "'");
+    g.parens = v;
+  });
+  flag({"shell-quote", "shellquote", "shell_quote"}, '\0', [](c& g) { ++g.shell_quote; });
+  val({"filter"}, '\0', [](c& g, s v) { g.filters.push_back(v); });
+  val({"template", "tmpl"}, '\0', [](c& g, s v) {
+    auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
+      throw usage_error("Option tmpl, key \"" + v + "\", requires a value");
+    g.templates.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+  });
+  // -x: GNU parallel stops at a command line longer than -s anyway; accepted for xargs' sake.
+  flag({"exit"}, 'x', [](c&) {});
   val({"max-args"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);
     if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
@@ -248,10 +262,27 @@ std::vector<option_spec> make_options() {
   flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
   val({"block", "block-size"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
   val({"recend"}, '\0', [](c& g, s v) {
+    g.recend_text = v;
     g.recend = unescape_delimiter(v);
     g.recend_given = true;
   });
-  val({"recstart"}, '\0', [](c& g, s v) { g.recstart = unescape_delimiter(v); });
+  val({"recstart"}, '\0', [](c& g, s v) {
+    g.recstart_text = v;
+    g.recstart = unescape_delimiter(v);
+  });
+  flag({"regexp"}, '\0', [](c& g) { g.regexp = true; });
+  flag({"remove-rec-sep", "removerecsep", "rrs"}, '\0', [](c& g) { g.remove_rec_sep = true; });
+  val({"block-timeout", "blocktimeout", "bt"}, '\0', [](c& g, s v) {
+    double t = 0;
+    try {
+      t = std::trunc(parse_duration("--block-timeout", v));  // (GNU: whole seconds)
+    } catch (const usage_error&) {
+    }
+    if (t < 1) throw usage_error("Error: --block-timeout must be at least 1");
+    g.block_timeout = t;
+  });
+  val({"shard"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = false; });
+  val({"bin"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = true; });
   val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
   // Remote hosts (remote.hpp); the sshlogins themselves are parsed once the whole line is read.
   val({"sshlogin"}, 'S', [](c& g, s v) { g.sshlogins.push_back(v); });
@@ -331,15 +362,13 @@ std::vector<option_spec> make_options() {
   flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout",
-      "bt", "cf", "color-failed", "colour-failed", "compress", "compress-program", "csv",
-      "decompress-program", "dirnamereplace", "dnr", "embed", "er", "exit", "extensionreplace", "fifo",
-      "filter", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive",
-      "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap", "open-tty",
-      "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
-      "retry-failed", "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang",
-      "shebang-wrap", "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line",
-      "slotreplace", "sql", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty",
+      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "cf", "color-failed", "colour-failed",
+      "compress", "compress-program", "csv", "decompress-program", "dirnamereplace", "dnr", "embed", "er",
+      "extensionreplace", "fifo", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup",
+      "interactive", "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap",
+      "open-tty", "process-slot-var", "record-env", "retry-failed", "round", "round-robin", "rsync-opts",
+      "seqreplace", "session", "shebang", "shebang-wrap", "shell-completion", "show-limits", "shuf",
+      "skip-first-line", "slotreplace", "sql", "tee", "tmux", "tmuxpane", "tty",
       "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
   add_local_options(o);
@@ -352,7 +381,7 @@ std::vector<option_spec> make_options() {
     o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
                  [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
   }
-  for (char sh : {'o', 'p', 'x'}) {
+  for (char sh : {'o', 'p'}) {
     o.push_back({{}, sh, arg_kind::optional,
                  [sh](c&, s) { throw usage_error(std::string("-") + sh + " is not implemented in sluice"); }});
   }
@@ -597,6 +626,20 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.jobs_given) cfg.jobs_spec = "1";
   }
   resolve_jobs(cfg);
+  if (cfg.shard && (cfg.shard->empty() || *cfg.shard == "0")) cfg.shard.reset();  // Perl's false: GNU ignores it
+  if (cfg.shard && !cfg.pipe) cfg.shard.reset();  // (GNU deals lines to jobs under --pipe only)
+  if (cfg.shard) {
+    const char* opt = cfg.shard_is_bin ? "--bin" : "--shard";
+    if (cfg.pipe_part || cfg.tee || cfg.round_robin || cfg.cat || cfg.fifo || cfg.group_by)
+      throw usage_error(std::string(opt) + " with --pipe-part, --tee, --round-robin, --cat, --fifo or --group-by is not implemented in sluice");
+    if (cfg.sources.size() != 1 || cfg.sources[0].type != input_source::kind::standard_input)
+      throw usage_error(std::string(opt) + " with input sources (::: / :::: / -a) is not implemented in sluice");
+    // A job per job slot, with no argument: each reads the lines dealt to it.
+    input_source slots;
+    slots.type = input_source::kind::values;
+    slots.values.assign(cfg.jobs, std::string());
+    cfg.sources = {std::move(slots)};
+  }
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;

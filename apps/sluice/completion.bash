@@ -8,12 +8,14 @@ _sluice() {
   local flags="--null --no-run-if-empty --link --plus --quote --xargs --keep-order --ungroup --group
     --line-buffer --tag --dry-run --verbose --resume --resume-failed --bar --progress --eta --pipe
     --will-cite --help --version --controlmaster --transfer --cleanup --onall --nonall --filter-hosts
-    --cat --fifo --round-robin --tee --compress --use-cores-instead-of-threads --use-sockets-instead-of-threads"
+    --cat --fifo --round-robin --tee --compress --use-cores-instead-of-threads --use-sockets-instead-of-threads
+    --shell-quote --exit --regexp --remove-rec-sep"
   local valued="--arg-file --delimiter --eof --colsep --trim --header --replace --max-args
     --max-replace-args --max-lines --max-chars --jobs --tagstring --timeout --retries --halt --term-seq
     --joblog --results --total-jobs --block --recend --recstart --tmpdir --sshlogin --sshloginfile --ssh
     --sshdelay --transferfile --return --trc --basefile --workdir --env --compress-program --decompress-program
-    --er --bnr --dnr --bner --seqreplace --slotreplace --process-slot-var"
+    --er --bnr --dnr --bner --seqreplace --slotreplace --process-slot-var --shard --bin --filter --template
+    --parens --block-timeout"
 
   # Past the options: the command (a program, then its arguments), and the input sources.
   local i marker="" seen_command=0
@@ -31,7 +33,8 @@ _sluice() {
               --halt | --term-seq | --joblog | --results | --total-jobs | --block | --recend | --recstart | \
               --tmpdir | --sshlogin | --sshloginfile | --ssh | --sshdelay | --transferfile | --return | --trc | \
               --basefile | --workdir | --env | --compress-program | --decompress-program | --er | --bnr | --dnr | \
-              --bner | --seqreplace | --slotreplace | --process-slot-var | -[adECInNLsjPS]) continue ;;
+              --bner | --seqreplace | --slotreplace | --process-slot-var | --shard | --bin | --filter | \
+              --template | --tmpl | --parens | --block-timeout | --bt | -[adECInNLsjPS]) continue ;;
           esac
           seen_command=1
         fi

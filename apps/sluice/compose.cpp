@@ -116,12 +116,12 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (i) joined += ' ';
       joined += cfg.command[i];
     }
-    check_quotes(joined);
+    if (cfg.shell_quote == 0) check_quotes(joined);  // (--shell-quote only prints it)
     words_.push_back(parse(joined, any));
   }
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
-  if (!any && (!cfg.pipe || cfg.cat) && !insert_none) {
+  if (!any && (!cfg.pipe || cfg.cat)) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;
@@ -169,6 +169,9 @@ command_template::command_template(const config& cfg, const std::map<std::string
       if (first.find('=') != std::string::npos || first.find('%') != std::string::npos) direct_exec_ok_ = false;
     }
   }
+  // -N0: each job's argument is one empty value per input source, inserted unquoted (GNU: "echo x  " for two
+  // sources), which the shell then drops.
+  if (insert_none) direct_exec_ok_ = false;
   auto needs_total = [](const token& t) {
     return t.type == token::kind::total || t.type == token::kind::seq_padded ||
            (t.op == op_perl && t.text.find("total_jobs") != std::string::npos);
@@ -204,6 +207,10 @@ command_template::command_template(const config& cfg, const std::map<std::string
   std::vector<std::string> others;
   if (cfg.tagstring) others.push_back(*cfg.tagstring);
   if (cfg.results == results_kind::templated) others.push_back(cfg.results_path);
+  for (const auto& f : cfg.filters) others.push_back(f);
+  for (const auto& t : cfg.templates) others.push_back(t.second);
+  if (!cfg.filters.empty() && !perl_expr::available())
+    throw usage_error("--filter needs Perl, and this sluice was built without libperl");
   for (const auto& text : others) {
     bool unused = false;
     for (const auto& t : parse(text, unused))
@@ -216,12 +223,15 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
   std::vector<std::string> groups;
   int position = 0;
   bool found = false;
-  if (text.compare(i, 2, "{=") == 0) {
-    auto close = text.find("=}", i + 2);
+  // {= =}, or the halves of --parens.
+  const std::size_t half = cfg_.parens.size() / 2;
+  const std::string_view parens(cfg_.parens), left = parens.substr(0, half), right = parens.substr(half);
+  if (text.compare(i, left.size(), left) == 0) {
+    auto close = text.find(right, i + left.size());
     if (close != std::string::npos) {
-      expr = text.substr(i + 2, close - i - 2);
+      expr = text.substr(i + left.size(), close - i - left.size());
       position = take_position(expr);
-      end = close + 2;
+      end = close + right.size();
       found = true;
     }
   }
@@ -292,6 +302,8 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     else out.push_back(token{token::kind::literal, std::string(s), "", 0, 0});
   };
   const std::string& rs = cfg_.replace_str;
+  const bool custom_parens = cfg_.parens != "{==}";  // --parens: a Perl expression may open without a '{'
+  const std::string left_paren = cfg_.parens.substr(0, cfg_.parens.size() / 2);
   // The renamed replacement strings: the new spelling stands for the old, which becomes plain text.
   auto renamed_at = [&](std::size_t at) -> const std::pair<const std::string, std::string>* {
     for (const auto& r : cfg_.renamed)
@@ -323,7 +335,7 @@ std::vector<command_template::token> command_template::parse(const std::string& 
       i += r->first.size();
       continue;
     }
-    if (text[i] == '{' || !rpls_.empty()) {
+    if (text[i] == '{' || !rpls_.empty() || custom_parens) {
       token pt;
       std::size_t end = 0;
       if (perl_token_at(text, i, pt, end)) {
@@ -342,7 +354,7 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     if (text[i] != '{') {
       std::size_t j = i + 1;
       while (j < text.size() && text[j] != '{' && text.compare(j, rs.size(), rs) != 0 && rpls_.empty() &&
-             renamed_at(j) == nullptr)
+             renamed_at(j) == nullptr && !(custom_parens && text.compare(j, left_paren.size(), left_paren) == 0))
         ++j;
       lit(std::string_view(text).substr(i, j - i));
       i = j;
@@ -478,7 +490,7 @@ void command_template::append_values(std::string& out, const token& t, const job
   if (vals.empty()) return;
   for (std::size_t k = 0; k < vals.size(); ++k) {
     std::string v;
-    bool quote_this = quote;
+    bool quote_this = quote && !(cfg_.max_replace_args && cfg_.max_args == 0);  // (-N0: see the constructor)
     if (t.op == op_perl) {
       // $_ is this value; what the expression leaves in $_ is inserted, quoted unless it called uq().
       perl_expr::value pv = perl_expr::evaluate(t.expr, *vals[k], t.groups);

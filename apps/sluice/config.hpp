@@ -77,6 +77,11 @@ struct config {
   std::vector<std::string> rpl{};  // --rpl 'TAG PERL-EXPRESSION', in the order given
   bool plus = false;
   bool quote_command = false;  // -q
+  std::string parens = "{==}";  // --parens: the left half opens a Perl expression, the right half closes it
+  int shell_quote = 0;          // --shell-quote (once per time given): print the composed command quoted, run nothing
+  std::vector<std::string> filters{};  // --filter: Perl conditions (replacement strings substituted); false skips the job
+  // --template file=name: each job writes file with its replacement strings substituted to name (also substituted)
+  std::vector<std::pair<std::string, std::string>> templates{};
   std::size_t max_args = 1;    // -n / -N / -X / -m / -L
   bool max_replace_args = false;  // -N: {1}..{N} index the arguments
   bool xargs_context = false;     // -X
@@ -154,6 +159,13 @@ struct config {
   bool recend_given = false;
   std::size_t pipe_records = 0;           // -N under --pipe: records per block (0 = by size)
   std::size_t pipe_lines_per_record = 0;  // -L under --pipe: a record is this many lines (0 = by --recend)
+  bool regexp = false;          // --regexp: --recstart and --recend are regular expressions (as written, unescaped)
+  std::string recend_text = "\n", recstart_text{};
+  bool remove_rec_sep = false;  // --remove-rec-sep: the separators leave each block
+  double block_timeout = 0;     // --block-timeout: a block not full after this many seconds goes as it is
+  // --shard / --bin: "column [perl expression]"; every line goes to the job its column's value picks (shard.hpp)
+  std::optional<std::string> shard{};
+  bool shard_is_bin = false;  // --bin: the value modulo the job count picks the job (else a hash of it)
 
   // GNU's local options of options_local.cpp.
   bool show_limits = false;               // --show-limits: print the limits, then run as usual

@@ -141,8 +141,10 @@ class feeder {
       for (;;) {
         auto r = next_record();
         if (!r) break;
-        if (none) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it
-          if (!emit(job_args{})) return;
+        if (none) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it (empty values)
+          job_args a;
+          a.records.push_back(arg_record(r->size()));
+          if (!emit(std::move(a))) return;
           continue;
         }
         cur.records.push_back(std::move(*r));

@@ -15,12 +15,17 @@
 #include "color.hpp"
 #include "job_loop.hpp"
 #include "limits.hpp"
+#include "perl_expr.hpp"
 #include "slurm.hpp"
 #include "text.hpp"
 
 namespace sluice::app {
 
 namespace {
+// --dry-run with --cat / --fifo: stands for the block's file name until the command is composed (letters only,
+// so that it is never quoted), then shown as $PARALLEL_TMP.
+constexpr const char* k_tmp_marker = "SLUICExPARALLELxTMPxMARKER";
+
 double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -52,18 +57,42 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
     j->cat_file = write_temp_file(std::string());  // (reserves the name)
     j->args.records = {arg_record{j->cat_file}};
+  } else if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
   j->cmd = tpl.compose(j->args, nums);
+  if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+    for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
+      j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
+  }
+  for (const auto& f : cfg_.filters) {
+    // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
+    if (j->cmd.skip) break;
+    if (!perl_expr::truth(tpl.expand_plain(f, j->args, nums))) j->cmd.skip = true;
+  }
+  if (!templates_.empty() && !j->cmd.skip) j->template_copies = fill_templates(templates_, tpl, j->args, nums);
+  if (cfg_.shell_quote > 0 && !cfg_.dry_run) {
+    // --shell-quote: the job prints its command, quoted once per time the option was given, and runs nothing.
+    std::string text = j->cmd.shell_command;
+    for (int k = 0; k < cfg_.shell_quote; ++k) text = shell_quote(text);
+    std::string printf_path = find_program("printf");
+    if (!printf_path.empty()) {
+      j->cmd.argv = std::vector<std::string>{"printf", "%s\n", text};
+      j->cmd.program = printf_path;
+    }
+  }
   if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
     if (cfg_.tagstring) {
       j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
     } else {
       std::string t;
+      bool first = true;
       for (const auto& r : j->args.records)
         for (const auto& v : r) {
-          if (!t.empty()) t += ' ';
+          if (!first) t += ' ';  // (an empty value counts too: -N0 of two sources tags " ")
+          first = false;
           t += v;
         }
       j->tag = t + "\t";
@@ -306,7 +335,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   if (!j.proc) {
-    if (cfg_.tee) {
+    if (cfg_.tee || cfg_.shard) {
       ++tee_started_;
       tee_ready_.set();
     }
@@ -321,9 +350,10 @@ aio::task<void> runner::execute(job& j) {
   watch_group('+', proc.pid());
   running_.push_back(&j);
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
-  if (cfg_.tee) {
+  if (cfg_.tee || cfg_.shard) {
     // The job's stdin is fed by tee_input, once every job runs.
     tee_writers_.push_back(std::move(proc.in()));
+    tee_writer_seq_.push_back(j.args.seq);
     ++tee_started_;
     tee_ready_.set();
   } else if (cfg_.pipe && !cfg_.cat) {
@@ -468,7 +498,29 @@ aio::task<void> runner::tee_input() {
     auto w = tee_ready_.wait();
     co_await w;
   }
-  for (;;) {
+  while (shard_blocks_) {
+    // --shard / --bin: each job gets its part.
+    auto get = aio::get(*shard_blocks_);
+    std::optional<std::vector<std::string>> parts;
+    try {
+      parts = co_await get;
+    } catch (const sluice::queue_shut_down&) {
+    }
+    if (!parts) break;
+    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+      auto& w = tee_writers_[k];
+      std::size_t part = tee_writer_seq_[k] - 1;
+      if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
+      try {
+        w.write((*parts)[part]);
+        auto drained = w.drain();
+        co_await drained;
+      } catch (const std::system_error&) {
+        w.close();  // this job stopped reading; the others go on
+      }
+    }
+  }
+  for (; !shard_blocks_;) {
     auto get = aio::get(*tee_blocks_);
     std::optional<std::string> b;
     try {

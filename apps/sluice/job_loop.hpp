@@ -18,6 +18,7 @@
 #include <sluice/subprocess.hpp>
 
 #include "compose.hpp"
+#include "templates.hpp"
 #include "config.hpp"
 #include "feeder.hpp"
 #include "input.hpp"
@@ -54,6 +55,7 @@ struct job {
   int returncode = 0;
   std::string tag;
   std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
+  std::vector<std::string> template_copies;  // --template: the files written for it (--cleanup removes them)
   std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
   aio::handle<void> killer;  // the --term-seq task, once a kill began
@@ -132,6 +134,7 @@ class runner {
   std::unique_ptr<input_reader> input_;
   std::unique_ptr<block_reader> blocks_;
   std::unique_ptr<command_template> tpl_;
+  std::vector<job_template> templates_;  // --template
   std::unique_ptr<feeder> feed_;
   std::unique_ptr<output_writer> writer_;
   std::unique_ptr<joblog> joblog_;
@@ -176,6 +179,9 @@ class runner {
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
   std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
+  // --shard / --bin: each block dealt out, a part per job (index = the job's seq - 1), from tee_thread_
+  std::unique_ptr<sluice::queue<std::vector<std::string>>> shard_blocks_;
+  std::vector<std::size_t> tee_writer_seq_;  // the seq of the job whose stdin tee_writers_[k] is
   std::thread tee_thread_;
   // Set by tee_thread_ once it has read all its input; shared, since a detached tee_thread_ may outlive the runner.
   std::shared_ptr<std::atomic<bool>> tee_read_all_ = std::make_shared<std::atomic<bool>>(false);

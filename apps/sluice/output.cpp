@@ -140,6 +140,15 @@ std::string write_temp_file(const std::string& data) {
   return name;
 }
 
+std::string temp_name(const std::string& prefix) {
+  static const char k_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static std::mt19937 gen{std::random_device{}()};
+  const char* dir = std::getenv("TMPDIR");
+  std::string name = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/" + prefix;
+  for (int k = 0; k < 5; ++k) name += k_chars[gen() % (sizeof k_chars - 1)];
+  return name;
+}
+
 bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }
 
 spool::spool(spool&& o) noexcept : mem_(std::move(o.mem_)), fd_(o.fd_), file_size_(o.file_size_), size_(o.size_) {

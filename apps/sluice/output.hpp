@@ -80,6 +80,9 @@ class output_writer {
 std::string write_output_file(const spool& s);
 // --cat: writes data to a new file $TMPDIR/parXXXXX (mode 0666 less the umask) and returns its name.
 std::string write_temp_file(const std::string& data);
+// A name as GNU parallel makes its temporary files: $TMPDIR (else /tmp) / prefix + five random letters or
+// digits. Nothing is created (for --dry-run, which shows such names).
+std::string temp_name(const std::string& prefix);
 
 // Writes all of data to fd (sluice::try_write_all: no SIGPIPE); false on a hard error (EPIPE, ENOSPC).
 bool write_all(int fd, const char* data, std::size_t n);

@@ -40,6 +40,7 @@ int compile(const std::string& expr) {
 void begin_job(std::size_t, std::size_t, std::size_t, const std::vector<std::string_view>&) {}
 value evaluate(int, std::string_view, const std::vector<std::string>&) { throw std::logic_error("no Perl"); }
 bool skip_requested() { return false; }
+bool truth(const std::string&) { throw std::logic_error("no Perl"); }
 std::optional<match> match_tag(const std::string&, const std::string&, std::size_t) { return std::nullopt; }
 
 #else
@@ -278,6 +279,26 @@ value evaluate(int id, std::string_view input, const std::vector<std::string>& g
   }
   v.unquoted = SvTRUE(in.uq);
   return v;
+}
+
+bool truth(const std::string& code) {
+  if (g_disabled) throw usage_error("Perl expressions are disabled here: --filter " + code);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  interpreter& in = get();
+  PerlInterpreter* my_perl = in.perl;
+  std::string text = "package main; no strict;\n#line 1\n" + code + "\n";
+  dSP;
+  ENTER;
+  SAVETMPS;
+  SV* src = sv_2mortal(newSVpvn(text.data(), text.size()));
+  int n = eval_sv(src, G_SCALAR);
+  SPAGAIN;
+  SV* result = n == 1 ? POPs : nullptr;
+  bool yes = !SvTRUE(ERRSV) && result != nullptr && SvTRUE(result);
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+  return yes;
 }
 
 bool skip_requested() {

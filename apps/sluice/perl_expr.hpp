@@ -40,6 +40,10 @@ struct value {
 // Throws std::runtime_error with Perl's message if it dies.
 value evaluate(int id, std::string_view input, const std::vector<std::string>& groups = {});
 
+// --filter: runs `code` (replacement strings already substituted) as Perl and says whether its value is true.
+// Code that does not compile or dies is false, as in GNU parallel.
+bool truth(const std::string& code);
+
 // Whether an expression of the current job called skip().
 bool skip_requested();
 

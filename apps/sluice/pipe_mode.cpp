@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include <system_error>
+#include <thread>
 
 #include <sluice/subprocess.hpp>
 
@@ -56,6 +57,25 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
         throw usage_error("--colsep: invalid regular expression '" + group_sep_ + "'");
       }
     }
+  }
+  remove_rec_sep_ = cfg.remove_rec_sep && !cfg.pipe_part;  // (GNU leaves --pipe-part's blocks whole)
+  block_timeout_ = cfg.pipe_part ? 0 : cfg.block_timeout;
+  if (cfg.regexp && lines_ == 0 && !csv_ && group_col_ == 0 && group_name_.empty()) {
+    // --regexp: Perl's regular expressions in GNU, ECMAScript's here (the same for the usual ones).
+    std::string end = cfg.recend_given ? cfg.recend_text : cfg.recstart_text.empty() ? "\n" : "";
+    const std::string& start = cfg.recstart_text;
+    if (end.empty() && start.empty()) end = "[\\s\\S]";  // (GNU: --recend '' alone cuts after every byte)
+    try {
+      cut_re_.emplace("(?:" + end + ")" + (start.empty() ? "" : "(?=(?:" + start + "))"));
+      recend_pat_ = end;
+      recstart_pat_ = start;
+      if (!start.empty()) recstart_re_.emplace("(?:" + start + ")");
+      if (!end.empty()) recend_re_.emplace("(?:" + end + ")");
+    } catch (const std::regex_error&) {
+      throw usage_error("--regexp: invalid regular expression in --recstart '" + start + "' or --recend '" + end + "'");
+    }
+    recstart_.clear();
+    recend_ = "\n";  // (unused: the expressions cut)
   }
   if (cfg.pipe_part) {
     if (cfg.header) throw usage_error("--pipe-part with --header is not implemented in sluice");
@@ -120,6 +140,114 @@ void block_reader::drop_blank_lines(std::size_t from) {
 
 block_reader::~block_reader() {
   sluice::fd(part_fd_).close();
+  if (chunks_) chunks_->shutdown(true);  // the reading thread ends at its next chunk
+}
+
+std::size_t block_reader::regex_cut_after(std::size_t from, std::size_t lo) const {
+  auto flags = from > 0 ? std::regex_constants::match_prev_avail : std::regex_constants::match_default;
+  for (auto it = std::sregex_iterator(buf_.begin() + static_cast<std::ptrdiff_t>(from), buf_.end(), *cut_re_, flags);
+       it != std::sregex_iterator(); ++it) {
+    std::size_t cut = from + static_cast<std::size_t>(it->position(0) + it->length(0));
+    if (cut >= lo && cut > 0 && cut <= buf_.size()) return cut;
+  }
+  return std::string::npos;
+}
+
+std::size_t block_reader::regex_cut_before(std::size_t limit, std::size_t lo) const {
+  std::size_t best = std::string::npos;
+  for (auto it = std::sregex_iterator(buf_.begin(), buf_.end(), *cut_re_); it != std::sregex_iterator(); ++it) {
+    std::size_t cut = static_cast<std::size_t>(it->position(0) + it->length(0));
+    if (cut > limit) break;
+    if (cut >= lo && cut > 0) best = cut;
+  }
+  return best;
+}
+
+// --remove-rec-sep, as GNU: every recend+recstart inside the block goes, then a recstart at its start and a
+// recend at its end (Perl's $: also just before a final newline).
+void block_reader::remove_separators(std::string& block) const {
+  auto strip_end = [&](std::size_t end_len_at_end, std::size_t end_len_before_nl) {
+    if (end_len_at_end > 0) block.erase(block.size() - end_len_at_end);
+    else if (end_len_before_nl > 0) block.erase(block.size() - 1 - end_len_before_nl, end_len_before_nl);
+  };
+  if (cut_re_) {
+    block = std::regex_replace(block, std::regex("(?:" + recend_pat_ + ")(?:" + recstart_pat_ + ")"), "");
+    std::smatch m;
+    if (recstart_re_ && std::regex_search(block, m, *recstart_re_, std::regex_constants::match_continuous))
+      block.erase(0, static_cast<std::size_t>(m.length(0)));
+    if (recend_re_) {
+      for (auto it = std::sregex_iterator(block.begin(), block.end(), *recend_re_); it != std::sregex_iterator(); ++it) {
+        const auto at = static_cast<std::size_t>(it->position(0)), len = static_cast<std::size_t>(it->length(0));
+        if (len == 0) continue;
+        if (at + len == block.size() || (at + len + 1 == block.size() && block.back() == '\n')) {
+          block.erase(at, len);
+          break;
+        }
+      }
+    }
+    return;
+  }
+  const std::string sep = recend_ + recstart_;
+  if (!sep.empty()) {
+    std::string out;
+    out.reserve(block.size());
+    std::size_t from = 0;
+    for (std::size_t hit; (hit = block.find(sep, from)) != std::string::npos; from = hit + sep.size())
+      out.append(block, from, hit - from);
+    out.append(block, from, std::string::npos);
+    block.swap(out);
+  }
+  if (!recstart_.empty() && block.compare(0, recstart_.size(), recstart_) == 0) block.erase(0, recstart_.size());
+  if (!recend_.empty()) {
+    const std::size_t n = recend_.size(), z = block.size();
+    if (z >= n && block.compare(z - n, n, recend_) == 0) strip_end(n, 0);
+    else if (z >= n + 1 && block.back() == '\n' && block.compare(z - 1 - n, n, recend_) == 0) strip_end(0, n);
+  }
+}
+
+bool block_reader::fill_until(std::size_t want, std::chrono::steady_clock::time_point deadline) {
+  if (!reader_started_) {
+    reader_started_ = true;
+    chunks_ = std::make_shared<sluice::queue<std::string>>(4);
+    std::thread([q = chunks_, fd = fd_] {
+      for (;;) {
+        std::string chunk(256 * 1024, '\0');
+        std::size_t n = 0;
+        try {
+          n = sluice::read_some(fd, chunk.data(), chunk.size());
+        } catch (const std::system_error& e) {
+          std::string m = std::string("sluice: reading stdin: ") + e.what() + "\n";
+          write_all(2, m.data(), m.size());
+        }
+        chunk.resize(n);
+        try {
+          q->put(std::move(chunk));
+        } catch (const std::exception&) {
+          return;  // nobody reads any more
+        }
+        if (n == 0) return;
+      }
+    }).detach();
+  }
+  while (buf_.size() < want && !eof_) {
+    std::optional<std::string> chunk;
+    if (deadline == std::chrono::steady_clock::time_point::max()) {
+      chunk = chunks_->get();
+    } else {
+      auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero()) return false;
+      chunk = chunks_->try_get_for(std::chrono::duration_cast<sluice::seconds>(left));
+      if (!chunk) return false;
+    }
+    if (chunk->empty()) {
+      eof_ = true;
+      break;
+    }
+    std::size_t old = buf_.size();
+    buf_ += *chunk;
+    if (skip_blank_lines_) drop_blank_lines(old);
+  }
+  return true;
 }
 
 std::optional<std::string> block_reader::next_part() {
@@ -173,6 +301,10 @@ std::optional<std::string> block_reader::next_part() {
 }
 
 bool block_reader::fill(std::size_t want) {
+  if (block_timeout_ > 0) {
+    fill_until(want, std::chrono::steady_clock::time_point::max());
+    return buf_.size() >= want;
+  }
   while (buf_.size() < want && !eof_) {
     std::size_t old = buf_.size();
     std::size_t chunk = std::max<std::size_t>(want - old, 256 * 1024);
@@ -220,6 +352,7 @@ std::size_t block_reader::first_cut_after(std::size_t start) const {
 }
 
 std::size_t block_reader::split_after(std::size_t from) const {
+  if (cut_re_) return regex_cut_after(from, from + 1);
   if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? buf_.size() : std::string::npos;
   const std::size_t lo = first_cut_after(from);
   if (!recend_.empty()) {
@@ -244,6 +377,7 @@ std::size_t block_reader::split_after(std::size_t from) const {
 std::size_t block_reader::split_before(std::size_t limit) const {
   if (limit > buf_.size()) limit = buf_.size();
   const std::size_t lo = first_cut_after(0);
+  if (cut_re_) return regex_cut_before(limit, lo);
   if (!recend_.empty()) {
     if (limit < recend_.size()) return std::string::npos;
     std::size_t pos = limit - recend_.size();
@@ -344,9 +478,25 @@ std::optional<std::string> block_reader::next() {
       if (++found == records_) break;
     }
   } else {
-    fill(block_size_ + recstart_.size());
+    bool timed_out = false;
+    if (block_timeout_ > 0) {
+      // --block-timeout: a block not full in time goes with the whole records read so far (if any).
+      for (;;) {
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(sluice::seconds(block_timeout_));
+        if (fill_until(block_size_ + recstart_.size(), deadline)) break;
+        std::size_t c = buf_.empty() ? std::string::npos : last_cut_within(buf_.size());
+        if (c != std::string::npos && c > 0) {
+          cut = c;
+          timed_out = true;
+          break;
+        }
+      }
+    } else {
+      fill(block_size_ + recstart_.size());
+    }
     if (buf_.empty()) return std::nullopt;
-    for (;;) {
+    for (; !timed_out;) {
       if (eof_ && buf_.size() <= block_size_) {
         cut = buf_.size();
         if (lines_ > 0) {
@@ -380,6 +530,7 @@ std::optional<std::string> block_reader::next() {
     buf_.erase(0, cut);
   }
   if (block.empty()) return std::nullopt;
+  if (remove_rec_sep_) remove_separators(block);
   if (!header_.empty()) block.insert(0, header_);
   return block;
 }

@@ -2,12 +2,16 @@
 // each block becoming one job's stdin. Large reads; the block grows when a record is longer than it.
 #pragma once
 #include <cstddef>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <vector>
 #include <functional>
 #include <optional>
 #include <regex>
 #include <string>
+
+#include <sluice/queue.hpp>
 
 #include "config.hpp"
 
@@ -36,7 +40,22 @@ class block_reader {
   std::size_t last_cut_within(std::size_t limit) const;  // last record end <= limit, or npos
   std::optional<std::string> group_key(std::size_t line_start) const;  // --group-by: nullopt if the line is partial
 
+  // --regexp: the cuts are where recend matches, followed by a match of recstart.
+  std::size_t regex_cut_after(std::size_t from, std::size_t lo) const;
+  std::size_t regex_cut_before(std::size_t limit, std::size_t lo) const;
+  void remove_separators(std::string& block) const;  // --remove-rec-sep
+  bool fill_until(std::size_t want, std::chrono::steady_clock::time_point deadline);  // --block-timeout
+
   int fd_;
+  std::optional<std::regex> cut_re_;        // --regexp: (?:recend)(?=(?:recstart))
+  std::optional<std::regex> recstart_re_;   // --regexp: recstart alone, anchored (for --remove-rec-sep)
+  std::optional<std::regex> recend_re_;     // --regexp: recend alone
+  std::string recend_pat_, recstart_pat_;   // --regexp: the expressions as given
+  bool remove_rec_sep_ = false;
+  double block_timeout_ = 0;
+  // --block-timeout: a thread reads the input into this queue ("" at its end), so a read can give up in time.
+  std::shared_ptr<sluice::queue<std::string>> chunks_;
+  bool reader_started_ = false;
   std::string recend_;
   std::string recstart_;
   std::size_t records_ = 0;  // records per block (-N), 0: by size

@@ -12,6 +12,7 @@
 #include <sluice/queue.hpp>
 
 #include "job_loop.hpp"
+#include "shard.hpp"
 #include "throttle.hpp"
 #include "slurm.hpp"
 
@@ -157,6 +158,13 @@ bool runner::finish(job& j) {
     std::filesystem::remove(j.cat_file, ec);
     j.cat_file.clear();
   }
+  if (cfg_.cleanup) {
+    for (const auto& name : j.template_copies) {
+      std::error_code ec;
+      std::filesystem::remove(name, ec);
+    }
+  }
+  j.template_copies.clear();
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
@@ -456,7 +464,7 @@ aio::task<int> runner::loop_main() {
     hosts_ok = co_await connect;
   }
   aio::handle<void> tee_task;
-  if (cfg_.tee) tee_task = aio::create_task(tee_input());
+  if ((cfg_.tee || cfg_.shard) && !cfg_.dry_run) tee_task = aio::create_task(tee_input());
   if (hosts_ok) feeder_task_ = aio::create_task(feed());
   try {
     if (feeder_task_.valid()) co_await feeder_task_;
@@ -501,7 +509,11 @@ int runner::run() {
     if (cfg_.sources.size() == 1 && cfg_.sources[0].type == input_source::kind::standard_input) return 0;
   }
   if (cfg_.pipe) blocks_ = std::make_unique<block_reader>(cfg_, 0);
-  if (cfg_.pipe && !cfg_.tee) {
+  if (cfg_.dry_run && cfg_.round_robin && !cfg_.tee && !cfg_.pipe_part) {
+    // GNU parallel 20221122 runs no job and prints nothing here; it dies of SIGPIPE when there is input.
+    return blocks_->next() ? 128 + SIGPIPE : 0;
+  }
+  if (cfg_.pipe && !cfg_.tee && !cfg_.shard) {
   } else if (!sql_) {
     input_ = std::make_unique<input_reader>(cfg_);
     bool any_file = false;
@@ -511,9 +523,10 @@ int runner::run() {
   }
   static const std::map<std::string, std::size_t> no_names;
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
+  templates_ = load_templates(cfg_);
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
-  feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee ? nullptr : blocks_.get(), tpl_.get());
+  feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee || cfg_.shard ? nullptr : blocks_.get(), tpl_.get());
   if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
   if (sql_) start_group_watcher();
 
@@ -524,6 +537,14 @@ int runner::run() {
   }
   if (sql_) {
     // Started by loop_main: the rows are claimed one by one as slots free up.
+  } else if (cfg_.tee && cfg_.dry_run) {
+    // As GNU: the fifos its tee would write to, by name only, then the jobs' commands.
+    total_ = feed_->preload();
+    total_known_ = true;
+    std::string names;
+    for (std::size_t k = 0; k < total_; ++k) names += " " + temp_name("fif");
+    std::string text = "mkfifo" + names + "\ntee --output-error=warn-nopipe" + names + " >/dev/null &\n";
+    write_all(1, text.data(), text.size());
   } else if (cfg_.tee) {
     total_ = feed_->preload();
     total_known_ = true;
@@ -533,6 +554,52 @@ int runner::run() {
     tee_thread_ = std::thread([blocks = blocks_.get(), out = tee_blocks_.get(), done = tee_read_all_] {
       try {
         while (auto b = blocks->next()) out->put(std::move(*b));
+      } catch (const sluice::queue_shut_down&) {
+      } catch (const std::exception& e) {
+        std::string m = std::string("sluice: ") + e.what() + "\n";
+        write_all(2, m.data(), m.size());
+      }
+      out->close();
+      done->store(true);
+    });
+  } else if (cfg_.shard && cfg_.dry_run) {
+    total_ = feed_->preload();
+    total_known_ = true;
+  } else if (cfg_.shard) {
+    // --shard / --bin: a job per slot, all at once; a thread deals each line to the job its key picks.
+    total_ = feed_->preload();
+    total_known_ = true;
+    auto router = std::make_shared<line_router>(cfg_, total_);
+    std::string pending;
+    if (router->needs_header()) {
+      // The header names the column; no job gets it.
+      while (pending.find('\n') == std::string::npos) {
+        auto b = blocks_->next();
+        if (!b) break;
+        pending += *b;
+      }
+      std::size_t nl = pending.find('\n');
+      std::size_t end = nl == std::string::npos ? pending.size() : nl + 1;
+      router->set_header(pending.substr(0, end));
+      pending.erase(0, end);
+    }
+    shard_blocks_ = std::make_unique<sluice::queue<std::vector<std::string>>>(4);
+    tee_thread_ = std::thread([blocks = blocks_.get(), out = shard_blocks_.get(), done = tee_read_all_, router,
+                               pending = std::move(pending), n = total_] {
+      auto deal = [&](const std::string& b) {
+        std::vector<std::string> parts(n);
+        for (std::size_t from = 0; from < b.size();) {
+          std::size_t nl = b.find('\n', from);
+          std::size_t end = nl == std::string::npos ? b.size() : nl + 1;
+          std::string_view line(b.data() + from, end - from);
+          parts[router->route(line)].append(line);
+          from = end;
+        }
+        out->put(std::move(parts));
+      };
+      try {
+        if (!pending.empty()) deal(pending);
+        while (auto b = blocks->next()) deal(*b);
       } catch (const sluice::queue_shut_down&) {
       } catch (const std::exception& e) {
         std::string m = std::string("sluice: ") + e.what() + "\n";
@@ -565,7 +632,8 @@ int runner::run() {
     }
   }
   if (tee_thread_.joinable()) {
-    tee_blocks_->shutdown(true);
+    if (tee_blocks_) tee_blocks_->shutdown(true);
+    if (shard_blocks_) shard_blocks_->shutdown(true);
     if (tee_read_all_->load()) {
       tee_thread_.join();
     } else {
@@ -573,6 +641,7 @@ int runner::run() {
       tee_thread_.detach();
       (void)blocks_.release();
       (void)tee_blocks_.release();
+      (void)shard_blocks_.release();
     }
   }
   writer_->finish();

@@ -543,7 +543,33 @@ check_gnu_options_are_never_unknown() {
   return 0
 }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
-check_bad_not_implemented_shard() { expect_bad_input 'shard.*not implemented' --shard 1 touch started ::: a; }
+check_bad_not_implemented_memsuspend() { expect_bad_input 'memsuspend.*not implemented' --memsuspend 1G touch started ::: a; }
+# Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its
+# sharding helper once the jobs run): sluice says it in one line, before any job starts.
+check_bad_template_without_name() { expect_bad_input 'tmpl.*requires a value' --tmpl only.tmpl touch started ::: a; }
+check_bad_shard_perl_does_not_compile() { expect_bad_input 'Perl expression.*x\(' --pipe --shard '1 x(' touch started; }
+check_bad_bin_column_not_in_header() { expect_bad_input "Column 'nosuch'" --pipe --bin nosuch --colsep , touch started; }
+check_bad_shard_with_arguments() { expect_bad_input 'shard.*not implemented' --pipe --shard 1 touch started ::: a; }
+check_bad_parens_too_short() { expect_bad_input 'parens' --parens x touch started ::: a; }
+check_bad_regexp_invalid() { expect_bad_input 'regexp.*invalid' --pipe --regexp --recend '(' touch started; }
+# --shard/--bin feed every job at once, each line to one job only: nothing lost, nothing twice, big input.
+check_shard_and_bin_deal_every_line_once() {
+  seq 200000 | sed 's/$/,x/' >in.csv
+  for how in '--shard 1' '--bin 1' "--shard '1 \$_ %= 7'"; do
+    eval "par --pipe $how -j3 --block 100k 'cut -d, -f1'" <in.csv | sort -n | md5sum >got
+    cut -d, -f1 in.csv | md5sum >want
+    cmp -s got want || fail "$how lost or repeated lines"
+  done
+  # --bin: the value modulo the job count picks the job; a negative value as Perl's %, 0 the last job
+  out=$(printf '%s\n' -1 0 1 2 3 | par --pipe --bin 1 -j3 -k 'echo "{#}: $(tr "\n" " ")"')
+  expect_eq bin "$out" "$(printf '1: 1 \n2: -1 2 \n3: 0 3 ')"
+}
+# --template with {%}: the job slot, which depends on timing in GNU parallel
+check_template_job_slot() {
+  printf '{%%} {#}\n' >s.tmpl
+  out=$(par -j1 -k --tmpl s.tmpl=s{#}.t 'cat s{#}.t' ::: a b)
+  expect_eq template "$out" "$(printf '1 1\n1 2')"
+}
 check_bad_onall_without_hosts() { expect_bad_input 'onall.*-S' --onall touch started ::: a; }
 check_bad_sshlogin_malformed() { expect_bad_input "bad sshlogin 'host:port'" -S host:port touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }

@@ -719,3 +719,99 @@ diff_pipe_part_cuts_like_gnu() {
   par --pipepart -a small -a big --block 100k -k wc -c; par --pipe-part --block 40k -k wc -l :::: big small
   par --pipe-part -a big --block 2k -k 'wc -l' | sort | uniq -c
 }
+
+# ---------------------------------------------------------------- --shard/--bin, --filter, --template, --parens,
+# --shell-quote, -x, --regexp, --rrs, --block-timeout, --dry-run with the --pipe wrappers, -N0
+# --bin: the column's value modulo the job count picks the job (1 the first, 0 the last); a Perl expression may
+# rewrite it; a column name comes from the header line, which no job gets
+diff_bin_deals_lines_by_column_value() {
+  seq 10 | par --pipe --bin 1 -j3 -k 'echo job {#}; cat'; echo "rc=$?"
+  seq 10 | par --pipe --bin '1 $_*=2' -j3 -k 'echo job {#}; cat | tr "\n" " "; echo'
+  printf 'a,3\nb,4\nc,5\n' | par --pipe --bin 2 --colsep , -j2 -k 'echo job {#}; cat'
+  printf 'id,v\n1,3\n2,4\n' | par --pipe --bin id --colsep , -j2 -k 'echo job {#}; cat'
+  seq 10 | par --pipe --bin 1 -j1 -k 'echo job {#}; cat' | tr '\n' ' '; echo
+  seq 1000 | par --pipe --bin 1 -j4 --block 1k 'wc -l' | sort -n
+}
+# --shard: equal keys meet in one job (which job a key goes to is a hash: GNU's changes from run to run)
+diff_shard_keeps_equal_keys_together() {
+  printf '%s\n' a,1 b,2 c,3 a,4 b,5 a,6 d,7 e,8 | par --pipe --shard 1 -j3 'cut -d, -f1 | sort -u' | sort | uniq -c
+  printf '%s\n' a1,x b2,y a3,z c4,w | par --pipe --shard '1 s/\d//g' -j2 'tr -d 0-9 | cut -d, -f1 | sort -u' | sort | uniq -c
+  printf 'k\tv\na\t1\nb\t2\na\t3\n' | par --pipe --shard k --colsep '\t' -j2 'cut -f1 | sort -u' | sort | uniq -c
+  seq 3000 | par --pipe --shard 1 -j4 --block 1k 'wc -l' | awk '{n += $1} END {print n}'
+}
+# --filter: Perl after substitution; a false one skips the job, counted as failed (GNU's Exitval -2)
+diff_filter_skips_jobs() {
+  par -k --filter '{1} < {2}+1' echo ::: 1 2 3 ::: 1 2 3; echo "rc=$?"
+  par -k --filter '{} > 1' --filter '{} < 3' echo ::: 1 2 3; echo "rc=$?"
+  par -k --filter '"{}" eq "a b"' echo ::: "a b" c; echo "rc=$?"
+  par -k --filter '{#} > 1' --dry-run echo ::: 1 2 3; echo "rc=$?"
+  seq 3 | par -k --pipe -N1 --filter '{#} > 1' cat; echo "rc=$?"
+  par -k --filter '{} <<< (' echo ::: 1 2; echo "rc=$?"
+  par -j1 --joblog jl --filter '{} > 1' echo ::: 1 2 >/dev/null; normalize_joblog jl | cut -d'|' -f1,7-9
+}
+# --template: the file with the job's replacement strings, written to a name with them; --cleanup removes it
+diff_template_writes_a_file_per_job() {
+  printf 'X {} Y {#}\n{=$_=uc($_)=} {1.}\n' >my.tmpl
+  par -k --tmpl my.tmpl=out{#}.t 'cat out{#}.t' ::: a.x b.y; echo "rc=$?"; ls out*; stat -c %a out1.t; rm -f out*
+  par -k --cleanup --template my.tmpl=c{}.t 'cat c{}.t' ::: p q; ls c* 2>&1 | wc -l
+  par --dry-run --tmpl my.tmpl=d{#}.t 'cat d{#}.t' ::: z; cat d1.t
+}
+# --parens: other brackets for {= =}, split in two halves
+diff_parens_replace_braces() {
+  par --parens ,,,, echo foo is ,,s/I/O/g,, ::: FII
+  par -k --parens '[[]]' echo '[[$_.=1]]' '{= not perl =}' ::: a b
+  par --parens '<<>>' echo '<<2 $_=uc>>' ::: a ::: b
+}
+# --shell-quote: the composed command, quoted (once per option), printed instead of run
+diff_shell_quote_prints_quoted_commands() {
+  par -k --shell-quote echo 'a b' '$x' "it's" ::: 1 2; echo "rc=$?"
+  par --shell-quote --shell-quote echo 'a b' ::: x
+  printf 'a b\n$c\n' | par -k --shell-quote
+  printf 'a b\n' | par -k --shell-quote echo {} foo
+  par --shell-quote --dry-run echo 'a b' ::: x
+}
+# -x/--exit: GNU stops at a command line longer than -s with or without it
+diff_exit_x_option() {
+  par -x -s 20 echo ::: aaaaaaaaaaaaaaaaaaaaaaaaaaa b; echo "rc=$?"
+  par --exit -k -s 20 echo ::: aaa bbb; echo "rc=$?"
+}
+# --regexp: --recstart/--recend as regular expressions; --rrs: the separators leave the blocks
+diff_regexp_and_remove_rec_sep() {
+  printf 'a\nb\nc\nd\n' | par -k --pipe -N2 --rrs 'cat; echo .'
+  printf 'a;b;c;d;' | par -k --pipe -N2 --recend ';' --rrs 'cat; echo .'
+  printf '>a\nx\n>b\ny\n' | par -k --pipe -N1 --recstart '>' --remove-rec-sep 'cat; echo .'
+  printf 'a\n>b\n>c\n' | par -k --pipe -N1 --recstart '>' --recend '\n' --removerecsep 'cat; echo .'
+  printf 'a\nb\nc\nd\n' | par -k --pipe --block 4 --rrs 'cat; echo .'
+  printf 'a\nb\nc\nd\n' >f4; par -k --pipe-part -a f4 --block 4 --rrs 'cat; echo .'
+  printf 'a1b2c3d4' | par -k --pipe -N1 --regexp --recend '[0-9]' 'cat; echo .'
+  printf 'a1b2c3d4' | par -k --pipe -N1 --regexp --recend '[0-9]' --rrs 'cat; echo .'
+  printf 'xAyBzC' | par -k --pipe -N1 --regexp --recend '' --recstart '[A-Z]' 'cat; echo .'
+  printf 'a12b345c6' | par -k --pipe -N2 --regexp --recend '\d+' 'cat; echo .'
+  printf 'h1\nx\nh2\ny\n' | par -k --pipe --regexp --recstart 'h\d' -N1 'cat; echo .'
+  printf 'h1\nx\nh2\ny\n' | par -k --pipe --regexp --recstart 'h\d' --recend '\n' --rrs -N1 'cat; echo .'
+  seq 20 | par -k --pipe --block 10 --regexp --recend '5\n' 'cat | wc -l' 2>/dev/null
+}
+# --block-timeout: a block not full in time goes with the records read so far
+diff_block_timeout_sends_partial_block() {
+  (echo a; sleep 2.5; echo b) | par -k --pipe --bt 1 'cat; echo .'; echo "rc=$?"
+  seq 5 | par --pipe --block-timeout 1s wc -l
+}
+diff_bad_block_timeout() { par --pipe --blocktimeout 0.5 cat </dev/null; echo "rc=$?"; }
+diff_bad_template_file() { par --tmpl nofile=x echo ::: a; echo "rc=$?"; }
+# --dry-run with the --pipe wrappers: {} is $PARALLEL_TMP under --cat/--fifo, --tee shows its fifos,
+# --round-robin prints nothing (and GNU dies of SIGPIPE when there is input)
+diff_dry_run_with_pipe_wrappers() {
+  seq 4 | par --dry-run --pipe -N2 --cat -k 'wc -l {}'; echo "rc=$?"
+  seq 4 | par --dry-run --pipe -N2 --fifo -k 'wc -l {}'; echo "rc=$?"
+  seq 4 | par --dry-run --pipe -N2 --cat -k 'wc -l'; seq 4 | par --dry-run --cat -N2 -k 'wc -l'
+  seq 4 | par --dry-run --pipe --tee -k 'wc -l {}' ::: a b c | sed 's|/fif[A-Za-z0-9]\{5\}|/F|g'; echo "rc=$?"
+  seq 100 | par --dry-run --pipe --round-robin -j2 -k 'wc -l'; echo "rc=$?"
+  true | par --dry-run --pipe --round-robin -j2 -k 'wc -l'; echo "rc=$?"
+}
+# -N0 with several input sources: an empty value per source, unquoted
+diff_n0_with_several_sources() {
+  par -N0 -k --dry-run echo x ::: 1 2 | od -c; par -N0 -k --dry-run echo x ::: 1 ::: a ::: b | od -c
+  par -N0 -k --dry-run echo x {} y ::: 1 ::: a; par -N0 -k echo x {} y ::: 1 ::: a
+  par -N0 -k --dry-run echo x {1} y ::: 1 ::: a; par -n0 -k --dry-run echo x ::: 1 ::: a | od -c
+  par -N0 -k --tag echo x ::: 1 ::: a | od -c; par -N0 -k echo x ::: 1 2 ::: a b
+}
