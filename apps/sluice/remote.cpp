@@ -96,9 +96,18 @@ std::vector<sshlogin> all_logins(const config& cfg) {
   }
   for (const auto& f : cfg.sshloginfiles)
     for (auto& h : parse_sshloginfile(read_text_file(sshloginfile_path(f)))) out.push_back(std::move(h));
+  // `-S @grp`: only the hosts in one of these groups are used.
+  std::vector<std::string> allowed;
+  for (const auto& h : out)
+    if (h.group_only) allowed.insert(allowed.end(), h.groups.begin(), h.groups.end());
   // The same login twice is one host (GNU merges them too, adding nothing).
   std::vector<sshlogin> uniq;
   for (auto& h : out) {
+    if (h.group_only) continue;
+    if (!allowed.empty() && std::none_of(h.groups.begin(), h.groups.end(), [&](const std::string& g) {
+          return std::find(allowed.begin(), allowed.end(), g) != allowed.end();
+        }))
+      continue;
     bool dup = false;
     for (auto& u : uniq)
       if (u.name == h.name) dup = true;
@@ -108,6 +117,12 @@ std::vector<sshlogin> all_logins(const config& cfg) {
 }
 
 }  // namespace
+
+std::string rsync_options(const config& cfg) {
+  if (cfg.rsync_opts) return *cfg.rsync_opts;
+  const char* env = std::getenv("PARALLEL_RSYNC_OPTS");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("-rlDR");
+}
 
 std::string remote_workdir(const config& cfg, std::size_t seq) {
   if (!cfg.workdir) return {};
@@ -127,7 +142,7 @@ void check_remote_options(config& cfg) {
   const bool remote = !cfg.sshlogins.empty() || !cfg.sshloginfiles.empty();
   if (remote) {
     auto logins = all_logins(cfg);
-    if (logins.empty()) throw usage_error("no sshlogin given (an empty --sshloginfile?)");
+    if (logins.empty()) throw usage_error("no sshlogin given (an empty --sshloginfile, or no host in the -S @groups?)");
   }
   if ((cfg.onall || cfg.nonall) && !remote) throw usage_error("--onall / --nonall need -S or --sshloginfile");
   if (cfg.nonall) {
@@ -226,13 +241,67 @@ std::size_t remote_hosts::alive_count() const noexcept {
   return n;
 }
 
-std::optional<std::pair<std::size_t, std::size_t>> remote_hosts::acquire(std::optional<std::size_t> pinned) {
+bool remote_hosts::in_groups(std::size_t h, const std::vector<std::string>& groups) const {
+  if (groups.empty()) return true;
+  for (const auto& g : hosts_[h].login.groups)
+    if (std::find(groups.begin(), groups.end(), g) != groups.end()) return true;
+  return false;
+}
+
+bool remote_hosts::known_group(const std::string& g) const {
+  for (const auto& h : hosts_)
+    if (std::find(h.login.groups.begin(), h.login.groups.end(), g) != h.login.groups.end()) return true;
+  return false;
+}
+
+std::vector<std::string> remote_hosts::all_groups() const {
+  std::vector<std::string> out;
+  for (const auto& h : hosts_)
+    for (const auto& g : h.login.groups)
+      if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  return out;
+}
+
+bool remote_hosts::has_free(const std::vector<std::string>& groups) const {
+  if (!groups.empty() && !any_alive(groups)) return true;  // only dead hosts: it fails there at once (acquire)
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    const auto& h = hosts_[i];
+    if (h.alive && !h.retired && h.used < h.slots && in_groups(i, groups)) return true;
+  }
+  return false;
+}
+
+bool remote_hosts::any_alive(const std::vector<std::string>& groups) const {
+  for (std::size_t i = 0; i < hosts_.size(); ++i)
+    if (hosts_[i].alive && !hosts_[i].retired && in_groups(i, groups)) return true;
+  return false;
+}
+
+aio::task<void> remote_hosts::add(sshlogin login) {
+  for (const auto& h : hosts_)
+    if (h.login.name == login.name) co_return;
+  remote_host h;
+  h.login = std::move(login);
+  hosts_.push_back(std::move(h));
+  auto opened = open(hosts_.size() - 1);
+  co_await opened;
+}
+
+std::optional<std::pair<std::size_t, std::size_t>> remote_hosts::acquire(std::optional<std::size_t> pinned,
+                                                                          const std::vector<std::string>& groups) {
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     if (pinned && i != *pinned) continue;
+    if (!in_groups(i, groups)) continue;
     const auto& h = hosts_[i];
     if (!h.alive || h.retired || h.used >= h.slots) continue;
     if (!best || h.slots - h.used > hosts_[*best].slots - hosts_[*best].used) best = i;
+  }
+  if (!best && !pinned && !groups.empty() && !any_alive(groups)) {
+    // Its groups have only hosts that are gone: the job goes to one of them and fails with ssh's 255, as
+    // GNU's does, rather than waiting for ever.
+    for (std::size_t i = 0; i < hosts_.size() && !best; ++i)
+      if (in_groups(i, groups)) best = i;
   }
   if (!best) return std::nullopt;
   remote_host& h = hosts_[*best];
@@ -401,7 +470,7 @@ aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
   ssh.pop_back();
   std::string cmd;
   if (h.has_rsync && !find_program("rsync").empty()) {
-    cmd = "rsync -rlDR -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
+    cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
           shell_quote(dest + ":" + (wd.empty() ? std::string() : wd + "/"));
   } else {
     std::string remote = wd.empty() ? "tar xf -" : "mkdir -p " + shell_quote(wd) + " && cd " + shell_quote(wd) + " && tar xf -";

@@ -43,7 +43,22 @@ sshlogin parse_sshlogin(std::string_view text) {
   std::string_view s = trim(text);
   if (s.empty()) throw bad("empty");
   sshlogin r;
-  if (s.front() == '@') throw bad("host groups (@group/) are not implemented in sluice");
+  if (s.front() == '@') {  // @grp+grp/ (or @grp alone: a selection)
+    std::size_t slash = s.find('/');
+    std::string_view list = s.substr(1, slash == std::string_view::npos ? std::string_view::npos : slash - 1);
+    if (trim(list).empty()) throw bad("no host group name after '@'");
+    for (auto& g : split_string(list, '+')) {
+      if (trim(g).empty()) throw bad("an empty host group name");
+      r.groups.push_back(g);
+    }
+    if (slash == std::string_view::npos) {
+      r.group_only = true;
+      return r;
+    }
+    s = trim(s.substr(slash + 1));
+    if (s.empty()) throw bad("no host after '@" + std::string(list) + "/'");
+  }
+  r.groups.emplace_back(s);  // GNU: a host is in the group named by its "N/host" text
   // N/: only digits before the first '/' make a CPU count.
   if (auto slash = s.find('/'); slash != std::string_view::npos && all_digits(s.substr(0, slash))) {
     std::string_view n = s.substr(0, slash);
@@ -65,6 +80,7 @@ sshlogin parse_sshlogin(std::string_view text) {
   if (login == ":") {
     if (!r.command.empty()) throw bad("':' (this machine) takes no ssh command");
     r.local = true;
+    if (r.name != r.groups.back()) r.groups.push_back(r.name);
     return r;
   }
   std::string_view hostport = login;
@@ -108,6 +124,7 @@ sshlogin parse_sshlogin(std::string_view text) {
       throw bad("port must be a number from 1 to 65535, not '" + r.port + "'");
   }
   r.host = std::string(host);
+  if (r.name != r.groups.back()) r.groups.push_back(r.name);
   return r;
 }
 

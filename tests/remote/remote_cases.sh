@@ -83,6 +83,56 @@ diff_workdir_three_dots() {
   echo "rc=$?"
 }
 
+diff_hostgroups() {
+  hosts 3
+  # Each argument's @groups pick its hosts: g2 is only sl2, g3 only sl3, a host is also the group of its
+  # name, and "g2+g3" allows either (the job prints which set it landed in, not the host GNU happens to pick).
+  par --ssh "$SSH_WRAP" --hostgroups -S @g1/1/sl1,@g1+g2/1/sl2 -S @g3/1/sl3 -k \
+    'echo {} $PARALLEL_SSHHOST | sed "s/ sl[23]\$/ sl2-or-3/; s/^d sl2-or-3/d ok/"' ::: a@g2 b@g3 c@sl1 d@g2+g3 e
+  echo "rc=$?"
+  # without --hostgroups an argument's '@' is plain text; `-S @g1` keeps only g1's hosts
+  par --ssh "$SSH_WRAP" -S @g1/sl1,@g2/sl2 -S @g1 -k 'echo {} $PARALLEL_SSHHOST' ::: a@g2 b
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/sl1,@g2/sl2 -k 'echo {} $PARALLEL_SSHHOST $PARALLEL_ARGHOSTGROUPS' ::: a@g1 b@g2+zz
+  echo "rc=$?"
+}
+
+diff_hostgroups_later_job_goes_first() {
+  hosts 2
+  # One slot in g1: its three jobs run one after another on sl1 while g2's job runs at once on sl2.
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/1/sl1,@g2/1/sl2 --joblog jl -k 'sleep 0.5; echo {} $PARALLEL_SSHHOST' \
+    ::: a@g1 b@g1 c@g1 d@g2
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2}' jl | sort -n
+  # d started before c ended: it did not wait behind g1's queue
+  awk -F'\t' 'NR > 1 {printf "%d %.3f %.3f\n", $1, $3, $3 + $4}' jl | sort -n |
+    awk '{s[$1] = $2; e[$1] = $3} END {print (s[4] < e[3]) ? "d went ahead" : "d waited"}'
+}
+
+diff_hostgroups_unknown_group_is_a_host() {
+  hosts 2
+  # A group no sshlogin has is taken as an sshlogin (GNU: "Adding hostgroups"): sl2 is logged in to and
+  # used; zz cannot be reached, so its job fails there (one failure).
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/sl1 -k 'echo {} $PARALLEL_SSHHOST' ::: a@g1 b@sl2 c@zz
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP" -S @g1/sl1 -S @zz 'echo {}' ::: a
+  echo "rc=$?"
+}
+
+diff_rsync_opts() {
+  hosts 1
+  printf 'x\n' >data
+  chmod 644 data
+  # --rsync-opts replaces the transfer's options: here they set the mode of what arrives.
+  par --ssh "$SSH_WRAP" -S sl1 --workdir /tmp/sluice-ro-$$ --rsync-opts '-rlR --chmod=F600' --transferfile {} \
+    'stat -c %a {}; cat {}' ::: data
+  echo "rc=$?"
+  PARALLEL_RSYNC_OPTS='-rlR --chmod=F640' par --ssh "$SSH_WRAP" -S sl1 --workdir /tmp/sluice-ro2-$$ --trc {} \
+    'stat -c %a {}' ::: data
+  echo "rc=$?"
+  rm -rf /tmp/sluice-ro-$$ /tmp/sluice-ro2-$$
+}
+
 # --- beyond GNU (sluice only) -------------------------------------------------------------------------------
 check_dead_host_requeued() {
   hosts 2
@@ -171,7 +221,7 @@ check_pacing_30_slots() {
 check_bad_sshlogins() {
   hosts 1
   local bad
-  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@grp/sl1' 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
+  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@/sl1' '@g+/sl1' '@g/' 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
     par --ssh "$SSH_WRAP" -S "$bad" 'touch ran' ::: 1 >out 2>err
     expect_eq "exit status for -S '$bad'" "$?" 255
     expect_eq "stderr lines for -S '$bad'" "$(wc -l <err)" 1
