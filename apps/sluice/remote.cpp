@@ -183,10 +183,7 @@ remote_hosts::~remote_hosts() {
 
 std::vector<std::string> remote_hosts::words(const remote_host& h) const {
   if (!h.login.command.empty()) return h.login.command;
-  std::vector<std::string> w;
-  for (auto& x : split_string(cfg_.ssh_command, ' '))
-    if (!x.empty()) w.push_back(x);
-  return w;
+  return split_words(cfg_.ssh_command);
 }
 
 bool remote_hosts::ssh_like(const remote_host& h) const {

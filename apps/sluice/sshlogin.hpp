@@ -23,6 +23,9 @@ struct sshlogin {
   bool group_only = false;
 };
 
+// Words separated by spaces and tabs (an ssh command's, --ssh's): as the shell GNU hands them to splits them.
+std::vector<std::string> split_words(std::string_view s);
+
 // One sshlogin; throws usage_error("bad sshlogin '...': why") for malformed text.
 sshlogin parse_sshlogin(std::string_view text);
 

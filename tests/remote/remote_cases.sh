@@ -119,6 +119,21 @@ diff_hostgroups_unknown_group_is_a_host() {
   echo "rc=$?"
 }
 
+diff_tabs_and_spaces_in_sshlogins() {
+  hosts 2
+  local t
+  t=$(printf '\t')
+  # An ssh command's words may be separated by tabs (GNU's shell splits them), in -S, in --ssh and in a
+  # --sshloginfile; the login follows the last space; blank space around an sshlogin is dropped.
+  par -S "$SSH_WRAP$t-p 22 sl1" 'echo {} $PARALLEL_SSHLOGIN' ::: a | sed "s|$SSH_WRAP|WRAP|"
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP$t-p${t}22" -S sl1 'echo {}' ::: b
+  echo "rc=$?"
+  printf '1/sl1%s\n%s# a comment\n\n1/%s%s-p 22 sl2\n' "$t" "$t" "$SSH_WRAP" "$t" >slf
+  par --ssh "$SSH_WRAP" --slf slf -k 'echo {} $PARALLEL_SSHHOST' ::: c d | sort
+  echo "rc=$?"
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
@@ -221,7 +236,7 @@ check_pacing_30_slots() {
 check_bad_sshlogins() {
   hosts 1
   local bad
-  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@/sl1' '@g+/sl1' '@g/' 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
+  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@/sl1' '@g+/sl1' '@g/' "ssh -p 22$(printf '\t')sl1" 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
     par --ssh "$SSH_WRAP" -S "$bad" 'touch ran' ::: 1 >out 2>err
     expect_eq "exit status for -S '$bad'" "$?" 255
     expect_eq "stderr lines for -S '$bad'" "$(wc -l <err)" 1
