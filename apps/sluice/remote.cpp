@@ -25,10 +25,17 @@ namespace sluice::app {
 namespace {
 
 // Runs on the remote host under any POSIX sh (dash, busybox ash): the job as its own process group, killed
-// when stdin (held open by the runner) ends. The job itself reads /dev/null.
+// when stdin (held open by the runner) ends. The job itself reads /dev/null, or with --pipe ($2 = the block's
+// size) the block: the first $2 bytes of stdin, kept in an unlinked temp file (head -c: coreutils, busybox).
 constexpr const char* k_remote_wrapper =
-    "exec 3<&0 </dev/null\n"
-    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" & else set -m; sh -c \"$1\" & fi\n"
+    "exec 3<&0 4</dev/null </dev/null\n"
+    "if [ -n \"$2\" ]; then\n"
+    "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
+    "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] && exec 4<\"$f\" || { rm -f \"$f\"; exit 255; }\n"
+    "  rm -f \"$f\"\n"
+    "fi\n"
+    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <&4 & else set -m; sh -c \"$1\" <&4 & fi\n"
+    "exec 4<&-\n"
     "p=$!\n"
     "{ while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 >/dev/null 2>&1 &\n"
     "w=$!\n"
@@ -152,7 +159,10 @@ void check_remote_options(config& cfg) {
     cfg.max_args = 0;
     cfg.max_replace_args = true;
   }
-  if (remote && cfg.pipe) throw usage_error("--pipe with -S is not implemented in sluice");
+  if (remote && (cfg.pipe || cfg.pipe_part)) {
+    const char* which = cfg.tee ? "--tee" : cfg.round_robin ? "--round-robin" : cfg.cat ? "--cat" : cfg.fifo ? "--fifo" : nullptr;
+    if (which != nullptr) throw usage_error(std::string(which) + " with -S is not implemented in sluice");
+  }
 }
 
 remote_hosts::remote_hosts(const config& cfg) : cfg_(cfg) {
@@ -215,13 +225,15 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
 
 std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                                 const std::vector<std::pair<std::string, std::string>>& exports,
-                                                const std::string& workdir) const {
+                                                const std::string& workdir,
+                                                std::optional<std::size_t> block) const {
   std::string inner;
   for (const auto& [k, v] : exports) inner += k + "=" + shell_quote(v) + "; export " + k + "; ";
   if (!workdir.empty()) inner += "mkdir -p " + shell_quote(workdir) + " && cd " + shell_quote(workdir) + " || exit 255; ";
   inner += command;
   std::vector<std::string> a = ssh_argv(h, slot);
-  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner));
+  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) +
+              (block ? " " + std::to_string(*block) : std::string()));
   return a;
 }
 

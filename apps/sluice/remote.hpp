@@ -103,10 +103,12 @@ class remote_hosts {
   void release(std::size_t h, std::size_t slot);
 
   // The local argv that runs `command` (a shell command line) on host h in slot `slot`, with `exports`
-  // (NAME=value pairs) set there, in the --workdir.
+  // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
+  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always).
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
-                                    const std::string& workdir) const;
+                                    const std::string& workdir,
+                                    std::optional<std::size_t> block = std::nullopt) const;
   // The ssh command (with its options and the destination) for host h, slot's master; for transfers.
   std::vector<std::string> ssh_argv(std::size_t h, std::size_t slot, bool fresh_login = false) const;
 

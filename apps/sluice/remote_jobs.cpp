@@ -88,7 +88,9 @@ std::vector<std::string> runner::remote_argv(job& j) {
   for (const auto& name : cfg_.env_names) {
     if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
   }
-  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir);
+  std::optional<std::size_t> block;
+  if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
+  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block);
 }
 
 // Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.

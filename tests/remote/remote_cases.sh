@@ -134,6 +134,27 @@ diff_tabs_and_spaces_in_sshlogins() {
   echo "rc=$?"
 }
 
+diff_pipe() {
+  hosts 2
+  # --pipe -S: each block is the remote job's stdin (the joblog's Send and Receive count its bytes).
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 -k 'wc -l; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  seq 100000 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe --block 100k -k md5sum | md5sum
+  seq 5 | par --ssh "$SSH_WRAP" -S 1/sl1 --pipe -N2 --joblog jl 'cat; exit 3'
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2, $5, $6, $7}' jl | sort -n
+  # a job that does not read its block
+  seq 3 | par --ssh "$SSH_WRAP" -S sl1 --pipe -N1 -k 'echo x'
+  echo "rc=$?"
+}
+
+diff_pipe_part() {
+  hosts 2
+  seq 1000 >in
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe-part -a in --block 1k -k 'wc -l' | awk '{s += $1} END {print s}'
+  echo "rc=$?"
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
@@ -203,6 +224,19 @@ jobs_left_after() {
   local i=0
   while [ "$(count_marker "echo $1")" -gt 0 ] && [ $i -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
   count_marker "echo $1"
+}
+
+check_pipe_no_orphan_after_sigkill() {
+  hosts 2
+  local mark=sluiceremote$$x$RANDOM
+  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
+  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 "cat >/dev/null; sleep 300; echo $mark" &
+  RUNNER_PID=$!
+  local i=0
+  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
+  [ "$(count_marker "echo $mark")" -ge 4 ] || fail "the jobs did not start"
+  kill -KILL "$RUNNER_PID"
+  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
 }
 
 check_no_orphan_after_sigkill() {
