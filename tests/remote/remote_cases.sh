@@ -130,7 +130,8 @@ diff_tabs_and_spaces_in_sshlogins() {
   par --ssh "$SSH_WRAP$t-p${t}22" -S sl1 'echo {}' ::: b
   echo "rc=$?"
   printf '1/sl1%s\n%s# a comment\n\n1/%s%s-p 22 sl2\n' "$t" "$t" "$SSH_WRAP" "$t" >slf
-  par --ssh "$SSH_WRAP" --slf slf -k 'echo {} $PARALLEL_SSHHOST' ::: c d | sort
+  # (one slot each and two jobs that take a second: each host runs one)
+  par --ssh "$SSH_WRAP" --slf slf 'sleep 1; true {}; echo $PARALLEL_SSHHOST' ::: c d | sort
   echo "rc=$?"
 }
 
