@@ -354,20 +354,19 @@ aio::task<void> runner::feed() {
         continue;
       }
     }
-    if (read_all) {
-      input_done_ = true;
-      co_return;
-    }
+    if (read_all) co_return;
     auto next = sql_ ? sql_->next() : feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
+      input_done_ = true;
       std::string err = feed_->error();
       if (!err.empty()) {
         std::string m = "sluice: " + err + "\n";
         write_all(2, m.data(), m.size());
         final_status_ = 255;
       }
-      read_all = true;
+      if (waiting.empty()) co_return;
+      read_all = true;  // the jobs held back still start, as slots of their groups free up
       continue;
     }
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
