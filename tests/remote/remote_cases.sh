@@ -193,6 +193,19 @@ check_dead_host_requeued() {
   [ $((SECONDS - start)) -lt 40 ] || fail "took $((SECONDS - start)) s"
 }
 
+check_pipe_dead_host_requeued() {
+  hosts 2
+  # --pipe: a job requeued from a host that lost its network gets its block again on the other host.
+  (sleep 3; ip -n "$(host_ns 2)" link set lo down) &
+  seq 12 | par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 'sleep 2; cat' >out 2>err
+  local rc=$?
+  wait
+  ip -n "$(host_ns 2)" link set lo up
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort -n out | tr '\n' ' ')" "$(seq 12 | tr '\n' ' ')"
+  grep -q 'host sl2 stopped answering' err || fail "no report of the dead host: $(cat err)"
+}
+
 check_frozen_sshd_requeued() {
   hosts 2
   # Every sshd process of sl2 (listener and sessions) stopped: the same as a host that hangs.
