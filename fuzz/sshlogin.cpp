@@ -11,6 +11,12 @@
 namespace {
 
 void check_login(const sluice::app::sshlogin& l) {
+  if (l.group_only) {  // `@grp+grp`: groups, no host
+    FUZZ_CHECK(!l.groups.empty() && l.host.empty());
+    for (const auto& g : l.groups) FUZZ_CHECK(!g.empty() && g.find_first_of("+/") == std::string::npos);
+    return;
+  }
+  FUZZ_CHECK(!l.groups.empty() && l.groups.back() == l.name);  // a host is always in the group of its name
   if (l.local) {
     FUZZ_CHECK(l.host.empty() && l.command.empty());
     return;

@@ -292,6 +292,8 @@ std::vector<option_spec> make_options() {
     g.ssh_command = v;
   });
   flag({"controlmaster"}, 'M', [](c& g) { g.controlmaster = true; });
+  flag({"hostgroups", "hostgroup", "hostgrp", "hgrp"}, '\0', [](c& g) { g.hostgroups = true; });
+  val({"rsync-opts", "rsyncopts"}, '\0', [](c& g, s v) { g.rsync_opts = v; });
   val({"sshdelay", "ssh-delay"}, '\0', [](c& g, s v) { g.ssh_delay = parse_duration("--sshdelay", v); });
   val({"transferfile", "tf"}, '\0', [](c& g, s v) { g.transfer_files.push_back(v); });
   flag({"transfer"}, '\0', [](c& g) { g.transfer_files.push_back("{}"); });

@@ -21,6 +21,7 @@ struct job_args {
   std::size_t seq = 0;
   std::vector<arg_record> records;
   std::string block;  // --pipe: the bytes for the job's stdin
+  std::vector<std::string> hostgroups{};  // --hostgroups: the groups its first argument named (empty: any host)
   const command_template* tpl = nullptr;  // --sqlworker: the command of the job's own row (else the runner's)
 };
 

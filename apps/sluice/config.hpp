@@ -181,6 +181,8 @@ struct config {
   std::vector<std::string> sshlogins{};
   std::vector<std::string> sshloginfiles{};
   std::string ssh_command = "ssh";          // --ssh
+  bool hostgroups = false;                   // --hostgroups: an argument's @grp+grp picks its hosts
+  std::optional<std::string> rsync_opts;     // --rsync-opts (else $PARALLEL_RSYNC_OPTS, else -rlDR)
   bool controlmaster = false;                // -M: multiplex even when --ssh does not look like ssh
   double ssh_delay = 0;                      // --sshdelay seconds between logins
   std::vector<std::string> transfer_files{}; // --transferfile (--transfer: {})

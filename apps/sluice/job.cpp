@@ -365,8 +365,9 @@ aio::task<void> runner::execute(job& j) {
       ++live_dealers_;
       dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
     }
-    else in.close();
-    if (cfg_.retries <= 1) std::string().swap(j.args.block);  // no retry will need it: free it now
+    else if (!remote) in.close();  // a remote job's stdin stays open: its end tells the host the runner is gone
+    // No retry will need it: free it now (a remote job keeps it, to run again elsewhere if its host dies).
+    if (cfg_.retries <= 1 && !remote) std::string().swap(j.args.block);
   }
   aio::handle<void> out_pump, err_pump;
   if (!ungroup) {

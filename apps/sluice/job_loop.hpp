@@ -117,6 +117,7 @@ class runner {
   std::vector<std::string> remote_argv(job& j);
   aio::task<bool> requeue_if_lost(job& j);   // its host died: logged, freed, a slot waited for; true
   aio::task<void> start_on_all(job_args a);  // --onall / --nonall: the job once on every host
+  aio::task<void> take_hostgroups(job_args& a);  // --hostgroups: strips every argument's @grp, keeps the first's
   aio::task<void> transfer_files(job& j);    // --transferfile, before the job
   aio::task<void> return_files(job& j);      // --return and --cleanup, after it
   aio::task<bool> run_local_shell(job& j, std::string command);  // by value: the task outlives the call

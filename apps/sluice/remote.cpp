@@ -25,10 +25,17 @@ namespace sluice::app {
 namespace {
 
 // Runs on the remote host under any POSIX sh (dash, busybox ash): the job as its own process group, killed
-// when stdin (held open by the runner) ends. The job itself reads /dev/null.
+// when stdin (held open by the runner) ends. The job itself reads /dev/null, or with --pipe ($2 = the block's
+// size) the block: the first $2 bytes of stdin, kept in an unlinked temp file (head -c: coreutils, busybox).
 constexpr const char* k_remote_wrapper =
-    "exec 3<&0 </dev/null\n"
-    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" & else set -m; sh -c \"$1\" & fi\n"
+    "exec 3<&0 4</dev/null </dev/null\n"
+    "if [ -n \"$2\" ]; then\n"
+    "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
+    "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] && exec 4<\"$f\" || { rm -f \"$f\"; exit 255; }\n"
+    "  rm -f \"$f\"\n"
+    "fi\n"
+    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <&4 & else set -m; sh -c \"$1\" <&4 & fi\n"
+    "exec 4<&-\n"
     "p=$!\n"
     "{ while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 >/dev/null 2>&1 &\n"
     "w=$!\n"
@@ -96,9 +103,18 @@ std::vector<sshlogin> all_logins(const config& cfg) {
   }
   for (const auto& f : cfg.sshloginfiles)
     for (auto& h : parse_sshloginfile(read_text_file(sshloginfile_path(f)))) out.push_back(std::move(h));
+  // `-S @grp`: only the hosts in one of these groups are used.
+  std::vector<std::string> allowed;
+  for (const auto& h : out)
+    if (h.group_only) allowed.insert(allowed.end(), h.groups.begin(), h.groups.end());
   // The same login twice is one host (GNU merges them too, adding nothing).
   std::vector<sshlogin> uniq;
   for (auto& h : out) {
+    if (h.group_only) continue;
+    if (!allowed.empty() && std::none_of(h.groups.begin(), h.groups.end(), [&](const std::string& g) {
+          return std::find(allowed.begin(), allowed.end(), g) != allowed.end();
+        }))
+      continue;
     bool dup = false;
     for (auto& u : uniq)
       if (u.name == h.name) dup = true;
@@ -108,6 +124,12 @@ std::vector<sshlogin> all_logins(const config& cfg) {
 }
 
 }  // namespace
+
+std::string rsync_options(const config& cfg) {
+  if (cfg.rsync_opts) return *cfg.rsync_opts;
+  const char* env = std::getenv("PARALLEL_RSYNC_OPTS");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string("-rlDR");
+}
 
 std::string remote_workdir(const config& cfg, std::size_t seq) {
   if (!cfg.workdir) return {};
@@ -127,7 +149,7 @@ void check_remote_options(config& cfg) {
   const bool remote = !cfg.sshlogins.empty() || !cfg.sshloginfiles.empty();
   if (remote) {
     auto logins = all_logins(cfg);
-    if (logins.empty()) throw usage_error("no sshlogin given (an empty --sshloginfile?)");
+    if (logins.empty()) throw usage_error("no sshlogin given (an empty --sshloginfile, or no host in the -S @groups?)");
   }
   if ((cfg.onall || cfg.nonall) && !remote) throw usage_error("--onall / --nonall need -S or --sshloginfile");
   if (cfg.nonall) {
@@ -137,7 +159,10 @@ void check_remote_options(config& cfg) {
     cfg.max_args = 0;
     cfg.max_replace_args = true;
   }
-  if (remote && cfg.pipe) throw usage_error("--pipe with -S is not implemented in sluice");
+  if (remote && (cfg.pipe || cfg.pipe_part)) {
+    const char* which = cfg.tee ? "--tee" : cfg.round_robin ? "--round-robin" : cfg.cat ? "--cat" : cfg.fifo ? "--fifo" : nullptr;
+    if (which != nullptr) throw usage_error(std::string(which) + " with -S is not implemented in sluice");
+  }
 }
 
 remote_hosts::remote_hosts(const config& cfg) : cfg_(cfg) {
@@ -168,10 +193,7 @@ remote_hosts::~remote_hosts() {
 
 std::vector<std::string> remote_hosts::words(const remote_host& h) const {
   if (!h.login.command.empty()) return h.login.command;
-  std::vector<std::string> w;
-  for (auto& x : split_string(cfg_.ssh_command, ' '))
-    if (!x.empty()) w.push_back(x);
-  return w;
+  return split_words(cfg_.ssh_command);
 }
 
 bool remote_hosts::ssh_like(const remote_host& h) const {
@@ -203,13 +225,15 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
 
 std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                                 const std::vector<std::pair<std::string, std::string>>& exports,
-                                                const std::string& workdir) const {
+                                                const std::string& workdir,
+                                                std::optional<std::size_t> block) const {
   std::string inner;
   for (const auto& [k, v] : exports) inner += k + "=" + shell_quote(v) + "; export " + k + "; ";
   if (!workdir.empty()) inner += "mkdir -p " + shell_quote(workdir) + " && cd " + shell_quote(workdir) + " || exit 255; ";
   inner += command;
   std::vector<std::string> a = ssh_argv(h, slot);
-  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner));
+  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) +
+              (block ? " " + std::to_string(*block) : std::string()));
   return a;
 }
 
@@ -226,13 +250,67 @@ std::size_t remote_hosts::alive_count() const noexcept {
   return n;
 }
 
-std::optional<std::pair<std::size_t, std::size_t>> remote_hosts::acquire(std::optional<std::size_t> pinned) {
+bool remote_hosts::in_groups(std::size_t h, const std::vector<std::string>& groups) const {
+  if (groups.empty()) return true;
+  for (const auto& g : hosts_[h].login.groups)
+    if (std::find(groups.begin(), groups.end(), g) != groups.end()) return true;
+  return false;
+}
+
+bool remote_hosts::known_group(const std::string& g) const {
+  for (const auto& h : hosts_)
+    if (std::find(h.login.groups.begin(), h.login.groups.end(), g) != h.login.groups.end()) return true;
+  return false;
+}
+
+std::vector<std::string> remote_hosts::all_groups() const {
+  std::vector<std::string> out;
+  for (const auto& h : hosts_)
+    for (const auto& g : h.login.groups)
+      if (std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+  return out;
+}
+
+bool remote_hosts::has_free(const std::vector<std::string>& groups) const {
+  if (!groups.empty() && !any_alive(groups)) return true;  // only dead hosts: it fails there at once (acquire)
+  for (std::size_t i = 0; i < hosts_.size(); ++i) {
+    const auto& h = hosts_[i];
+    if (h.alive && !h.retired && h.used < h.slots && in_groups(i, groups)) return true;
+  }
+  return false;
+}
+
+bool remote_hosts::any_alive(const std::vector<std::string>& groups) const {
+  for (std::size_t i = 0; i < hosts_.size(); ++i)
+    if (hosts_[i].alive && !hosts_[i].retired && in_groups(i, groups)) return true;
+  return false;
+}
+
+aio::task<void> remote_hosts::add(sshlogin login) {
+  for (const auto& h : hosts_)
+    if (h.login.name == login.name) co_return;
+  remote_host h;
+  h.login = std::move(login);
+  hosts_.push_back(std::move(h));
+  auto opened = open(hosts_.size() - 1);
+  co_await opened;
+}
+
+std::optional<std::pair<std::size_t, std::size_t>> remote_hosts::acquire(std::optional<std::size_t> pinned,
+                                                                          const std::vector<std::string>& groups) {
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     if (pinned && i != *pinned) continue;
+    if (!in_groups(i, groups)) continue;
     const auto& h = hosts_[i];
     if (!h.alive || h.retired || h.used >= h.slots) continue;
     if (!best || h.slots - h.used > hosts_[*best].slots - hosts_[*best].used) best = i;
+  }
+  if (!best && !pinned && !groups.empty() && !any_alive(groups)) {
+    // Its groups have only hosts that are gone: the job goes to one of them and fails with ssh's 255, as
+    // GNU's does, rather than waiting for ever.
+    for (std::size_t i = 0; i < hosts_.size() && !best; ++i)
+      if (in_groups(i, groups)) best = i;
   }
   if (!best) return std::nullopt;
   remote_host& h = hosts_[*best];
@@ -401,7 +479,7 @@ aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
   ssh.pop_back();
   std::string cmd;
   if (h.has_rsync && !find_program("rsync").empty()) {
-    cmd = "rsync -rlDR -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
+    cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
           shell_quote(dest + ":" + (wd.empty() ? std::string() : wd + "/"));
   } else {
     std::string remote = wd.empty() ? "tar xf -" : "mkdir -p " + shell_quote(wd) + " && cd " + shell_quote(wd) + " && tar xf -";

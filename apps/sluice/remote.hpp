@@ -34,6 +34,10 @@ void check_remote_options(config& cfg);
 // "." this directory (relative to the home directory when inside it), else the name as given.
 std::string remote_workdir(const config& cfg, std::size_t seq);
 
+// rsync's options for transfers, as shell words: --rsync-opts, else $PARALLEL_RSYNC_OPTS, else -rlDR (GNU's
+// -rlDzR without compression; -R keeps the paths relative, which the transfers rely on).
+std::string rsync_options(const config& cfg);
+
 // Starts argv with all three standard streams on /dev/null (an ssh master, or its "-O exit").
 aio::task<aio::process> spawn_quiet(std::vector<std::string> argv);
 // A helper command run on this machine (an ssh login or probe, a transfer): stdin from /dev/null, stderr
@@ -82,15 +86,29 @@ class remote_hosts {
   std::size_t alive_slots() const noexcept;
   std::size_t alive_count() const noexcept;
 
-  // A free slot: on `pinned` when given, else on the alive host with the most free slots. nullopt if none.
-  std::optional<std::pair<std::size_t, std::size_t>> acquire(std::optional<std::size_t> pinned = std::nullopt);
+  // A free slot: on `pinned` when given, else on the alive host (in one of `groups`, if any are given) with
+  // the most free slots. nullopt if none.
+  std::optional<std::pair<std::size_t, std::size_t>> acquire(std::optional<std::size_t> pinned = std::nullopt,
+                                                             const std::vector<std::string>& groups = {});
+
+  // --hostgroups: is host h in one of `groups` (any host when empty)? Is g the group of some host? Every
+  // group of the hosts; a free slot, or an alive host at all, in one of `groups`.
+  bool in_groups(std::size_t h, const std::vector<std::string>& groups) const;
+  bool known_group(const std::string& g) const;
+  std::vector<std::string> all_groups() const;
+  bool has_free(const std::vector<std::string>& groups) const;
+  bool any_alive(const std::vector<std::string>& groups) const;
+  // A host named while running (GNU: an argument's group that no sshlogin has is logged in to as a host).
+  aio::task<void> add(sshlogin login);
   void release(std::size_t h, std::size_t slot);
 
   // The local argv that runs `command` (a shell command line) on host h in slot `slot`, with `exports`
-  // (NAME=value pairs) set there, in the --workdir.
+  // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
+  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always).
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
-                                    const std::string& workdir) const;
+                                    const std::string& workdir,
+                                    std::optional<std::size_t> block = std::nullopt) const;
   // The ssh command (with its options and the destination) for host h, slot's master; for transfers.
   std::vector<std::string> ssh_argv(std::size_t h, std::size_t slot, bool fresh_login = false) const;
 

@@ -55,7 +55,7 @@ bool runner::remote_job(const job& j) const {
 }
 
 void runner::assign_host(job& j) {
-  auto got = remote_->acquire(pin_);
+  auto got = remote_->acquire(pin_, j.args.hostgroups);
   if (!got) return;  // nothing free (a pinned host full): runs as a local job would not; see execute
   j.host = got->first;
   j.host_slot = got->second;
@@ -75,10 +75,22 @@ std::vector<std::string> runner::remote_argv(job& j) {
       {"PARALLEL_SSHLOGIN", h.login.name},
       {"PARALLEL_SSHHOST", h.login.host},
   };
+  if (cfg_.hostgroups) {
+    auto plus = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (const auto& g : v) s += (s.empty() ? "" : "+") + g;
+      return s;
+    };
+    exports.emplace_back("PARALLEL_HOSTGROUPS", plus(h.login.groups));
+    exports.emplace_back("PARALLEL_ARGHOSTGROUPS",
+                         plus(j.args.hostgroups.empty() ? remote_->all_groups() : j.args.hostgroups));
+  }
   for (const auto& name : cfg_.env_names) {
     if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
   }
-  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir);
+  std::optional<std::size_t> block;
+  if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
+  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block);
 }
 
 // Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.
@@ -101,7 +113,7 @@ aio::task<void> runner::transfer_files(job& j) {
   std::string cmd;
   if (h.has_rsync && !find_program("rsync").empty()) {
     // -R keeps the relative path (a "/./" in it cuts what is kept, as GNU's does).
-    cmd = "rsync -rlDR -e " + shell_quote(join_quoted(ssh)) + " -- " + join_quoted(files) + " " +
+    cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(join_quoted(ssh)) + " -- " + join_quoted(files) + " " +
           shell_quote(dest + ":" + (j.workdir.empty() ? std::string() : j.workdir + "/"));
   } else {
     std::string remote = j.workdir.empty() ? "tar xf -"
@@ -127,7 +139,7 @@ aio::task<void> runner::return_files(job& j) {
   if (!back.empty()) {
     std::string cmd;
     if (h.has_rsync && !find_program("rsync").empty()) {
-      cmd = "rsync -rlDR -e " + shell_quote(join_quoted(ssh)) + " --";
+      cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(join_quoted(ssh)) + " --";
       for (const auto& f : back)
         cmd += " " + shell_quote(dest + ":" + (j.workdir.empty() || f[0] == '/' ? f : j.workdir + "/./" + f));
       cmd += " .";
@@ -187,6 +199,7 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
     }
     co_return false;  // counted as failed where it ran
   }
+  if (!remote_->any_alive(j.args.hostgroups)) co_return false;  // no host of its groups is left
   auto it = std::find(running_.begin(), running_.end(), &j);
   if (it != running_.end()) running_.erase(it);
   release_slot(j.slot);
@@ -207,17 +220,55 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
   // Wait for a free slot on a live host (the feeder starts nothing new meanwhile: this job still counts).
   for (;;) {
     if (stop_starting_) co_return false;
-    bool free = false;
-    for (std::size_t h = 0; h < remote_->size(); ++h) {
-      const remote_host& r = remote_->host(h);
-      if (r.alive && !r.retired && r.used < r.slots) free = true;
-    }
-    if (free) break;
+    if (remote_->has_free(j.args.hostgroups)) break;
     changed_.clear();
     auto w = changed_.wait();
     co_await w;
   }
   co_return true;
+}
+
+}  // namespace sluice::app
+
+namespace sluice::app {
+
+// --hostgroups: every argument loses its "@grp+grp" (from its first '@'); the job's own groups are those of
+// its first argument. Groups no host has are, as GNU's, taken as sshlogins and logged in to.
+aio::task<void> runner::take_hostgroups(job_args& a) {
+  bool first = true;
+  for (auto& rec : a.records) {
+    for (auto& v : rec) {
+      auto at = v.find('@');
+      if (at != std::string::npos && at + 1 < v.size()) {
+        std::string groups = v.substr(at + 1);
+        v.erase(at);
+        if (first)
+          for (auto& g : split_string(groups, '+'))
+            if (!g.empty()) a.hostgroups.push_back(std::move(g));
+      }
+      first = false;
+    }
+  }
+  if (a.hostgroups.empty() || !remote_) co_return;
+  for (const auto& g : a.hostgroups)
+    if (remote_->known_group(g)) co_return;
+  std::string names;
+  for (const auto& g : a.hostgroups) names += (names.empty() ? "" : " ") + g;
+  std::string m = "sluice: Warning: Adding hostgroups: " + names + "\n";
+  write_all(2, m.data(), m.size());
+  for (const auto& g : a.hostgroups) {
+    try {
+      auto added = remote_->add(parse_sshlogin(g));
+      co_await added;
+    } catch (const usage_error& e) {
+      std::string err = std::string("sluice: ") + e.what() + "\n";
+      write_all(2, err.data(), err.size());
+      final_status_ = 255;
+      stop_starting();
+      co_return;
+    }
+  }
+  cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
 }
 
 }  // namespace sluice::app

@@ -327,8 +327,14 @@ void runner::abandon(job& j) {
 aio::task<void> runner::feed() {
   const std::size_t max_held = std::max<std::size_t>(1024, cfg_.jobs * 4);
   const std::size_t max_outbox = 64;  // a slow stdout holds back new jobs, not the loop
+  // --hostgroups with -S: jobs read whose groups have no free slot yet, with their output order. A later
+  // job whose group has one goes first, as GNU's; at most this many are held back before the reading waits.
+  const bool by_group = cfg_.hostgroups && remote_ && !cfg_.dry_run && !cfg_.onall && !cfg_.nonall;
+  const std::size_t max_waiting = 100000;
+  std::deque<std::pair<job_args, std::size_t>> waiting;
+  bool read_all = false;
   for (;;) {
-    while (!stop_starting_ && (active_ >= cfg_.jobs || (cfg_.keep_order && held_.size() >= max_held) ||
+    while (!stop_starting_ && (active_ >= cfg_.jobs || (cfg_.keep_order && held_.size() >= max_held && waiting.empty()) ||
                                outbox_.size() >= max_outbox)) {
       changed_.clear();
       auto w = changed_.wait();
@@ -340,6 +346,23 @@ aio::task<void> runner::feed() {
       co_await wait;
       if (stop_starting_) co_return;
     }
+    if (!waiting.empty()) {
+      auto fits = std::find_if(waiting.begin(), waiting.end(),
+                               [&](const auto& w) { return remote_->has_free(w.first.hostgroups); });
+      if (fits != waiting.end()) {
+        auto [args, order] = std::move(*fits);
+        waiting.erase(fits);
+        start(std::move(args), 1, order);
+        continue;
+      }
+      if (read_all || waiting.size() >= max_waiting || (cfg_.keep_order && held_.size() >= max_held)) {
+        changed_.clear();
+        auto w = changed_.wait();
+        co_await w;
+        continue;
+      }
+    }
+    if (read_all) co_return;
     auto next = sql_ ? sql_->next() : feed_->next();
     std::optional<job_args> a = co_await next;
     if (!a) {
@@ -350,10 +373,21 @@ aio::task<void> runner::feed() {
         write_all(2, m.data(), m.size());
         final_status_ = 255;
       }
-      co_return;
+      if (waiting.empty()) co_return;
+      read_all = true;  // the jobs held back still start, as slots of their groups free up
+      continue;
     }
     if (joblog_->active() && (cfg_.resume || cfg_.resume_failed) && joblog_->skip(a->seq)) continue;
     if (cfg_.resume && results_->active() && already_in_results(*a)) continue;
+    if (cfg_.hostgroups) {
+      auto pick = take_hostgroups(*a);
+      co_await pick;
+      if (stop_starting_) co_return;
+    }
+    if (by_group && (!waiting.empty() || !remote_->has_free(a->hostgroups))) {
+      waiting.emplace_back(std::move(*a), next_order_++);
+      continue;
+    }
     if (remote_ && (cfg_.onall || cfg_.nonall)) {
       auto on_all = start_on_all(std::move(*a));
       co_await on_all;

@@ -37,13 +37,40 @@ bool host_char(char c) {
 
 }  // namespace
 
+std::vector<std::string> split_words(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    std::size_t b = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
+    if (i > b) out.emplace_back(s.substr(b, i - b));
+  }
+  return out;
+}
+
 sshlogin parse_sshlogin(std::string_view text) {
   const std::string shown(text);
   auto bad = [&](const std::string& why) { return usage_error("bad sshlogin '" + shown + "': " + why); };
   std::string_view s = trim(text);
   if (s.empty()) throw bad("empty");
   sshlogin r;
-  if (s.front() == '@') throw bad("host groups (@group/) are not implemented in sluice");
+  if (s.front() == '@') {  // @grp+grp/ (or @grp alone: a selection)
+    std::size_t slash = s.find('/');
+    std::string_view list = s.substr(1, slash == std::string_view::npos ? std::string_view::npos : slash - 1);
+    if (trim(list).empty()) throw bad("no host group name after '@'");
+    for (auto& g : split_string(list, '+')) {
+      if (trim(g).empty()) throw bad("an empty host group name");
+      r.groups.push_back(g);
+    }
+    if (slash == std::string_view::npos) {
+      r.group_only = true;
+      return r;
+    }
+    s = trim(s.substr(slash + 1));
+    if (s.empty()) throw bad("no host after '@" + std::string(list) + "/'");
+  }
+  r.groups.emplace_back(s);  // GNU: a host is in the group named by its "N/host" text
   // N/: only digits before the first '/' make a CPU count.
   if (auto slash = s.find('/'); slash != std::string_view::npos && all_digits(s.substr(0, slash))) {
     std::string_view n = s.substr(0, slash);
@@ -54,17 +81,21 @@ sshlogin parse_sshlogin(std::string_view text) {
     s = trim(s.substr(slash + 1));
     if (s.empty()) throw bad("no host after " + std::string(n) + "/");
   }
-  // "sshcommand [options] login": the last word is the login.
+  // "sshcommand [options] login": the login follows the last space, as in GNU's parser; the command's words
+  // are split at spaces and tabs, as GNU's shell splits them. A tab before the login is refused (GNU's
+  // parser fails on it).
   std::string_view login = s;
-  if (auto sp = s.find_last_of(" \t"); sp != std::string_view::npos) {
+  if (auto sp = s.rfind(' '); sp != std::string_view::npos) {
     login = s.substr(sp + 1);
-    for (auto& w : split_string(trim(s.substr(0, sp)), ' '))
-      if (!w.empty()) r.command.push_back(w);
+    r.command = split_words(s.substr(0, sp));
   }
+  if (login.find('\t') != std::string_view::npos)
+    throw bad("a tab before the host name (the ssh command and the login are separated by a space)");
   r.name = std::string(s);
   if (login == ":") {
     if (!r.command.empty()) throw bad("':' (this machine) takes no ssh command");
     r.local = true;
+    if (r.name != r.groups.back()) r.groups.push_back(r.name);
     return r;
   }
   std::string_view hostport = login;
@@ -108,6 +139,7 @@ sshlogin parse_sshlogin(std::string_view text) {
       throw bad("port must be a number from 1 to 65535, not '" + r.port + "'");
   }
   r.host = std::string(host);
+  if (r.name != r.groups.back()) r.groups.push_back(r.name);
   return r;
 }
 

@@ -1,5 +1,5 @@
-// GNU parallel's sshlogin syntax (-S, --sshloginfile): `[N/][sshcommand [options] ][user@]host[:port]`, ":"
-// for this machine, several separated by commas. Pure parsing, no I/O but the file reader.
+// GNU parallel's sshlogin syntax (-S, --sshloginfile): `[@grp[+grp]/][N/][sshcommand [options] ][user@]host[:port]`,
+// ":" for this machine, several separated by commas; `@grp` alone keeps only the hosts of that group. Pure parsing, no I/O but the file reader.
 #pragma once
 #include <cstddef>
 #include <optional>
@@ -17,7 +17,14 @@ struct sshlogin {
   std::string host;                   // empty for ":" (this machine)
   std::string port;                   // empty: ssh's default
   bool local = false;                 // ":"
+  // Its host groups (--hostgroups): the @grp+grp/ ones, then, as GNU's, the text after them ("N/host") and
+  // the name. With group_only (`-S @grp`), the groups to keep hosts of, and no host.
+  std::vector<std::string> groups;
+  bool group_only = false;
 };
+
+// Words separated by spaces and tabs (an ssh command's, --ssh's): as the shell GNU hands them to splits them.
+std::vector<std::string> split_words(std::string_view s);
 
 // One sshlogin; throws usage_error("bad sshlogin '...': why") for malformed text.
 sshlogin parse_sshlogin(std::string_view text);

@@ -83,6 +83,94 @@ diff_workdir_three_dots() {
   echo "rc=$?"
 }
 
+diff_hostgroups() {
+  hosts 3
+  # Each argument's @groups pick its hosts: g2 is only sl2, g3 only sl3, a host is also the group of its
+  # name, "g2+g3" allows either, and no group any host (the job prints which set it landed in, not the host
+  # GNU happens to pick).
+  par --ssh "$SSH_WRAP" --hostgroups -S @g1/1/sl1,@g1+g2/1/sl2 -S @g3/1/sl3 -k \
+    'echo {} $PARALLEL_SSHHOST | sed "s/^d sl[23]\$/d ok/; s/^e sl[123]\$/e ok/"' ::: a@g2 b@g3 c@sl1 d@g2+g3 e
+  echo "rc=$?"
+  # without --hostgroups an argument's '@' is plain text; `-S @g1` keeps only g1's hosts
+  par --ssh "$SSH_WRAP" -S @g1/sl1,@g2/sl2 -S @g1 -k 'echo {} $PARALLEL_SSHHOST' ::: a@g2 b
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/sl1,@g2/sl2 -k 'echo {} $PARALLEL_SSHHOST $PARALLEL_ARGHOSTGROUPS' ::: a@g1 b@g2+zz
+  echo "rc=$?"
+}
+
+diff_hostgroups_later_job_goes_first() {
+  hosts 2
+  # One slot in g1: its three jobs run one after another on sl1 while g2's job runs at once on sl2.
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/1/sl1,@g2/1/sl2 --joblog jl -k 'sleep 0.5; echo {} $PARALLEL_SSHHOST' \
+    ::: a@g1 b@g1 c@g1 d@g2
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2}' jl | sort -n
+  # d started before c ended: it did not wait behind g1's queue
+  awk -F'\t' 'NR > 1 {printf "%d %.3f %.3f\n", $1, $3, $3 + $4}' jl | sort -n |
+    awk '{s[$1] = $2; e[$1] = $3} END {print (s[4] < e[3]) ? "d went ahead" : "d waited"}'
+}
+
+diff_hostgroups_unknown_group_is_a_host() {
+  hosts 2
+  # A group no sshlogin has is taken as an sshlogin (GNU: "Adding hostgroups"): sl2 is logged in to and
+  # used; zz cannot be reached, so its job fails there (one failure).
+  par --ssh "$SSH_WRAP" --hgrp -S @g1/sl1 -k 'echo {} $PARALLEL_SSHHOST' ::: a@g1 b@sl2 c@zz
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP" -S @g1/sl1 -S @zz 'echo {}' ::: a
+  echo "rc=$?"
+}
+
+diff_tabs_and_spaces_in_sshlogins() {
+  hosts 2
+  local t
+  t=$(printf '\t')
+  # An ssh command's words may be separated by tabs (GNU's shell splits them), in -S, in --ssh and in a
+  # --sshloginfile; the login follows the last space; blank space around an sshlogin is dropped.
+  par -S "$SSH_WRAP$t-p 22 sl1" 'echo {} $PARALLEL_SSHLOGIN' ::: a | sed "s|$SSH_WRAP|WRAP|"
+  echo "rc=$?"
+  par --ssh "$SSH_WRAP$t-p${t}22" -S sl1 'echo {}' ::: b
+  echo "rc=$?"
+  printf '1/sl1%s\n%s# a comment\n\n1/%s%s-p 22 sl2\n' "$t" "$t" "$SSH_WRAP" "$t" >slf
+  # (one slot each and two jobs that take a second: each host runs one)
+  par --ssh "$SSH_WRAP" --slf slf 'sleep 1; true {}; echo $PARALLEL_SSHHOST' ::: c d | sort
+  echo "rc=$?"
+}
+
+diff_pipe() {
+  hosts 2
+  # --pipe -S: each block is the remote job's stdin (the joblog's Send and Receive count its bytes).
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 -k 'wc -l; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  seq 100000 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe --block 100k -k md5sum | md5sum
+  seq 5 | par --ssh "$SSH_WRAP" -S 1/sl1 --pipe -N2 --joblog jl 'cat; exit 3'
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2, $5, $6, $7}' jl | sort -n
+  # a job that does not read its block
+  seq 3 | par --ssh "$SSH_WRAP" -S sl1 --pipe -N1 -k 'echo x'
+  echo "rc=$?"
+}
+
+diff_pipe_part() {
+  hosts 2
+  seq 1000 >in
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe-part -a in --block 1k -k 'wc -l' | awk '{s += $1} END {print s}'
+  echo "rc=$?"
+}
+
+diff_rsync_opts() {
+  hosts 1
+  printf 'x\n' >data
+  chmod 644 data
+  # --rsync-opts replaces the transfer's options: here they set the mode of what arrives.
+  par --ssh "$SSH_WRAP" -S sl1 --workdir /tmp/sluice-ro-$$ --rsync-opts '-rlR --chmod=F600' --transferfile {} \
+    'stat -c %a {}; cat {}' ::: data
+  echo "rc=$?"
+  PARALLEL_RSYNC_OPTS='-rlR --chmod=F640' par --ssh "$SSH_WRAP" -S sl1 --workdir /tmp/sluice-ro2-$$ --trc {} \
+    'stat -c %a {}' ::: data
+  echo "rc=$?"
+  rm -rf /tmp/sluice-ro-$$ /tmp/sluice-ro2-$$
+}
+
 # --- beyond GNU (sluice only) -------------------------------------------------------------------------------
 check_dead_host_requeued() {
   hosts 2
@@ -104,6 +192,19 @@ check_dead_host_requeued() {
   [ "$lost" -ge 1 ] || fail "no lost attempt logged for sl2: $(cat jl)"
   expect_eq "successful rows" "$(awk -F'\t' 'NR > 1 && $7 == 0' jl | wc -l)" 12
   [ $((SECONDS - start)) -lt 40 ] || fail "took $((SECONDS - start)) s"
+}
+
+check_pipe_dead_host_requeued() {
+  hosts 2
+  # --pipe: a job requeued from a host that lost its network gets its block again on the other host.
+  (sleep 3; ip -n "$(host_ns 2)" link set lo down) &
+  seq 12 | par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 'sleep 2; cat' >out 2>err
+  local rc=$?
+  wait
+  ip -n "$(host_ns 2)" link set lo up
+  expect_eq "exit status" "$rc" 0
+  expect_eq "outputs" "$(sort -n out | tr '\n' ' ')" "$(seq 12 | tr '\n' ' ')"
+  grep -q 'host sl2 stopped answering' err || fail "no report of the dead host: $(cat err)"
 }
 
 check_frozen_sshd_requeued() {
@@ -140,6 +241,19 @@ jobs_left_after() {
   count_marker "echo $1"
 }
 
+check_pipe_no_orphan_after_sigkill() {
+  hosts 2
+  local mark=sluiceremote$$x$RANDOM
+  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
+  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 "cat >/dev/null; sleep 300; echo $mark" &
+  RUNNER_PID=$!
+  local i=0
+  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
+  [ "$(count_marker "echo $mark")" -ge 4 ] || fail "the jobs did not start"
+  kill -KILL "$RUNNER_PID"
+  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
+}
+
 check_no_orphan_after_sigkill() {
   local mark=sluiceremote$$x$RANDOM
   start_four_long_jobs "$mark"
@@ -171,7 +285,7 @@ check_pacing_30_slots() {
 check_bad_sshlogins() {
   hosts 1
   local bad
-  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@grp/sl1' 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
+  for bad in 'sl1:0' 'sl1:99999' 'sl1:' '0/sl1' 'x@' '@/sl1' '@g+/sl1' '@g/' "ssh -p 22$(printf '\t')sl1" 'a:b@sl1' 'sl1:notaport' 'sl1/x' '-oProxy=x'; do
     par --ssh "$SSH_WRAP" -S "$bad" 'touch ran' ::: 1 >out 2>err
     expect_eq "exit status for -S '$bad'" "$?" 255
     expect_eq "stderr lines for -S '$bad'" "$(wc -l <err)" 1
