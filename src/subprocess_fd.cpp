@@ -79,6 +79,8 @@ std::uint64_t file_size(int f) {
 
 bool is_terminal(int f) noexcept { return detail::os::is_terminal(f); }
 
+fd open_terminal() noexcept { return fd(detail::os::open_cloexec("/dev/tty", O_RDWR)); }
+
 std::string terminal_name(int f) {
   char buf[256];
   if (!detail::os::terminal_name(f, buf, sizeof buf)) return {};

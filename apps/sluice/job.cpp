@@ -81,6 +81,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     stop_starting_ = true;
     return nullptr;
   }
+  if (cfg_.interactive && !cfg_.dry_run && !ask_user(j->cmd.shell_command)) {
+    release_slot(j->slot);  // -p: not run, not logged, as in GNU
+    return nullptr;
+  }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   if (remote_ && !cfg_.dry_run) assign_host(*j);
   ++started_;
@@ -185,6 +189,7 @@ sluice::options runner::spawn_options(const job& j) {
   sluice::options opts;
   if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
   else if (cfg_.cat) opts.in = sluice::redirect::devnull;
+  else if (cfg_.open_tty) opts.in = tty_ ? sluice::stream(tty_.get()) : sluice::stream(sluice::redirect::inherit);
   else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
@@ -419,6 +424,10 @@ void runner::begin_kill(job& j, bool by_us) {
 }
 
 aio::task<void> runner::term_sequence(job& j) {
+  if (j.suspended) {  // --memsuspend stopped it: it must run to see the signals
+    j.suspended = false;
+    signal_group(j, SIGCONT);
+  }
   for (const term_step& st : cfg_.term_seq) {
     if (j.exited) co_return;
     signal_group(j, st.signal);
@@ -441,6 +450,19 @@ void runner::signal_group(job& j, int sig) {
 }  // namespace sluice::app
 
 namespace sluice::app {
+
+// -p: "command ?..." on stderr, the answer read from the terminal; only one starting with y or Y runs the job.
+bool runner::ask_user(const std::string& command) {
+  std::string prompt = command + " ?...";
+  write_all(2, prompt.data(), prompt.size());
+  std::string answer;
+  char c = 0;
+  try {
+    while (sluice::read_some(tty_.get(), &c, 1) == 1 && c != '\n') answer += c;
+  } catch (const std::system_error&) {
+  }
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
 
 aio::task<void> runner::deal_blocks(aio::stream_writer w) {
   try {

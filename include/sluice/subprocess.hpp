@@ -104,6 +104,9 @@ SLUICE_EXPORT fd create_unnamed_file(const std::filesystem::path& directory);
 SLUICE_EXPORT std::uint64_t file_size(int fd);           // of what the descriptor refers to now
 SLUICE_EXPORT bool is_terminal(int fd) noexcept;         // isatty
 SLUICE_EXPORT std::string terminal_name(int fd);         // ttyname: "/dev/pts/3"; empty when not a terminal
+// The process's controlling terminal (/dev/tty), open for reading and writing, close-on-exec; an empty fd when
+// the process has none (a daemon, a job under cron or CI).
+SLUICE_EXPORT fd open_terminal() noexcept;
 // A new directory, mode 0700, named prefix + 6 random characters (mkdtemp); returns its path.
 SLUICE_EXPORT std::filesystem::path create_temp_directory(const std::filesystem::path& prefix);
 
