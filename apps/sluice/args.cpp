@@ -311,10 +311,11 @@ std::vector<option_spec> make_options() {
   flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
   flag({"round-robin", "round"}, '\0', [](c& g) { g.round_robin = true; });
   flag({"tee"}, '\0', [](c& g) { g.tee = true; });
-  // The spools are not compressed in sluice (what the jobs print is the same); the options are accepted.
-  flag({"compress"}, '\0', [](c&) {});
-  val({"compress-program"}, '\0', [](c&, s) {});
-  val({"decompress-program"}, '\0', [](c&, s) {});
+  flag({"compress"}, '\0', [](c& g) { g.compress = true; });
+  val({"compress-program", "compressprogram", "use-compress-program", "usecompressprogram"}, '\0',
+      [](c& g, s v) { g.compress_program = v; });
+  val({"decompress-program", "decompressprogram", "use-decompress-program", "usedecompressprogram"}, '\0',
+      [](c& g, s v) { g.decompress_program = v; });
   flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
@@ -685,6 +686,28 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (words[0] == "mem" && words.size() >= 2) parse_size("--limit mem", words[1]);
   }
   if (cfg.retry_failed && cfg.joblog) load_failed_jobs(cfg);
+  if (!cfg.compress_program.empty()) {  // (it implies --compress; --decompress-program alone does not)
+    cfg.compress = true;
+    if (cfg.decompress_program.empty()) cfg.decompress_program = cfg.compress_program + " -dc";
+  }
+  if (cfg.compress) {
+    if (cfg.compress_program.empty()) {
+      // GNU's choice: the first of these found in $PATH, fastest first; else cat.
+      std::string found;
+      const char* path = std::getenv("PATH");
+      for (const char* p : {"pzstd", "lbzip2", "pbzip2", "zstd", "pixz", "lz4", "pigz", "lzop", "plzip", "lzip",
+                            "gzip", "lrz", "pxz", "bzip2", "lzma", "xz", "clzip"}) {
+        for (const auto& dir : split_string(path != nullptr ? path : "/usr/bin:/bin", ':'))
+          if (!dir.empty() && sluice::can_access(dir + "/" + p, sluice::access_mode::execute)) {
+            found = p;
+            break;
+          }
+        if (!found.empty()) break;
+      }
+      cfg.compress_program = found.empty() ? "cat" : found + " -c -1";
+      if (cfg.decompress_program.empty()) cfg.decompress_program = found.empty() ? "cat" : found + " -dc";
+    }
+  }
   if (cfg.semaphore) {
     if (cfg.semaphore_wait) cfg.command = {"true"};
     if (!cfg.jobs_given) cfg.jobs_spec = "1";

@@ -171,6 +171,10 @@ struct config {
   std::optional<std::string> limit{};     // --limit: a command run before each start; 0 start, 1 wait, 2 kill youngest
   double memsuspend = 0;                  // --memsuspend: suspend jobs below 2x this much free memory
   bool noswap = false;                    // --noswap: start nothing while the machine swaps in and out
+  // --compress / --compress-program / --decompress-program: the jobs' buffered output through these commands.
+  bool compress = false;
+  std::string compress_program{};
+  std::string decompress_program{};
   bool open_tty = false;
   bool tty_defaults = false;  // --tty: -j1 and -u unless given
   bool output_given = false;  // -u, --group, --line-buffer given                  // -o / --open-tty (and --tty): each job's stdin is the terminal

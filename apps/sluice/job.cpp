@@ -42,6 +42,8 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->attempt = attempt;
   j->order = order;
   j->slot = take_slot();
+  j->out.compress_from_now();  // --compress
+  j->err.compress_from_now();
   if (cfg_.cat && !cfg_.dry_run) {
     // --cat: the block goes to a file, and {} (or the appended argument) is its name.
     j->cat_file = write_temp_file(j->args.block);

@@ -154,6 +154,13 @@ void runner::note_halt(const job& j, bool failed) {
 
 // The bookkeeping of an ended attempt: joblog, results, output, halt. True when it is to be tried again.
 bool runner::finish(job& j) {
+  const bool out_ok = j.out.seal(), err_ok = j.err.seal();
+  if (!out_ok || !err_ok) {
+    // As GNU: the compressor's failure is reported and the job counts as failed with 255.
+    std::string m = "sluice: Error: " + spool::compress_program + " failed.\n";
+    write_all(2, m.data(), m.size());
+    j.returncode = 255;
+  }
   if (!j.cat_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(j.cat_file, ec);
@@ -608,6 +615,10 @@ int runner::run() {
   }
   static const std::map<std::string, std::size_t> no_names;
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
+  if (cfg_.compress && cfg_.output != output_mode::ungroup) {
+    spool::compress_program = cfg_.compress_program;
+    spool::decompress_program = cfg_.decompress_program;
+  }
   if (cfg_.open_tty || cfg_.interactive) tty_ = sluice::open_terminal();
   if (cfg_.interactive && !tty_ && !cfg_.dry_run)
     throw usage_error("-p/--interactive asks on the terminal, and there is none (/dev/tty cannot be opened)");
