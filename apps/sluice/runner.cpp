@@ -337,13 +337,14 @@ aio::task<void> runner::feed() {
       co_await w;
     }
     if (stop_starting_) co_return;
-    if (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0 || cfg_.memsuspend > 0 || cfg_.limit || cfg_.noswap) {
+    auto next = sql_ ? sql_->next() : feed_->next();
+    std::optional<job_args> a = co_await next;
+    if (a && (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0 || cfg_.memsuspend > 0 || cfg_.limit || cfg_.noswap)) {
+      // Only when there is a job to start: a limit that stays over keeps nothing waiting after the last job.
       auto wait = throttle();
       co_await wait;
       if (stop_starting_) co_return;
     }
-    auto next = sql_ ? sql_->next() : feed_->next();
-    std::optional<job_args> a = co_await next;
     if (!a) {
       input_done_ = true;
       std::string err = feed_->error();
