@@ -318,10 +318,10 @@ diff_color_failed() {
 # --retry-failed --joblog: the logged failed jobs again, by their commands and Seqs (the command line's command
 # and input are not used); without --joblog it is a plain run
 diff_retry_failed_from_the_joblog() {
-  par -k --joblog jl 'echo {}; exit {}' ::: 0 1 2 3; echo "rc=$?"
-  par -k --retry-failed --joblog jl echo ::: x y; echo "rc=$?"
+  par -j1 --joblog jl 'echo {}; exit {}' ::: 0 1 2 3; echo "rc=$?"
+  par -j1 --retry-failed --joblog jl echo ::: x y; echo "rc=$?"
   cut -f1,7,9 jl
-  par -k --retryfailed --joblog jl; echo "rc=$?"; wc -l <jl
+  par -j1 --retryfailed --joblog jl; echo "rc=$?"; wc -l <jl
   echo a | par --retry-failed echo; echo "rc=$?"
   par -k --retry-failed --joblog nothing-logged echo ::: z; echo "rc=$?"
 }
