@@ -335,15 +335,12 @@ std::vector<option_spec> make_options() {
   flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout",
-      "bt", "cf", "color-failed", "colour-failed", "compress", "compress-program", "csv",
-      "decompress-program", "dirnamereplace", "dnr", "embed", "er", "exit", "extensionreplace", "fifo",
-      "filter", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup", "interactive",
-      "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap", "open-tty",
-      "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
-      "retry-failed", "round", "round-robin", "rsync-opts", "seqreplace", "session", "shard", "shebang",
-      "shebang-wrap", "shell-completion", "shell-quote", "show-limits", "shuf", "skip-first-line",
-      "slotreplace", "sql", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty",
+      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "bin", "block-timeout", "blocktimeout", "bt",
+      "csv", "dirnamereplace", "dnr", "embed", "er", "exit", "extensionreplace", "fifo", "filter", "group-by",
+      "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup", "latest-line", "ll", "max-line-length-allowed",
+      "nice", "parens", "process-slot-var", "record-env", "regexp", "remove-rec-sep", "removerecsep", "rrs",
+      "round", "round-robin", "rsync-opts", "seqreplace", "shard", "shebang", "shebang-wrap", "shell-quote",
+      "show-limits", "shuf", "skip-first-line", "slotreplace", "tee", "template", "tmpl", "tmux", "tmuxpane",
       "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
   add_local_options(o);
@@ -354,6 +351,8 @@ std::vector<option_spec> make_options() {
   val({"limit"}, '\0', [](c& g, s v) { g.limit = v; });
   val({"memsuspend"}, '\0', [](c& g, s v) { g.memsuspend = static_cast<double>(parse_size("--memsuspend", v)); });
   flag({"noswap"}, '\0', [](c& g) { g.noswap = true; });
+  // env_parallel's: it records the shell's names in $PARALLEL_IGNORED_NAMES itself; GNU parallel ignores it.
+  flag({"session"}, '\0', [](c&) {});
   flag({"open-tty"}, 'o', [](c& g) { g.open_tty = true; });
   flag({"tty"}, '\0', [](c& g) {  // as GNU: -j1 and -u by default; a -j or another output mode given wins
     g.open_tty = true;

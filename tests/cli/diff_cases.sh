@@ -347,6 +347,11 @@ diff_open_tty_without_a_terminal() {
   setsid -w "$P" --tty 'sleep 0.{}; echo {}' ::: 3 1 </dev/null
   setsid -w "$P" --tty -j2 -k 'sleep 0.{}; echo {}' ::: 3 1 </dev/null
 }
+# --session belongs to env_parallel: the runner itself runs as without it
+diff_session_is_ignored() {
+  par --session; echo "rc=$?"
+  par --session -k echo ::: a b; echo "rc=$?"
+}
 # --shell-completion with a shell GNU does not know; --sql is --sql-master's old spelling
 diff_shell_completion_bad_shell() {
   par --shell-completion foo; echo "rc=$?"
