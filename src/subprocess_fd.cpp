@@ -77,7 +77,13 @@ std::uint64_t file_size(int f) {
   return static_cast<std::uint64_t>(n);
 }
 
+void rewind_file(int f) {
+  if (!detail::os::rewind_file(f)) throw std::system_error(errno, std::generic_category(), "sluice::rewind_file");
+}
+
 bool is_terminal(int f) noexcept { return detail::os::is_terminal(f); }
+
+fd open_terminal() noexcept { return fd(detail::os::open_cloexec("/dev/tty", O_RDWR)); }
 
 std::string terminal_name(int f) {
   char buf[256];

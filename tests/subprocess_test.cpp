@@ -1418,12 +1418,29 @@ TEST(FileApi, CreateOpenSizeAndAccess) {
   sluice::write_all(u.get(), "xyz");
   EXPECT_EQ(sluice::file_size(u.get()), 3u);
   EXPECT_EQ(sluice::read_some_at(u.get(), buf, sizeof buf, 0), 3u);
+  // rewind_file: a child given the descriptor reads the file from its start (as --compress's decompressor does).
+  sluice::rewind_file(u.get());
+  EXPECT_EQ(sluice::check_output({"cat"}, {.in = sluice::stream(u.get())}), "xyz");
+  {
+    int p[2];
+    ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+    sluice::fd pr(p[0]), pw(p[1]);
+    EXPECT_THROW(sluice::rewind_file(pr.get()), std::system_error);  // a pipe cannot seek
+  }
   std::size_t entries = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++entries;
   EXPECT_EQ(entries, 1u);
   EXPECT_THROW(sluice::create_unnamed_file(dir / "missing"), std::system_error);
   EXPECT_THROW(sluice::create_temp_directory(dir / "missing" / "x."), std::system_error);
   std::filesystem::remove_all(dir);
+}
+
+TEST(FileApi, OpenTerminalIsATerminalOrEmpty) {
+  // With a controlling terminal (run by hand) it is that terminal; without one (CI) the fd is empty.
+  sluice::fd t = sluice::open_terminal();
+  if (t) EXPECT_TRUE(sluice::is_terminal(t.get()));
+  auto r = sluice::run({"setsid", "-w", "sh", "-c", "exec 3</dev/tty"}, {.err = sluice::redirect::devnull});
+  if (!t) EXPECT_NE(r.returncode, 0);  // (no terminal here: none for a new session either)
 }
 
 TEST(FileApi, TerminalQueries) {

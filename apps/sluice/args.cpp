@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <map>
 #include <string_view>
 #include <thread>
 
@@ -198,9 +200,9 @@ std::vector<option_spec> make_options() {
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
   // Wherever it stands, as in GNU: it is there to override a -k from a config file or an alias.
   flag({"no-keep-order", "nokeeporder", "nok", "nko", "no-k"}, '\0', [](c& g) { g.no_keep_order = true; });
-  flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; });
-  flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; });
-  flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; });
+  flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; g.output_given = true; });
+  flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; g.output_given = true; });
+  flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
   flag({"tag"}, '\0', [](c& g) { g.tag = true; });
   val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
@@ -312,6 +314,7 @@ std::vector<option_spec> make_options() {
   val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
   // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
   val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
+  val({"sql"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });  // GNU's obsolete spelling
   val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
   val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
   flag({"slurm"}, '\0', [](c& g) { g.slurm = true; });
@@ -341,10 +344,11 @@ std::vector<option_spec> make_options() {
   flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
   flag({"round-robin", "round"}, '\0', [](c& g) { g.round_robin = true; });
   flag({"tee"}, '\0', [](c& g) { g.tee = true; });
-  // The spools are not compressed in sluice (what the jobs print is the same); the options are accepted.
-  flag({"compress"}, '\0', [](c&) {});
-  val({"compress-program"}, '\0', [](c&, s) {});
-  val({"decompress-program"}, '\0', [](c&, s) {});
+  flag({"compress"}, '\0', [](c& g) { g.compress = true; });
+  val({"compress-program", "compressprogram", "use-compress-program", "usecompressprogram"}, '\0',
+      [](c& g, s v) { g.compress_program = v; });
+  val({"decompress-program", "decompressprogram", "use-decompress-program", "usedecompressprogram"}, '\0',
+      [](c& g, s v) { g.decompress_program = v; });
   flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
   // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
   flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
@@ -364,16 +368,26 @@ std::vector<option_spec> make_options() {
   flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
   static const char* const k_not_implemented[] = {
-      "basenameextensionreplace", "bner", "basenamereplace", "bnr", "cf", "color-failed", "colour-failed",
-      "compress", "compress-program", "csv", "decompress-program", "dirnamereplace", "dnr", "embed", "er",
-      "extensionreplace", "fifo", "group-by", "groupby", "hashbang", "hgrp", "hostgroups", "hostgroup",
-      "interactive", "latest-line", "ll", "limit", "max-line-length-allowed", "memsuspend", "nice", "noswap",
-      "open-tty", "process-slot-var", "record-env", "retry-failed", "round", "round-robin", "rsync-opts",
-      "seqreplace", "session", "shebang", "shebang-wrap", "shell-completion", "show-limits", "shuf",
-      "skip-first-line", "slotreplace", "sql", "tee", "tmux", "tmuxpane", "tty",
-      "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
+      // Only what is still missing: an option implemented since is skipped below in any case.
+      "embed", "latest-line", "ll", "tmux", "tmuxpane",
   };
   add_local_options(o);
+  flag({"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail", "colorfail",
+        "colourfail", "cf"},
+       '\0', [](c& g) { g.color_failed = true; });
+  flag({"retry-failed", "retryfailed"}, '\0', [](c& g) { g.retry_failed = true; });
+  val({"limit"}, '\0', [](c& g, s v) { g.limit = v; });
+  val({"memsuspend"}, '\0', [](c& g, s v) { g.memsuspend = static_cast<double>(parse_size("--memsuspend", v)); });
+  flag({"noswap"}, '\0', [](c& g) { g.noswap = true; });
+  // env_parallel's: it records the shell's names in $PARALLEL_IGNORED_NAMES itself; GNU parallel ignores it.
+  flag({"session"}, '\0', [](c&) {});
+  flag({"open-tty"}, 'o', [](c& g) { g.open_tty = true; });
+  flag({"tty"}, '\0', [](c& g) {  // as GNU: -j1 and -u by default; a -j or another output mode given wins
+    g.open_tty = true;
+    g.tty_defaults = true;
+  });
+  flag({"interactive"}, 'p', [](c& g) { g.interactive = true; });
+  val({"shell-completion", "shellcompletion"}, '\0', [](c& g, s v) { g.shell_completion = v; });
   for (const char* name : k_not_implemented) {
     std::string n = name;
     if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {
@@ -383,14 +397,70 @@ std::vector<option_spec> make_options() {
     o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
                  [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
   }
-  for (char sh : {'o', 'p'}) {
-    o.push_back({{}, sh, arg_kind::optional,
-                 [sh](c&, s) { throw usage_error(std::string("-") + sh + " is not implemented in sluice"); }});
-  }
   // Read before the rest of the command line (see default_words): nothing left to do when they come by.
   val({"profile"}, 'J', [](c&, s) {});
   flag({"plain"}, '\0', [](c&) {});
   return o;
+}
+
+// --shell-completion: the shell code that completes sluice's options, generated from the option table.
+void print_completion(std::string shell, const std::vector<option_spec>& specs) {
+  if (shell == "auto") {
+    const char* sh = std::getenv("SHELL");
+    std::string name = sh != nullptr ? sh : "";
+    name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+    shell = name == "zsh" ? "zsh" : "bash";  // (GNU too answers with bash's code for any other shell)
+  }
+  if (shell != "bash" && shell != "zsh")
+    throw usage_error("Error: --shellcompletion is not implemented for '" + shell + "'.");
+  std::vector<std::string> words;
+  for (const auto& sp : specs) {
+    for (auto l : sp.longs)
+      if (!l.empty() && l[0] != '_') words.push_back("--" + std::string(l));
+    if (sp.short_name != '\0') words.push_back(std::string("-") + sp.short_name);
+  }
+  for (const char* w : {"--help", "-h", "--version", "-V"}) words.emplace_back(w);
+  std::string out;
+  if (shell == "bash") {
+    out = "complete -F _comp_sluice sluice;_comp_sluice() { COMPREPLY=($(compgen -W \"";
+    for (const auto& w : words) out += w + " ";
+    out += "\" -- \"${COMP_WORDS[$COMP_CWORD]}\")); };\n";
+  } else {
+    out = "compdef _comp_sluice sluice; setopt localoptions extended_glob; _comp_sluice() { _arguments";
+    for (const auto& w : words) out += " " + w + "''";
+    out += " '(-)1:command: _command_names -e' '*::arguments: _normal' };\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+}
+
+// --retry-failed --joblog FILE: the jobs are the logged commands, by Seq, and --resume-failed skips those that
+// succeeded; the command line's command and input are not used (as in GNU).
+void load_failed_jobs(config& cfg) {
+  std::ifstream in(*cfg.joblog);
+  if (!in) return;  // no log yet: nothing failed
+  std::map<std::size_t, std::string> commands;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto f = split_string(line, '\t');
+    if (f.size() < 9 || f[0].empty() || f[0].find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = f[8];
+    for (std::size_t k = 9; k < f.size(); ++k) cmd += "\t" + f[k];
+    std::replace(cmd.begin(), cmd.end(), '\0', '\n');  // (the joblog writes a newline as NUL)
+    commands[static_cast<std::size_t>(std::stoull(f[0]))] = cmd;
+  }
+  input_source src;
+  src.type = input_source::kind::values;
+  for (std::size_t seq = 1; !commands.empty() && seq <= commands.rbegin()->first; ++seq) {
+    auto it = commands.find(seq);
+    src.values.push_back(it != commands.end() ? it->second : "true");  // (a Seq missing from the log: a no-op)
+  }
+  cfg.sources = {std::move(src)};
+  cfg.command.clear();
+  cfg.resume_failed = true;
+  cfg.colsep.reset();
+  cfg.max_args = 1;
+  cfg.args_given = false;
+  cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
 }
 
 }  // namespace
@@ -546,6 +616,10 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     print_info(cfg.info);
     return std::nullopt;
   }
+  if (cfg.shell_completion) {
+    print_completion(*cfg.shell_completion, specs);
+    return std::nullopt;
+  }
   if (want_version) {
     std::printf("sluice %s\nA parallel job runner with GNU parallel's command line, built on the sluice library.\n",
                 SLUICE_APP_VERSION);
@@ -622,6 +696,40 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     cfg.semaphore_wait = false;
   } else if (cfg.semaphore_wait) {
     cfg.semaphore = true;
+  }
+  if (cfg.tty_defaults) {
+    if (!cfg.jobs_given) cfg.jobs_spec = "1";
+    if (!cfg.output_given) cfg.output = output_mode::ungroup;
+  }
+  if (cfg.limit) {
+    auto words = split_string(*cfg.limit, ' ');
+    words.erase(std::remove(words.begin(), words.end(), std::string()), words.end());
+    if (words.empty()) throw usage_error("--limit needs a command");
+    if (words[0] == "io") throw usage_error("--limit io is not implemented in sluice (use a command of your own)");
+    if (words[0] == "mem" && words.size() >= 2) parse_size("--limit mem", words[1]);
+  }
+  if (cfg.retry_failed && cfg.joblog) load_failed_jobs(cfg);
+  if (!cfg.compress_program.empty()) {  // (it implies --compress; --decompress-program alone does not)
+    cfg.compress = true;
+    if (cfg.decompress_program.empty()) cfg.decompress_program = cfg.compress_program + " -dc";
+  }
+  if (cfg.compress) {
+    if (cfg.compress_program.empty()) {
+      // GNU's choice: the first of these found in $PATH, fastest first; else cat.
+      std::string found;
+      const char* path = std::getenv("PATH");
+      for (const char* p : {"pzstd", "lbzip2", "pbzip2", "zstd", "pixz", "lz4", "pigz", "lzop", "plzip", "lzip",
+                            "gzip", "lrz", "pxz", "bzip2", "lzma", "xz", "clzip"}) {
+        for (const auto& dir : split_string(path != nullptr ? path : "/usr/bin:/bin", ':'))
+          if (!dir.empty() && sluice::can_access(dir + "/" + p, sluice::access_mode::execute)) {
+            found = p;
+            break;
+          }
+        if (!found.empty()) break;
+      }
+      cfg.compress_program = found.empty() ? "cat" : found + " -c -1";
+      if (cfg.decompress_program.empty()) cfg.decompress_program = found.empty() ? "cat" : found + " -dc";
+    }
   }
   if (cfg.semaphore) {
     if (cfg.semaphore_wait) cfg.command = {"true"};

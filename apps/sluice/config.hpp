@@ -177,6 +177,21 @@ struct config {
   bool shuffle = false;                   // --shuf: the jobs in random order
   bool csv = false;                       // --csv: input lines are CSV records (columns as with --colsep)
   std::optional<std::string> group_by{};  // --group-by: --pipe blocks hold whole groups of equal column values
+  // The runner's options of GNU's that change how jobs start and what they see.
+  bool color_failed = false;              // --color-failed: a failed job's output in white on red
+  bool retry_failed = false;              // --retry-failed: the joblog's failed jobs again, nothing else
+  std::optional<std::string> limit{};     // --limit: a command run before each start; 0 start, 1 wait, 2 kill youngest
+  double memsuspend = 0;                  // --memsuspend: suspend jobs below 2x this much free memory
+  bool noswap = false;                    // --noswap: start nothing while the machine swaps in and out
+  // --compress / --compress-program / --decompress-program: the jobs' buffered output through these commands.
+  bool compress = false;
+  std::string compress_program{};
+  std::string decompress_program{};
+  bool open_tty = false;
+  bool tty_defaults = false;  // --tty: -j1 and -u unless given
+  bool output_given = false;  // -u, --group, --line-buffer given                  // -o / --open-tty (and --tty): each job's stdin is the terminal
+  bool interactive = false;               // -p: ask on the terminal before each job
+  std::optional<std::string> shell_completion{};  // --shell-completion bash|zsh|auto: print the script, run nothing
   // Remote hosts over ssh (remote.hpp): -S values and --sshloginfile names as given, parsed by the runner.
   std::vector<std::string> sshlogins{};
   std::vector<std::string> sshloginfiles{};

@@ -47,6 +47,8 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->attempt = attempt;
   j->order = order;
   j->slot = take_slot();
+  j->out.compress_from_now();  // --compress
+  j->err.compress_from_now();
   if (cfg_.cat && !cfg_.dry_run) {
     // --cat: the block goes to a file, and {} (or the appended argument) is its name.
     j->cat_file = write_temp_file(j->args.block);
@@ -108,6 +110,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     release_slot(j->slot);
     final_status_ = 255;
     stop_starting_ = true;
+    return nullptr;
+  }
+  if (cfg_.interactive && !cfg_.dry_run && !ask_user(j->cmd.shell_command)) {
+    release_slot(j->slot);  // -p: not run, not logged, as in GNU
     return nullptr;
   }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
@@ -214,6 +220,7 @@ sluice::options runner::spawn_options(const job& j) {
   sluice::options opts;
   if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
   else if (cfg_.cat) opts.in = sluice::redirect::devnull;
+  else if (cfg_.open_tty && tty_) opts.in = sluice::stream(tty_.get());  // (no terminal: as without -o)
   else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;
   opts.out = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
@@ -450,6 +457,10 @@ void runner::begin_kill(job& j, bool by_us) {
 }
 
 aio::task<void> runner::term_sequence(job& j) {
+  if (j.suspended) {  // --memsuspend stopped it: it must run to see the signals
+    j.suspended = false;
+    signal_group(j, SIGCONT);
+  }
   for (const term_step& st : cfg_.term_seq) {
     if (j.exited) co_return;
     signal_group(j, st.signal);
@@ -472,6 +483,19 @@ void runner::signal_group(job& j, int sig) {
 }  // namespace sluice::app
 
 namespace sluice::app {
+
+// -p: "command ?..." on stderr, the answer read from the terminal; only one starting with y or Y runs the job.
+bool runner::ask_user(const std::string& command) {
+  std::string prompt = command + " ?...";
+  write_all(2, prompt.data(), prompt.size());
+  std::string answer;
+  char c = 0;
+  try {
+    while (sluice::read_some(tty_.get(), &c, 1) == 1 && c != '\n') answer += c;
+  } catch (const std::system_error&) {
+  }
+  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+}
 
 aio::task<void> runner::deal_blocks(aio::stream_writer w) {
   try {

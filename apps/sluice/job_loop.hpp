@@ -52,6 +52,7 @@ struct job {
   bool timed_out = false;
   bool abandoned = false;  // killed by an interrupt or --halt now: not recorded, so --resume runs it again
   bool exited = false;
+  bool suspended = false;  // --memsuspend: stopped (SIGSTOP to its group) until memory is free again
   int returncode = 0;
   std::string tag;
   std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
@@ -86,6 +87,11 @@ class runner {
   aio::task<void> tick_progress();
   aio::task<void> throttle();
   aio::task<void> watch_memory();
+  aio::task<void> watch_limit();                      // --limit: exit 2 kills the youngest job
+  aio::task<int> run_limit();                          // --limit: the command's exit status
+  void suspend_for_memory();
+  void kill_youngest();  // --memfree, --limit: the running job with the highest Seq, by --term-seq                           // --memsuspend
+  bool ask_user(const std::string& command);           // -p: the terminal's answer
   aio::task<void> deal_blocks(aio::stream_writer w);  // --round-robin: one job's further blocks
   aio::task<void> tee_input();                        // --tee: the whole input to every job
 
@@ -173,6 +179,10 @@ class runner {
   std::optional<clock_type::time_point> last_start_;  // --delay
   double delay_ = 0;                                   // --delay, as --delay auto adapted it
   std::unique_ptr<remote_hosts> remote_;
+  sluice::fd tty_;  // -o, --tty, -p: the controlling terminal, when there is one
+  std::optional<std::pair<double, double>> swap_seen_;  // --noswap: pswpin, pswpout when last read
+  clock_type::time_point swap_seen_at_{};
+  bool swapping_ = false;
   std::optional<std::size_t> pin_;
   std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
   std::size_t live_dealers_ = 0;

@@ -19,6 +19,8 @@
 namespace sluice::app {
 
 std::size_t spool::threshold = 256 * 1024;
+std::string spool::compress_program;
+std::string spool::decompress_program;
 
 namespace {
 
@@ -78,13 +80,17 @@ int write_colored(int fd, const char* data, std::size_t n, const std::string& co
 int emit(int target, const spool& s, const std::string& prefix, bool at_line_start, const std::string& color = {}) {
   if (!color.empty()) {
     bool start = true;
-    std::string all = s.read_all();
+    std::string all = s.read_all();  // (decompressed)
     if (int e = write_colored(target, all.data(), all.size(), color, prefix, start)) return e;
     if (!start) return sluice::try_write_all(target, std::string(k_color_reset) + "\n");
     return 0;
   }
   if (int e = write_prefixed(target, s.mem_.data(), s.mem_.size(), prefix, at_line_start)) return e;
   if (s.fd_ < 0) return 0;
+  if (s.compressed())
+    return s.decompress(prefix.empty() ? target : -1, [&](const char* d, std::size_t n) {
+      return write_prefixed(target, d, n, prefix, at_line_start);
+    });
   std::string buf(std::min<std::size_t>(s.file_size_, 1 << 20), '\0');
   std::uint64_t off = 0;
   while (off < s.file_size_) {
@@ -126,7 +132,8 @@ std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
 
 std::string write_output_file(const spool& s) {
   auto [name, fd] = create_par_file(".par", 0600);
-  int e = emit(fd, s, "", true);
+  // --compress: the file holds the compressed output, as GNU's does.
+  int e = s.compressed() ? sluice::try_write_all(fd, s.read_raw()) : emit(fd, s, "", true);
   sluice::fd(fd).close();
   if (e != 0) throw std::system_error(e, std::generic_category(), "cannot write " + name);
   return name;
@@ -151,7 +158,10 @@ std::string temp_name(const std::string& prefix) {
 
 bool write_all(int fd, const char* data, std::size_t n) { return sluice::try_write_all(fd, {data, n}) == 0; }
 
-spool::spool(spool&& o) noexcept : mem_(std::move(o.mem_)), fd_(o.fd_), file_size_(o.file_size_), size_(o.size_) {
+spool::spool(spool&& o) noexcept
+    : mem_(std::move(o.mem_)), fd_(o.fd_), file_size_(o.file_size_), size_(o.size_),
+      compressor_(std::move(o.compressor_)), compressed_(o.compressed_), compress_(o.compress_) {
+  o.compressed_ = false;
   o.fd_ = -1;
   o.file_size_ = 0;
   o.size_ = 0;
@@ -165,6 +175,10 @@ spool& spool::operator=(spool&& o) noexcept {
     fd_ = o.fd_;
     file_size_ = o.file_size_;
     size_ = o.size_;
+    compressor_ = std::move(o.compressor_);
+    compressed_ = o.compressed_;
+    compress_ = o.compress_;
+    o.compressed_ = false;
     o.fd_ = -1;
     o.file_size_ = 0;
     o.size_ = 0;
@@ -178,7 +192,25 @@ spool::~spool() {
 }
 
 void spool::append(const char* data, std::size_t n) {
+  if (n == 0) return;
   size_ += n;
+  if (compress_) {
+    if (!compressor_ && !compressed_) {
+      fd_ = open_temp_file();
+      sluice::options o;
+      o.in = sluice::redirect::pipe;
+      o.out = sluice::stream(fd_);  // (a duplicate: the compressor writes the file, we read it back with pread)
+      compressor_ = std::make_unique<sluice::process>(std::vector<std::string>{"/bin/sh", "-c", compress_program}, std::move(o));
+      compressed_ = true;
+    }
+    if (!compressor_) return;  // (sealed: the job has ended)
+    try {
+      compressor_->in().write(std::string_view(data, n));
+    } catch (const std::system_error&) {
+      // The compressor is gone: what it did not take is lost, and seal() reports its failure.
+    }
+    return;
+  }
   if (fd_ < 0 && mem_.size() + n <= threshold) {
     mem_.append(data, n);
     return;
@@ -199,7 +231,74 @@ void spool::spill() {
   std::string().swap(mem_);
 }
 
+bool spool::seal() {
+  if (!compressor_) return true;
+  int status = 1;
+  try {
+    compressor_->in().close();
+    status = compressor_->wait();
+  } catch (const std::exception&) {
+  }
+  compressor_.reset();
+  compress_ = false;
+  if (status != 0) {  // nothing to read back: the output is lost, as in GNU
+    sluice::fd(fd_).close();
+    fd_ = -1;
+    size_ = file_size_ = 0;
+    compressed_ = false;
+    return false;
+  }
+  file_size_ = sluice::file_size(fd_);
+  return true;
+}
+
+std::string spool::read_raw() const {
+  std::string out = mem_;
+  std::size_t base = out.size();
+  out.resize(base + file_size_);
+  std::size_t off = 0;
+  while (fd_ >= 0 && off < file_size_) {
+    std::size_t r = sluice::read_some_at(fd_, out.data() + base + off, file_size_ - off, off);
+    if (r == 0) break;
+    off += r;
+  }
+  out.resize(base + off);
+  return out;
+}
+
+int spool::decompress(int fd, const std::function<int(const char*, std::size_t)>& sink) const {
+  try {
+    sluice::rewind_file(fd_);
+    sluice::options o;
+    o.in = sluice::stream(fd_);
+    o.out = fd >= 0 ? sluice::stream(fd) : sluice::stream(sluice::redirect::pipe);
+    sluice::process p(std::vector<std::string>{"/bin/sh", "-c", decompress_program}, std::move(o));
+    int e = 0;
+    if (fd < 0) {
+      for (;;) {
+        std::string d = p.out().read(1 << 16);
+        if (d.empty()) break;
+        if (e == 0) e = sink(d.data(), d.size());
+      }
+    }
+    p.wait();
+    return e;
+  } catch (const std::system_error& x) {
+    return x.code().value() != 0 ? x.code().value() : EIO;
+  } catch (const std::exception&) {
+    return EIO;
+  }
+}
+
 std::string spool::read_all() const {
+  if (compressed_) {
+    std::string out = mem_;
+    decompress(-1, [&](const char* d, std::size_t n) {
+      out.append(d, n);
+      return 0;
+    });
+    return out;
+  }
   std::string out = mem_;
   if (fd_ >= 0) {
     std::size_t base = out.size();

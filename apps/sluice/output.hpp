@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include <sluice/subprocess.hpp>
+
 #include <sluice/queue.hpp>
 
 namespace sluice::app {
@@ -34,6 +36,18 @@ class spool {
   void spill();  // moves what is in memory to the temp file (when nothing was spilled yet)
 
   static std::size_t threshold;  // bytes kept in memory per stream before spilling
+  // --compress: every byte goes through this shell command into the temp file (nothing is kept in memory), and
+  // is read back through the decompressor. Empty: no compression.
+  static std::string compress_program;
+  static std::string decompress_program;
+  // --compress: ends the compressor (the spool is complete); false when it failed (its status not 0).
+  bool seal();
+  void compress_from_now() noexcept { compress_ = !compress_program.empty(); }  // (a job's own output only)
+  bool compressed() const noexcept { return compressed_; }
+  std::string read_raw() const;  // the temp file's bytes as they are (compressed), after the memory part
+  // Runs the decompressor on the sealed temp file with its stdout to fd (a pipe of ours when fd < 0, read
+  // through sink); 0 or an errno.
+  int decompress(int fd, const std::function<int(const char*, std::size_t)>& sink) const;
 
   std::string mem_;
   int fd_ = -1;  // the temp file, once spilled
@@ -42,6 +56,9 @@ class spool {
  private:
   void write_file(const char* data, std::size_t n);
   std::size_t size_ = 0;
+  std::unique_ptr<sluice::process> compressor_;
+  bool compressed_ = false;
+  bool compress_ = false;
 };
 
 // What the writer prints as one unit: stdout part then stderr part, each optionally line-prefixed.

@@ -12,7 +12,9 @@
 #include <sluice/queue.hpp>
 
 #include "job_loop.hpp"
+#include "option_values.hpp"
 #include "shard.hpp"
+#include "text.hpp"
 #include "throttle.hpp"
 #include "slurm.hpp"
 
@@ -153,6 +155,13 @@ void runner::note_halt(const job& j, bool failed) {
 
 // The bookkeeping of an ended attempt: joblog, results, output, halt. True when it is to be tried again.
 bool runner::finish(job& j) {
+  const bool out_ok = j.out.seal(), err_ok = j.err.seal();
+  if (!out_ok || !err_ok) {
+    // As GNU: the compressor's failure is reported and the job counts as failed with 255.
+    std::string m = "sluice: Error: " + spool::compress_program + " failed.\n";
+    write_all(2, m.data(), m.size());
+    j.returncode = 255;
+  }
   if (!j.cat_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(j.cat_file, ec);
@@ -258,7 +267,8 @@ bool runner::finish(job& j) {
     } else {
       output_chunk c;
       c.prefix = j.tag;
-      c.color = j.color;
+      // --color-failed: white on red for a failed job (grouped output only: a line already printed stays as it is).
+      c.color = cfg_.color_failed && failed ? "\033[48;5;196;38;5;231m\033[K" : j.color;
       if (cfg_.files) {
         // --files: the name of a file holding its stdout, in place of the output (GNU drops its stderr).
         std::string name = write_output_file(j.out) + "\n";
@@ -341,11 +351,6 @@ aio::task<void> runner::feed() {
       co_await w;
     }
     if (stop_starting_) co_return;
-    if (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0) {
-      auto wait = throttle();
-      co_await wait;
-      if (stop_starting_) co_return;
-    }
     if (!waiting.empty()) {
       auto fits = std::find_if(waiting.begin(), waiting.end(),
                                [&](const auto& w) { return remote_->has_free(w.first.hostgroups); });
@@ -365,6 +370,12 @@ aio::task<void> runner::feed() {
     if (read_all) co_return;
     auto next = sql_ ? sql_->next() : feed_->next();
     std::optional<job_args> a = co_await next;
+    if (a && (delay_ > 0 || cfg_.max_load || cfg_.memfree > 0 || cfg_.memsuspend > 0 || cfg_.limit || cfg_.noswap)) {
+      // Only when there is a job to start: a limit that stays over keeps nothing waiting after the last job.
+      auto wait = throttle();
+      co_await wait;
+      if (stop_starting_) co_return;
+    }
     if (!a) {
       input_done_ = true;
       std::string err = feed_->error();
@@ -414,9 +425,27 @@ aio::task<void> runner::throttle() {
       auto load = instant_load();
       busy = !load || *load >= *cfg_.max_load;  // unknown counts as too high, as in GNU
     }
-    if (!busy && cfg_.memfree > 0) {
+    if (!busy && (cfg_.memfree > 0 || cfg_.memsuspend > 0)) {
       auto mem = free_memory();
-      busy = mem && *mem < cfg_.memfree;
+      busy = mem && *mem < cfg_.memfree + cfg_.memsuspend;  // (GNU's memlimit is their sum)
+    }
+    if (!busy && cfg_.noswap) {
+      // Swap activity is swap-ins times swap-outs over the last second or so, as GNU computes it from vmstat.
+      const auto now = clock_type::now();
+      if (!swap_seen_ || now - swap_seen_at_ >= std::chrono::seconds(1)) {
+        auto counts = swap_counts();
+        if (counts && swap_seen_)
+          swapping_ = (counts->first - swap_seen_->first) * (counts->second - swap_seen_->second) > 0;
+        swap_seen_ = counts;
+        swap_seen_at_ = now;
+      }
+      busy = swapping_;
+    }
+    if (!busy && cfg_.limit) {
+      auto limit = run_limit();
+      int status = co_await limit;
+      busy = status != 0;
+      if (status == 2) kill_youngest();
     }
     if (!busy) co_return;
     auto pause = aio::sleep(0.1);
@@ -430,12 +459,84 @@ aio::task<void> runner::watch_memory() {
   for (;;) {
     auto pause = aio::sleep(1.0);
     co_await pause;
+    if (cfg_.memsuspend > 0) suspend_for_memory();
+    if (cfg_.memfree <= 0) continue;
     auto mem = free_memory();
     if (!mem || *mem >= cfg_.memfree * 0.5) continue;
-    job* youngest = nullptr;
-    for (job* r : running_)
-      if (!r->killing && (youngest == nullptr || r->args.seq > youngest->args.seq)) youngest = r;
-    if (youngest != nullptr) begin_kill(*youngest, true);
+    kill_youngest();
+  }
+}
+
+void runner::kill_youngest() {
+  job* youngest = nullptr;
+  for (job* r : running_)
+    if (!r->killing && (youngest == nullptr || r->args.seq > youngest->args.seq)) youngest = r;
+  if (youngest != nullptr) begin_kill(*youngest, true);
+}
+
+// --limit: the command's exit status (GNU runs it with $SSHLOGIN set, ":" here). GNU's predefined "mem N" and
+// "load N" are measured here directly, as its shell functions measure them.
+aio::task<int> runner::run_limit() {
+  auto words = split_string(*cfg_.limit, ' ');
+  words.erase(std::remove(words.begin(), words.end(), std::string()), words.end());
+  if (words.size() >= 2 && (words[0] == "mem" || words[0] == "load")) {
+    double n = words[0] == "mem" ? static_cast<double>(parse_size("--limit mem", words[1])) : std::strtod(words[1].c_str(), nullptr);
+    if (words[0] == "load") {
+      auto load = instant_load();
+      co_return load && *load <= n ? 0 : 1;
+    }
+    auto mem = free_memory();
+    if (!mem) co_return 1;
+    co_return *mem < n / 2 ? 2 : (*mem < n ? 1 : 0);
+  }
+  sluice::options o;
+  o.in = sluice::redirect::devnull;
+  sluice::environment env = sluice::current_environment();
+  env["SSHLOGIN"] = ":";
+  o.env = std::move(env);
+  int status = 1;
+  try {
+    auto spawn = aio::create_subprocess_exec({job_shell().path, "-c", *cfg_.limit}, std::move(o));
+    aio::process p = co_await spawn;
+    auto waited = p.wait();
+    status = co_await waited;
+  } catch (const std::exception&) {
+    status = 1;  // could not run it (out of processes): over the limit, for now
+  }
+  co_return status < 0 ? 1 : status;
+}
+
+// --limit: while jobs run, an exit status of 2 kills the youngest (GNU checks as it reaps jobs).
+aio::task<void> runner::watch_limit() {
+  for (;;) {
+    auto pause = aio::sleep(0.5);
+    co_await pause;
+    if (running_.empty()) continue;
+    auto limit = run_limit();
+    if (co_await limit == 2) kill_youngest();
+  }
+}
+
+// --memsuspend: below twice the limit free, the younger jobs are stopped (SIGSTOP to their group) and only the
+// oldest int(1 / (2 - free/limit)) + 1 run; with enough free again, every job runs again. As GNU does.
+void runner::suspend_for_memory() {
+  auto mem = free_memory();
+  if (!mem) return;
+  const double limit = cfg_.memsuspend;
+  std::vector<job*> jobs;
+  for (job* r : running_)
+    if (!r->killing) jobs.push_back(r);
+  std::sort(jobs.begin(), jobs.end(), [](const job* a, const job* b) { return a->args.seq < b->args.seq; });
+  std::size_t run = jobs.size();
+  if (*mem < 2 * limit) {
+    double r = 1.0 / (2.0 - *mem / limit);
+    run = static_cast<std::size_t>(std::max(0.0, r)) + 1;
+  }
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    const bool want_stopped = k >= run;
+    if (want_stopped == jobs[k]->suspended) continue;
+    jobs[k]->suspended = want_stopped;
+    signal_group(*jobs[k], want_stopped ? SIGSTOP : SIGCONT);
   }
 }
 
@@ -482,7 +583,9 @@ aio::task<int> runner::loop_main() {
   if (progress_ && progress_->live()) ticker = aio::create_task(tick_progress());
 
   aio::handle<void> memory_watch;
-  if (cfg_.memfree > 0) memory_watch = aio::create_task(watch_memory());
+  if (cfg_.memfree > 0 || cfg_.memsuspend > 0) memory_watch = aio::create_task(watch_memory());
+  aio::handle<void> limit_watch;
+  if (cfg_.limit) limit_watch = aio::create_task(watch_limit());
   delay_ = cfg_.delay;
   if (sql_) {
     // A worker whose lease was taken over must kill its jobs: they already run elsewhere.
@@ -521,6 +624,8 @@ aio::task<int> runner::loop_main() {
   co_await stop_ticker;
   auto stop_memory_watch = settle(memory_watch);
   co_await stop_memory_watch;
+  auto stop_limit_watch = settle(limit_watch);
+  co_await stop_limit_watch;
   if (progress_) progress_->finish(running_.size());
   // -k: anything still held (a halt left gaps) goes out in order.
   for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
@@ -558,6 +663,13 @@ int runner::run() {
   static const std::map<std::string, std::size_t> no_names;
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
   templates_ = load_templates(cfg_);
+  if (cfg_.compress && cfg_.output != output_mode::ungroup) {
+    spool::compress_program = cfg_.compress_program;
+    spool::decompress_program = cfg_.decompress_program;
+  }
+  if (cfg_.open_tty || cfg_.interactive) tty_ = sluice::open_terminal();
+  if (cfg_.interactive && !tty_ && !cfg_.dry_run)
+    throw usage_error("-p/--interactive asks on the terminal, and there is none (/dev/tty cannot be opened)");
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee || cfg_.shard ? nullptr : blocks_.get(), tpl_.get());

@@ -36,4 +36,18 @@ std::optional<double> free_memory() {
   return kib * 1024;
 }
 
+std::optional<std::pair<double, double>> swap_counts() {
+  std::FILE* f = std::fopen("/proc/vmstat", "r");
+  if (f == nullptr) return std::nullopt;
+  char line[256];
+  double in = -1, out = -1;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "pswpin ", 7) == 0) in = std::strtod(line + 7, nullptr);
+    else if (std::strncmp(line, "pswpout ", 8) == 0) out = std::strtod(line + 8, nullptr);
+  }
+  std::fclose(f);
+  if (in < 0 || out < 0) return std::nullopt;
+  return std::pair{in, out};
+}
+
 }  // namespace sluice::app

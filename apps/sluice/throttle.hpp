@@ -1,6 +1,7 @@
 // --load and --memfree: what the machine looks like right now, read from /proc as GNU parallel reads it.
 #pragma once
 #include <optional>
+#include <utility>
 
 namespace sluice::app {
 
@@ -10,5 +11,8 @@ std::optional<double> instant_load();
 
 // MemFree + Buffers + Cached + SwapCached of /proc/meminfo in bytes (GNU's "memfree"). nullopt when unknown.
 std::optional<double> free_memory();
+
+// pswpin and pswpout of /proc/vmstat (pages swapped in and out since boot). nullopt when unknown.
+std::optional<std::pair<double, double>> swap_counts();
 
 }  // namespace sluice::app

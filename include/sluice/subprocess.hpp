@@ -102,8 +102,14 @@ SLUICE_EXPORT fd create_new_file(const std::filesystem::path& file, unsigned per
 // A file for writing and reading back that has no name in `directory` (gone when the descriptor is closed).
 SLUICE_EXPORT fd create_unnamed_file(const std::filesystem::path& directory);
 SLUICE_EXPORT std::uint64_t file_size(int fd);           // of what the descriptor refers to now
+// Moves the descriptor's offset back to the start of the file (lseek), so that a child given it reads it whole;
+// std::system_error when it cannot (a pipe).
+SLUICE_EXPORT void rewind_file(int fd);
 SLUICE_EXPORT bool is_terminal(int fd) noexcept;         // isatty
 SLUICE_EXPORT std::string terminal_name(int fd);         // ttyname: "/dev/pts/3"; empty when not a terminal
+// The process's controlling terminal (/dev/tty), open for reading and writing, close-on-exec; an empty fd when
+// the process has none (a daemon, a job under cron or CI).
+SLUICE_EXPORT fd open_terminal() noexcept;
 // A new directory, mode 0700, named prefix + 6 random characters (mkdtemp); returns its path.
 SLUICE_EXPORT std::filesystem::path create_temp_directory(const std::filesystem::path& prefix);
 

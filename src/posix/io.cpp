@@ -66,6 +66,8 @@ long long file_size(int fd) noexcept {
   return static_cast<long long>(st.st_size);
 }
 
+bool rewind_file(int fd) noexcept { return ::lseek(fd, 0, SEEK_SET) == 0; }
+
 bool is_terminal(int fd) noexcept { return ::isatty(fd) != 0; }
 
 bool terminal_name(int fd, char* buf, std::size_t n) noexcept { return ::ttyname_r(fd, buf, n) == 0; }

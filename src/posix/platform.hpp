@@ -109,6 +109,7 @@ int write_all_nosignal(int fd, const void* data, std::size_t n) noexcept;
 bool can_access(const char* path, int how) noexcept;
 int create_unnamed(const char* dir) noexcept;
 long long file_size(int fd) noexcept;
+bool rewind_file(int fd) noexcept;  // lseek to 0
 bool is_terminal(int fd) noexcept;
 bool terminal_name(int fd, char* buf, std::size_t n) noexcept;  // false when not a terminal
 bool make_temp_dir(char* templ) noexcept;                       // templ ends in XXXXXX, rewritten in place

@@ -542,6 +542,45 @@ check_gnu_options_are_never_unknown() {
   done
   return 0
 }
+# -p asks on the terminal ("command ?..." on stderr) and runs only what is answered y/Y. A pseudo-terminal from
+# script(1) stands for the user; GNU parallel prints exactly this too.
+check_interactive_asks_on_the_terminal() {
+  command -v script >/dev/null || { echo "SKIP: script(1) is not installed"; exit 77; }
+  local got
+  got=$(printf 'y\nn\nYes\n' | timeout 20 script -qc "'$P' -p -j1 -k echo ::: 1 2 3" /dev/null | tr -d '\r')
+  # (where a job's output falls between the prompts depends on timing, in GNU parallel too)
+  expect_eq "prompts" "$(grep -o 'echo [0-9] ?\.\.\.' <<<"$got" | tr '\n' ' ')" "echo 1 ?... echo 2 ?... echo 3 ?... "
+  expect_eq "answers and output" "$(sed 's/echo [0-9] ?\.\.\.//g' <<<"$got" | grep . | tr '\n' ' ')" "y n Yes 1 3 "
+}
+check_bad_interactive_without_a_terminal() {
+  # (GNU parallel 20221122 reports this as an internal bug, bugid interactive-tty, after asking once)
+  expect_bad_input 'interactive.*terminal' -p touch started ::: a
+}
+# -o: with a terminal, the job's stdin is the terminal, not sluice's stdin
+check_open_tty_gives_the_job_the_terminal() {
+  command -v script >/dev/null || { echo "SKIP: script(1) is not installed"; exit 77; }
+  local got
+  got=$(timeout 20 script -qc "'$P' -o 'test -t 0 && echo terminal; true {}' ::: 1 </dev/null" /dev/null </dev/null | tr -d '\r')
+  expect_eq "stdin of a job under -o" "$got" "terminal"
+}
+# --shell-completion: the code completes sluice's own options (bash), and zsh gets an _arguments function
+check_shell_completion_completes_options() {
+  local got
+  got=$(bash -c 'source <("$1" --shell-completion bash); COMP_WORDS=(sluice --retr); COMP_CWORD=1; _comp_sluice; echo "${COMPREPLY[@]}"' _ "$P")
+  expect_eq "bash completion of --retr" "$got" "--retries --retry-failed --retryfailed"
+  SHELL=/bin/bash par --shell-completion auto | grep -q '^complete -F _comp_sluice sluice;' || fail "auto under bash"
+  par --shell-completion zsh | grep -q '^compdef _comp_sluice sluice;.*--retry-failed' || fail "zsh completion"
+}
+# --limit: an exit status of 2 kills the youngest running job (by --term-seq), which is then logged as failed
+check_limit_two_kills_the_youngest() {
+  par -j2 --joblog jl --limit 'test -e go && exit 2; exit 0' 'if [ {} = 2 ]; then touch go; fi; sleep {}' ::: 3 2 \
+    >/dev/null 2>&1
+  expect_eq "killed job's Exitval" "$(awk -F'\t' '$1 == 2 {print $7}' jl)" "-1"
+}
+check_bad_limit_empty() { expect_bad_input 'limit needs a command' --limit '' touch started ::: a; }
+check_bad_limit_io() { expect_bad_input 'limit io.*not implemented' --limit 'io 10' touch started ::: a; }
+check_bad_memsuspend_size() { expect_bad_input 'memsuspend' --memsuspend abc touch started ::: a; }
+check_bad_sql_dburl() { expect_bad_input 'dburl|DBURL' --sql nonsense touch started ::: a; }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
 check_bad_not_implemented_memsuspend() { expect_bad_input 'memsuspend.*not implemented' --memsuspend 1G touch started ::: a; }
 # Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its

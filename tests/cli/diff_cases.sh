@@ -296,6 +296,67 @@ diff_compress_output_unchanged() {
   par --compress-program 'gzip -1' --decompress-program 'gzip -dc' -k echo ::: c d
   seq 3 | par --compress --pipe -N1 -k cat
 }
+# --compress really compresses: --files keep the compressed output, the decompressor is what prints it, and a
+# compressor that fails fails its job with 255 (its output lost), reported as "<program> failed."
+diff_compress_goes_through_the_programs() {
+  mkdir t; export TMPDIR=$PWD/t
+  par -k --compress-program gzip --files echo ::: a b | xargs zcat
+  par --compress-program gzip --decompress-program 'zcat | tr a-z A-Z' -k --tag echo ::: c d
+  par --decompress-program 'tr a-z A-Z' echo ::: lower
+  seq 100000 | par --pipe --compress -k wc -l
+  par --compress-program false --joblog jl echo ::: e; echo "rc=$?"; cut -f7 jl
+  par --compress -k --color 'echo {}; exit {}' ::: 0 1 | od -c
+}
+# --color-failed / --cf: a failed job's output in white on red (with --color a good job keeps its colour);
+# nothing coloured with --line-buffer or -u
+diff_color_failed() {
+  par -k --cf 'echo {}; echo e{} >&2; exit {}' ::: 0 1 2 2>&1 | od -c; echo "rc=${PIPESTATUS[0]}"
+  par -k --color-failed --color --tag 'echo {}; exit {}' ::: 0 1 | od -c
+  par -k --cf --lb 'echo {}; exit {}' ::: 0 1 | od -c
+  par -j1 --cf -u 'echo {}; exit {}' ::: 0 1 | od -c
+}
+# --retry-failed --joblog: the logged failed jobs again, by their commands and Seqs (the command line's command
+# and input are not used); without --joblog it is a plain run
+diff_retry_failed_from_the_joblog() {
+  par -j1 --joblog jl 'echo {}; exit {}' ::: 0 1 2 3; echo "rc=$?"
+  par -j1 --retry-failed --joblog jl echo ::: x y; echo "rc=$?"
+  cut -f1,7,9 jl
+  par -j1 --retryfailed --joblog jl; echo "rc=$?"; wc -l <jl
+  echo a | par --retry-failed echo; echo "rc=$?"
+  par -k --retry-failed --joblog nothing-logged echo ::: z; echo "rc=$?"
+}
+# --limit: the command decides before each start (0 start, 1 wait, 2 kill the youngest), with $SSHLOGIN ":";
+# GNU's predefined "mem N" and "load N"
+diff_limit_command_gates_starts() {
+  par -k --limit 'exit 0' echo ::: a b
+  par -k --limit 'test "$SSHLOGIN" = :' echo ::: c
+  par -k --limit 'test -e once || { touch once; exit 1; }' echo ::: d e
+  par -k --limit 'mem 1k' echo ::: f; par -k --limit 'load 100000' echo ::: g
+}
+# --noswap, --memsuspend: on a machine that is not swapping and has the memory, every job runs
+diff_noswap_and_memsuspend_run_jobs() {
+  par -k --noswap echo ::: a b
+  par -k --memsuspend 1k echo ::: c d
+  par -k --memsuspend 1k --memfree 1k echo ::: e
+}
+# -o / --open-tty and --tty: without a controlling terminal the jobs read nothing (as without -o); --tty also
+# means -j1 and -u unless given
+diff_open_tty_without_a_terminal() {
+  echo x | setsid -w "$P" -o 'cat; echo {}' ::: 1
+  echo y | setsid -w "$P" --open-tty 'cat; echo {}' ::: 2
+  setsid -w "$P" --tty 'sleep 0.{}; echo {}' ::: 3 1 </dev/null
+  setsid -w "$P" --tty -j2 -k 'sleep 0.{}; echo {}' ::: 3 1 </dev/null
+}
+# --session belongs to env_parallel: the runner itself runs as without it
+diff_session_is_ignored() {
+  par --session; echo "rc=$?"
+  par --session -k echo ::: a b; echo "rc=$?"
+}
+# --shell-completion with a shell GNU does not know; --sql is --sql-master's old spelling
+diff_shell_completion_bad_shell() {
+  par --shell-completion foo; echo "rc=$?"
+  par --shellcompletion fish; echo "rc=$?"
+}
 # -n0 / -N0 / -L0: each job uses up an argument but none reaches the command, {} included
 diff_zero_args_insert_nothing() {
   seq 3 | par -k -n0 echo a{}b
