@@ -90,11 +90,12 @@ std::vector<option_spec> make_options() {
     src.path = v;
     g.sources.push_back(std::move(src));
   });
-  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; });
+  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; g.delimiter_text = std::string(1, '\0'); });
   val({"delimiter"}, 'd', [](c& g, s v) {
     std::string d = unescape_delimiter(v);
-    if (d.size() != 1) throw usage_error("-d needs a single character (C escapes allowed), not '" + v + "'");
+    if (d.empty()) throw usage_error("-d needs a delimiter");
     g.delimiter = d[0];
+    g.delimiter_text = d;  // several characters, as GNU allows: -d '\r\n'
   });
   val({"eof"}, 'E', [](c& g, s v) { g.eof_string = v; });
   opt({}, 'e', [](c& g, s v) {  // GNU's older -E: without a string, no end-of-file string
@@ -121,7 +122,7 @@ std::vector<option_spec> make_options() {
   flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
   val({"header"}, '\0', [](c& g, s) { g.header = true; });
   flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
-  val({"replace"}, 'I', [](c& g, s v) {
+  val({}, 'I', [](c& g, s v) {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
     g.replace_str = v;
   });
@@ -147,7 +148,7 @@ std::vector<option_spec> make_options() {
   rename({"basenameextensionreplace", "bner"}, "/.");
   rename({"seqreplace"}, "#");
   rename({"slotreplace"}, "%");
-  opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
+  opt({"replace"}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });  // GNU: --replace is -i
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
@@ -420,6 +421,9 @@ std::optional<config> parse_command_line(int argc, char** argv) {
         if (sp->kind == arg_kind::required && !value) {
           if (k + 1 >= args.size()) break;
           value = args[++k];
+        } else if (sp->kind == arg_kind::optional && !value && k + 1 < args.size() && !args[k + 1].empty() &&
+                   args[k + 1][0] != '-') {
+          value = args[++k];
         }
         if (is_profile && value) {
           profiles.push_back(*value);
@@ -474,6 +478,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       } else if (sp->kind == arg_kind::required) {
         if (i + 1 >= args.size()) throw usage_error("option --" + name + " needs a value");
         sp->apply(cfg, args[++i]);
+      } else if (i + 1 < args.size() && !args[i + 1].empty() && args[i + 1][0] != '-') {
+        sp->apply(cfg, args[++i]);  // Getopt's optional value, as for the short options below
       } else {
         sp->apply(cfg, "");
       }
@@ -537,11 +543,13 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
       bool first = true;
+      // `::::+ a b` with nothing before it: as GNU, the files are linked to each other.
+      const bool link_all = linked && marker_sources.empty() && cfg.sources.empty();
       while (i < args.size() && !is_marker(args[i])) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
-        src.linked_to_previous = linked && first;
+        src.linked_to_previous = link_all ? !first : linked && first;
         first = false;
         marker_sources.push_back(std::move(src));
         ++i;
@@ -552,8 +560,16 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       src.type = input_source::kind::values;
       src.linked_to_previous = linked;
       while (i < args.size() && !is_marker(args[i])) {
-        // A value with a newline becomes several arguments, as in GNU parallel.
-        for (auto& part : split_string(args[i], '\n')) src.values.push_back(part);
+        // A value holding the record delimiter (-d, a newline by default) becomes several arguments, as in GNU.
+        if (cfg.delimiter_text.size() > 1) {
+          const std::string& d = cfg.delimiter_text;
+          std::size_t from = 0;
+          for (auto at = args[i].find(d); at != std::string::npos; from = at + d.size(), at = args[i].find(d, from))
+            src.values.push_back(args[i].substr(from, at - from));
+          src.values.push_back(args[i].substr(from));
+        } else {
+          for (auto& part : split_string(args[i], cfg.delimiter)) src.values.push_back(part);
+        }
         ++i;
       }
       marker_sources.push_back(std::move(src));
@@ -581,6 +597,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     cfg.tee = false;
   }
   if (cfg.tee && !cfg.jobs_given) cfg.jobs_spec = "0";  // every job must run at once
+  if (cfg.pipe && cfg.command.empty() && !cfg.semaphore)
+    throw usage_error("Error: --pipe/--pipepart must have a command to pipe into (e.g. 'cat').");
   if (cfg.pipe && !cfg.pipe_part && !cfg.tee &&
       (cfg.eta || cfg.bar || cfg.shuffle || (cfg.halt.percent && cfg.halt.when != halt_when::never)))
     throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
@@ -604,6 +622,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }
   if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
+  if (cfg.header && !cfg.colsep && !cfg.pipe) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
   finish_local_options(cfg);
   return cfg;
 }

@@ -60,6 +60,7 @@ struct config {
 
   // Input splitting.
   char delimiter = '\n';
+  std::string delimiter_text{};  // -d / -0 as given (GNU allows several characters); empty: newline, the default
   bool null_delim = false;
   std::optional<std::string> eof_string{};  // -E
   std::optional<std::string> colsep{};
