@@ -10,7 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <string_view>
 #include <thread>
 
@@ -622,8 +625,18 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }
   if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
-  if (cfg.header && !cfg.colsep && !cfg.pipe) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
+  if (cfg.header && !cfg.colsep && !cfg.pipe && !cfg.csv) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
   finish_local_options(cfg);
+  if (const char* pe = std::getenv("PARALLEL_ENV"); pe != nullptr && *pe != '\0') {
+    // GNU (what env_parallel hands over): a file's contents when it names one, else the text itself.
+    std::error_code ec;
+    if (std::filesystem::exists(pe, ec) && !std::filesystem::is_directory(pe, ec)) {
+      std::ifstream f(pe, std::ios::binary);
+      cfg.env_prelude.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    } else {
+      cfg.env_prelude = pe;
+    }
+  }
   return cfg;
 }
 

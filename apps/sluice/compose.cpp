@@ -177,6 +177,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
     for (const auto& t : w) {
       if (needs_total(t)) uses_total_ = true;
       if (t.type == token::kind::literal) base_length_ += t.text.size();
+      if (t.type == token::kind::value && t.position == 0) ++value_uses_;
     }
   if (cfg.xargs_context && !cfg.quote_command) {
     // The words holding a replacement string, split at the spaces of the literals, as compose() repeats them.
@@ -635,11 +636,49 @@ std::string command_template::expand_plain(const std::string& text, const job_ar
   bool any = false;
   auto toks = parse(text, any);
   if (has_perl_) begin_perl_job(job, n);
-  std::string out;
+  auto render = [&](const std::vector<token>& ts, const job_args& a) {
+    std::string out;
+    for (const auto& t : ts) {
+      if (t.type == token::kind::literal) out += t.text;
+      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr);
+      else out += scalar(t, a, n);
+    }
+    return out;
+  };
+  if (!cfg_.xargs_context || job.records.size() < 2) return render(toks, job);
+  // -X: as in the command, a word holding {} is repeated for each argument ("a{}b" gives "a1b a2b").
+  std::vector<std::vector<token>> words(1);
   for (const auto& t : toks) {
-    if (t.type == token::kind::literal) out += t.text;
-    else if (t.type == token::kind::value) append_values(out, t, job, false, nullptr, nullptr);
-    else out += scalar(t, job, n);
+    if (t.type != token::kind::literal) {
+      words.back().push_back(t);
+      continue;
+    }
+    std::size_t from = 0;
+    for (auto sp = t.text.find(' '); sp != std::string::npos; from = sp + 1, sp = t.text.find(' ', from)) {
+      token part = t;
+      part.text = t.text.substr(from, sp - from);
+      words.back().push_back(std::move(part));
+      words.emplace_back();
+    }
+    token part = t;
+    part.text = t.text.substr(from);
+    words.back().push_back(std::move(part));
+  }
+  std::string out;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    if (w > 0) out += ' ';
+    bool per_arg = std::any_of(words[w].begin(), words[w].end(),
+                               [](const token& t) { return t.type == token::kind::value && t.position == 0; });
+    if (!per_arg) {
+      out += render(words[w], job);
+      continue;
+    }
+    for (std::size_t r = 0; r < job.records.size(); ++r) {
+      job_args one = job;
+      one.records = {job.records[r]};
+      if (r > 0) out += ' ';
+      out += render(words[w], one);
+    }
   }
   return out;
 }

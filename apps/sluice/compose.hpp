@@ -51,6 +51,8 @@ class command_template {
   std::size_t base_length() const noexcept { return base_length_; }
   // -X: the literal text around replacement strings, which is repeated for every argument.
   std::size_t context_length() const noexcept { return context_length_; }
+  // How many times each argument lands in the command (its replacement strings; 1 when it is appended).
+  std::size_t value_uses() const noexcept { return value_uses_ == 0 ? 1 : value_uses_; }
 
   struct token {
     enum class kind { literal, value, seq, slot, total, seq_padded, slot_padded } type = kind::literal;
@@ -79,6 +81,7 @@ class command_template {
   bool has_replacements_ = false;
   std::size_t base_length_ = 0;
   std::size_t context_length_ = 0;
+  std::size_t value_uses_ = 0;
   mutable bool has_perl_ = false;  // some template uses {= =} or --rpl: jobs set up the interpreter first
 
   struct rpl_def {

@@ -183,7 +183,7 @@ class feeder {
       std::size_t len = 0;
       while (!pending.empty() && cur.records.size() < per_job) {
         std::size_t add = 0;
-        for (const auto& v : pending.front()) add += shell_quote(v).size() + 1;
+        for (const auto& v : pending.front()) add += (shell_quote(v).size() + 1) * tpl_->value_uses();
         add += tpl_->context_length() * pending.front().size();
         if (!cur.records.empty() && len + add > limit) break;
         len += add;
