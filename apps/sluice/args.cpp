@@ -290,7 +290,9 @@ std::vector<option_spec> make_options() {
     g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
     if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
   });
-  flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  flag({"gnu"}, '\0', [](c& g) { g.gnu = true; });
+  flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
   val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
@@ -346,6 +348,20 @@ std::vector<option_spec> make_options() {
       "slotreplace", "sql", "tee", "template", "tmpl", "tmux", "tmuxpane", "tty",
       "use-cores-instead-of-threads", "use-cpus-instead-of-cores", "use-sockets-instead-of-threads",
   };
+  // Retired options: GNU names them all, whichever was given, and stops.
+  auto retired = [](c&, s) {
+    throw usage_error(
+        "Error: -g has been retired. Use --group.\nsluice: Error: -B has been retired. Use --bf.\n"
+        "sluice: Error: -T has been retired. Use --tty.\nsluice: Error: -U has been retired. Use --er.\n"
+        "sluice: Error: -W has been retired. Use --wd.\nsluice: Error: -Y has been retired. Use --shebang.\n"
+        "sluice: Error: -H has been retired. Use --halt.\nsluice: Error: --sql has been retired. Use --sqlmaster.\n"
+        "sluice: Error: --ctrlc has been retired.\nsluice: Error: --noctrlc has been retired.");
+  };
+  for (char sh : {'g', 'T', 'Y'}) o.push_back({{}, sh, arg_kind::none, retired});
+  for (char sh : {'B', 'U', 'W', 'H'}) o.push_back({{}, sh, arg_kind::required, retired});
+  o.push_back({{"sql"}, '\0', arg_kind::required, retired});
+  o.push_back({{"ctrlc"}, '\0', arg_kind::none, retired});
+  o.push_back({{"noctrlc"}, '\0', arg_kind::none, retired});
   add_local_options(o);
   for (const char* name : k_not_implemented) {
     std::string n = name;
@@ -516,6 +532,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       break;
     }
   }
+  if (cfg.tollef && !cfg.gnu)
+    throw usage_error("Error: --tollef has been retired.\nsluice: Error: Remove --tollef or use --gnu to override --tollef.");
   if (want_help) {
     print_help();
     return std::nullopt;
@@ -627,6 +645,10 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
   if (cfg.header && !cfg.colsep && !cfg.pipe && !cfg.csv) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
   finish_local_options(cfg);
+  if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') {
+    std::error_code ec;  // GNU makes its home directory when it is missing (and says nothing when it cannot)
+    std::filesystem::create_directories(ph, ec);
+  }
   if (const char* pe = std::getenv("PARALLEL_ENV"); pe != nullptr && *pe != '\0') {
     // GNU (what env_parallel hands over): a file's contents when it names one, else the text itself.
     std::error_code ec;
