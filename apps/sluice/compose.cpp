@@ -184,7 +184,7 @@ command_template::command_template(const config& cfg, const std::map<std::string
     std::size_t word_literal = 0;
     bool word_has_value = false;
     auto end_word = [&] {
-      if (word_has_value) context_length_ += word_literal;
+      if (word_has_value) context_length_ += word_literal, ++value_words_;
       word_literal = 0;
       word_has_value = false;
     };
