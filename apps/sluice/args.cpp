@@ -119,7 +119,7 @@ std::vector<option_spec> make_options() {
   });
   val({"trim"}, '\0', [](c& g, s v) {
     if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
-      throw usage_error("--trim must be one of n, l, r, lr, rl, not '" + v + "'");
+      throw usage_error("Error: --trim must be one of: r l rl lr.");  // GNU's words
     g.trim = v;
   });
   flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
@@ -194,7 +194,8 @@ std::vector<option_spec> make_options() {
   flag({"tag"}, '\0', [](c& g) { g.tag = true; });
   val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
-  flag({"verbose"}, 'v', [](c& g) { g.verbose = true; });
+  flag({}, 'v', [](c& g) { g.verbose = true; });
+  flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
   flag({}, 't', [](c& g) { g.trace = true; });
   // Answers instead of jobs: printed once the whole command line is read.
   flag({"number-of-cpus"}, '\0', [](c& g) { g.info = "cpus"; });

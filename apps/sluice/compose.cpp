@@ -556,8 +556,9 @@ composed_command command_template::compose(const job_args& job, const job_number
       c.shell_command += shell_quote(word);
       argv.push_back(std::move(word));
     }
-  } else if (cfg_.xargs_context && job.records.size() > 1) {
-    // -X: each word holding a replacement string is repeated once per argument.
+  } else if ((cfg_.xargs_context || cfg_.max_replace_args || (!cfg_.pipe && cfg_.pipe_lines_per_record > 0)) &&
+             job.records.size() > 1) {
+    // -X (and, as GNU does, -N and -L): each word holding a replacement string is repeated once per argument.
     const auto& toks = words_.front();
     // Split the token list into words at unquoted spaces in literals.
     std::vector<std::vector<token>> split(1);
@@ -601,7 +602,12 @@ composed_command command_template::compose(const job_args& job, const job_number
           if (!first) c.shell_command += ' ';
           first = false;
           open = false;
-          render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+          // {} is this value; a positional {n} (and the rest) still refers to the whole job, as in GNU.
+          for (const auto& t : w) {
+            const bool mine = t.type == token::kind::value && t.position == 0;
+            render(std::vector<token>{t}, mine ? one : job, quote_values_, c.shell_command,
+                   want_argv ? &argv : nullptr, &open);
+          }
         }
     }
   } else {

@@ -798,3 +798,19 @@ diff_perl_job_skip_method() {
 diff_parallel_home_is_made() {
   PARALLEL_HOME=$PWD/newhome par echo ::: ok; test -d newhome && echo made
 }
+# -N and -L repeat a word holding {} per argument (as -X does; -n does not), and a positional {n} in that
+# word stays the job's own
+diff_N_L_repeat_context_word() {
+  seq 6 | par -k -N3 echo 'x{}y'
+  seq 4 | par -k -L2 echo '<{}>'
+  seq 4 | par -k -n2 echo 'x{}y'
+  seq 4 | par -k -N2 echo 'p{1}q{}r'
+  par -j1 -k -X echo 'p{1}q{}r' ::: 1 2 ::: u v
+}
+# --verbose is -t (standard error); -v prints on standard output; --trim's error in GNU's words
+diff_verbose_long_goes_to_stderr() {
+  par -k --verbose echo 'v{}' ::: 1 2 2>/dev/null
+  par -k --verbose echo 'w{}' ::: 3 2>&1 >/dev/null
+  par -k -v echo 'x{}' ::: 4 2>/dev/null
+  par --trim q echo ::: 1; echo "rc $?"
+}
