@@ -814,3 +814,5 @@ diff_verbose_long_goes_to_stderr() {
   par -k -v echo 'x{}' ::: 4 2>/dev/null
   par --trim q echo ::: 1; echo "rc $?"
 }
+# --results x.json with two sources: GNU's "V" list has no space after its commas
+diff_results_json_two_sources() { par -k -j1 --results two.json echo ::: a ::: 'b c' d; normalize_json two.json; }
