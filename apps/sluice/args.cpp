@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string_view>
 #include <thread>
@@ -92,11 +94,12 @@ std::vector<option_spec> make_options() {
     src.path = v;
     g.sources.push_back(std::move(src));
   });
-  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; });
+  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; g.delimiter_text = std::string(1, '\0'); });
   val({"delimiter"}, 'd', [](c& g, s v) {
     std::string d = unescape_delimiter(v);
-    if (d.size() != 1) throw usage_error("-d needs a single character (C escapes allowed), not '" + v + "'");
+    if (d.empty()) throw usage_error("-d needs a delimiter");
     g.delimiter = d[0];
+    g.delimiter_text = d;  // several characters, as GNU allows: -d '\r\n'
   });
   val({"eof"}, 'E', [](c& g, s v) { g.eof_string = v; });
   opt({}, 'e', [](c& g, s v) {  // GNU's older -E: without a string, no end-of-file string
@@ -117,13 +120,13 @@ std::vector<option_spec> make_options() {
   });
   val({"trim"}, '\0', [](c& g, s v) {
     if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
-      throw usage_error("--trim must be one of n, l, r, lr, rl, not '" + v + "'");
+      throw usage_error("Error: --trim must be one of: r l rl lr.");  // GNU's words
     g.trim = v;
   });
   flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
   val({"header"}, '\0', [](c& g, s) { g.header = true; });
   flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
-  val({"replace"}, 'I', [](c& g, s v) {
+  val({}, 'I', [](c& g, s v) {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
     g.replace_str = v;
   });
@@ -149,7 +152,7 @@ std::vector<option_spec> make_options() {
   rename({"basenameextensionreplace", "bner"}, "/.");
   rename({"seqreplace"}, "#");
   rename({"slotreplace"}, "%");
-  opt({}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });
+  opt({"replace"}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });  // GNU: --replace is -i
   flag({"plus"}, '\0', [](c& g) { g.plus = true; });
   val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
   flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
@@ -206,7 +209,8 @@ std::vector<option_spec> make_options() {
   flag({"tag"}, '\0', [](c& g) { g.tag = true; });
   val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
-  flag({"verbose"}, 'v', [](c& g) { g.verbose = true; });
+  flag({}, 'v', [](c& g) { g.verbose = true; });
+  flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
   flag({}, 't', [](c& g) { g.trace = true; });
   // Answers instead of jobs: printed once the whole command line is read.
   flag({"number-of-cpus"}, '\0', [](c& g) { g.info = "cpus"; });
@@ -314,7 +318,6 @@ std::vector<option_spec> make_options() {
   val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
   // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
   val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
-  val({"sql"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });  // GNU's obsolete spelling
   val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
   val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
   flag({"slurm"}, '\0', [](c& g) { g.slurm = true; });
@@ -322,7 +325,9 @@ std::vector<option_spec> make_options() {
     g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
     if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
   });
-  flag({"will-cite", "citation", "bibtex", "no-notice", "silent", "gnu"}, '\0', [](c&) {});
+  flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  flag({"gnu"}, '\0', [](c& g) { g.gnu = true; });
+  flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
   val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
@@ -371,6 +376,20 @@ std::vector<option_spec> make_options() {
       // Only what is still missing: an option implemented since is skipped below in any case.
       "embed", "latest-line", "ll", "tmux", "tmuxpane",
   };
+  // Retired options: GNU names them all, whichever was given, and stops.
+  auto retired = [](c&, s) {
+    throw usage_error(
+        "Error: -g has been retired. Use --group.\nsluice: Error: -B has been retired. Use --bf.\n"
+        "sluice: Error: -T has been retired. Use --tty.\nsluice: Error: -U has been retired. Use --er.\n"
+        "sluice: Error: -W has been retired. Use --wd.\nsluice: Error: -Y has been retired. Use --shebang.\n"
+        "sluice: Error: -H has been retired. Use --halt.\nsluice: Error: --sql has been retired. Use --sqlmaster.\n"
+        "sluice: Error: --ctrlc has been retired.\nsluice: Error: --noctrlc has been retired.");
+  };
+  for (char sh : {'g', 'T', 'Y'}) o.push_back({{}, sh, arg_kind::none, retired});
+  for (char sh : {'B', 'U', 'W', 'H'}) o.push_back({{}, sh, arg_kind::required, retired});
+  o.push_back({{"sql"}, '\0', arg_kind::required, retired});
+  o.push_back({{"ctrlc"}, '\0', arg_kind::none, retired});
+  o.push_back({{"noctrlc"}, '\0', arg_kind::none, retired});
   add_local_options(o);
   flag({"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail", "colorfail",
         "colourfail", "cf"},
@@ -521,6 +540,9 @@ std::optional<config> parse_command_line(int argc, char** argv) {
         if (sp->kind == arg_kind::required && !value) {
           if (k + 1 >= args.size()) break;
           value = args[++k];
+        } else if (sp->kind == arg_kind::optional && !value && k + 1 < args.size() && !args[k + 1].empty() &&
+                   args[k + 1][0] != '-') {
+          value = args[++k];
         }
         if (is_profile && value) {
           profiles.push_back(*value);
@@ -575,6 +597,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       } else if (sp->kind == arg_kind::required) {
         if (i + 1 >= args.size()) throw usage_error("option --" + name + " needs a value");
         sp->apply(cfg, args[++i]);
+      } else if (i + 1 < args.size() && !args[i + 1].empty() && args[i + 1][0] != '-') {
+        sp->apply(cfg, args[++i]);  // Getopt's optional value, as for the short options below
       } else {
         sp->apply(cfg, "");
       }
@@ -608,6 +632,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       break;
     }
   }
+  if (cfg.tollef && !cfg.gnu)
+    throw usage_error("Error: --tollef has been retired.\nsluice: Error: Remove --tollef or use --gnu to override --tollef.");
   if (want_help) {
     print_help();
     return std::nullopt;
@@ -642,11 +668,13 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
       bool first = true;
+      // `::::+ a b` with nothing before it: as GNU, the files are linked to each other.
+      const bool link_all = linked && marker_sources.empty() && cfg.sources.empty();
       while (i < args.size() && !is_marker(args[i])) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
-        src.linked_to_previous = linked && first;
+        src.linked_to_previous = link_all ? !first : linked && first;
         first = false;
         marker_sources.push_back(std::move(src));
         ++i;
@@ -657,8 +685,16 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       src.type = input_source::kind::values;
       src.linked_to_previous = linked;
       while (i < args.size() && !is_marker(args[i])) {
-        // A value with a newline becomes several arguments, as in GNU parallel.
-        for (auto& part : split_string(args[i], '\n')) src.values.push_back(part);
+        // A value holding the record delimiter (-d, a newline by default) becomes several arguments, as in GNU.
+        if (cfg.delimiter_text.size() > 1) {
+          const std::string& d = cfg.delimiter_text;
+          std::size_t from = 0;
+          for (auto at = args[i].find(d); at != std::string::npos; from = at + d.size(), at = args[i].find(d, from))
+            src.values.push_back(args[i].substr(from, at - from));
+          src.values.push_back(args[i].substr(from));
+        } else {
+          for (auto& part : split_string(args[i], cfg.delimiter)) src.values.push_back(part);
+        }
         ++i;
       }
       marker_sources.push_back(std::move(src));
@@ -686,6 +722,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     cfg.tee = false;
   }
   if (cfg.tee && !cfg.jobs_given) cfg.jobs_spec = "0";  // every job must run at once
+  if (cfg.pipe && cfg.command.empty() && !cfg.semaphore)
+    throw usage_error("Error: --pipe/--pipepart must have a command to pipe into (e.g. 'cat').");
   if (cfg.pipe && !cfg.pipe_part && !cfg.tee &&
       (cfg.eta || cfg.bar || cfg.shuffle || (cfg.halt.percent && cfg.halt.when != halt_when::never)))
     throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
@@ -757,7 +795,22 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }
   if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
+  if (cfg.header && !cfg.colsep && !cfg.pipe && !cfg.csv) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
   finish_local_options(cfg);
+  if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') {
+    std::error_code ec;  // GNU makes its home directory when it is missing (and says nothing when it cannot)
+    std::filesystem::create_directories(ph, ec);
+  }
+  if (const char* pe = std::getenv("PARALLEL_ENV"); pe != nullptr && *pe != '\0') {
+    // GNU (what env_parallel hands over): a file's contents when it names one, else the text itself.
+    std::error_code ec;
+    if (std::filesystem::exists(pe, ec) && !std::filesystem::is_directory(pe, ec)) {
+      std::ifstream f(pe, std::ios::binary);
+      cfg.env_prelude.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    } else {
+      cfg.env_prelude = pe;
+    }
+  }
   return cfg;
 }
 

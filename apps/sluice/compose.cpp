@@ -180,13 +180,14 @@ command_template::command_template(const config& cfg, const std::map<std::string
     for (const auto& t : w) {
       if (needs_total(t)) uses_total_ = true;
       if (t.type == token::kind::literal) base_length_ += t.text.size();
+      if (t.type == token::kind::value && t.position == 0) ++value_uses_;
     }
   if (cfg.xargs_context && !cfg.quote_command) {
     // The words holding a replacement string, split at the spaces of the literals, as compose() repeats them.
     std::size_t word_literal = 0;
     bool word_has_value = false;
     auto end_word = [&] {
-      if (word_has_value) context_length_ += word_literal;
+      if (word_has_value) context_length_ += word_literal, ++value_words_;
       word_literal = 0;
       word_has_value = false;
     };
@@ -567,8 +568,9 @@ composed_command command_template::compose(const job_args& job, const job_number
       c.shell_command += shell_quote(word);
       argv.push_back(std::move(word));
     }
-  } else if (cfg_.xargs_context && job.records.size() > 1) {
-    // -X: each word holding a replacement string is repeated once per argument.
+  } else if ((cfg_.xargs_context || cfg_.max_replace_args || (!cfg_.pipe && cfg_.pipe_lines_per_record > 0)) &&
+             job.records.size() > 1) {
+    // -X (and, as GNU does, -N and -L): each word holding a replacement string is repeated once per argument.
     const auto& toks = words_.front();
     // Split the token list into words at unquoted spaces in literals.
     std::vector<std::vector<token>> split(1);
@@ -612,7 +614,12 @@ composed_command command_template::compose(const job_args& job, const job_number
           if (!first) c.shell_command += ' ';
           first = false;
           open = false;
-          render(w, one, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+          // {} is this value; a positional {n} (and the rest) still refers to the whole job, as in GNU.
+          for (const auto& t : w) {
+            const bool mine = t.type == token::kind::value && t.position == 0;
+            render(std::vector<token>{t}, mine ? one : job, quote_values_, c.shell_command,
+                   want_argv ? &argv : nullptr, &open);
+          }
         }
     }
   } else {
@@ -647,11 +654,49 @@ std::string command_template::expand_plain(const std::string& text, const job_ar
   bool any = false;
   auto toks = parse(text, any);
   if (has_perl_) begin_perl_job(job, n);
-  std::string out;
+  auto render = [&](const std::vector<token>& ts, const job_args& a) {
+    std::string out;
+    for (const auto& t : ts) {
+      if (t.type == token::kind::literal) out += t.text;
+      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr);
+      else out += scalar(t, a, n);
+    }
+    return out;
+  };
+  if (!cfg_.xargs_context || job.records.size() < 2) return render(toks, job);
+  // -X: as in the command, a word holding {} is repeated for each argument ("a{}b" gives "a1b a2b").
+  std::vector<std::vector<token>> words(1);
   for (const auto& t : toks) {
-    if (t.type == token::kind::literal) out += t.text;
-    else if (t.type == token::kind::value) append_values(out, t, job, false, nullptr, nullptr);
-    else out += scalar(t, job, n);
+    if (t.type != token::kind::literal) {
+      words.back().push_back(t);
+      continue;
+    }
+    std::size_t from = 0;
+    for (auto sp = t.text.find(' '); sp != std::string::npos; from = sp + 1, sp = t.text.find(' ', from)) {
+      token part = t;
+      part.text = t.text.substr(from, sp - from);
+      words.back().push_back(std::move(part));
+      words.emplace_back();
+    }
+    token part = t;
+    part.text = t.text.substr(from);
+    words.back().push_back(std::move(part));
+  }
+  std::string out;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    if (w > 0) out += ' ';
+    bool per_arg = std::any_of(words[w].begin(), words[w].end(),
+                               [](const token& t) { return t.type == token::kind::value && t.position == 0; });
+    if (!per_arg) {
+      out += render(words[w], job);
+      continue;
+    }
+    for (std::size_t r = 0; r < job.records.size(); ++r) {
+      job_args one = job;
+      one.records = {job.records[r]};
+      if (r > 0) out += ' ';
+      out += render(words[w], one);
+    }
   }
   return out;
 }

@@ -48,10 +48,17 @@ class command_template {
   std::string expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const;
   bool uses_total() const noexcept { return uses_total_; }
   bool has_replacements() const noexcept { return has_replacements_; }
+  bool has_perl() const noexcept { return has_perl_; }
   // The bytes a job adds to the command line per argument, for -X/-m line filling.
   std::size_t base_length() const noexcept { return base_length_; }
   // -X: the literal text around replacement strings, which is repeated for every argument.
   std::size_t context_length() const noexcept { return context_length_; }
+  // How many times each argument lands in the command (its replacement strings; 1 when it is appended).
+  std::size_t value_uses() const noexcept { return value_uses_ == 0 ? 1 : value_uses_; }
+  // The spaces a further argument adds: one per repeated word (-X), else one per replacement string.
+  std::size_t separators_per_argument() const noexcept {
+    return value_uses_ == 0 ? 0 : (value_words_ > 0 ? value_words_ : value_uses_);
+  }
 
   struct token {
     enum class kind { literal, value, seq, slot, total, seq_padded, slot_padded } type = kind::literal;
@@ -80,6 +87,8 @@ class command_template {
   bool has_replacements_ = false;
   std::size_t base_length_ = 0;
   std::size_t context_length_ = 0;
+  std::size_t value_uses_ = 0;
+  std::size_t value_words_ = 0;  // -X: the words holding a replacement string
   mutable bool has_perl_ = false;  // some template uses {= =} or --rpl: jobs set up the interpreter first
 
   struct rpl_def {

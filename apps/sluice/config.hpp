@@ -60,6 +60,9 @@ struct config {
 
   // Input splitting.
   char delimiter = '\n';
+  std::string env_prelude{};     // $PARALLEL_ENV (its text, or the file it names): shell code run before each command
+  std::string delimiter_text{};
+  bool tollef = false, gnu = false;  // the retired --tollef is an error unless --gnu overrides it  // -d / -0 as given (GNU allows several characters); empty: newline, the default
   bool null_delim = false;
   std::optional<std::string> eof_string{};  // -E
   std::optional<std::string> colsep{};

@@ -185,8 +185,16 @@ class feeder {
       std::size_t len = 0;
       while (!pending.empty() && cur.records.size() < per_job) {
         std::size_t add = 0;
-        for (const auto& v : pending.front()) add += shell_quote(v).size() + 1;
-        add += tpl_->context_length() * pending.front().size();
+        if (!tpl_->has_perl()) {
+          // Exactly what the argument adds: the command made with it alone, less the fixed text, and a space.
+          job_args one;
+          one.records = {pending.front()};
+          const std::size_t whole = tpl_->compose(one, job_numbers{}).shell_command.size();
+          add = (whole > fixed ? whole - fixed : 0) + tpl_->separators_per_argument();
+        } else {  // ({= =} may count its calls: estimated instead)
+          for (const auto& v : pending.front()) add += (shell_quote(v).size() + 1) * tpl_->value_uses();
+          add += tpl_->context_length() * pending.front().size();
+        }
         if (!cur.records.empty() && len + add > limit) break;
         len += add;
         cur.records.push_back(std::move(pending.front()));

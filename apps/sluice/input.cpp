@@ -19,7 +19,7 @@
 
 namespace sluice::app {
 
-record_reader::record_reader(int fd, bool owned, char delim) : fd_(fd), owned_(owned), delim_(delim) {}
+record_reader::record_reader(int fd, bool owned, std::string delim) : fd_(fd), owned_(owned), delim_(std::move(delim)) {}
 
 record_reader::~record_reader() {
   if (owned_) sluice::fd(fd_).close();
@@ -27,10 +27,10 @@ record_reader::~record_reader() {
 
 std::optional<std::string> record_reader::next() {
   for (;;) {
-    auto hit = buf_.find(delim_, pos_);
+    auto hit = delim_.size() == 1 ? buf_.find(delim_[0], pos_) : buf_.find(delim_, pos_);
     if (hit != std::string::npos) {
       std::string rec = buf_.substr(pos_, hit - pos_);
-      pos_ = hit + 1;
+      pos_ = hit + delim_.size();
       return rec;
     }
     if (eof_) {
@@ -89,15 +89,30 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
       throw usage_error("--colsep: invalid regular expression '" + *cfg.colsep + "'");
     }
   }
+  const std::string delimiter = cfg.delimiter_text.empty() ? std::string(1, cfg.delimiter) : cfg.delimiter_text;
   for (const auto& src : cfg.sources) {
     source_state st;
     switch (src.type) {
       case input_source::kind::values:
         st.values = src.values;
+        if (cfg.eof_string) {  // -E ends ::: values too, as GNU does
+          auto at = std::find(st.values.begin(), st.values.end(), *cfg.eof_string);
+          st.values.erase(at, st.values.end());
+        }
+        if (lines_mode()) {  // -L: a value ending in a blank goes on in the next one
+          std::vector<std::string> joined;
+          bool open = false;
+          for (auto& v : st.values) {
+            if (open) joined.back() += v;
+            else joined.push_back(std::move(v));
+            open = !joined.back().empty() && (joined.back().back() == ' ' || joined.back().back() == '\t');
+          }
+          st.values = std::move(joined);
+        }
         break;
       case input_source::kind::standard_input:
         reads_stdin_ = true;
-        st.reader = std::make_unique<record_reader>(0, false, cfg.delimiter);
+        st.reader = std::make_unique<record_reader>(0, false, delimiter);
         break;
       case input_source::kind::file: {
         sluice::fd f;
@@ -106,7 +121,7 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
         } catch (const std::system_error& e) {
           throw usage_error("cannot open input file '" + src.path + "': " + std::strerror(e.code().value()));
         }
-        st.reader = std::make_unique<record_reader>(f.release(), true, cfg.delimiter);
+        st.reader = std::make_unique<record_reader>(f.release(), true, delimiter);
         break;
       }
     }
@@ -206,7 +221,21 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   }
 }
 
+// -L / -l (not under --pipe): xargs' rule, a line ending in a blank goes on in the next line.
+bool input_reader::lines_mode() const noexcept { return !cfg_.pipe && cfg_.pipe_lines_per_record > 0; }
+
 std::optional<std::string> input_reader::next_value(source_state& s) {
+  auto v = next_raw_value(s);
+  if (!v || !s.reader || !lines_mode()) return v;
+  while (!v->empty() && (v->back() == ' ' || v->back() == '\t')) {
+    auto more = next_raw_value(s);  // (an end-of-file string ends the line as it is)
+    if (!more) break;
+    *v += *more;
+  }
+  return v;
+}
+
+std::optional<std::string> input_reader::next_raw_value(source_state& s) {
   for (;;) {
     std::optional<std::string> v;
     if (s.reader) {
@@ -216,12 +245,22 @@ std::optional<std::string> input_reader::next_value(source_state& s) {
       v = s.values[s.pos++];
     }
     if (!v) return std::nullopt;
+    if (s.reader && crlf_seen_ < 3 && cfg_.delimiter_text.empty()) {
+      // GNU's hint for DOS text: the first three values read all end in CR.
+      const bool cr = !v->empty() && v->back() == '\r';
+      if (!cr) {
+        crlf_seen_ = 3;  // not DOS text: no more checks
+      } else if (++crlf_seen_ == 3) {
+        static const char k_hint[] = "sluice: Warning: The first three values end in CR-NL. Consider using -d \"\\r\\n\"\n";
+        sluice::try_write_all(2, std::string_view(k_hint, sizeof k_hint - 1));
+      }
+    }
     if (cfg_.csv && s.reader) {
       // A quoted CSV field may hold the delimiter: the record goes on until its quotes balance.
       while (std::count(v->begin(), v->end(), '"') % 2 != 0) {
         auto more = s.reader->next();
         if (!more) throw std::runtime_error("CSV has unexpected format: ^" + *v + "^");
-        *v += cfg_.delimiter;
+        *v += cfg_.delimiter_text.empty() ? std::string(1, cfg_.delimiter) : cfg_.delimiter_text;
         *v += *more;
       }
     }

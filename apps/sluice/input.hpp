@@ -25,7 +25,7 @@ arg_record parse_csv(const std::string& line, char sep);
 // Reads delimiter-terminated records from a descriptor with large reads.
 class record_reader {
  public:
-  record_reader(int fd, bool owned, char delim);
+  record_reader(int fd, bool owned, std::string delim);
   record_reader(const record_reader&) = delete;
   record_reader& operator=(const record_reader&) = delete;
   ~record_reader();
@@ -35,7 +35,7 @@ class record_reader {
  private:
   int fd_;
   bool owned_;
-  char delim_;
+  std::string delim_;
   std::string buf_;
   std::size_t pos_ = 0;
   bool eof_ = false;
@@ -67,6 +67,9 @@ class input_reader {
   bool streaming_ = false;
   bool reads_stdin_ = false;
   bool eof_seen_ = false;
+  bool lines_mode() const noexcept;
+  std::optional<std::string> next_raw_value(source_state& s);
+  int crlf_seen_ = 0;  // values read so far that end in CR (3: checked)
   // Combined tuples when several sources are used.
   std::vector<arg_record> combined_;
   std::size_t combined_pos_ = 0;

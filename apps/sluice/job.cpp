@@ -303,7 +303,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo) {
+  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo && cfg_.env_prelude.empty()) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -318,7 +318,8 @@ aio::task<void> runner::execute(job& j) {
   }
   if (!j.proc && cannot_start.empty() && !remote) {
     try {
-      std::vector<std::string> argv{job_shell().path, "-c", j.cmd.shell_command};
+      std::vector<std::string> argv{job_shell().path, "-c",
+                                    cfg_.env_prelude.empty() ? j.cmd.shell_command : cfg_.env_prelude + "\n" + j.cmd.shell_command};
       if (cfg_.fifo) {
         // As GNU's wrapper: make the fifo, start the command on it, copy stdin (the block) into it, then
         // remove it and leave with the command's status. A command that never opens {} holds the job.

@@ -179,26 +179,26 @@ halt_policy parse_halt(const std::string& raw) {
   if (when == "never") return h;
   if (when == "soon") h.when = halt_when::soon;
   else if (when == "now") h.when = halt_when::now;
-  else throw usage_error("--halt must have 'never', 'soon', or 'now', not '" + raw + "'");
-  if (comma == std::string::npos) throw usage_error("--halt " + when + " must be followed by ,success or ,fail");
+  else throw usage_error("Error: --halt must have 'never', 'soon', or 'now'.");  // GNU's words
+  if (comma == std::string::npos) throw usage_error("Error: --halt " + when + " must be followed by ,success or ,fail.");
   std::string rest = v.substr(comma + 1);
   auto eq = rest.find('=');
   std::string why = rest.substr(0, eq);
   if (why == "fail") h.why = halt_why::fail;
   else if (why == "success") h.why = halt_why::success;
   else if (why == "done") h.why = halt_why::done;
-  else throw usage_error("--halt " + when + " must be followed by ,success or ,fail or ,done, not '" + raw + "'");
-  if (eq == std::string::npos) throw usage_error("--halt " + when + "," + why + " must be followed by =number or =percent%");
+  else throw usage_error("Error: --halt " + when + " must be followed by ,success or ,fail.");
+  if (eq == std::string::npos) throw usage_error("Error: --halt " + when + "," + why + " must be followed by ,number or ,percent%.");
   std::string n = rest.substr(eq + 1);
   if (!n.empty() && n.back() == '%') {
     n.pop_back();
     if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
-      throw usage_error("--halt: bad percentage in '" + raw + "'");
+      throw usage_error("Error: --halt " + when + "," + why + " must be followed by ,number or ,percent%.");
     h.percent = true;
     h.count = std::strtod(n.c_str(), nullptr) / 100.0;  // digits only: no exception, at worst HUGE_VAL
   } else {
     if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
-      throw usage_error("--halt " + when + "," + why + " must be followed by =number or =percent%, not '" + raw + "'");
+      throw usage_error("Error: --halt " + when + "," + why + " must be followed by ,number or ,percent%.");
     h.count = std::strtod(n.c_str(), nullptr);
   }
   if (!std::isfinite(h.count)) throw usage_error("--halt: number too large in '" + raw + "'");

@@ -70,6 +70,7 @@ sub stamp {
 package sluice::job;
 sub seq { $sluice::seq }
 sub slot { $sluice::slot }
+sub skip { $sluice::skip = 1; return; }
 package main;
 our @arg;
 our $job = bless {}, 'sluice::job';

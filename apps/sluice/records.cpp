@@ -242,7 +242,7 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       line += json_string(r.command);
       line += ", \"V\": [ ";
       for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i) line += ", ";
+        if (i) line += ",";  // GNU writes no space between the values
         line += json_string(values[i]);
       }
       line += " ], \"Stdout\": " + json_string(out) + ", \"Stderr\": " + json_string(err) + " }\n";

@@ -128,8 +128,11 @@ void runner::note_halt(const job& j, bool failed) {
     what = "finished";
   }
   if (!relevant) return;
+  // Through the writer, after the job's own output, as GNU prints it.
   std::string msg = std::string("sluice: This job ") + what + ":\n" + j.cmd.shell_command + "\n";
-  write_all(2, msg.data(), msg.size());
+  output_chunk note;
+  note.err.append(msg.data(), msg.size());
+  emit_chunk(std::move(note));
   double need = cfg_.halt.percent ? cfg_.halt.count * static_cast<double>(total_) : cfg_.halt.count;
   if (static_cast<double>(count) < need) return;
   int status = 0;
@@ -149,7 +152,9 @@ void runner::note_halt(const job& j, bool failed) {
     for (job* r : running_) abandon(*r);
   } else if (!running_.empty()) {
     std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
-    write_all(2, m.data(), m.size());
+    output_chunk note;
+    note.err.append(m.data(), m.size());
+    emit_chunk(std::move(note));
   }
 }
 

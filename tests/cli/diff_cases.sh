@@ -352,7 +352,7 @@ diff_session_is_ignored() {
   par --session; echo "rc=$?"
   par --session -k echo ::: a b; echo "rc=$?"
 }
-# --shell-completion with a shell GNU does not know; --sql is --sql-master's old spelling
+# --shell-completion with a shell GNU does not know
 diff_shell_completion_bad_shell() {
   par --shell-completion foo; echo "rc=$?"
   par --shellcompletion fish; echo "rc=$?"
@@ -876,3 +876,100 @@ diff_n0_with_several_sources() {
   par -N0 -k --dry-run echo x {1} y ::: 1 ::: a; par -n0 -k --dry-run echo x ::: 1 ::: a | od -c
   par -N0 -k --tag echo x ::: 1 ::: a | od -c; par -N0 -k echo x ::: 1 2 ::: a b
 }
+# Found by running GNU parallel's own local tests against sluice: each of these differed.
+# -d with several characters, and -d splitting ::: values as it splits input
+diff_delimiter_several_chars_and_values() {
+  printf 'x\r\ny z\r\n' | par -k -d '\r\n' echo '<{}>'
+  par -k -d , echo '<{}>' ::: 'p,q' r
+  par -k -0 echo '{#}' ::: "$(printf 'one\ntwo')"
+}
+# DOS text on stdin without -d: one hint once the first three values end in CR
+diff_crlf_input_hint() {
+  printf 'u\r\nv\r\nw\r\nx\r\n' | par -j1 -k echo | od -c | head -2
+  printf 'u\r\nv\nw\r\n' | par -j1 -k echo | wc -l
+}
+# -L: a line ending in a blank goes on in the next; -E is seen before the lines are joined
+diff_L_blank_continues_line() {
+  printf 'p\nq \nr\ns\n' | par -k -L2 echo
+  par -k -L1 echo '[{}]' ::: 'i ' j k
+  printf 'p \nSTOP\nq\n' | par -k -L1 -E STOP echo
+}
+# -E ends every input source, ::: values too
+diff_eof_string_every_source() {
+  seq 9 | par -k -E 3 echo :::: - ::: 7 8 3 9
+}
+# --replace's value is optional (as -i), so an option after it stays an option
+diff_replace_long_optional() {
+  printf 'a\nQ\nb\n' | par -k --replace -eQ echo '<{}>'
+  par -k --replace XX echo XX ::: m
+}
+# --header : without --colsep splits on tabs (and trims nothing)
+diff_header_alone_splits_on_tabs() {
+  printf 'k\tw\n 7 \tsix\n' | par --header : echo '[{w}][{k}]'
+}
+# ::::+ with nothing before it links its files to each other
+diff_quad_colon_plus_alone() {
+  par -k echo ::::+ <(seq 4) <(printf 'x\ny\n') <(seq 5 8)
+}
+# a halt names the failed job after that job's own output
+diff_halt_note_after_output() {
+  par -j1 --halt now,fail=1 'echo out{};exit {}' ::: 0 2 0 2>&1 | sed 's/^[a-z]*: /RUNNER: /'
+  par -j1 --halt soon,fail=1 'echo out{};exit {}' ::: 3 0 2>&1 | sed 's/^[a-z]*: /RUNNER: /'
+}
+# bad --halt values and --pipe without a command: GNU's own words
+diff_halt_and_pipe_bad_input() {
+  par --halt later echo ::: 1; echo "rc $?"
+  par --halt soon echo ::: 1; echo "rc $?"
+  par --halt now,fail echo ::: 1; echo "rc $?"
+  seq 2 | par --pipe; echo "rc $?"
+}
+# retired options stop with the whole list; --tollef unless --gnu
+diff_retired_options() {
+  par -Y echo ::: 1; echo "rc $?"
+  par -W /tmp echo ::: 1; echo "rc $?"
+  par --tollef echo ::: 1; echo "rc $?"
+  par --tollef --gnu echo ::: 1; echo "rc $?"
+}
+# -X/-m pack to the length each argument really adds ({} used often, {.} shorter than {})
+diff_X_packs_exact_length() {
+  seq 2000 | par -j1 -X 'echo {} {} {} {} {} {} {} {} {} {} | wc -c'
+  seq 30 | sed 's/$/.txt/' | par -j1 -s 90 -k -X echo 'p{}q{.}r'
+  seq 30 | sed 's/$/.txt/' | par -j1 -s 90 -k -m echo 'p{}q{.}r'
+}
+# --tagstring under -X repeats a word holding {} per argument
+diff_tagstring_under_X() {
+  par -j1 -X --tagstring 'T{}t {#}' echo ::: 5 6 7
+}
+# $PARALLEL_ENV: shell code (or a file of it) run before every command
+diff_parallel_env_prelude() {
+  PARALLEL_ENV="w='from text'" par echo '$w' ::: 1
+  echo "w='from file'" > envf
+  PARALLEL_ENV=$PWD/envf par echo '$w' ::: 1
+}
+# $job->skip() in a Perl expression
+diff_perl_job_skip_method() {
+  ignore_stderr
+  par -k echo {= '$_ eq "b" and $job->skip()' =} ::: a b c; echo "rc $?"
+}
+# a missing $PARALLEL_HOME is made
+diff_parallel_home_is_made() {
+  PARALLEL_HOME=$PWD/newhome par echo ::: ok; test -d newhome && echo made
+}
+# -N and -L repeat a word holding {} per argument (as -X does; -n does not), and a positional {n} in that
+# word stays the job's own
+diff_N_L_repeat_context_word() {
+  seq 6 | par -k -N3 echo 'x{}y'
+  seq 4 | par -k -L2 echo '<{}>'
+  seq 4 | par -k -n2 echo 'x{}y'
+  seq 4 | par -k -N2 echo 'p{1}q{}r'
+  par -j1 -k -X echo 'p{1}q{}r' ::: 1 2 ::: u v
+}
+# --verbose is -t (standard error); -v prints on standard output; --trim's error in GNU's words
+diff_verbose_long_goes_to_stderr() {
+  par -k --verbose echo 'v{}' ::: 1 2 2>/dev/null
+  par -k --verbose echo 'w{}' ::: 3 2>&1 >/dev/null
+  par -k -v echo 'x{}' ::: 4 2>/dev/null
+  par --trim q echo ::: 1; echo "rc $?"
+}
+# --results x.json with two sources: GNU's "V" list has no space after its commas
+diff_results_json_two_sources() { par -k -j1 --results two.json echo ::: a ::: 'b c' d; normalize_json two.json; }
