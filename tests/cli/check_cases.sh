@@ -580,7 +580,6 @@ check_limit_two_kills_the_youngest() {
 check_bad_limit_empty() { expect_bad_input 'limit needs a command' --limit '' touch started ::: a; }
 check_bad_limit_io() { expect_bad_input 'limit io.*not implemented' --limit 'io 10' touch started ::: a; }
 check_bad_memsuspend_size() { expect_bad_input 'memsuspend' --memsuspend abc touch started ::: a; }
-check_bad_sql_is_retired() { expect_bad_input 'sql has been retired' --sql nonsense touch started ::: a; }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
 check_bad_not_implemented_embed() { expect_bad_input 'embed.*not implemented' --embed touch started ::: a; }
 # Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its
