@@ -441,7 +441,7 @@ int main(int argc, char** argv) {
   // (d) communicate through cat.
   if (selected("communicate")) {
     const long bytes = comm_mib << 20;
-    const int comm_rounds = std::max(1, rounds - 2);
+    const int comm_rounds = slow_case_rounds(rounds);
     note("aio communicate: " + std::to_string(comm_mib) + " MiB through cat (process start included; aio's copy of "
          "the input, which communicate() takes by value, is made before the clock starts), median of " +
          std::to_string(comm_rounds) + " interleaved rounds");

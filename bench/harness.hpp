@@ -66,6 +66,10 @@ struct figures {
   bool available() const { return !rounds.empty(); }
 };
 
+// The rounds of a slow case (a GiB through a pipe, a parent with GiBs resident): two fewer than asked, but at least
+// three (a median needs them) and never more than asked.
+inline int slow_case_rounds(int rounds) { return rounds < 3 ? rounds : std::max(3, rounds - 2); }
+
 // Runs the contenders in turn, `rounds` times; an unavailable contender gets no figures.
 inline std::vector<figures> interleave(const std::vector<contender>& cs, int rounds) {
   std::vector<figures> result(cs.size());

@@ -300,7 +300,7 @@ int main() {
 
   {
     const long bytes = comm_mib << 20;
-    const int comm_rounds = std::max(1, rounds - 2);
+    const int comm_rounds = slow_case_rounds(rounds);
     note("communicate: " + std::to_string(comm_mib) + " MiB through cat (process start included), median of " +
          std::to_string(comm_rounds) + " interleaved rounds");
     std::string data(static_cast<std::size_t>(bytes), 'x');
@@ -343,7 +343,7 @@ int main() {
     big[3].run = [=] { return boost_v1_spawn(big_spawns); };
     big[4].run = [=] { return boost_v2_spawn(big_spawns); };
 #endif
-    const auto b = interleave(big, std::max(1, rounds - 2));
+    const auto b = interleave(big, slow_case_rounds(rounds));
     const std::string big_case = "spawn /bin/true, " + std::to_string(resident_mib) + " MiB parent";
     row(big_case, b[0], "sluice, small parent (same run)", s[0].median(), unit::seconds_per_op, goal::time_at_most, 1.3,
         "not built", "not built");

@@ -1,5 +1,4 @@
 // src/aio_gather.cpp -- gather, task_group, wait_for's pieces that are not templates.
-#include <cmath>
 #include <sstream>
 
 #include "sluice/aio/gather.hpp"
@@ -64,12 +63,6 @@ task<void> gather_all(std::vector<task_base*> tasks) {
     std::rethrow_exception(failure);
   }
 }
-
-void check_timeout(seconds timeout, const char* who) {
-  if (std::isnan(timeout.count())) throw std::invalid_argument(std::string(who) + ": the timeout is NaN");
-}
-
-clock::time_point deadline_in(seconds timeout) noexcept { return sluice::detail::loop_deadline_after(timeout); }
 
 void throw_wait_for_timeout(seconds timeout) {
   std::ostringstream os;

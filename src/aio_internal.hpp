@@ -1,5 +1,7 @@
 // src/aio_internal.hpp -- the state behind sluice::aio's streams and processes (private).
 #pragma once
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +27,7 @@ struct reader_state {
   ~reader_state();
   read_result read_once();  // one non-blocking read into buf
   read_result read_into(std::string& dst, std::size_t want);  // one non-blocking read appended to dst (buf empty)
+  read_result read_outcome(ssize_t n, int err, std::size_t asked);  // what a read of `asked` returning n means
   task<bool> fill();        // reads at least one byte into buf, waiting as needed; false at end of file
   std::string take(std::size_t n);
 

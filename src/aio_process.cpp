@@ -1,7 +1,6 @@
 // src/aio_process.cpp -- child processes on the loop: spawn (the sync API's), exit through the pidfd (or the
 // loop's waitid timer), communicate that resumes after a timeout or a cancellation, run_process.
 #include <cerrno>
-#include <cmath>
 #include <csignal>
 #include <system_error>
 
@@ -102,18 +101,15 @@ struct process_state {
 namespace {
 
 // Waits for any of: the child's stdout/stderr readable, its stdin writable, its exit, a deadline. Cancellable.
-struct any_io_await : cancellable_await {
+struct any_io_await : deadline_await {
   process_state& s;
   io_state* read_a;
   io_state* read_b;
   io_state* write_c;
   bool want_exit;
-  std::optional<clock::time_point> deadline;
-  timer_node timer{};
-  bool timed_out = false;
 
   any_io_await(process_state& p, io_state* a, io_state* b, io_state* c, bool exit, std::optional<clock::time_point> d)
-      : s(p), read_a(a), read_b(b), write_c(c), want_exit(exit), deadline(d) {}
+      : deadline_await(d), s(p), read_a(a), read_b(b), write_c(c), want_exit(exit) {}
   any_io_await(const any_io_await&) = delete;
 
   bool await_ready() {
@@ -123,11 +119,7 @@ struct any_io_await : cancellable_await {
     }
     if ((read_a && read_a->readable) || (read_b && read_b->readable) || (write_c && write_c->writable)) return true;
     if (want_exit && s.child.returncode()) return true;
-    if (deadline && *deadline <= clock::now()) {
-      timed_out = true;
-      return true;
-    }
-    return false;
+    return deadline_passed();
   }
   void await_suspend(std::coroutine_handle<> h) {
     loop_impl& loop = loop_impl::require();
@@ -136,16 +128,7 @@ struct any_io_await : cancellable_await {
     if (read_b) read_b->reader = &w;
     if (write_c) write_c->writer = &w;
     if (want_exit) s.exit_waiters.push_back(&w);
-    if (deadline) {
-      timer.when = *deadline;
-      timer.context = this;
-      timer.fn = [](timer_node* t) noexcept {
-        auto* self = static_cast<any_io_await*>(t->context);
-        self->timed_out = true;
-        loop_impl::require().fire(&self->w);
-      };
-      loop.add_timer(&timer);
-    }
+    arm_deadline(loop);
     w.context = this;
     w.on_cancel = [](waiter* w) noexcept {
       static_cast<any_io_await*>(w->context)->detach();
@@ -157,7 +140,7 @@ struct any_io_await : cancellable_await {
     if (read_b && read_b->reader == &w) read_b->reader = nullptr;
     if (write_c && write_c->writer == &w) write_c->writer = nullptr;
     if (want_exit) s.exit_waiters.remove(&w);
-    if (timer.armed()) loop_impl::require().remove_timer(&timer);
+    disarm_deadline();
   }
   void await_resume() {
     detach();
@@ -268,10 +251,7 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
     throw std::logic_error("sluice::aio::process::communicate: a later call gave other input");
   }
   std::optional<clock::time_point> deadline;
-  if (timeout) {
-    if (std::isnan(timeout->count())) throw std::invalid_argument("sluice::aio::process::communicate: NaN timeout");
-    deadline = sluice::detail::loop_deadline_after(*timeout);
-  }
+  if (timeout) deadline = sluice::detail::loop_deadline_after(*timeout);  // NaN was refused by the caller
   if (s.input.size() - s.input_pos >= big_io) {
     // Big input usually means big output from a filter: bigger pipes cut the system calls per byte, and
     // reserving the output up front (address space only until touched) spares its geometric regrowth.
@@ -349,6 +329,7 @@ task<std::pair<std::string, std::string>> process::communicate(std::string input
   return detail::communicate(st(), std::move(input), std::nullopt);
 }
 task<std::pair<std::string, std::string>> process::communicate(std::string input, std::optional<seconds> timeout) {
+  if (timeout) sluice::detail::check_loop_timeout(*timeout, "sluice::aio::process::communicate");  // before anything
   return detail::communicate(st(), std::move(input), timeout);
 }
 
@@ -399,7 +380,7 @@ void validate_run_options(const options& o) {
   if (o.capture_output && (!o.out.is_inherit() || !o.err.is_inherit()))
     throw std::invalid_argument("sluice::aio::run_process: capture_output together with out or err");
   if (o.input && !o.in.is_inherit()) throw std::invalid_argument("sluice::aio::run_process: input together with in");
-  if (o.timeout && std::isnan(o.timeout->count())) throw std::invalid_argument("sluice::aio::run_process: NaN timeout");
+  if (o.timeout) sluice::detail::check_loop_timeout(*o.timeout, "sluice::aio::run_process");
 }
 
 void kill_and_reap(detail::process_state& s) noexcept {

@@ -1,5 +1,4 @@
 // src/aio_sleep.cpp -- sleep, and event_loop: the public face of the loop running on this thread.
-#include <cmath>
 #include <optional>
 
 #include "posix/platform.hpp"
@@ -44,8 +43,7 @@ task<void> sleep_for(seconds delay) { co_await sleep_awaiter{{}, delay}; }
 namespace sluice::aio {
 
 task<void> sleep(seconds delay) {
-  if (std::isnan(delay.count())) throw std::invalid_argument("sluice::aio::sleep: the delay is NaN");
-  if (delay.count() > 1e9) delay = seconds(1e9);
+  sluice::detail::check_loop_timeout(delay, "sluice::aio::sleep");
   return detail::sleep_for(delay);
 }
 

@@ -64,25 +64,15 @@ read_result reader_state::read_once() {
   if (eof) return read_result::eof;
   if (!io.readable) return read_result::would_block;
   ssize_t n = os::read_some(f.get(), chunk, read_chunk);
+  const int err = errno;
   if (n > 0) {
     if (pos == buf.size()) {
       buf.clear();
       pos = 0;
     }
     buf.append(chunk, static_cast<std::size_t>(n));
-    // A short read drained the pipe: wait for the next edge (unless it hung up, which gives no further edge).
-    if (static_cast<std::size_t>(n) < read_chunk && !io.always_ready && !io.hangup) io.readable = false;
-    return read_result::data;
   }
-  if (n == 0) {
-    eof = true;
-    return read_result::eof;
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK) {
-    io.readable = false;
-    return read_result::would_block;
-  }
-  throw std::system_error(errno, std::generic_category(), "sluice::aio::stream_reader: read");
+  return read_outcome(n, err, read_chunk);
 }
 
 read_result reader_state::read_into(std::string& dst, std::size_t want) {
@@ -91,9 +81,13 @@ read_result reader_state::read_into(std::string& dst, std::size_t want) {
   const std::size_t old = dst.size();
   if (dst.capacity() - old < want) dst.reserve(std::max(old + want, dst.capacity() * 2));
   ssize_t n = os::read_append(f.get(), dst, want);  // no zero-fill of the room first
-  const int err = errno;
+  return read_outcome(n, errno, want);
+}
+
+read_result reader_state::read_outcome(ssize_t n, int err, std::size_t asked) {
   if (n > 0) {
-    if (static_cast<std::size_t>(n) < want && !io.always_ready && !io.hangup) io.readable = false;
+    // A short read drained the pipe: wait for the next edge (unless it hung up, which gives no further edge).
+    if (static_cast<std::size_t>(n) < asked && !io.always_ready && !io.hangup) io.readable = false;
     return read_result::data;
   }
   if (n == 0) {

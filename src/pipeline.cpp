@@ -210,24 +210,37 @@ bool carrier_core::enter_permit(stage_gate& g, std::size_t s, carrier& c) {
   }
 }
 
-void carrier_core::carry_loop(carrier& c) {
+namespace {
+
+// Runs a carrier's loop to its end: a shut-down queue ends the run quietly, any other exception fails it, and
+// either way the carrier's counts are merged into the run's.
+template <class Loop>
+void run_carrier(carrier_core& core, carrier& c, Loop loop) {
   try {
+    loop();
+  } catch (const queue_shut_down&) {
+    shut_down_seen(core.ctl);
+  } catch (...) {
+    core.ctl.fail(std::current_exception());
+  }
+  core.merge(c);
+}
+
+}  // namespace
+
+void carrier_core::carry_loop(carrier& c) {
+  run_carrier(*this, c, [&] {
     for (;;) {
       const step_result r = source->step(c);
       if (r == step_result::started) continue;
       if (r == step_result::done) break;
       if (!lot.wait([this] { return can_start(); }, ctl)) break;
     }
-  } catch (const queue_shut_down&) {
-    shut_down_seen(ctl);
-  } catch (...) {
-    ctl.fail(std::current_exception());
-  }
-  merge(c);
+  });
 }
 
 void carrier_core::spare_loop(carrier& c) {
-  try {
+  run_carrier(*this, c, [&] {
     for (;;) {
       if (!spare_lot.wait(
               [this] {
@@ -256,12 +269,7 @@ void carrier_core::spare_loop(carrier& c) {
       lot.notify();
       if (finished) break;
     }
-  } catch (const queue_shut_down&) {
-    shut_down_seen(ctl);
-  } catch (...) {
-    ctl.fail(std::current_exception());
-  }
-  merge(c);
+  });
 }
 
 void carrier_core::merge(carrier& c) {

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "sluice/detail/futex.hpp"
+#include "posix/platform.hpp"
 
 namespace sluice {
 namespace {
@@ -63,12 +63,12 @@ void call_excepthook(std::exception_ptr e, std::thread::id id) noexcept {
 
 void thread_finished(thread_state& state) noexcept {
   state.done.store(1, std::memory_order_release);
-  futex_wake(state.done, std::numeric_limits<int>::max());
+  os::futex_wake(state.done, std::numeric_limits<int>::max());
 }
 
 bool thread_wait_done(const thread_state& state, const steady_deadline& deadline) noexcept {
   while (state.done.load(std::memory_order_acquire) == 0) {
-    if (!futex_wait(state.done, 0, deadline ? &*deadline : nullptr))
+    if (!os::futex_wait(state.done, 0, deadline ? &*deadline : nullptr))
       return state.done.load(std::memory_order_acquire) != 0;
   }
   return true;

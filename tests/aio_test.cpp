@@ -13,11 +13,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -1609,78 +1611,67 @@ TEST_F(Aio, CommunicateStdoutAndStderrBothLarge) {
   }());
 }
 
-// A timeout in the middle of a big output carries every byte read so far; the next call returns all of it.
-TEST_F(Aio, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
-  aio::run([]() -> task<void> {
-    const std::size_t n = std::size_t(scaled(24, 8)) << 20;
+// A big communicate interrupted -- by its timeout, or by cancelling its task (its helper thread is joined as the
+// frame goes) -- and then called again: a timeout carries a prefix of the output, and the second call returns all
+// of it, every byte once, in order (stdin included: a lent input stays put across the interruption).
+enum class interruption { timeout, cancel };
+struct resumed_case {
+  std::vector<std::string> script;  // the child's commands
+  std::string input;                // "" leaves stdin alone
+  std::string expected_out;
+  interruption how;
+  double after;  // seconds: the timeout, or when the task is cancelled
+};
+
+void check_big_communicate_resumes(const resumed_case& c) {
+  aio::run([](const resumed_case* c) -> task<void> {
     aio::options o;
+    if (!c->input.empty()) o.in = redirect::pipe;
     o.out = redirect::pipe;
-    std::vector<std::string> args{child, "write", "out", std::to_string(n), "y", "sleep", "1.5", "print", "end"};
+    std::vector<std::string> args{child};
+    args.insert(args.end(), c->script.begin(), c->script.end());
     aio::process p = co_await aio::create_subprocess_exec(args, o);
-    std::size_t partial = 0;
-    try {
-      (void)co_await p.communicate("", sluice::seconds(0.5));
-      ADD_FAILURE() << "no timeout";
-    } catch (const sluice::timeout_expired& e) {
-      partial = e.out().size();
-      EXPECT_EQ(e.out().find_first_not_of('y'), std::string::npos);
+    if (c->how == interruption::timeout) {
+      try {
+        (void)co_await p.communicate(c->input, sluice::seconds(c->after));
+        ADD_FAILURE() << "no timeout";
+      } catch (const sluice::timeout_expired& e) {
+        EXPECT_TRUE(std::string_view(c->expected_out).starts_with(e.out())) << e.out().size() << " bytes so far";
+      }
+    } else {
+      auto h = aio::create_task([](aio::process* p, const std::string* in) -> task<std::pair<std::string, std::string>> {
+        co_return co_await p->communicate(*in);
+      }(&p, &c->input));
+      co_await aio::sleep(c->after);
+      h.cancel();
+      EXPECT_THROW(co_await h, sluice::cancelled_error);
     }
-    EXPECT_LE(partial, n);
     auto [out, err] = co_await p.communicate();
     EXPECT_EQ(p.returncode(), 0);
-    EXPECT_EQ(out.size(), n + 4);
-    EXPECT_EQ(out.find_first_not_of('y'), n);
-    EXPECT_EQ(out.substr(std::min(n, out.size())), "end\n");
-  }());
+    EXPECT_EQ(out.size(), c->expected_out.size());
+    EXPECT_TRUE(out == c->expected_out);
+  }(&c));
+}
+
+// A timeout in the middle of a big output carries every byte read so far; the next call returns all of it.
+TEST_F(Aio, CommunicateTimeoutMidBigOutputKeepsPartialOutput) {
+  const std::size_t n = std::size_t(scaled(24, 8)) << 20;
+  check_big_communicate_resumes({{"write", "out", std::to_string(n), "y", "sleep", "1.5", "print", "end"}, "",
+                                 std::string(n, 'y') + "end\n", interruption::timeout, 0.5});
 }
 
 // A big input is lent to the stdin pipe (vmsplice) from the process's own copy, which stays put across a timeout:
 // the child, stalled at first, gets every byte once, in order, when communicate resumes.
 TEST_F(Aio, CommunicateLentInputResumesAfterTimeout) {
-  aio::run([]() -> task<void> {
-    const std::size_t n = std::size_t(scaled(32, 12)) << 20;
-    const std::string input = patterned(n);
-    aio::options o;
-    o.in = redirect::pipe;
-    o.out = redirect::pipe;
-    std::vector<std::string> args{child, "sleep", "0.5", "echo"};
-    aio::process p = co_await aio::create_subprocess_exec(args, o);
-    bool timed_out = false;
-    try {
-      (void)co_await p.communicate(input, sluice::seconds(0.1));
-    } catch (const sluice::timeout_expired&) {
-      timed_out = true;
-    }
-    EXPECT_TRUE(timed_out);
-    auto [out, err] = co_await p.communicate();
-    EXPECT_EQ(p.returncode(), 0);
-    EXPECT_EQ(out.size(), n);
-    EXPECT_TRUE(out == input);
-  }());
+  const std::string input = patterned(std::size_t(scaled(32, 12)) << 20);
+  check_big_communicate_resumes({{"sleep", "0.5", "echo"}, input, input, interruption::timeout, 0.1});
 }
 
-// Cancelled in the middle of a big transfer (its helper thread joined as the frame goes), then resumed.
+// Cancelled in the middle of a big transfer, then resumed.
 TEST_F(Aio, CancelledBigCommunicateResumesWithAllOutput) {
-  aio::run([]() -> task<void> {
-    const std::size_t n = std::size_t(scaled(24, 8)) << 20;
-    const std::string input = patterned(n);
-    aio::options o;
-    o.in = redirect::pipe;
-    o.out = redirect::pipe;
-    std::vector<std::string> args{child, "echo", "sleep", "0.6", "print", "end"};
-    aio::process p = co_await aio::create_subprocess_exec(args, o);
-    auto h = aio::create_task([](aio::process* p, const std::string* in) -> task<std::pair<std::string, std::string>> {
-      co_return co_await p->communicate(*in);
-    }(&p, &input));
-    co_await aio::sleep(0.3);
-    h.cancel();
-    EXPECT_THROW(co_await h, sluice::cancelled_error);
-    auto [out, err] = co_await p.communicate();
-    EXPECT_EQ(p.returncode(), 0);
-    EXPECT_EQ(out.size(), n + 4);
-    EXPECT_TRUE(std::string_view(out).substr(0, n) == input);
-    EXPECT_EQ(out.substr(std::min(n, out.size())), "end\n");
-  }());
+  const std::string input = patterned(std::size_t(scaled(24, 8)) << 20);
+  check_big_communicate_resumes({{"echo", "sleep", "0.6", "print", "end"}, input, input + "end\n",
+                                 interruption::cancel, 0.3});
 }
 
 TEST_F(Aio, CommunicateTimeoutCarriesPartialOutputThenResumes) {
@@ -1725,6 +1716,68 @@ TEST_F(Aio, FailureMode17CancelledCommunicateResumesWithAllOutput) {
     EXPECT_EQ(out, "line\nfirst\nsecond\n");
     EXPECT_EQ(err, "e1\ne2\n");
   }());
+}
+
+// sluice::aio's side of the library's timeout rule (detail/deadline.hpp), on every timed call: NaN is refused
+// with the call's name, a timeout <= 0 is one turn (no error), a huge or infinite one is no deadline (no overflow).
+TEST_F(Aio, TimeoutRuleNanRefusedNegativeIsOneTurnHugeIsNoDeadline) {
+  const double nan = std::nan(""), inf = std::numeric_limits<double>::infinity();
+  auto refused = [](auto&& call, const std::string& who) {
+    try {
+      call();
+      ADD_FAILURE() << who << ": NaN accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(who + ":", 0), 0u) << e.what();
+    }
+  };
+  refused([&] { (void)aio::sleep(nan); }, "sluice::aio::sleep");
+  refused([&] { (void)aio::wait_for(nothing(), sluice::seconds(nan)); }, "sluice::aio::wait_for");
+  aio::run([](double nan, double inf) -> task<void> {
+    std::vector<std::string> cat{child, "echo"};
+    aio::options o;
+    o.timeout = sluice::seconds(nan);
+    o.input = "x";
+    try {
+      (void)co_await aio::run_process(cat, o);
+      ADD_FAILURE() << "run_process: NaN accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("sluice::aio::run_process:", 0), 0u) << e.what();
+    }
+    // Negative: one turn, no error. wait() returns what is done (nothing yet); wait_for times out at once.
+    std::vector<aio::handle<int>> hs{aio::create_task(value_after(1, 500ms))};
+    auto [done, pending] = co_await aio::wait(hs, sluice::seconds(-1));
+    EXPECT_TRUE(done.empty());
+    EXPECT_EQ(pending.size(), 1u);
+    EXPECT_THROW(co_await aio::wait_for(value_after(2, 1s), sluice::seconds(-1)), sluice::timeout_error);
+    co_await aio::sleep(-1);
+    try {
+      (void)co_await aio::wait(hs, sluice::seconds(nan));
+      ADD_FAILURE() << "wait: NaN accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("sluice::aio::wait:", 0), 0u) << e.what();
+    }
+    aio::options piped;
+    piped.in = redirect::pipe;
+    piped.out = redirect::pipe;
+    aio::process p = co_await aio::create_subprocess_exec(cat, piped);
+    try {
+      (void)co_await p.communicate("x", sluice::seconds(nan));
+      ADD_FAILURE() << "communicate: NaN accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("sluice::aio::process::communicate:", 0), 0u) << e.what();
+    }
+    // Huge and infinite: no deadline.
+    for (double huge : {1e12, 1e300, inf}) {
+      EXPECT_EQ(co_await aio::wait_for(value_after(3, 1ms), sluice::seconds(huge)), 3) << huge;
+      auto [d, rest] = co_await aio::wait(hs, sluice::seconds(huge));
+      EXPECT_EQ(d.size(), 1u) << huge;
+    }
+    auto [out, err] = co_await p.communicate("x", sluice::seconds(inf));
+    EXPECT_EQ(out, "x");
+    EXPECT_EQ(p.returncode(), 0);
+    o.timeout = sluice::seconds(1e300);
+    EXPECT_EQ((co_await aio::run_process(cat, o)).returncode, 0);
+  }(nan, inf));
 }
 
 TEST_F(Aio, RunProcessCapturesChecksAndFeedsInput) {

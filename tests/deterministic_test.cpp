@@ -161,19 +161,19 @@ class late_registration_event_count {
   void cancel() {}
   bool wait(std::uint32_t ticket, const std::chrono::steady_clock::time_point*) {
     waiters_.fetch_add(1);
-    Sync::futex_wait(epoch_, ticket, nullptr);
+    Sync::park_wait(epoch_, ticket, nullptr);
     waiters_.fetch_sub(1);
     return true;
   }
   void notify_one() {
     if (waiters_.load() == 0) return;
     epoch_.fetch_add(1);
-    Sync::futex_wake(epoch_, 1);
+    Sync::park_wake(epoch_, 1);
   }
   void notify_all() {
     if (waiters_.load() == 0) return;
     epoch_.fetch_add(1);
-    Sync::futex_wake(epoch_, 1 << 30);
+    Sync::park_wake(epoch_, 1 << 30);
   }
 
  private:
@@ -192,7 +192,7 @@ class ticket_after_registration_event_count {
   }
   void cancel() { leave(); }
   bool wait(std::uint32_t ticket, const std::chrono::steady_clock::time_point*) {
-    Sync::futex_wait(epoch_, ticket, nullptr);
+    Sync::park_wait(epoch_, ticket, nullptr);
     leave();
     return true;
   }
@@ -202,7 +202,7 @@ class ticket_after_registration_event_count {
       if ((s & signal_mask) >= (s >> 32)) return;
     } while (!state_.compare_exchange_weak(s, s + 1));
     epoch_.fetch_add(1);
-    Sync::futex_wake(epoch_, 1);
+    Sync::park_wake(epoch_, 1);
   }
   void notify_all() {
     std::uint64_t s = state_.load();
@@ -210,7 +210,7 @@ class ticket_after_registration_event_count {
       if ((s >> 32) == 0) return;
     } while (!state_.compare_exchange_weak(s, (s & ~signal_mask) | (s >> 32)));
     epoch_.fetch_add(1);
-    Sync::futex_wake(epoch_, 1 << 30);
+    Sync::park_wake(epoch_, 1 << 30);
   }
 
  private:

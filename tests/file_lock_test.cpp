@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
 #include <cstdlib>
 #include <filesystem>
 #include <unistd.h>
@@ -91,6 +94,17 @@ TEST_F(FileLock, WatchKeepsAnEventThatCameBeforeTheWait) {
   { sluice::file_lock a(dir_ + "/l"); }  // opened read-write and closed: one event
   EXPECT_TRUE(watch.wait(0.0));
   EXPECT_FALSE(watch.wait(0.0));  // consumed
+}
+
+// The library's one timeout rule: negative and NaN are refused before waiting, a huge timeout means "for ever"
+// (no overflow of the clock), and an event already there is returned at once whatever the timeout.
+TEST_F(FileLock, WatchFollowsTheLibraryTimeoutRule) {
+  sluice::close_watch watch(dir_);
+  for (double bad : {-1.0, -1e-9, std::nan("")}) EXPECT_THROW(watch.wait(bad), std::invalid_argument) << bad;
+  { sluice::file_lock a(dir_ + "/l"); }
+  EXPECT_TRUE(watch.wait(1e300));
+  { sluice::file_lock a(dir_ + "/l"); }
+  EXPECT_TRUE(watch.wait(std::numeric_limits<double>::infinity()));
 }
 
 TEST_F(FileLock, AdoptMarksTheDescriptorLocked) {

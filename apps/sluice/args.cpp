@@ -482,6 +482,20 @@ void load_failed_jobs(config& cfg) {
   cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
 }
 
+// "--name=value" or "--name": the name, and the value when there is one.
+struct long_option {
+  std::string name;
+  std::optional<std::string> value;
+};
+long_option split_long_option(const std::string& a) {
+  long_option o{a.substr(2), std::nullopt};
+  if (auto eq = o.name.find('='); eq != std::string::npos) {
+    o.value = o.name.substr(eq + 1);
+    o.name.resize(eq);
+  }
+  return o;
+}
+
 }  // namespace
 
 std::optional<config> parse_command_line(int argc, char** argv) {
@@ -522,12 +536,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       const std::string& a = args[k];
       if (a == "--" || a.size() < 2 || a[0] != '-') break;
       if (a[1] == '-') {
-        std::string name = a.substr(2);
-        std::optional<std::string> value;
-        if (auto eq = name.find('='); eq != std::string::npos) {
-          value = name.substr(eq + 1);
-          name.resize(eq);
-        }
+        auto [name, value] = split_long_option(a);
         const option_spec* sp = nullptr;
         try {
           sp = find_long(name);
@@ -579,12 +588,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     }
     if (a.size() < 2 || a[0] != '-' || a == ":::" || a == "::::") break;
     if (a[1] == '-') {
-      std::string name = a.substr(2);
-      std::optional<std::string> value;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-      }
+      auto [name, value] = split_long_option(a);
       if (name == "help") { want_help = true; continue; }
       if (name == "version") { want_version = true; continue; }
       const option_spec* sp = find_long(name);

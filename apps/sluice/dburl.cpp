@@ -129,28 +129,18 @@ dburl parse_dburl(std::string_view url) {
   while (h < s.size() && s[h] != ':' && s[h] != '/') ++h;
   d.host = field(s.substr(0, h));
   s.remove_prefix(h);
-  if (!s.empty() && s.front() == ':') {
-    std::size_t p = s.find('/');
+  // Each later part: its lead character, then everything up to the first of `ends` (or the end).
+  auto part = [&](std::optional<std::string>& out, char lead, std::string_view ends) {
+    if (s.empty() || s.front() != lead) return;
+    std::size_t p = s.find_first_of(ends, 1);
     if (p == std::string_view::npos) p = s.size();
-    d.port = field(s.substr(1, p - 1));
+    out = field(s.substr(1, p - 1));
     s.remove_prefix(p);
-  }
-  if (!s.empty() && s.front() == '/') {
-    std::size_t p = 1;
-    while (p < s.size() && s[p] != '/' && s[p] != '?') ++p;
-    d.database = field(s.substr(1, p - 1));
-    s.remove_prefix(p);
-  }
-  if (!s.empty() && s.front() == '/') {
-    std::size_t p = s.find('?');
-    if (p == std::string_view::npos) p = s.size();
-    d.table = field(s.substr(1, p - 1));
-    s.remove_prefix(p);
-  }
-  if (!s.empty() && s.front() == '?') {
-    d.query = field(s.substr(1));
-    s = {};
-  }
+  };
+  part(d.port, ':', "/");
+  part(d.database, '/', "/?");
+  part(d.table, '/', "?");
+  part(d.query, '?', "");
   if (!s.empty()) throw invalid();
 
   if (!is_sqlite && !is_pg)

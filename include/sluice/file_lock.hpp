@@ -52,7 +52,9 @@ class SLUICE_EXPORT close_watch {
   close_watch& operator=(const close_watch&) = delete;
   ~close_watch();
 
-  // Waits up to `timeout_seconds` (for ever when nullopt) for such a close; true when one happened.
+  // Waits up to `timeout_seconds` for such a close; true when one happened. The library's timeout rule
+  // (detail/deadline.hpp): for ever when nullopt, infinite or above ~31 years; 0 only looks; negative or NaN
+  // throws std::invalid_argument.
   bool wait(std::optional<double> timeout_seconds = std::nullopt);
 
  private:

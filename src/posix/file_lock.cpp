@@ -1,10 +1,10 @@
 // sluice::file_lock and sluice::close_watch on Linux: flock(2) on a descriptor, inotify's IN_CLOSE_WRITE.
 #include <sluice/file_lock.hpp>
+#include <sluice/detail/deadline.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <system_error>
 
 #include <fcntl.h>
@@ -106,10 +106,8 @@ close_watch::~close_watch() {
 
 bool close_watch::wait(std::optional<double> timeout_seconds) {
   using clock = std::chrono::steady_clock;
-  const auto deadline = timeout_seconds
-                            ? clock::now() + std::chrono::duration_cast<clock::duration>(
-                                                 std::chrono::duration<double>(std::max(0.0, *timeout_seconds)))
-                            : clock::time_point::max();
+  const auto deadline = timeout_seconds ? detail::deadline_after(std::chrono::duration<double>(*timeout_seconds))
+                                        : detail::steady_deadline();
   for (;;) {
     // Drain what came: any event is a close of interest.
     alignas(inotify_event) char buf[4096];
@@ -121,8 +119,8 @@ bool close_watch::wait(std::optional<double> timeout_seconds) {
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR) throw_errno("read inotify");
     int ms = -1;
-    if (timeout_seconds) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    if (deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - clock::now()).count();
       if (left <= 0) return false;
       ms = static_cast<int>(std::min<long long>(left + 1, 1 << 30));
     }

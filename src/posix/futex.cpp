@@ -1,6 +1,7 @@
-// The futex behind sluice::queue's parking (detail/futex.hpp). Linux only: FUTEX_WAIT_BITSET takes
-// an absolute CLOCK_MONOTONIC deadline, so a wait that is woken early and retried keeps its deadline.
-#include "sluice/detail/futex.hpp"
+// The futex: the platform's wait on a 32-bit word (posix/platform.hpp), and the exported parking entry points
+// that the header-only queue and event count call (detail/sync_policy.hpp). Linux only: FUTEX_WAIT_BITSET
+// takes an absolute CLOCK_MONOTONIC deadline, so a wait that is woken early and retried keeps its deadline.
+#include "posix/platform.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -9,6 +10,8 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+
+#include "sluice/detail/sync_policy.hpp"
 
 namespace sluice::detail {
 namespace {
@@ -23,8 +26,10 @@ auto* word_address(const std::atomic<std::uint32_t>& word) noexcept {
 
 }  // namespace
 
+namespace os {
+
 bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
-                const std::chrono::steady_clock::time_point* deadline) noexcept {
+                const clock::time_point* deadline) noexcept {
   timespec ts{};
   timespec* tsp = nullptr;
   if (deadline != nullptr) {
@@ -44,5 +49,16 @@ bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
   syscall(SYS_futex, word_address(word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, nullptr, nullptr, 0);
 }
+
+}  // namespace os
+
+// Defined in this file, next to the futex, so that the compiler folds the futex in: a parked queue caller
+// pays one out-of-line call, as before the platform layer took the futex over.
+bool park_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+               const std::chrono::steady_clock::time_point* deadline) noexcept {
+  return os::futex_wait(word, expected, deadline);
+}
+
+void park_wake(const std::atomic<std::uint32_t>& word, int count) noexcept { os::futex_wake(word, count); }
 
 }  // namespace sluice::detail

@@ -168,6 +168,14 @@ int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* dead
 
 std::string signal_name(int sig);  // "SIGTERM", or "" when unknown
 
+// Waiting on a 32-bit word: the futex (FUTEX_WAIT_BITSET with an absolute CLOCK_MONOTONIC deadline, so a wait
+// woken early and retried keeps its deadline). futex_wait sleeps while word == expected, until woken, the
+// deadline passes (nullptr: never) or spuriously; false only when the deadline had passed. futex_wake wakes up
+// to `count` sleepers. The public parking entry points (detail/sync_policy.hpp) are these, under other names.
+bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                const clock::time_point* deadline) noexcept;
+void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
+
 }  // namespace sluice::detail::os
 
 // ---- the event loop's descriptors (sluice::aio) -------------------------------------------------------------

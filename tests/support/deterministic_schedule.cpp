@@ -246,7 +246,7 @@ void det_mutex::lock() {
   if (state_.compare_exchange_strong(c, 1)) return;
   if (c != 2) c = state_.exchange(2);
   while (c != 0) {
-    det_sync::futex_wait(state_, 2, nullptr);
+    det_sync::park_wait(state_, 2, nullptr);
     c = state_.exchange(2);
   }
 }
@@ -259,7 +259,7 @@ bool det_mutex::try_lock() {
 void det_mutex::unlock() {
   if (state_.fetch_sub(1) != 1) {
     state_.store(0);
-    det_sync::futex_wake(state_, 1);
+    det_sync::park_wake(state_, 1);
   }
 }
 

@@ -15,8 +15,8 @@
 //    code asked for. Only one thread runs at a time, so every interleaving of whole operations is sequentially
 //    consistent: this explores orderings of operations, not weak-memory reorderings (TSan covers those).
 //    compare_exchange_weak may fail spuriously (schedule_options::spurious_cas_failures).
-//  - futex_wait: a scheduling point; then, in the same turn, returns at once when the word no longer holds the
-//    expected value; otherwise the thread is parked -- not runnable -- until a futex_wake on the same word picks
+//  - park_wait: a scheduling point; then, in the same turn, returns at once when the word no longer holds the
+//    expected value; otherwise the thread is parked -- not runnable -- until a park_wake on the same word picks
 //    it (wakes choose among the parked threads at random). Spurious wake-ups are injected with probability
 //    schedule_options::spurious_wakeups. A timed wait may time out only when no thread is runnable.
 //  - det_mutex: a futex mutex on det_atomic, so a thread blocked on it is parked like any other.
@@ -199,11 +199,11 @@ struct det_sync {
   using mutex = det_mutex;
   using thread = det_thread;
 
-  static bool futex_wait(const det_atomic<std::uint32_t>& word, std::uint32_t expected,
-                         const std::chrono::steady_clock::time_point* deadline) {
+  static bool park_wait(const det_atomic<std::uint32_t>& word, std::uint32_t expected,
+                        const std::chrono::steady_clock::time_point* deadline) {
     return deterministic_schedule::park(&word, [&] { return word.peek() == expected; }, deadline != nullptr);
   }
-  static void futex_wake(const det_atomic<std::uint32_t>& word, int count) {
+  static void park_wake(const det_atomic<std::uint32_t>& word, int count) {
     deterministic_schedule::unpark(&word, count);
   }
   static void yield() { deterministic_schedule::point(); }

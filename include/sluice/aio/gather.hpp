@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "../detail/deadline.hpp"
 #include "../export.hpp"
 #include "task.hpp"
 
@@ -26,16 +27,13 @@ using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate,
 // Suspends until one of `targets` has ended, or the deadline passed. Cancellable (cancelled_error) unless
 // shielded (the cancellation then waits for the next await). One link per target, each in that target's
 // list of waiters; the loop fires whichever ends first.
-struct SLUICE_EXPORT any_done_await : cancellable_await {
+struct SLUICE_EXPORT any_done_await : deadline_await {
   const std::vector<task_base*>& targets;
-  std::optional<clock::time_point> deadline;
   bool shielded = false;
   std::vector<waiter> links{};
-  timer_node timer{};
-  bool timed_out = false;
 
   any_done_await(const std::vector<task_base*>& t, std::optional<clock::time_point> d, bool shield)
-      : targets(t), deadline(d), shielded(shield) {}
+      : deadline_await(d), targets(t), shielded(shield) {}
   any_done_await(const any_done_await&) = delete;
 
   bool await_ready() {
@@ -47,10 +45,7 @@ struct SLUICE_EXPORT any_done_await : cancellable_await {
     for (task_base* t : targets) {
       if (t->done) return true;
     }
-    if (deadline && *deadline <= clock::now()) {
-      timed_out = true;
-      return true;
-    }
+    if (deadline_passed()) return true;
     return targets.empty();
   }
   void await_suspend(std::coroutine_handle<> h) {
@@ -62,16 +57,7 @@ struct SLUICE_EXPORT any_done_await : cancellable_await {
       links[i].resume = h;
       targets[i]->done_waiters.push_back(&links[i]);
     }
-    if (deadline) {
-      timer.when = *deadline;
-      timer.context = this;
-      timer.fn = [](timer_node* n) noexcept {
-        auto* self = static_cast<any_done_await*>(n->context);
-        self->timed_out = true;
-        loop_impl::require().fire(&self->w);
-      };
-      loop.add_timer(&timer);
-    }
+    arm_deadline(loop);
     w.context = this;
     if (!shielded) {
       w.on_cancel = [](waiter* w) noexcept {
@@ -82,7 +68,7 @@ struct SLUICE_EXPORT any_done_await : cancellable_await {
   }
   void detach() noexcept {
     for (std::size_t i = 0; i < links.size(); ++i) targets[i]->done_waiters.remove(&links[i]);
-    if (timer.armed()) loop_impl::require().remove_timer(&timer);
+    disarm_deadline();
   }
   void await_resume() {
     detach();
@@ -139,8 +125,6 @@ task<std::vector<value_or_monostate<T>>> gather_vector(std::vector<task<T>> ts) 
   co_return out;
 }
 
-SLUICE_EXPORT void check_timeout(seconds timeout, const char* who);  // std::invalid_argument for NaN
-SLUICE_EXPORT clock::time_point deadline_in(seconds timeout) noexcept;
 [[noreturn]] SLUICE_EXPORT void throw_wait_for_timeout(seconds timeout);
 
 template <class T>
@@ -150,7 +134,7 @@ task<T> wait_for_impl(task<T> t, seconds timeout) {
   bool timed_out = false;
   bool cancelled = false;
   try {
-    any_done_await a(target, deadline_in(timeout), false);
+    any_done_await a(target, sluice::detail::loop_deadline_after(timeout), false);
     co_await a;
     timed_out = a.timed_out;
   } catch (const cancelled_error&) {
@@ -241,7 +225,7 @@ class SLUICE_EXPORT task_group {
 // thrown.
 template <class T>
 task<T> wait_for(task<T> t, seconds timeout) {
-  detail::check_timeout(timeout, "sluice::aio::wait_for");
+  sluice::detail::check_loop_timeout(timeout, "sluice::aio::wait_for");
   return detail::wait_for_impl(std::move(t), timeout);
 }
 
@@ -253,7 +237,7 @@ task<std::pair<std::vector<handle<T>>, std::vector<handle<T>>>> wait_impl(std::v
                                                                            std::optional<seconds> timeout,
                                                                            return_when when) {
   std::optional<clock::time_point> deadline;
-  if (timeout) deadline = deadline_in(*timeout);
+  if (timeout) deadline = sluice::detail::loop_deadline_after(*timeout);
   for (;;) {
     std::vector<task_base*> pending;
     bool any_done = false, any_failed = false;
@@ -289,7 +273,7 @@ task<std::pair<std::vector<handle<T>>, std::vector<handle<T>>>> wait(std::vector
   for (auto& h : hs) {
     if (!h.valid()) throw std::invalid_argument("sluice::aio::wait: a handle that refers to no task");
   }
-  if (timeout) detail::check_timeout(*timeout, "sluice::aio::wait");
+  if (timeout) sluice::detail::check_loop_timeout(*timeout, "sluice::aio::wait");
   return detail::wait_impl(std::move(hs), timeout, when);
 }
 

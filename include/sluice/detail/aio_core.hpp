@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <vector>
 
 #include "../export.hpp"
@@ -262,6 +263,36 @@ struct SLUICE_EXPORT cancellable_await {
     if (!cancel_pending_on_entry()) return false;
     w.cancelled = true;
     return true;
+  }
+};
+
+// A cancellable await that may also end at a deadline, on the loop's timer heap: deadline_passed() in
+// await_ready, arm_deadline() in await_suspend (at the deadline timed_out is set and w fired), disarm_deadline()
+// when the await is over or cancelled. No deadline (nullopt): none of them does anything.
+struct SLUICE_EXPORT deadline_await : cancellable_await {
+  std::optional<clock::time_point> deadline;
+  timer_node timer{};
+  bool timed_out = false;
+
+  explicit deadline_await(std::optional<clock::time_point> d) noexcept : deadline(d) {}
+  bool deadline_passed() noexcept {
+    if (!deadline || *deadline > clock::now()) return false;
+    timed_out = true;
+    return true;
+  }
+  void arm_deadline(loop_impl& loop) noexcept {
+    if (!deadline) return;
+    timer.when = *deadline;
+    timer.context = this;
+    timer.fn = [](timer_node* t) noexcept {
+      auto* self = static_cast<deadline_await*>(t->context);
+      self->timed_out = true;
+      loop_impl::require().fire(&self->w);
+    };
+    loop.add_timer(&timer);
+  }
+  void disarm_deadline() noexcept {
+    if (timer.armed()) loop_impl::require().remove_timer(&timer);
   }
 };
 

@@ -26,7 +26,7 @@ struct async_waiter {
 
 // Waiters and signals in flight share one word, so that a notifier wakes a sleeper only when some
 // registered waiter has not been signalled yet. Without that, every put while a woken consumer is still
-// on its way back to a CPU would cost another futex_wake system call for nobody.
+// on its way back to a CPU would cost another wake-up system call for nobody.
 // Users: sluice::queue (not_empty, not_full, all_done) and thread_pool's idle workers. Sync is the
 // policy (detail/sync_policy.hpp): real_sync in the library, a deterministic scheduler in tests.
 template <class Sync = real_sync>
@@ -45,7 +45,7 @@ class alignas(cache_line) basic_event_count {
   void cancel() noexcept { leave(); }
   // Sleeps unless notified since prepare(); false when the deadline passed. Unregisters.
   bool wait(std::uint32_t ticket, const std::chrono::steady_clock::time_point* deadline) noexcept {
-    bool ok = Sync::futex_wait(epoch_, ticket, deadline);
+    bool ok = Sync::park_wait(epoch_, ticket, deadline);
     leave();
     return ok;
   }
@@ -79,7 +79,7 @@ class alignas(cache_line) basic_event_count {
       if (signals(s) >= waiters(s)) return;  // each registered waiter will re-check anyway
     } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
-    Sync::futex_wake(epoch_, 1);
+    Sync::park_wake(epoch_, 1);
   }
   // Rare (shutdown, puts after it): wakes every sleeper whenever anyone is registered.
   void notify_all() noexcept {
@@ -89,7 +89,7 @@ class alignas(cache_line) basic_event_count {
       if (waiters(s) == 0) return;
     } while (!state_.compare_exchange_weak(s, (s & ~signal_mask) | waiters(s), std::memory_order_seq_cst));
     epoch_.fetch_add(1, std::memory_order_seq_cst);
-    Sync::futex_wake(epoch_, INT_MAX);
+    Sync::park_wake(epoch_, INT_MAX);
   }
 
  private:
