@@ -1,3 +1,4 @@
+// apps/sluice/color.cpp -- the job colours of --color and --ctag (see color.hpp).
 #include "color.hpp"
 
 #include <algorithm>

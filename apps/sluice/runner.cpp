@@ -645,6 +645,21 @@ aio::task<int> runner::loop_main() {
   co_return 0;
 }
 
+// The body of a thread that reads the input for the jobs (--tee, --shard): a queue shut down by the runner
+// ends it quietly, an error is printed; either way `out` is closed and `done` set, so no job waits for more.
+template <class Queue, class Body>
+static void read_into(Queue& out, std::atomic<bool>& done, Body body) {
+  try {
+    body();
+  } catch (const sluice::queue_shut_down&) {
+  } catch (const std::exception& e) {
+    std::string m = std::string("sluice: ") + e.what() + "\n";
+    write_all(2, m.data(), m.size());
+  }
+  out.close();
+  done.store(true);
+}
+
 int runner::run() {
   if (cfg_.tee) {
     // --tee: the jobs come from the arguments (none when there are only the default stdin), and every one
@@ -703,15 +718,9 @@ int runner::run() {
     tee_blocks_ = std::make_unique<sluice::queue<std::string>>(4);
     // The thread gets the objects, not the members: the runner may release the members and leave it running.
     tee_thread_ = std::thread([blocks = blocks_.get(), out = tee_blocks_.get(), done = tee_read_all_] {
-      try {
+      read_into(*out, *done, [&] {
         while (auto b = blocks->next()) out->put(std::move(*b));
-      } catch (const sluice::queue_shut_down&) {
-      } catch (const std::exception& e) {
-        std::string m = std::string("sluice: ") + e.what() + "\n";
-        write_all(2, m.data(), m.size());
-      }
-      out->close();
-      done->store(true);
+      });
     });
   } else if (cfg_.shard && cfg_.dry_run) {
     total_ = feed_->preload();
@@ -748,16 +757,10 @@ int runner::run() {
         }
         out->put(std::move(parts));
       };
-      try {
+      read_into(*out, *done, [&] {
         if (!pending.empty()) deal(pending);
         while (auto b = blocks->next()) deal(*b);
-      } catch (const sluice::queue_shut_down&) {
-      } catch (const std::exception& e) {
-        std::string m = std::string("sluice: ") + e.what() + "\n";
-        write_all(2, m.data(), m.size());
-      }
-      out->close();
-      done->store(true);
+      });
     });
   } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
