@@ -1436,11 +1436,19 @@ TEST(FileApi, CreateOpenSizeAndAccess) {
 }
 
 TEST(FileApi, OpenTerminalIsATerminalOrEmpty) {
-  // With a controlling terminal (run by hand) it is that terminal; without one (CI) the fd is empty.
+  // With a controlling terminal (run by hand) it is that terminal; without one (CI) the fd is empty, exactly
+  // when /dev/tty cannot be opened. A new session never has one.
   sluice::fd t = sluice::open_terminal();
-  if (t) EXPECT_TRUE(sluice::is_terminal(t.get()));
+  const int raw = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (t) {
+    EXPECT_TRUE(sluice::is_terminal(t.get()));
+    EXPECT_GE(raw, 0);
+  } else {
+    EXPECT_LT(raw, 0);
+  }
+  if (raw >= 0) ::close(raw);
   auto r = sluice::run({"setsid", "-w", "sh", "-c", "exec 3</dev/tty"}, {.err = sluice::redirect::devnull});
-  if (!t) EXPECT_NE(r.returncode, 0);  // (no terminal here: none for a new session either)
+  EXPECT_NE(r.returncode, 0);
 }
 
 TEST(FileApi, TerminalQueries) {
