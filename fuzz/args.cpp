@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "config.hpp"
 #include "fuzz_check.hpp"
@@ -43,7 +44,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (a.find('J') != std::string::npos || a.find("prof") != std::string::npos) return -1;
   static bool once = [] {
     ::unsetenv("PARALLEL");
-    ::setenv("PARALLEL_HOME", "/nonexistent/sluice-fuzz", 1);
+    // An empty directory of its own: the parser makes a missing $PARALLEL_HOME, as GNU does.
+    static char home[] = "/tmp/sluice-fuzz-home.XXXXXX";
+    if (::mkdtemp(home) != nullptr) {
+      ::setenv("PARALLEL_HOME", home, 1);
+      std::atexit([] {
+        std::error_code ec;
+        std::filesystem::remove_all(home, ec);
+      });
+    }
     return true;
   }();
   (void)once;
