@@ -10,7 +10,8 @@
 #include <system_error>
 #include <vector>
 
-#include <unistd.h>
+
+#include <sluice/system.hpp>
 
 #include "color.hpp"
 #include "job_loop.hpp"
@@ -230,7 +231,7 @@ sluice::options runner::spawn_options(const job& j) {
   if (group_watcher_) opts.parent_death_signal = SIGKILL;  // see start_group_watcher
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);
-  static const auto self = static_cast<std::size_t>(::getpid());
+  static const auto self = static_cast<std::size_t>(sluice::system::pid());
   set_job_var(job_vars[2], self);
   if (!j.cat_file.empty() || j.host || cfg_.process_slot_var) {  // this job's own copy of the environment
     sluice::environment env = sluice::current_environment();

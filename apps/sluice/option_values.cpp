@@ -12,12 +12,11 @@
 #include <string_view>
 #include <thread>
 
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "option_values.hpp"
 
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -107,43 +106,12 @@ std::size_t parse_size(const std::string& opt, const std::string& v) {
   return static_cast<std::size_t>(n);
 }
 
-std::size_t cpu_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : n;
-}
+std::size_t cpu_threads() { return sluice::system::cpu_count().threads; }
 
-// The CPUs of this machine as GNU parallel counts them: sockets (physical ids), cores (distinct
-// socket/core pairs), threads (the CPUs we may run on); "cpus" is GNU's older name for cores.
+// "cpus" is GNU's older name for cores.
 std::size_t cpu_count(const std::string& what) {
-  std::size_t threads = cpu_threads();
-  std::size_t sockets = 0, cores = 0;
-  if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
-    std::vector<std::string> socket_ids, core_ids;
-    std::string phys;
-    char line[512];
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      std::string l(line);
-      auto colon = l.find(':');
-      if (colon == std::string::npos) continue;
-      std::string key = l.substr(0, l.find_last_not_of(" \t", colon - 1) + 1);
-      std::string val = l.substr(colon + 1);
-      val.erase(0, val.find_first_not_of(' '));
-      while (!val.empty() && (val.back() == '\n' || val.back() == ' ')) val.pop_back();
-      if (key == "physical id") {
-        phys = val;
-        if (std::find(socket_ids.begin(), socket_ids.end(), val) == socket_ids.end()) socket_ids.push_back(val);
-      } else if (key == "core id") {
-        std::string id = phys + "/" + val;
-        if (std::find(core_ids.begin(), core_ids.end(), id) == core_ids.end()) core_ids.push_back(id);
-      }
-    }
-    std::fclose(f);
-    sockets = socket_ids.size();
-    cores = core_ids.size();
-  }
-  if (sockets == 0) sockets = 1;
-  if (cores == 0) cores = threads;
-  return what == "sockets" ? sockets : what == "threads" ? threads : cores;
+  auto c = sluice::system::cpu_count();
+  return what == "sockets" ? c.sockets : what == "threads" ? c.threads : c.cores;
 }
 
 std::vector<term_step> parse_term_seq(const std::string& v) {
@@ -224,10 +192,9 @@ void resolve_jobs(config& cfg, bool from_procfile) {
     n = std::floor(std::min(*d, k_max_jobs));
     if (n == 0) {
       // "As many as possible": bounded by descriptors (three pipes and a pidfd per job) and processes.
-      struct rlimit rl {};
       long long by_fd = 250;
-      if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        by_fd = static_cast<long long>((rl.rlim_cur - 32) / 5);
+      if (auto limit = sluice::system::open_file_limit(); limit && *limit > 32)
+        by_fd = static_cast<long long>((*limit - 32) / 5);
       n = static_cast<double>(std::clamp<long long>(by_fd, 1, 2000));
     }
   } else if (!from_procfile && sluice::can_access(v, sluice::access_mode::read)) {

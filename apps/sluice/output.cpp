@@ -12,9 +12,9 @@
 #include <system_error>
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 
 namespace sluice::app {
 
@@ -115,7 +115,7 @@ std::pair<std::string, int> create_par_file(const char* suffix, mode_t mode) {
   const char* dir = std::getenv("TMPDIR");
   std::string d = (dir != nullptr && *dir != '\0') ? dir : "/tmp";
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
-  static std::minstd_rand rng(static_cast<unsigned>(std::random_device{}()) ^ static_cast<unsigned>(::getpid()));
+  static std::minstd_rand rng(static_cast<unsigned>(std::random_device{}()) ^ static_cast<unsigned>(sluice::system::pid()));
   for (int attempt = 0;; ++attempt) {
     std::string name = d + "/par";
     for (int i = 0; i < 5; ++i) name += alphabet[rng() % (sizeof alphabet - 1)];

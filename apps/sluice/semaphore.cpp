@@ -17,10 +17,10 @@
 #include <system_error>
 #include <thread>
 
-#include <unistd.h>
 
 #include <sluice/file_lock.hpp>
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 
 #include "runner.hpp"
 #include "output.hpp"
@@ -195,9 +195,9 @@ int run_semaphore(config& cfg, const std::vector<std::string>& args) {
       // --bg: a copy of sluice runs the command and holds the slot until it ends; we return at once. The shell
       // puts it in the background and ends, keeping our stdin for it (an asynchronous list's would be
       // /dev/null).
-      std::error_code ec;
-      fs::path self = fs::read_symlink("/proc/self/exe", ec);
-      if (ec) throw std::runtime_error("cannot find the sluice binary: " + ec.message());
+      auto me = sluice::system::process(0);
+      fs::path self = me ? me->executable : fs::path();
+      if (self.empty()) throw std::runtime_error("cannot find the sluice binary");
       int fd = slot->native_handle();
       int saved_in = fd == 3 ? 4 : 3;
       std::string s = std::to_string(saved_in);

@@ -6,10 +6,9 @@
 #include <string>
 #include <unordered_map>
 
-#include <limits.h>
-#include <unistd.h>
 
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 
 #include "compose.hpp"
 #include "text.hpp"
@@ -47,28 +46,6 @@ bool exported_function(const std::string& name) {
 
 namespace {
 
-// The name and parent of a process, from /proc/PID/stat ("pid (comm) state ppid ...").
-// pid 0: this process.
-bool proc_parent(pid_t pid, pid_t& parent) {
-  std::string path = pid == 0 ? std::string("/proc/self/stat") : "/proc/" + std::to_string(pid) + "/stat";
-  std::FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return false;
-  char buf[512] = {};
-  std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  std::string st(buf, n);
-  auto close = st.rfind(')');
-  if (close == std::string::npos || close + 4 >= st.size()) return false;
-  parent = static_cast<pid_t>(std::strtol(st.c_str() + close + 4, nullptr, 10));
-  return true;
-}
-
-std::string proc_exe(pid_t pid) {
-  std::error_code ec;
-  std::string exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).string();
-  return ec ? std::string() : exe;
-}
-
 bool posix_shell_name(const std::string& base) {
   static const char* const k_shells[] = {"bash", "dash", "sh", "zsh", "ksh", "ksh93", "mksh", "pdksh", "ash", "posh", "yash"};
   for (const char* k : k_shells)
@@ -91,14 +68,14 @@ const job_shell_info& job_shell() {
     if (const char* ps = std::getenv("PARALLEL_SHELL"); ps != nullptr && *ps != '\0') {
       r.path = ps;
     } else {
-      pid_t pid = 0;
-      if (!proc_parent(0, pid)) pid = 0;
+      auto self = sluice::system::process(0);
+      int pid = self ? self->parent : 0;
       for (int depth = 0; depth < 16 && pid > 1 && r.path.empty(); ++depth) {
-        std::string exe = proc_exe(pid);
+        auto p = sluice::system::process(pid);
+        if (!p) break;
+        std::string exe = p->executable.string();
         if (!exe.empty() && posix_shell_name(base_name(exe))) r.path = exe;
-        pid_t parent = 0;
-        if (!proc_parent(pid, parent)) break;
-        pid = parent;
+        pid = p->parent;
       }
       if (r.path.empty()) {
         const char* sh = std::getenv("SHELL");
@@ -106,8 +83,9 @@ const job_shell_info& job_shell() {
       }
     }
     // Resolve /bin/sh -> dash to know how its echo behaves.
-    char real[4096];
-    std::string resolved = ::realpath(r.path.c_str(), real) != nullptr ? std::string(real) : r.path;
+    std::error_code ec;
+    std::string resolved = std::filesystem::canonical(r.path, ec).string();
+    if (ec) resolved = r.path;
     r.echo_is_plain = base_name(resolved) == "bash";
     return r;
   }();

@@ -2,7 +2,8 @@
 // claims, lease and results, and the master.
 #include "sql_queue.hpp"
 
-#include <unistd.h>
+#include <sluice/system.hpp>
+
 
 #include <algorithm>
 #include <cctype>
@@ -56,9 +57,11 @@ std::string format3(double v) {
 }
 
 std::string hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
+  try {
+    return sluice::system::hostname();
+  } catch (const std::system_error&) {
+    return "localhost";
+  }
 }
 
 // The V columns of the table, counted as GNU counts them (the columns beyond its 11 own).
@@ -221,11 +224,11 @@ sql_worker::sql_worker(const config& cfg, const dburl& url) : cfg_(cfg), url_(ur
     host_ = hostname();
     std::random_device rd;
     char id[64];
-    std::snprintf(id, sizeof id, "%s-%ld-%08x%08x", host_.substr(0, 30).c_str(), static_cast<long>(::getpid()), rd(), rd());
+    std::snprintf(id, sizeof id, "%s-%ld-%08x%08x", host_.substr(0, 30).c_str(), static_cast<long>(sluice::system::pid()), rd(), rd());
     worker_ = id;
     mark_ = k_claim_prefix + worker_;
     db_->exec("INSERT INTO " + lease_table_ + " (Worker, Host, Pid, Expires) VALUES (?, ?, ?, " + db_->now_expr() + " + ?)",
-              {worker_, host_, std::to_string(::getpid()), format3(lease_seconds_)});
+              {worker_, host_, std::to_string(sluice::system::pid()), format3(lease_seconds_)});
   } catch (const sql_error& e) {
     throw usage_error(where + ": " + e.what());
   }

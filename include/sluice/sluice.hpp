@@ -5,5 +5,6 @@
 #include "pipeline.hpp"
 #include "queue.hpp"
 #include "subprocess.hpp"
+#include "system.hpp"
 #include "thread.hpp"
 #include "thread_pool.hpp"

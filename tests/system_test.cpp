@@ -1,0 +1,117 @@
+// sluice/system.hpp: each figure checked against what the kernel or another tool says in the same moment.
+#include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <sys/resource.h>
+
+namespace {
+
+std::string output_of(std::vector<std::string> args) {
+  auto r = sluice::run(std::move(args), {.capture_output = true, .check = true});
+  std::string out = r.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+TEST(System, PidAndHostnameAreThisProcessAndMachine) {
+  EXPECT_EQ(sluice::system::pid(), static_cast<int>(::getpid()));
+  EXPECT_EQ(sluice::system::hostname(), output_of({"uname", "-n"}));
+}
+
+TEST(System, CpuCountsAreOrderedAndThreadsAreTheOnlineCpus) {
+  auto c = sluice::system::cpu_count();
+  EXPECT_EQ(c.threads, std::stoul(output_of({"getconf", "_NPROCESSORS_ONLN"})));
+  EXPECT_GE(c.sockets, 1u);
+  EXPECT_LE(c.sockets, c.cores);
+  EXPECT_LE(c.cores, c.threads);
+}
+
+TEST(System, LoadCountsTheCallerAsRunnable) {
+  auto l = sluice::system::load();
+  ASSERT_TRUE(l.has_value());
+  EXPECT_GE(l->runnable, 1u);  // this thread is running while it reads
+  EXPECT_GE(l->tasks, l->runnable);
+  EXPECT_GE(l->one, 0.0);
+  EXPECT_GE(l->fifteen, 0.0);
+}
+
+TEST(System, AvailableMemoryLiesBetweenMemFreeAndMemTotal) {
+  auto avail = sluice::system::available_memory();
+  ASSERT_TRUE(avail.has_value());
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::uint64_t kib = 0, total = 0;
+  std::string unit;
+  while (meminfo >> key >> kib) {
+    std::getline(meminfo, unit);
+    if (key == "MemTotal:") total = kib * 1024;
+  }
+  ASSERT_GT(total, 0u);
+  EXPECT_GT(*avail, 0u);
+  EXPECT_LE(*avail, total + total / 2);  // swap cache may add a little beyond RAM, never twice it
+}
+
+TEST(System, SwapCountersNeverGoBackwards) {
+  auto a = sluice::system::swap_activity();
+  ASSERT_TRUE(a.has_value());
+  auto b = sluice::system::swap_activity();
+  ASSERT_TRUE(b.has_value());
+  EXPECT_GE(b->pages_in, a->pages_in);
+  EXPECT_GE(b->pages_out, a->pages_out);
+}
+
+TEST(System, DiskActivityListsWholeDisksOnly) {
+  for (const auto& d : sluice::system::disk_activity()) {
+    EXPECT_FALSE(d.device.empty());
+    EXPECT_TRUE(std::filesystem::exists("/sys/block/" + d.device)) << d.device;
+  }
+}
+
+TEST(System, OpenFileLimitFollowsSetrlimit) {
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  struct rlimit lower = saved;
+  lower.rlim_cur = 200;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lower), 0);
+  auto limit = sluice::system::open_file_limit();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(limit.has_value());
+  EXPECT_EQ(*limit, 200u);
+}
+
+TEST(System, ProcessKnowsItsParentAndProgram) {
+  auto self = sluice::system::process(0);
+  ASSERT_TRUE(self.has_value());
+  EXPECT_EQ(self->pid, static_cast<int>(::getpid()));
+  EXPECT_EQ(self->parent, static_cast<int>(::getppid()));
+  EXPECT_EQ(self->executable, std::filesystem::canonical("/proc/self/exe"));
+
+  // A child whose name holds a space and a parenthesis, as /proc/PID/stat's comm field can.
+  auto dir = sluice::create_temp_directory(std::filesystem::temp_directory_path() / "sluice-system-");
+  auto odd = dir / "a) b";
+  std::filesystem::copy_file("/bin/sleep", odd);
+  sluice::process child({odd.string(), "5"});
+  auto info = sluice::system::process(child.pid());
+  child.kill();
+  child.wait();
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->parent, static_cast<int>(::getpid()));
+  EXPECT_EQ(info->executable, odd);
+}
+
+TEST(System, ProcessThatIsGoneIsEmpty) {
+  sluice::process child({"true"});
+  int gone = child.pid();
+  child.wait();
+  EXPECT_FALSE(sluice::system::process(gone).has_value());
+}
+
+}  // namespace
