@@ -86,6 +86,16 @@ TEST(System, OpenFileLimitFollowsSetrlimit) {
   EXPECT_EQ(*limit, 200u);
 }
 
+TEST(System, ExecLimitsMatchGetconfAndTheKernelsPerArgumentCap) {
+  auto l = sluice::system::exec_limits();
+  EXPECT_EQ(l.total, std::stoul(output_of({"getconf", "ARG_MAX"})));
+  EXPECT_EQ(l.per_argument, 32 * std::stoul(output_of({"getconf", "PAGESIZE"})));
+  // One argument of exactly the cap (its NUL included) is refused, one byte less runs.
+  std::string fits(l.per_argument - 1, 'x'), too_long(l.per_argument, 'x');
+  EXPECT_EQ(sluice::run({"true", fits}).returncode, 0);
+  EXPECT_THROW(sluice::run({"true", too_long}), sluice::spawn_error);
+}
+
 TEST(System, ProcessKnowsItsParentAndProgram) {
   auto self = sluice::system::process(0);
   ASSERT_TRUE(self.has_value());

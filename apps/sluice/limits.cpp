@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <unistd.h>
+#include <sluice/system.hpp>
 
 extern char** environ;
 
@@ -16,12 +16,11 @@ namespace {
 // The longest `sh -c` string the kernel takes: one argument is at most MAX_ARG_STRLEN (32 pages) with its
 // NUL, and all of argv and the environment together at most ARG_MAX.
 std::size_t kernel_limit() {
-  long page = ::sysconf(_SC_PAGESIZE);
-  std::size_t per_arg = static_cast<std::size_t>(page > 0 ? page : 4096) * 32 - 1;
-  long arg_max = ::sysconf(_SC_ARG_MAX);
+  auto kernel = sluice::system::exec_limits();
+  std::size_t per_arg = kernel.per_argument - 1;
   std::size_t env = 0;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) env += std::strlen(*e) + 1 + sizeof(char*);
-  std::size_t total = arg_max > 0 ? static_cast<std::size_t>(arg_max) : per_arg;
+  std::size_t total = kernel.total;
   std::size_t by_total = total > env + 4096 ? total - env - 4096 : 4096;
   // GNU's probe runs "echo ccc... && true" through the shell: those 8 bytes count against the limit.
   return std::min(per_arg, by_total) - 8;

@@ -62,6 +62,14 @@ SLUICE_EXPORT std::vector<disk_counter> disk_activity();
 // The soft limit on this process's open descriptors (resource.getrlimit(RLIMIT_NOFILE)[0]); empty: unlimited.
 SLUICE_EXPORT std::optional<std::size_t> open_file_limit();
 
+// How much a new program's command line may take (execve): one argument at most per_argument bytes with its
+// NUL, all arguments and the environment together (each with its NUL and pointer) at most total.
+struct argument_limits {
+  std::size_t per_argument = 0;
+  std::size_t total = 0;
+};
+SLUICE_EXPORT argument_limits exec_limits() noexcept;
+
 // Another process as far as this one may see it; empty when it is gone or hidden. pid 0 means this process.
 struct process_info {
   int pid = 0;

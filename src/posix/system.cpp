@@ -161,6 +161,16 @@ std::optional<std::size_t> open_file_limit() {
   return static_cast<std::size_t>(rl.rlim_cur);
 }
 
+argument_limits exec_limits() noexcept {
+  // Linux caps one argument at MAX_ARG_STRLEN, 32 pages; ARG_MAX is the whole, a quarter of the stack limit.
+  long page = ::sysconf(_SC_PAGESIZE);
+  long total = ::sysconf(_SC_ARG_MAX);
+  argument_limits l;
+  l.per_argument = static_cast<std::size_t>(page > 0 ? page : 4096) * 32;
+  l.total = total > 0 ? static_cast<std::size_t>(total) : l.per_argument;
+  return l;
+}
+
 std::optional<process_info> process(int id) {
   std::string dir = id == 0 ? std::string("/proc/self") : "/proc/" + std::to_string(id);
   auto stat = slurp((dir + "/stat").c_str());
