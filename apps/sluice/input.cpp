@@ -10,8 +10,6 @@
 #include <cstring>
 #include <system_error>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <sluice/subprocess.hpp>
 

@@ -11,7 +11,6 @@
 #include <string>
 #include <system_error>
 
-#include <fcntl.h>
 
 #include <sluice/subprocess.hpp>
 #include <sluice/system.hpp>
