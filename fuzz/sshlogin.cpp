@@ -33,9 +33,15 @@ void check_login(const sluice::app::sshlogin& l) {
   // The kept name (the login without N/) reads back as the same login once its N/ is put back in front: alone,
   // a name whose ssh command word itself starts with digits and '/' ("2/2/ssh h" keeps "2/ssh h") would read
   // as another CPU count, as in GNU parallel, which strips only the first N/ too.
-  auto again = sluice::app::parse_sshlogin(l.slots ? std::to_string(*l.slots) + "/" + l.name : l.name);
-  FUZZ_CHECK(again.host == l.host && again.user == l.user && again.port == l.port && again.command == l.command &&
-             again.slots == l.slots && again.name == l.name);
+  // A name that itself starts with '@' (an ssh command word such as "@x/ssh") reads back only behind a group
+  // prefix, since one leading "@groups/" is taken as the groups (GNU strips exactly one too).
+  std::string with_slots = l.slots ? std::to_string(*l.slots) + "/" + l.name : l.name;
+  auto same = [&](const sluice::app::sshlogin& again) {
+    return again.host == l.host && again.user == l.user && again.port == l.port && again.command == l.command &&
+           again.slots == l.slots && again.name == l.name;
+  };
+  FUZZ_CHECK(same(sluice::app::parse_sshlogin("@fuzz/" + with_slots)));
+  if (l.name.front() != '@') FUZZ_CHECK(same(sluice::app::parse_sshlogin(with_slots)));
 }
 
 }  // namespace
