@@ -301,14 +301,21 @@ std::vector<option_spec> make_options() {
   flag({"hostgroups", "hostgroup", "hostgrp", "hgrp"}, '\0', [](c& g) { g.hostgroups = true; });
   val({"rsync-opts", "rsyncopts"}, '\0', [](c& g, s v) { g.rsync_opts = v; });
   val({"sshdelay", "ssh-delay"}, '\0', [](c& g, s v) { g.ssh_delay = parse_duration("--sshdelay", v); });
-  val({"transferfile", "tf"}, '\0', [](c& g, s v) { g.transfer_files.push_back(v); });
-  flag({"transfer"}, '\0', [](c& g) { g.transfer_files.push_back("{}"); });
+  val({"transferfile", "tf"}, '\0', [](c& g, s v) {
+    g.transfer_files.push_back(v);
+    if (g.transfer_spelling.empty()) g.transfer_spelling = "--transferfile";
+  });
+  flag({"transfer"}, '\0', [](c& g) {
+    g.transfer_files.push_back("{}");
+    if (g.transfer_spelling != "--trc") g.transfer_spelling = "--transfer";
+  });
   val({"return"}, '\0', [](c& g, s v) { g.return_files.push_back(v); });
   flag({"cleanup"}, '\0', [](c& g) { g.cleanup = true; });
   val({"trc"}, '\0', [](c& g, s v) {
     g.transfer_files.push_back("{}");
     g.return_files.push_back(v);
     g.cleanup = true;
+    g.transfer_spelling = "--trc";
   });
   val({"basefile", "bf"}, '\0', [](c& g, s v) { g.basefiles.push_back(v); });
   val({"workdir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });

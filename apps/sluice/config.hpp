@@ -204,6 +204,7 @@ struct config {
   bool controlmaster = false;                // -M: multiplex even when --ssh does not look like ssh
   double ssh_delay = 0;                      // --sshdelay seconds between logins
   std::vector<std::string> transfer_files{}; // --transferfile (--transfer: {})
+  std::string transfer_spelling;             // which of --trc / --transfer / --transferfile set them (warnings)
   std::vector<std::string> return_files{};   // --return
   bool cleanup = false;                      // --cleanup
   std::vector<std::string> basefiles{};      // --basefile

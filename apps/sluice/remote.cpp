@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -145,13 +146,37 @@ std::string remote_workdir(const config& cfg, std::size_t seq) {
   return cwd == hm ? std::string() : cwd;
 }
 
+namespace {
+
+// File transfers need a remote host; with none (no -S, or only ':') GNU parallel names the first option that
+// asked for one, in this order, and runs the jobs here.
+void warn_transfers_without_remote_hosts(const config& cfg) {
+  if (cfg.transfer_files.empty() && cfg.return_files.empty() && !cfg.cleanup && cfg.basefiles.empty()) return;
+  if (!cfg.sshlogins.empty() || !cfg.sshloginfiles.empty()) {
+    for (const auto& l : all_logins(cfg))
+      if (!l.local) return;
+  }
+  std::string which = !cfg.transfer_spelling.empty()   ? cfg.transfer_spelling
+                      : !cfg.return_files.empty()       ? "--return"
+                      : cfg.cleanup && cfg.templates.empty() ? "--cleanup"
+                      : !cfg.basefiles.empty()          ? "--basefile"
+                                                        : "";
+  if (which.empty()) return;
+  std::string m = "sluice: Warning: " + which + " ignored as there are no remote --sshlogin.\n";
+  std::fputs(m.c_str(), stderr);
+}
+
+}  // namespace
+
 void check_remote_options(config& cfg) {
+  // --onall / --nonall without hosts: this machine is the one host (":"), as in GNU parallel.
+  if ((cfg.onall || cfg.nonall) && cfg.sshlogins.empty() && cfg.sshloginfiles.empty()) cfg.sshlogins.push_back(":");
   const bool remote = !cfg.sshlogins.empty() || !cfg.sshloginfiles.empty();
   if (remote) {
     auto logins = all_logins(cfg);
     if (logins.empty()) throw usage_error("no sshlogin given (an empty --sshloginfile, or no host in the -S @groups?)");
   }
-  if ((cfg.onall || cfg.nonall) && !remote) throw usage_error("--onall / --nonall need -S or --sshloginfile");
+  warn_transfers_without_remote_hosts(cfg);
   if (cfg.nonall) {
     // The command runs once per host, with no argument.
     cfg.sources.clear();

@@ -608,7 +608,6 @@ check_template_job_slot() {
   out=$(par -j1 -k --tmpl s.tmpl=s{#}.t 'cat s{#}.t' ::: a b)
   expect_eq template "$out" "$(printf '1 1\n1 2')"
 }
-check_bad_onall_without_hosts() { expect_bad_input 'onall.*-S' --onall touch started ::: a; }
 check_bad_sshlogin_malformed() { expect_bad_input "bad sshlogin 'host:port'" -S host:port touch started ::: a; }
 check_bad_j_fraction() { expect_bad_input '1\.5' -j 1.5 touch started ::: a; }
 

@@ -124,6 +124,15 @@ diff_n2() { par -n2 -k echo ::: a b c d e; }
 diff_L_groups_input_lines() { printf 'a\nb\nc\n' | par -L2 -k echo; }
 diff_n_with_rs() { par -n3 -k echo 'x{}y' ::: a b c d; }
 diff_N2() { par -N2 -k echo ::: a b c d e; }
+# --onall / --nonall without -S: this machine is the one host (":" in --tag)
+diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
+# File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
+diff_transfer_without_remote_hosts_warns() {
+  par --trc {} --transfer -S : echo ::: x
+  par --transferfile {} echo ::: y
+  par --return x --cleanup echo ::: z
+  par --basefile /etc/hostname -S : echo ::: w
+}
 diff_N0_runs_once_per_input() { par -N0 -k echo hi ::: a b; }
 diff_X_context_replace() { par -j1 -X -k echo pre-{}-post ::: 1 2 3; }
 diff_m_joins_arguments() { par -j1 -m -k echo pre-{}-post ::: 1 2 3; }
