@@ -35,6 +35,14 @@ namespace sluice::app {
 
 namespace {
 
+// Getopt's optional values: the next word is the value unless it looks like an option, so `-i echo {}` makes
+// "echo" the replacement string, as in GNU. -l/--max-lines takes an integer: only a number is its value.
+bool optional_value_follows(const option_spec& sp, const std::string& next) {
+  if (next.empty()) return false;
+  if (sp.short_name == 'l') return next.find_first_not_of("0123456789") == std::string::npos;
+  return next[0] != '-';
+}
+
 void print_help() {
   std::fputs(
       "Usage: sluice [options] [command [arguments]] < list_of_arguments\n"
@@ -114,7 +122,7 @@ std::vector<option_spec> make_options() {
     if (v.empty()) throw usage_error("--arg-file-sep needs a non-empty separator");
     g.arg_file_sep = v;
   });
-  val({"colsep"}, 'C', [](c& g, s v) {
+  val({"colsep", "col-sep"}, 'C', [](c& g, s v) {
     if (v.empty()) throw usage_error("--colsep needs a separator");
     g.colsep = v;
   });
@@ -123,7 +131,7 @@ std::vector<option_spec> make_options() {
       throw usage_error("Error: --trim must be one of: r l rl lr.");  // GNU's words
     g.trim = v;
   });
-  flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
+  flag({"no-run-if-empty", "norunifempty"}, 'r', [](c& g) { g.skip_empty = true; });
   val({"header"}, '\0', [](c& g, s) { g.header = true; });
   flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
   val({}, 'I', [](c& g, s v) {
@@ -137,15 +145,15 @@ std::vector<option_spec> make_options() {
       if (v != "{" + inner + "}") g.renamed[v] = inner;
     });
   };
-  val({"process-slot-var"}, '\0', [](c& g, s v) {
+  val({"process-slot-var", "processslotvar"}, '\0', [](c& g, s v) {
     if (v.empty() || v.find('=') != std::string::npos) throw usage_error("--process-slot-var needs a variable name");
     g.process_slot_var = v;
   });
   // How -j N% and the like count CPUs (GNU: threads by default); --use-cpus-instead-of-cores is an older
   // spelling of the cores one.
-  flag({"use-cores-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
-  flag({"use-cpus-instead-of-cores"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
-  flag({"use-sockets-instead-of-threads"}, '\0', [](c& g) { g.cpu_unit = "sockets"; });
+  flag({"use-cores-instead-of-threads", "usecoresinsteadofthreads"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-cpus-instead-of-cores", "usecpusinsteadofcores"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
+  flag({"use-sockets-instead-of-threads", "usesocketsinsteadofthreads"}, '\0', [](c& g) { g.cpu_unit = "sockets"; });
   rename({"extensionreplace", "er"}, ".");
   rename({"basenamereplace", "bnr"}, "/");
   rename({"dirnamereplace", "dnr"}, "//");
@@ -170,42 +178,42 @@ std::vector<option_spec> make_options() {
   });
   // -x: GNU parallel stops at a command line longer than -s anyway; accepted for xargs' sake.
   flag({"exit"}, 'x', [](c&) {});
-  val({"max-args"}, 'n', [](c& g, s v) {
+  val({"max-args", "maxargs"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);
     if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
     g.args_given = true;
   });
-  val({"max-replace-args"}, 'N', [](c& g, s v) {
+  val({"max-replace-args", "maxreplaceargs"}, 'N', [](c& g, s v) {
     g.max_args = parse_count("-N", v);
     g.pipe_records = std::max<std::size_t>(1, g.max_args);
     g.max_replace_args = true;
     g.args_given = true;
   });
-  val({"max-lines"}, 'L', [](c& g, s v) {
+  val({}, 'L', [](c& g, s v) {
     g.max_args = parse_count("-L", v);
     g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
     if (g.max_args == 0) g.max_replace_args = true;  // -L 0: as -N 0
     g.args_given = true;
   });
-  opt({}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (and 0 means 1)
+  opt({"max-lines", "maxlines"}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (0 means 1)
     g.max_args = v.empty() ? 1 : std::max<std::size_t>(1, parse_count("-l", v));
     g.pipe_lines_per_record = g.max_args;
     g.args_given = true;
   });
-  val({"max-chars"}, 's', [](c& g, s v) {
+  val({"max-chars", "maxchars"}, 's', [](c& g, s v) {
     g.max_line_length = parse_count("-s", v);
     if (g.max_line_length < 16) throw usage_error("-s: line length too small: " + v);
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
-  val({"jobs", "max-procs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
+  val({"jobs", "max-procs", "maxprocs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   val({}, 'P', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
   flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
   // Wherever it stands, as in GNU: it is there to override a -k from a config file or an alias.
   flag({"no-keep-order", "nokeeporder", "nok", "nko", "no-k"}, '\0', [](c& g) { g.no_keep_order = true; });
   flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; g.output_given = true; });
   flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; g.output_given = true; });
-  flag({"line-buffer", "linebuffer", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
+  flag({"line-buffer", "linebuffer", "line-buffered", "linebuffered", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
   flag({"tag"}, '\0', [](c& g) { g.tag = true; });
   val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
@@ -213,10 +221,10 @@ std::vector<option_spec> make_options() {
   flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
   flag({}, 't', [](c& g) { g.trace = true; });
   // Answers instead of jobs: printed once the whole command line is read.
-  flag({"number-of-cpus"}, '\0', [](c& g) { g.info = "cpus"; });
-  flag({"number-of-cores"}, '\0', [](c& g) { g.info = "cores"; });
-  flag({"number-of-threads"}, '\0', [](c& g) { g.info = "threads"; });
-  flag({"number-of-sockets"}, '\0', [](c& g) { g.info = "sockets"; });
+  flag({"number-of-cpus", "numberofcpus"}, '\0', [](c& g) { g.info = "cpus"; });
+  flag({"number-of-cores", "numberofcores"}, '\0', [](c& g) { g.info = "cores"; });
+  flag({"number-of-threads", "numberofthreads"}, '\0', [](c& g) { g.info = "threads"; });
+  flag({"number-of-sockets", "numberofsockets"}, '\0', [](c& g) { g.info = "sockets"; });
   val({"minversion"}, '\0', [](c& g, s v) {
     std::string digits = v.substr(0, v.find_first_not_of("0123456789"));
     if (digits.empty()) throw usage_error("--minversion needs a version such as 20221122, not '" + v + "'");
@@ -248,7 +256,7 @@ std::vector<option_spec> make_options() {
     }
   });
   flag({"resume"}, '\0', [](c& g) { g.resume = true; });
-  flag({"resume-failed"}, '\0', [](c& g) { g.resume_failed = true; });
+  flag({"resume-failed", "resumefailed"}, '\0', [](c& g) { g.resume_failed = true; });
   val({"results", "result", "res"}, '\0', [](c& g, s v) {
     if (v.empty()) throw usage_error("--results needs a name");
     g.results_path = v;
@@ -264,9 +272,9 @@ std::vector<option_spec> make_options() {
   flag({"bar"}, '\0', [](c& g) { g.bar = true; });
   flag({"progress"}, '\0', [](c& g) { g.progress = true; });
   flag({"eta"}, '\0', [](c& g) { g.eta = true; });
-  val({"total-jobs", "total"}, '\0', [](c& g, s v) { g.total_jobs = parse_count("--total-jobs", v); });
+  val({"total-jobs", "totaljobs", "total"}, '\0', [](c& g, s v) { g.total_jobs = parse_count("--total-jobs", v); });
   flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
-  val({"block", "block-size"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
+  val({"block", "block-size", "blocksize"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
   val({"recend"}, '\0', [](c& g, s v) {
     g.recend_text = v;
     g.recend = unescape_delimiter(v);
@@ -301,7 +309,7 @@ std::vector<option_spec> make_options() {
   flag({"hostgroups", "hostgroup", "hostgrp", "hgrp"}, '\0', [](c& g) { g.hostgroups = true; });
   val({"rsync-opts", "rsyncopts"}, '\0', [](c& g, s v) { g.rsync_opts = v; });
   val({"sshdelay", "ssh-delay"}, '\0', [](c& g, s v) { g.ssh_delay = parse_duration("--sshdelay", v); });
-  val({"transferfile", "tf"}, '\0', [](c& g, s v) {
+  val({"transferfile", "transfer-file", "transferfiles", "transfer-files", "tf"}, '\0', [](c& g, s v) {
     g.transfer_files.push_back(v);
     if (g.transfer_spelling.empty()) g.transfer_spelling = "--transferfile";
   });
@@ -318,10 +326,10 @@ std::vector<option_spec> make_options() {
     g.transfer_spelling = "--trc";
   });
   val({"basefile", "bf"}, '\0', [](c& g, s v) { g.basefiles.push_back(v); });
-  val({"workdir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });
+  val({"workdir", "work-dir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });
   flag({"onall"}, '\0', [](c& g) { g.onall = true; });
   flag({"nonall"}, '\0', [](c& g) { g.nonall = true; });
-  flag({"filter-hosts"}, '\0', [](c& g) { g.filter_hosts = true; });
+  flag({"filter-hosts", "filterhosts", "filter-host"}, '\0', [](c& g) { g.filter_hosts = true; });
   val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
   // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
   val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
@@ -332,7 +340,7 @@ std::vector<option_spec> make_options() {
     g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
     if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
   });
-  flag({"will-cite", "citation", "bibtex", "no-notice", "silent"}, '\0', [](c&) {});
+  flag({"will-cite", "willcite", "nn", "nonotice", "no-notice", "citation", "bibtex", "silent"}, '\0', [](c&) {});
   flag({"gnu"}, '\0', [](c& g) { g.gnu = true; });
   flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
@@ -354,7 +362,7 @@ std::vector<option_spec> make_options() {
   flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
   flag({"cat"}, '\0', [](c& g) { g.cat = true; });
   flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
-  flag({"round-robin", "round"}, '\0', [](c& g) { g.round_robin = true; });
+  flag({"round-robin", "roundrobin", "round"}, '\0', [](c& g) { g.round_robin = true; });
   flag({"tee"}, '\0', [](c& g) { g.tee = true; });
   flag({"compress"}, '\0', [](c& g) { g.compress = true; });
   val({"compress-program", "compressprogram", "use-compress-program", "usecompressprogram"}, '\0',
@@ -395,8 +403,8 @@ std::vector<option_spec> make_options() {
   for (char sh : {'g', 'T', 'Y'}) o.push_back({{}, sh, arg_kind::none, retired});
   for (char sh : {'B', 'U', 'W', 'H'}) o.push_back({{}, sh, arg_kind::required, retired});
   o.push_back({{"sql"}, '\0', arg_kind::required, retired});
-  o.push_back({{"ctrlc"}, '\0', arg_kind::none, retired});
-  o.push_back({{"noctrlc"}, '\0', arg_kind::none, retired});
+  o.push_back({{"ctrlc", "ctrl-c"}, '\0', arg_kind::none, retired});
+  o.push_back({{"noctrlc", "no-ctrlc", "no-ctrl-c"}, '\0', arg_kind::none, retired});
   add_local_options(o);
   flag({"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail", "colorfail",
         "colourfail", "cf"},
@@ -608,8 +616,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       } else if (sp->kind == arg_kind::required) {
         if (i + 1 >= args.size()) throw usage_error("option --" + name + " needs a value");
         sp->apply(cfg, args[++i]);
-      } else if (i + 1 < args.size() && !args[i + 1].empty() && args[i + 1][0] != '-') {
-        sp->apply(cfg, args[++i]);  // Getopt's optional value, as for the short options below
+      } else if (i + 1 < args.size() && optional_value_follows(*sp, args[i + 1])) {
+        sp->apply(cfg, args[++i]);
       } else {
         sp->apply(cfg, "");
       }
@@ -631,11 +639,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       } else if (sp->kind == arg_kind::required) {
         if (i + 1 >= args.size()) throw usage_error(std::string("option -") + c + " needs a value");
         sp->apply(cfg, args[++i]);
-      } else if (i + 1 < args.size() && !args[i + 1].empty() &&
-                 (c == 'l' ? args[i + 1].find_first_not_of("0123456789") == std::string::npos
-                           : args[i + 1][0] != '-')) {
-        // Getopt's optional values: the next word is the value unless it looks like an option (for -l's
-        // count: unless it is not a number), so `-i echo {}` makes "echo" the replacement string, as in GNU.
+      } else if (i + 1 < args.size() && optional_value_follows(*sp, args[i + 1])) {
         sp->apply(cfg, args[++i]);
       } else {
         sp->apply(cfg, "");

@@ -64,8 +64,8 @@ void add_local_options(std::vector<option_spec>& o) {
   auto val = [&](std::vector<std::string_view> l, std::function<void(c&, s)> f) {
     o.push_back({std::move(l), '\0', arg_kind::required, std::move(f)});
   };
-  flag({"max-line-length-allowed"}, [](c& g) { g.info = "max-line-length"; });
-  flag({"show-limits"}, [](c& g) { g.show_limits = true; });
+  flag({"max-line-length-allowed", "maxlinelengthallowed"}, [](c& g) { g.info = "max-line-length"; });
+  flag({"show-limits", "showlimits"}, [](c& g) { g.show_limits = true; });
   val({"env"}, [](c& g, s v) {
     std::size_t from = 0;
     for (;;) {  // --env A,B names two
@@ -76,12 +76,12 @@ void add_local_options(std::vector<option_spec>& o) {
       from = comma + 1;
     }
   });
-  flag({"record-env"}, [](c& g) { g.record_env = true; });
+  flag({"record-env", "recordenv"}, [](c& g) { g.record_env = true; });
   val({"nice"}, [](c& g, s v) { g.nice = parse_int("nice", v); });
   // Meaningful only as the first word (see expand_shebang); elsewhere GNU accepts and ignores them.
   flag({"shebang", "hashbang"}, [](c&) {});
   flag({"shebang-wrap", "shebangwrap"}, [](c&) {});
-  flag({"skip-first-line"}, [](c& g) { g.skip_first_line = true; });
+  flag({"skip-first-line", "skipfirstline"}, [](c& g) { g.skip_first_line = true; });
   flag({"_pipe-means-argfiles"}, [](c& g) { g.pipe_means_argfiles = true; });
   flag({"shuf"}, [](c& g) { g.shuffle = true; });
   flag({"csv"}, [](c& g) { g.csv = true; });

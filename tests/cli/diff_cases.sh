@@ -124,6 +124,15 @@ diff_n2() { par -n2 -k echo ::: a b c d e; }
 diff_L_groups_input_lines() { printf 'a\nb\nc\n' | par -L2 -k echo; }
 diff_n_with_rs() { par -n3 -k echo 'x{}y' ::: a b c d; }
 diff_N2() { par -N2 -k echo ::: a b c d e; }
+# GNU's other spellings of options; --max-lines is -l (an optional count), not -L
+diff_gnu_option_spellings() {
+  par -k --maxargs 2 --col-sep , --maxprocs 1 echo ::: a,b c d
+  printf '1\n2\n3\n' | par -k --max-lines echo x
+  printf '1\n2\n3\n' | par -k --max-lines 0 echo y
+  printf '1\n2\n3\n' | par -k --maxlines=2 echo z
+  par --numberofthreads >/dev/null && echo threads-ok
+  par -k --pipe --roundrobin --blocksize 1k -j1 wc -c < <(seq 10)
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
