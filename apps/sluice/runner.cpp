@@ -139,8 +139,8 @@ void runner::note_halt(const job& j, bool failed) {
   if (cfg_.halt.why != halt_why::success) {
     if (cfg_.halt.percent)
       status = static_cast<int>(std::ceil(static_cast<double>(failed_) / static_cast<double>(std::max<std::size_t>(total_, 1)) * 100.0));
-    else
-      status = static_cast<int>(std::min<std::size_t>(failed_, 101));
+    else  // GNU parallel 20221122 gives 101 when none failed (done=N reached with no failure): kept, as GNU does
+      status = failed_ == 0 ? 101 : static_cast<int>(std::min<std::size_t>(failed_, 101));
     if (!cfg_.halt.percent && cfg_.halt.count == 1) {
       int rc = j.returncode;
       status = rc > 0 ? rc : (rc < 0 ? 128 - rc : 0);

@@ -133,6 +133,11 @@ diff_gnu_option_spellings() {
   par --numberofthreads >/dev/null && echo threads-ok
   par -k --pipe --roundrobin --blocksize 1k -j1 wc -c < <(seq 10)
 }
+# --halt done=N reached with no job failed: GNU parallel 20221122 exits 101 (its min() skips an unset count)
+diff_halt_done_count_without_failures() {
+  par -j1 --halt now,done=2 echo ::: 1 2 3; echo "rc=$?"
+  par -j1 --halt soon,done=2 'exit {}' ::: 0 1 0; echo "rc=$?"
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
