@@ -22,6 +22,16 @@ namespace sluice::app {
 
 namespace {
 
+// --plus {slot}, {host}, {sshlogin}, {hgrp}, {agrp}: the job variable each stands for, or nullptr.
+const char* plus_job_variable(const std::string& name) {
+  if (name == "slot") return "PARALLEL_JOBSLOT";
+  if (name == "host") return "PARALLEL_SSHHOST";
+  if (name == "sshlogin") return "PARALLEL_SSHLOGIN";
+  if (name == "hgrp") return "PARALLEL_HOSTGROUPS";
+  if (name == "agrp") return "PARALLEL_ARGHOSTGROUPS";
+  return nullptr;
+}
+
 
 // A Perl expression may start with a position: {=2 ... =}, --rpl '{x} 1 ...'. Strips it and returns it.
 int take_position(std::string& expr) {
@@ -394,6 +404,17 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     } else if (auto it = names_.find(inner); it != names_.end()) {
       t.type = token::kind::value;
       t.position = static_cast<int>(it->second);
+    } else if (const char* var = cfg_.plus ? plus_job_variable(inner) : nullptr) {
+      // GNU's --plus defines these as the job's variable, left for the job's shell to expand.
+      lit(std::string("${") + var + "}");
+      any = true;
+      i = close + 1;
+      continue;
+    } else if (cfg_.plus && (inner == "choose_k" || inner == "uniq")) {
+      // Every argument, as {}; the job runs only when they are in strictly ascending order (n choose k)
+      // or all different.
+      t.type = token::kind::value;
+      (inner == "uniq" ? skip_unless_unique_ : skip_unless_ascending_) = true;
     } else if (cfg_.plus && inner.size() >= 2) {
       t.type = token::kind::value;
       auto two = [&](std::size_t skip, int o) {
@@ -518,6 +539,21 @@ void command_template::append_values(std::string& out, const token& t, const job
   }
 }
 
+bool command_template::plus_filter_passes(const job_args& job) const {
+  std::vector<std::string_view> args;
+  for (const auto& r : job.records)
+    for (const auto& v : r) args.emplace_back(v);
+  // As GNU's Perl compares them: as strings, byte by byte.
+  if (skip_unless_ascending_)
+    for (std::size_t k = 1; k < args.size(); ++k)
+      if (args[k - 1] >= args[k]) return false;
+  if (skip_unless_unique_) {
+    std::sort(args.begin(), args.end());
+    if (std::adjacent_find(args.begin(), args.end()) != args.end()) return false;
+  }
+  return true;
+}
+
 composed_command command_template::compose(const job_args& job, const job_numbers& n) const {
   composed_command c;
   std::vector<std::string> argv;
@@ -631,6 +667,7 @@ composed_command command_template::compose(const job_args& job, const job_number
     c.skip = perl_expr::skip_requested();
     if (raw_inserted) want_argv = false;
   }
+  if (skip_unless_ascending_ || skip_unless_unique_) c.skip = c.skip || !plus_filter_passes(job);
   if (want_argv && !argv.empty() && argv.front() == "echo" && !job_shell().echo_is_plain) {
     // dash's (and zsh's) echo expand backslashes and know only -n; /bin/echo differs there and only there.
     for (std::size_t k = 1; k < argv.size(); ++k)

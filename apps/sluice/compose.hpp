@@ -90,6 +90,10 @@ class command_template {
   std::size_t value_uses_ = 0;
   std::size_t value_words_ = 0;  // -X: the words holding a replacement string
   mutable bool has_perl_ = false;  // some template uses {= =} or --rpl: jobs set up the interpreter first
+  // --plus {choose_k} / {uniq}: the job is skipped unless its arguments ascend strictly / are all different.
+  bool plus_filter_passes(const job_args& job) const;
+  mutable bool skip_unless_ascending_ = false;
+  mutable bool skip_unless_unique_ = false;
 
   struct rpl_def {
     std::string tag;   // literal text, or a Perl regular expression when dynamic

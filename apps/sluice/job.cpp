@@ -233,6 +233,10 @@ sluice::options runner::spawn_options(const job& j) {
   set_job_var(job_vars[1], j.slot);
   static const auto self = static_cast<std::size_t>(sluice::system::pid());
   set_job_var(job_vars[2], self);
+  // A job on this machine sees ":" as its host and sshlogin, as GNU's do (remote jobs get theirs exported).
+  static char local_login[] = "PARALLEL_SSHLOGIN=:", local_host[] = "PARALLEL_SSHHOST=:";
+  static const bool local_names_set = (::putenv(local_login), ::putenv(local_host), true);
+  (void)local_names_set;
   if (!j.cat_file.empty() || j.host || cfg_.process_slot_var) {  // this job's own copy of the environment
     sluice::environment env = sluice::current_environment();
     if (cfg_.process_slot_var) env[*cfg_.process_slot_var] = std::to_string(j.slot - 1);  // GNU: PARALLEL_JOBSLOT - 1

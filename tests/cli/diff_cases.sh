@@ -138,6 +138,14 @@ diff_halt_done_count_without_failures() {
   par -j1 --halt now,done=2 echo ::: 1 2 3; echo "rc=$?"
   par -j1 --halt soon,done=2 'exit {}' ::: 0 1 0; echo "rc=$?"
 }
+# --plus {slot} {host} {sshlogin} {hgrp} {agrp}: the job's variables; {choose_k} / {uniq} skip jobs
+diff_plus_job_variables_and_filters() {
+  par --plus -j1 -k echo {slot} {host} {sshlogin} {hgrp} {agrp} ::: a
+  par --plus -j1 -k -S : echo {slot} {host} {sshlogin} ::: a
+  par -j1 -k echo '$PARALLEL_SSHHOST $PARALLEL_SSHLOGIN' ::: a
+  par --plus -k echo {choose_k} ::: a b c ::: a b c
+  par --plus -k echo {uniq} ::: a b ::: a b ::: c a
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
