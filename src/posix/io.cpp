@@ -254,6 +254,10 @@ int open_pidfd(pid_t pid) noexcept {
   return static_cast<int>(fd);
 }
 
+bool pidfd_usable() noexcept {
+  return !pidfd_unavailable.load(std::memory_order_relaxed) && !pidfd_forced_off.load(std::memory_order_relaxed);
+}
+
 std::atomic<bool> close_range_forced_off{false};
 
 void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept {

@@ -50,6 +50,9 @@ struct spawn_result {
 
 spawn_result spawn(const spawn_request& req) noexcept;
 int open_pidfd(pid_t pid) noexcept;
+// Whether open_pidfd may give a descriptor (not known missing, not switched off by a test): spawn() then asks
+// clone3 for the pidfd instead, in the same call.
+bool pidfd_usable() noexcept;
 
 // Test hooks: behave as on a kernel without pidfd_open / close_range, so the fallbacks can be exercised.
 SLUICE_EXPORT void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept;
