@@ -275,6 +275,32 @@ TEST_F(Fault, PidfdOutOfDescriptorsFallsBackForThatChildOnly) {
   q.wait();
 }
 
+void on_usr1(int) {}
+
+TEST_F(Fault, Clone3RefusedFallsBackToClone) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "spawn() tries clone3 on x86-64 only";
+#endif
+  struct sigaction sa {}, old{};
+  sa.sa_handler = on_usr1;
+  sigaction(SIGUSR1, &sa, &old);
+  for (int err : {ENOSYS, EPERM, EINVAL}) {
+    inject(sys_call::clone3, err);
+    // The clone path does what clone3 did in one call: the caught handler is SIG_DFL in the child, the pidfd
+    // comes from pidfd_open, and the descriptors are closed.
+    auto r = sluice::run({child, "sighandler", "10", "fds"}, {.capture_output = true});
+    EXPECT_EQ(r.out, "default\n0 1 2\n") << "errno " << err;
+    sluice::process p({child, "exit", "4"});
+    EXPECT_GE(p.pidfd(), 0);
+    EXPECT_EQ(p.wait(10s), 4);
+    EXPECT_EQ(taken(sys_call::clone3), 1);
+    os::clear_faults_for_testing();  // forgets the refusal too: clone3 again
+    auto again = sluice::run({child, "sighandler", "10"}, {.capture_output = true});
+    EXPECT_EQ(again.out, "default\n");
+  }
+  sigaction(SIGUSR1, &old, nullptr);
+}
+
 TEST_F(Fault, CloseRangeRefusedFallsBackToProcWalk) {
   for (int err : {ENOSYS, EPERM, EINVAL}) {
     int p[2];

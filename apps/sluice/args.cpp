@@ -130,6 +130,7 @@ std::vector<option_spec> make_options() {
     if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
       throw usage_error("Error: --trim must be one of: r l rl lr.");  // GNU's words
     g.trim = v;
+    g.trim_given = true;
   });
   flag({"no-run-if-empty", "norunifempty"}, 'r', [](c& g) { g.skip_empty = true; });
   val({"header"}, '\0', [](c& g, s) { g.header = true; });
@@ -215,7 +216,7 @@ std::vector<option_spec> make_options() {
   flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; g.output_given = true; });
   flag({"line-buffer", "linebuffer", "line-buffered", "linebuffered", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
   flag({"tag"}, '\0', [](c& g) { g.tag = true; });
-  val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = v; });
+  val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = unquote_printf(v); });
   flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
   flag({}, 'v', [](c& g) { g.verbose = true; });
   flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
@@ -345,7 +346,7 @@ std::vector<option_spec> make_options() {
   flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
   flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
   flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
-  val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = v; });
+  val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = unquote_printf(v); });
   val({"delay"}, '\0', [](c& g, s v) {
     std::string d = v;
     if (d.size() >= 4 && d.compare(d.size() - 4, 4, "auto") == 0) {
@@ -809,7 +810,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }
-  if (cfg.colsep && cfg.trim == "n") cfg.trim = "lr";
+  if (cfg.colsep && !cfg.trim_given) cfg.trim = "lr";
   if (cfg.header && !cfg.colsep && !cfg.pipe && !cfg.csv) cfg.colsep = "\t";  // GNU: --header alone splits on tabs (no trim)
   finish_local_options(cfg);
   if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') {

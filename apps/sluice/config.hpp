@@ -67,6 +67,7 @@ struct config {
   std::optional<std::string> eof_string{};  // -E
   std::optional<std::string> colsep{};
   std::string trim = "n";  // n, l, r, lr, rl
+  bool trim_given = false;  // --trim was given (else --colsep makes it lr)
   bool skip_empty = false;  // -r
   bool header = false;      // --header :
 
@@ -230,5 +231,7 @@ std::optional<config> parse_command_line(int argc, char** argv);
 
 // Parses a C-escaped delimiter such as "\t", "\0", "\x1f", "\012".
 std::string unescape_delimiter(const std::string& s);
+// GNU parallel's reading of --tagstring: \t, \n, \r and octal \N / \NNN become those bytes; nothing else.
+std::string unquote_printf(const std::string& s);
 
 }  // namespace sluice::app

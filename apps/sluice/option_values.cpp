@@ -218,6 +218,31 @@ void resolve_jobs(config& cfg, bool from_procfile) {
   cfg.jobs = static_cast<std::size_t>(std::clamp(n, 1.0, k_max_jobs));
 }
 
+std::string unquote_printf(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char next = i + 1 < s.size() ? s[i + 1] : '\0';
+    if (s[i] != '\\' || next == '\0') {
+      out += s[i];
+    } else if (next == 't' || next == 'n' || next == 'r') {
+      out += next == 't' ? '\t' : next == 'n' ? '\n' : '\r';
+      ++i;
+    } else if (next >= '0' && next <= '9') {
+      // Three digits if there are three, else one; read as octal (8 and 9 end the number, as in Perl).
+      std::size_t digits = i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 2])) &&
+                                   std::isdigit(static_cast<unsigned char>(s[i + 3]))
+                               ? 3 : 1;
+      unsigned v = 0;
+      for (std::size_t k = 0; k < digits && s[i + 1 + k] >= '0' && s[i + 1 + k] <= '7'; ++k) v = v * 8 + unsigned(s[i + 1 + k] - '0');
+      out += static_cast<char>(v & 0xff);
+      i += digits;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 std::string unescape_delimiter(const std::string& s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {

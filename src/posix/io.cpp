@@ -267,7 +267,10 @@ void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept {
 
 bool close_range_disabled_for_testing() noexcept { return close_range_forced_off.load(std::memory_order_relaxed); }
 
-void forget_fallbacks_for_testing() noexcept { pidfd_unavailable.store(false, std::memory_order_relaxed); }
+void forget_fallbacks_for_testing() noexcept {
+  pidfd_unavailable.store(false, std::memory_order_relaxed);
+  forget_clone3_refusal();
+}
 
 int poll_until(poll_entry* entries, std::size_t n, const clock::time_point* deadline) noexcept {
   pollfd fds[8];

@@ -53,6 +53,7 @@ int open_pidfd(pid_t pid) noexcept;
 // Whether open_pidfd may give a descriptor (not known missing, not switched off by a test): spawn() then asks
 // clone3 for the pidfd instead, in the same call.
 bool pidfd_usable() noexcept;
+void forget_clone3_refusal() noexcept;  // spawn.cpp: clone3 is tried again (forget_fallbacks_for_testing)
 
 // Test hooks: behave as on a kernel without pidfd_open / close_range, so the fallbacks can be exercised.
 SLUICE_EXPORT void force_fallbacks_for_testing(bool no_pidfd, bool no_close_range) noexcept;
@@ -61,10 +62,12 @@ SLUICE_EXPORT bool close_range_disabled_for_testing() noexcept;
 // ---- fault injection (tests only; posix/fault.hpp is the seam every wrapper below goes through) ----------------
 // The system calls of this layer that can fail. `spawn` is the clone of spawn(); `close_range` is the child's
 // close_range (the fault is decided in the parent and acted out by the child); `wait` covers waitid and waitpid;
-// `set_pipe_size` is grow_pipe's F_SETPIPE_SZ (refused above /proc/sys/fs/pipe-max-size or the user's pipe quota).
+// `set_pipe_size` is grow_pipe's F_SETPIPE_SZ (refused above /proc/sys/fs/pipe-max-size or the user's pipe quota);
+// `clone3` is spawn()'s first try on x86-64: an injected fault acts as a kernel or sandbox that refuses it
+// (remembered until the fallbacks are forgotten), and spawn() starts the child with clone instead.
 enum class sys_call : unsigned char {
   pipe, open, dup, read, write, poll, spawn, pidfd_open, close_range, wait,
-  epoll_create, epoll_wait, timerfd_create, eventfd_create, set_pipe_size,
+  epoll_create, epoll_wait, timerfd_create, eventfd_create, set_pipe_size, clone3,
   count_
 };
 // After `skip` calls that succeed, the next `times` calls of `call` fail with errno `error` without reaching the

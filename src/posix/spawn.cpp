@@ -300,6 +300,16 @@ sluice_detail_clone3:
 std::atomic<bool> clone3_refused{false};  // ENOSYS, EINVAL (no CLONE_CLEAR_SIGHAND), EPERM, E2BIG: clone only
 #endif
 
+}  // namespace
+
+void forget_clone3_refusal() noexcept {
+#ifdef SLUICE_HAVE_CLONE3
+  clone3_refused.store(false, std::memory_order_relaxed);
+#endif
+}
+
+namespace {
+
 // The fallback spawn. vfork returns twice into this frame, so the child must never return from here: it calls
 // child_main, which ends in execve or exit_group.
 SLUICE_NO_SANITIZE pid_t vfork_child(child_context* ctx) {
@@ -332,7 +342,11 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   int pidfd = -1;
   bool have_pidfd = false;
 #ifdef SLUICE_HAVE_CLONE3
-  if (!fault::armed.load(std::memory_order_relaxed) && !clone3_refused.load(std::memory_order_relaxed)) {
+  // An injected clone3 fault is a refusal like the kernel's. Other armed faults (a failing spawn, a refused
+  // close_range) are acted out on the clone path only, so clone3 stays out of their way.
+  if (const int injected = fault::take(sys_call::clone3); injected != 0)
+    clone3_refused.store(true, std::memory_order_relaxed);
+  else if (!fault::armed.load(std::memory_order_relaxed) && !clone3_refused.load(std::memory_order_relaxed)) {
     const bool want_pidfd = pidfd_usable();
     clone3_args args{};
     args.flags = CLONE_VM | CLONE_VFORK | (ctx.shares_files ? CLONE_FILES : 0) | clone_clear_sighand |
