@@ -726,7 +726,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     try {
       sluice::open_file(s.path);  // (closed at once: read later)
     } catch (const std::system_error& e) {
-      throw usage_error("cannot open input file '" + s.path + "': " + std::strerror(e.code().value()));
+      throw usage_error("Error: Cannot open input file `" + s.path + "': " + std::strerror(e.code().value()) + ".");
     }
   }
 

@@ -117,7 +117,7 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
         try {
           f = sluice::open_file(src.path);
         } catch (const std::system_error& e) {
-          throw usage_error("cannot open input file '" + src.path + "': " + std::strerror(e.code().value()));
+          throw usage_error("Error: Cannot open input file `" + src.path + "': " + std::strerror(e.code().value()) + ".");
         }
         st.reader = std::make_unique<record_reader>(f.release(), true, delimiter);
         break;

@@ -146,6 +146,12 @@ diff_plus_job_variables_and_filters() {
   par --plus -k echo {choose_k} ::: a b c ::: a b c
   par --plus -k echo {uniq} ::: a b ::: a b ::: c a
 }
+# A missing input file: GNU's message, exit 255, no job
+diff_missing_input_file_message() { par echo :::: no_such_file; echo "rc=$?"; par -a no_such_file echo; echo "rc=$?"; }
+# --tagstring reads \t \n \r and octal escapes as GNU's unquote_printf does
+diff_tagstring_escapes() { par -k --tagstring '\t{}\101\1x\\t' echo ::: a | od -c; }
+# --trim n given with --colsep keeps the blanks (--colsep alone trims both sides)
+diff_trim_n_with_colsep() { par -k --trim n --colsep , echo '[{1}]' '[{2}]' ::: ' a , b '; par -k --colsep , echo '[{1}]' ::: ' a , b '; }
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
