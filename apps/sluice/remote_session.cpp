@@ -9,8 +9,10 @@
 // wrapper does. When the job ends the loop stops the watcher and answers: the token and a newline on stderr,
 // the token, a space, the exit status and a newline on stdout. The token is 32 random hex digits, so the
 // output before it is the job's, byte for byte (binary data, no trailing newline, any size). A signal line
-// that arrives after the job ended goes to what is left of its group. The loop answers once (status 0) as
-// soon as it starts, which tells the runner the session is up.
+// that arrives after the job ended goes to what is left of its group. Processes the job left running in its
+// group are waited for (polled each second; signals still reach them) before the answer, as the per-job
+// path's sshd waits for them to close the output. The loop answers once (status 0) as soon as it starts,
+// which tells the runner the session is up.
 #include <algorithm>
 #include <charconv>
 #include <csignal>
@@ -53,6 +55,7 @@ constexpr const char* k_session_loop =
     "  w=$!\n"
     "  wait \"$p\"\n"
     "  r=$?\n"
+    "  while kill -0 -\"$p\" 2>/dev/null; do sleep 1; done\n"
     "  kill \"$w\" 2>/dev/null\n"
     "  wait \"$w\" 2>/dev/null\n"
     "  printf '%s\\n' \"$t\" >&2\n"

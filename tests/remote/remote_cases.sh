@@ -402,6 +402,10 @@ check_session_reused_and_byte_exact() {
   expect_eq "exit status" "$?" 0
   cmp want.out got.out || fail "stdout differs"
   cmp want.err got.err || fail "stderr differs: $(head -3 got.err)"
+  # A job's background leftovers are waited for, as on the per-job path (sshd waits for them there).
+  par --ssh "$SSH_WRAP" -S 1/sl1 '(sleep 1; echo late {}) & echo early {}' ::: 1 >got
+  SLUICE_SSH_SESSIONS=0 par --ssh "$SSH_WRAP" -S 1/sl1 '(sleep 1; echo late {}) & echo early {}' ::: 1 >want
+  expect_eq "leftover output" "$(cat got)" "$(cat want)"
   # Exit statuses and signal deaths, as the per-job path reports them (joblog Exitval, Host).
   par --ssh "$SSH_WRAP" -S 1/sl1 --joblog jl 'exit {}' ::: 0 1 7 255 >/dev/null
   expect_eq "exit status (failed jobs)" "$?" 3
