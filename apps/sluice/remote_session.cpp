@@ -313,13 +313,16 @@ aio::task<void> remote_hosts::close_sessions() {
     } catch (const std::exception&) {
     }
   }
+  // 5 s for all of them together (a frozen host's sessions would otherwise take 5 s each); then killed.
+  const double deadline = aio::event_loop::current().time() + 5.0;
   std::vector<std::pair<std::size_t, std::size_t>> keys;
   for (auto& [key, s] : sessions_) keys.push_back(key);
   for (auto& key : keys) {
     auto it = sessions_.find(key);
     if (it == sessions_.end() || !it->second->proc) continue;
+    double left = deadline - aio::event_loop::current().time();
     try {
-      auto waited = aio::wait_for(it->second->proc->wait(), sluice::seconds(5));
+      auto waited = aio::wait_for(it->second->proc->wait(), sluice::seconds(std::max(left, 0.0)));
       co_await waited;
     } catch (const std::exception&) {
     }
