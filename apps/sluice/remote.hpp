@@ -87,7 +87,7 @@ struct slot_session {
   std::size_t* received = nullptr;  // counts the job's stdout bytes (joblog Receive)
   int status = 255;
   bool dead = false;  // its ssh ended: the job's answer will never come
-  bool sent = false;  // the current job's lines are written; signals before that wait in `pending`
+  bool starting = false;  // a job is on its way (the session starting): signals wait in `pending`
   std::vector<int> pending;
   aio::event answered;
   aio::handle<void> out_reader, err_reader;

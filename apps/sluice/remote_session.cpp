@@ -1,7 +1,8 @@
 // apps/sluice/remote_session.cpp -- a slot's long-lived ssh session (see remote.hpp): one ssh per host and
 // slot instead of one per job.
 //
-// The host runs a POSIX-sh loop (k_session_loop, no Perl). The runner writes a job as a line "J<n>" and the
+// The host runs a POSIX-sh loop (k_session_loop, no Perl; its own stderr, where a shell reports a killed
+// background job, goes to /dev/null, the session's stderr being fd 4 there). The runner writes a job as a line "J<n>" and the
 // n lines of its command; the loop starts it with setsid (or `set -m`) as its own process group, reading
 // /dev/null, its stdout and stderr those of the session, and starts a watcher that reads the session's stdin
 // while the job runs: a line there is a signal name for the job's group (--timeout, --term-seq, Ctrl-C,
@@ -31,10 +32,10 @@ namespace {
 
 constexpr const char* k_session_loop =
     "t=$1\n"
-    "exec 3<&0\n"
+    "exec 3<&0 4>&2 2>/dev/null\n"
     "if command -v setsid >/dev/null 2>&1; then s=setsid; else s=; set -m; fi\n"
     "p=\n"
-    "printf '%s\\n' \"$t\" >&2\n"
+    "printf '%s\\n' \"$t\" >&4\n"
     "printf '%s 0\\n' \"$t\"\n"
     "while IFS= read -r h; do\n"
     "  case $h in\n"
@@ -49,7 +50,7 @@ constexpr const char* k_session_loop =
     "    n=$((n - 1))\n"
     "  done\n"
     "  c=${c%?}\n"
-    "  $s sh -c \"$c\" </dev/null 3<&- &\n"
+    "  $s sh -c \"$c\" </dev/null 2>&4 3<&- 4>&- &\n"
     "  p=$!\n"
     "  { while IFS= read -r g; do kill -\"$g\" -\"$p\"; done; kill -TERM -\"$p\"; sleep 1; kill -KILL -\"$p\"; } <&3 >/dev/null 2>&1 &\n"
     "  w=$!\n"
@@ -58,7 +59,7 @@ constexpr const char* k_session_loop =
     "  while kill -0 -\"$p\" 2>/dev/null; do sleep 1; done\n"
     "  kill \"$w\" 2>/dev/null\n"
     "  wait \"$w\" 2>/dev/null\n"
-    "  printf '%s\\n' \"$t\" >&2\n"
+    "  printf '%s\\n' \"$t\" >&4\n"
     "  printf '%s %d\\n' \"$t\" \"$r\"\n"
     "done\n";
 
@@ -207,6 +208,7 @@ aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std
                                             spool& err, std::size_t& received) {
   const auto key = std::make_pair(h, slot);
   auto it = sessions_.find(key);
+  if (it != sessions_.end()) it->second->starting = true;
   if (it != sessions_.end() && it->second->dead) {
     auto dropped = drop_session(h, slot);
     co_await dropped;
@@ -214,20 +216,40 @@ aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std
   }
   slot_session* s = nullptr;
   if (it == sessions_.end()) {
-    auto fresh = std::make_unique<slot_session>();
-    s = fresh.get();
-    sessions_[key] = std::move(fresh);
-    s->token = new_token();
-    s->sent = false;
-    // The loop's first answer (or ssh's complaint) comes to this job.
-    aim(*s, out, err, received);
-    auto started = session_start(h, slot, *s);
-    co_await started;
-    if (s->dead) co_return;  // session_wait answers 255
+    // What the start says (a login banner, ssh's warnings) is nobody's output; if the start fails twice,
+    // ssh's complaint ends the job's stderr and session_wait answers 255. One failed start is tried again
+    // (half a second later), since the job has not run yet: a master that gave up on a busy host, say.
+    spool said_out, said_err;
+    std::size_t said_n = 0;
+    for (int attempt = 0;; ++attempt) {
+      auto fresh = std::make_unique<slot_session>();
+      s = fresh.get();
+      sessions_[key] = std::move(fresh);
+      s->token = new_token();
+      s->starting = true;
+      aim(*s, said_out, said_err, said_n);
+      auto started = session_start(h, slot, *s);
+      co_await started;
+      if (!s->dead) break;
+      if (attempt == 1 || !hosts_[h].alive) {
+        std::string text = said_err.read_all();
+        err.append(text.data(), text.size());
+        s->out.to = &out;
+        s->err.to = &err;
+        s->received = &received;
+        s->starting = false;
+        co_return;
+      }
+      auto dropped = drop_session(h, slot);
+      co_await dropped;
+      auto pause = aio::sleep(0.5);
+      co_await pause;
+    }
   } else {
     s = it->second.get();
   }
   aim(*s, out, err, received);
+  s->starting = false;
   std::size_t lines = 1 + static_cast<std::size_t>(std::count(command.begin(), command.end(), '\n'));
   std::string msg = "J" + std::to_string(lines) + "\n" + command + "\n";
   for (int sig : s->pending) msg += signal_word(sig) + "\n";
@@ -237,7 +259,6 @@ aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std
   } catch (const std::exception&) {
     // The ssh is gone: its readers see the end and session_wait answers 255.
   }
-  s->sent = true;
 }
 
 aio::task<int> remote_hosts::session_wait(std::size_t h, std::size_t slot) {
@@ -249,7 +270,6 @@ aio::task<int> remote_hosts::session_wait(std::size_t h, std::size_t slot) {
   int rc = s.dead ? 255 : s.status;
   s.out.to = s.err.to = nullptr;
   s.received = nullptr;
-  s.sent = false;
   s.pending.clear();
   if (s.failure) {
     std::exception_ptr f = s.failure;
@@ -264,8 +284,8 @@ void remote_hosts::session_signal(std::size_t h, std::size_t slot, int sig) {
   if (it == sessions_.end()) return;
   slot_session& s = *it->second;
   if (s.dead) return;
-  if (!s.sent || !s.proc) {
-    s.pending.push_back(sig);
+  if (s.starting || !s.proc) {
+    s.pending.push_back(sig);  // sent after the job's lines
     return;
   }
   try {

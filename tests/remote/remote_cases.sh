@@ -424,8 +424,11 @@ check_session_timeout_leaves_no_remote_process() {
   expect_eq "remote jobs left after --timeout" "$(jobs_left_after "$mark" 30)" 0
   expect_eq "killed rows" "$(awk -F'\t' 'NR > 1 && $7 != 0' jl | wc -l)" 4
   # The sessions outlive a killed job: a later job on the same slot still runs.
-  par --ssh "$SSH_WRAP" -S 1/sl1 --timeout 1 'if [ {} = 1 ]; then sleep 300; else echo ok {}; fi' ::: 1 2 >out
+  # (and the kill's last signals, sent as the killed job ended, do not reach the next one)
+  par --ssh "$SSH_WRAP" -S 1/sl1 --timeout 1 --joblog jl2 'if [ {} = 1 ]; then sleep 300; else echo ok {}; fi' ::: 1 2 >out 2>err
   expect_eq "after a timeout" "$(cat out)" "ok 2"
+  expect_eq "stderr after a timeout" "$(grep -v '^sluice: Warning' err)" ""
+  expect_eq "second job's status" "$(awk -F'\t' 'NR > 1 && $1 == 2 {print $7}' jl2)" 0
 }
 
 check_session_halt_kills_remote_jobs() {
