@@ -204,6 +204,10 @@ bool remote_hosts::ssh_like(const remote_host& h) const {
   return base.find("ssh") != std::string::npos && !control_dir_.empty();
 }
 
+std::string remote_hosts::master_path(std::size_t h, std::size_t slot) const {
+  return control_dir_ + "/h" + std::to_string(h) + "-" + std::to_string(slot / k_sessions_per_master);
+}
+
 std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot, bool fresh_login) const {
   const remote_host& h = hosts_[hi];
   std::vector<std::string> a = words(h);
@@ -212,7 +216,7 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
       a.insert(a.end(), {"-o", "ControlPath=none", "-o", "ConnectTimeout=3", "-o", "ServerAliveInterval=1",
                          "-o", "ServerAliveCountMax=3"});
     } else {
-      std::string path = control_dir_ + "/h" + std::to_string(hi) + "-" + std::to_string(slot / k_sessions_per_master);
+      std::string path = master_path(hi, slot);
       // The master's keepalive notices a frozen or unplugged host within about 4 s.
       a.insert(a.end(), {"-o", "ControlMaster=auto", "-o", "ControlPath=" + path, "-o", "ControlPersist=30",
                          "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3"});

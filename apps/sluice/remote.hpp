@@ -174,6 +174,7 @@ class remote_hosts {
   aio::task<void> watch(std::function<void()> changed);
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
+  std::string master_path(std::size_t h, std::size_t slot) const;  // the ControlPath of slot's master
   std::vector<std::string> words(const remote_host& h) const;
 
   const config& cfg_;

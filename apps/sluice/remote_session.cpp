@@ -166,8 +166,14 @@ aio::task<void> remote_hosts::session_read(slot_session& s, bool is_out) {
 }
 
 aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slot_session& s) {
-  auto turn = login_turn();
-  co_await turn;
+  // A login's turn (at most 8 at once, --sshdelay apart), unless the slot's master is up: a session through
+  // it is a channel of an existing connection, not a login that sshd's MaxStartups counts.
+  const std::string master = master_path(h, slot);
+  const bool paced = !(ssh_like(hosts_[h]) && cfg_.ssh_delay <= 0 && sluice::can_access(master, sluice::access_mode::exists));
+  if (paced) {
+    auto turn = login_turn();
+    co_await turn;
+  }
   std::vector<std::string> argv = ssh_argv(h, slot);
   argv.push_back("exec sh -c " + shell_quote(k_session_loop) + " sluice " + s.token);
   try {
@@ -180,7 +186,7 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
     aio::process p = co_await spawn;
     s.proc.emplace(std::move(p));
   } catch (const std::exception& e) {
-    logins_.release();
+    if (paced) logins_.release();
     std::string m = std::string("sluice: cannot start ssh: ") + e.what() + "\n";
     if (s.err.to != nullptr) s.err.to->append(m.data(), m.size());
     s.dead = true;
@@ -196,7 +202,7 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
     up = true;
   } catch (const sluice::timeout_error&) {
   }
-  logins_.release();
+  if (paced) logins_.release();
   if (!up) {
     s.proc->kill();  // no answer within 30 s: as a failed login
     auto gone = s.answered.wait();
