@@ -145,8 +145,9 @@ class remote_hosts {
                                     const std::string& workdir);
 
   // The session path (remote_session.cpp). session_begin sends `command` (from remote_command) to the slot's
-  // session, first starting one (lazily, paced like a login) when the slot has none or its ssh died; the
-  // job's stdout and stderr then go to `out` and `err` as they come, its stdout bytes counted in `received`.
+  // session, first starting one (lazily; paced like a login unless the slot's master is up; a failed start
+  // is tried once more) when the slot has none or its ssh died; the job's stdout and stderr then go to
+  // `out` and `err` as they come, its stdout bytes counted in `received`.
   // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it), or 255
   // when the session died first (the host is then checked as after a per-job ssh's 255); it may be
   // cancelled and awaited again. session_signal sends a signal to the job's process group on the host
