@@ -120,6 +120,8 @@ aio::task<void> runner::execute_in_session(job& j) {
   std::string command = remote_hosts::remote_command(j.cmd.shell_command, remote_exports(j), j.workdir);
   auto begin = remote_->session_begin(h, slot, std::move(command), j.out, j.err, j.received);
   co_await begin;
+  // A kill whose signals all went out while the session was being replaced may have found none to carry them.
+  if (j.killing && j.killer.valid() && j.killer.done()) kill_now(j);
   bool answered = false;
   if (auto t = timeout_for_job()) {
     double left = *t - std::chrono::duration<double>(clock_type::now() - j.start).count();

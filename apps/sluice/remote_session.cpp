@@ -227,12 +227,14 @@ aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std
     // (half a second later), since the job has not run yet: a master that gave up on a busy host, say.
     spool said_out, said_err;
     std::size_t said_n = 0;
+    std::vector<int> carry;
     for (int attempt = 0;; ++attempt) {
       auto fresh = std::make_unique<slot_session>();
       s = fresh.get();
       sessions_[key] = std::move(fresh);
       s->token = new_token();
       s->starting = true;
+      s->pending = std::move(carry);
       aim(*s, said_out, said_err, said_n);
       auto started = session_start(h, slot, *s);
       co_await started;
@@ -246,10 +248,12 @@ aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std
         s->starting = false;
         co_return;
       }
+      std::vector<int> carried = std::move(s->pending);  // a kill asked for meanwhile still counts
       auto dropped = drop_session(h, slot);
       co_await dropped;
       auto pause = aio::sleep(0.5);
       co_await pause;
+      carry = std::move(carried);
     }
   } else {
     s = it->second.get();
