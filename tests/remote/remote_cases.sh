@@ -386,6 +386,9 @@ diff_this_machine_and_a_host() {
 }
 
 # --- the session path (one long-lived ssh per slot; apps/sluice/remote_session.cpp) -------------------------
+# Every case above with grouped output goes this way too: check_dead_host_requeued (a host's loopback down
+# mid-run) and check_frozen_sshd_requeued requeue from lost sessions, check_no_orphan_after_sigkill/sigint
+# end the jobs of dropped and closed sessions, diff_timeout / diff_halt_now_fail kill through a session.
 check_session_reused_and_byte_exact() {
   hosts 2
   # One slot: every job's shell has the same parent there (the slot's session loop), where an ssh per job
