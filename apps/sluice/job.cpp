@@ -294,6 +294,11 @@ aio::task<void> runner::execute(job& j) {
   j.start = clock_type::now();
   std::string cannot_start;
   const bool remote = remote_job(j);
+  if (remote && use_session(j)) {
+    auto run = execute_in_session(j);
+    co_await run;
+    co_return;
+  }
   if (remote) {
     try {
       auto sent = transfer_files(j);
@@ -456,7 +461,7 @@ void runner::drain(job& j, aio::stream_reader& r, spool& s, bool is_out) {
 
 // --term-seq: each signal to the job's process group, then its wait, until the job has ended.
 void runner::begin_kill(job& j, bool by_us) {
-  if (j.killing || j.exited || !j.proc) return;
+  if (j.killing || j.exited || (!j.proc && !j.in_session)) return;
   j.killing = true;
   j.killed_by_us = by_us;
   j.killer = aio::create_task(term_sequence(j));
@@ -478,6 +483,10 @@ aio::task<void> runner::term_sequence(job& j) {
 void runner::kill_now(job& j) { signal_group(j, SIGKILL); }
 
 void runner::signal_group(job& j, int sig) {
+  if (j.in_session) {
+    remote_->session_signal(*j.host, j.host_slot, sig);
+    return;
+  }
   if (!j.proc) return;
   try {
     j.proc->send_signal_to_group(sig);

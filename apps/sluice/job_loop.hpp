@@ -65,6 +65,7 @@ struct job {
   std::size_t host_slot = 0;
   std::string host_name = ":";
   std::string workdir;  // --workdir as resolved for this job (remote)
+  bool in_session = false;  // runs through its slot's ssh session (no local process; see remote_session.cpp)
 };
 
 // Cancels a helper task unless it already ended, and waits for it; its cancellation is no error.
@@ -121,6 +122,9 @@ class runner {
   void assign_host(job& j);                  // from prepare(): the job's host and slot there
   bool remote_job(const job& j) const;
   std::vector<std::string> remote_argv(job& j);
+  std::vector<std::pair<std::string, std::string>> remote_exports(const job& j);
+  bool use_session(const job& j) const;       // the slot's session rather than an ssh of its own
+  aio::task<void> execute_in_session(job& j);  // execute() for such a job
   aio::task<bool> requeue_if_lost(job& j);   // its host died: logged, freed, a slot waited for; true
   aio::task<void> start_on_all(job_args a);  // --onall / --nonall: the job once on every host
   aio::task<void> take_hostgroups(job_args& a);  // --hostgroups: strips every argument's @grp, keeps the first's

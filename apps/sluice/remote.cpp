@@ -229,6 +229,10 @@ bool remote_hosts::ssh_like(const remote_host& h) const {
   return base.find("ssh") != std::string::npos && !control_dir_.empty();
 }
 
+std::string remote_hosts::master_path(std::size_t h, std::size_t slot) const {
+  return control_dir_ + "/h" + std::to_string(h) + "-" + std::to_string(slot / k_sessions_per_master);
+}
+
 std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot, bool fresh_login) const {
   const remote_host& h = hosts_[hi];
   std::vector<std::string> a = words(h);
@@ -237,7 +241,7 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
       a.insert(a.end(), {"-o", "ControlPath=none", "-o", "ConnectTimeout=3", "-o", "ServerAliveInterval=1",
                          "-o", "ServerAliveCountMax=3"});
     } else {
-      std::string path = control_dir_ + "/h" + std::to_string(hi) + "-" + std::to_string(slot / k_sessions_per_master);
+      std::string path = master_path(hi, slot);
       // The master's keepalive notices a frozen or unplugged host within about 4 s.
       a.insert(a.end(), {"-o", "ControlMaster=auto", "-o", "ControlPath=" + path, "-o", "ControlPersist=30",
                          "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3"});
@@ -248,14 +252,21 @@ std::vector<std::string> remote_hosts::ssh_argv(std::size_t hi, std::size_t slot
   return a;
 }
 
-std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
-                                                const std::vector<std::pair<std::string, std::string>>& exports,
-                                                const std::string& workdir,
-                                                std::optional<std::size_t> block) const {
+std::string remote_hosts::remote_command(const std::string& command,
+                                         const std::vector<std::pair<std::string, std::string>>& exports,
+                                         const std::string& workdir) {
   std::string inner;
   for (const auto& [k, v] : exports) inner += k + "=" + shell_quote(v) + "; export " + k + "; ";
   if (!workdir.empty()) inner += "mkdir -p " + shell_quote(workdir) + " && cd " + shell_quote(workdir) + " || exit 255; ";
   inner += command;
+  return inner;
+}
+
+std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
+                                                const std::vector<std::pair<std::string, std::string>>& exports,
+                                                const std::string& workdir,
+                                                std::optional<std::size_t> block) const {
+  std::string inner = remote_command(command, exports, workdir);
   std::vector<std::string> a = ssh_argv(h, slot);
   a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) +
               (block ? " " + std::to_string(*block) : std::string()));
@@ -588,6 +599,8 @@ aio::task<void> remote_hosts::close() {
     } catch (const sluice::cancelled_error&) {
     }
   }
+  auto ended = close_sessions();
+  co_await ended;
   // --cleanup: the basefiles go too.
   if (cfg_.cleanup && !cfg_.basefiles.empty()) {
     std::string wd = cfg_.workdir && *cfg_.workdir == "..." ? std::string() : remote_workdir(cfg_, 0);
@@ -651,6 +664,9 @@ aio::task<bool> remote_hosts::lost(std::size_t hi) {
   probed_.set();
   if (answered) co_return false;
   h.alive = false;
+  // Its sessions go at once (their jobs' answers will never come); the host ends the jobs when they drop.
+  for (auto& [key, s] : sessions_)
+    if (key.first == hi && s->proc && !s->proc->returncode()) s->proc->kill();
   std::string m = "sluice: Warning: host " + h.login.name + " stopped answering (" +
                   (why.empty() ? std::string("its connection dropped") : why) +
                   "), left out; its running jobs go to the other hosts\n";

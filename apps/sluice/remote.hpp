@@ -9,10 +9,16 @@
 // slots of a host so that sshd's MaxSessions 10 holds) and their logins paced (at most 8 at once, and
 // --sshdelay apart) so that sshd's MaxStartups is not hit. A host whose connection fails mid-run is probed
 // with a fresh login; one that does not answer is taken out and the jobs it had are run again elsewhere.
+//
+// The common case (grouped output, no --pipe, no per-job transfers) does without an ssh per job: each slot of
+// a host keeps one long-lived session (remote_session.cpp), a POSIX-sh loop on the host that reads a job,
+// starts it in its own group, and answers with its exit status after a random token on stdout and stderr.
 #pragma once
 #include <cstddef>
 #include <deque>
+#include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +31,8 @@
 #include "sshlogin.hpp"
 
 namespace sluice::app {
+
+class spool;
 
 // Checks the remote options once the command line is read (malformed sshlogins, unreadable
 // --sshloginfile, --nonall's lack of input): throws usage_error, so nothing has started yet.
@@ -62,6 +70,28 @@ struct remote_host {
   bool retired = false;  // removed from its --sshloginfile: no new jobs
   bool has_rsync = false;
   std::size_t masters = 0;  // multiplexing masters (ControlPath <dir>/h<host>-<k>)
+};
+
+// A slot's long-lived session (remote_session.cpp): its ssh, the token that ends each answer, and where the
+// running job's output goes.
+struct slot_session {
+  struct stream {
+    std::string buf;  // read and not yet handed on (a possible start of the token)
+    bool done = false;  // the current job's end marker was seen
+    bool eof = false;
+    spool* to = nullptr;
+  };
+  std::optional<aio::process> proc;
+  std::string token;
+  stream out, err;
+  std::size_t* received = nullptr;  // counts the job's stdout bytes (joblog Receive)
+  int status = 255;
+  bool dead = false;  // its ssh ended: the job's answer will never come
+  bool starting = false;  // a job is on its way (the session starting): signals wait in `pending`
+  std::vector<int> pending;
+  aio::event answered;
+  aio::handle<void> out_reader, err_reader;
+  std::exception_ptr failure;  // the output could not be kept (a spool's temp file)
 };
 
 class remote_hosts {
@@ -109,6 +139,24 @@ class remote_hosts {
                                     const std::vector<std::pair<std::string, std::string>>& exports,
                                     const std::string& workdir,
                                     std::optional<std::size_t> block = std::nullopt) const;
+  // The shell command line a job runs on a host: `exports` set, in `workdir` (made when missing), `command`.
+  static std::string remote_command(const std::string& command,
+                                    const std::vector<std::pair<std::string, std::string>>& exports,
+                                    const std::string& workdir);
+
+  // The session path (remote_session.cpp). session_begin sends `command` (from remote_command) to the slot's
+  // session, first starting one (lazily; paced like a login unless the slot's master is up; a failed start
+  // is tried once more) when the slot has none or its ssh died; the job's stdout and stderr then go to
+  // `out` and `err` as they come, its stdout bytes counted in `received`.
+  // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it), or 255
+  // when the session died first (the host is then checked as after a per-job ssh's 255); it may be
+  // cancelled and awaited again. session_signal sends a signal to the job's process group on the host
+  // through the session itself (after the job ended: to what is left of its group).
+  aio::task<void> session_begin(std::size_t h, std::size_t slot, std::string command, spool& out, spool& err,
+                                std::size_t& received);
+  aio::task<int> session_wait(std::size_t h, std::size_t slot);
+  void session_signal(std::size_t h, std::size_t slot, int sig);
+
   // The ssh command (with its options and the destination) for host h, slot's master; for transfers.
   std::vector<std::string> ssh_argv(std::size_t h, std::size_t slot, bool fresh_login = false) const;
 
@@ -118,11 +166,16 @@ class remote_hosts {
 
  private:
   aio::task<void> open(std::size_t h);
+  aio::task<void> session_start(std::size_t h, std::size_t slot, slot_session& s);
+  aio::task<void> session_read(slot_session& s, bool is_out);
+  aio::task<void> drop_session(std::size_t h, std::size_t slot);
+  aio::task<void> close_sessions();
   aio::task<void> login_turn();
   aio::task<void> send_basefiles(std::size_t h);
   aio::task<void> watch(std::function<void()> changed);
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
+  std::string master_path(std::size_t h, std::size_t slot) const;  // the ControlPath of slot's master
   std::vector<std::string> words(const remote_host& h) const;
 
   const config& cfg_;
@@ -133,6 +186,7 @@ class remote_hosts {
   aio::semaphore logins_{8};
   double next_login_ = 0;  // steady seconds before which no login starts (--sshdelay)
   aio::event probed_;
+  std::map<std::pair<std::size_t, std::size_t>, std::unique_ptr<slot_session>> sessions_;  // by (host, slot)
 };
 
 }  // namespace sluice::app

@@ -66,7 +66,7 @@ void runner::assign_host(job& j) {
   j.workdir = h.login.local ? std::string() : remote_workdir(cfg_, j.args.seq);
 }
 
-std::vector<std::string> runner::remote_argv(job& j) {
+std::vector<std::pair<std::string, std::string>> runner::remote_exports(const job& j) {
   const remote_host& h = remote_->host(*j.host);
   std::vector<std::pair<std::string, std::string>> exports{
       {"PARALLEL_SEQ", std::to_string(j.args.seq)},
@@ -88,9 +88,62 @@ std::vector<std::string> runner::remote_argv(job& j) {
   for (const auto& name : cfg_.env_names) {
     if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
   }
+  return exports;
+}
+
+std::vector<std::string> runner::remote_argv(job& j) {
+  std::vector<std::pair<std::string, std::string>> exports = remote_exports(j);
   std::optional<std::size_t> block;
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
   return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block);
+}
+
+// The session path takes the common case. A job keeps an ssh of its own (the per-job path) when its
+// output streams while it runs (-u, --line-buffer), when it reads stdin (--pipe, --pipe-part), when files
+// travel with it (--transferfile, --return, --cleanup, --workdir ...: those transfers would need a further
+// session on the slot's master, beyond sshd's MaxSessions), or when SLUICE_SSH_SESSIONS=0.
+bool runner::use_session(const job& j) const {
+  static const bool off = [] {
+    const char* v = std::getenv("SLUICE_SSH_SESSIONS");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  return !off && remote_job(j) && cfg_.output == output_mode::group && !cfg_.pipe && !cfg_.pipe_part &&
+         cfg_.transfer_files.empty() && cfg_.return_files.empty() && !cfg_.cleanup &&
+         !(cfg_.workdir && *cfg_.workdir == "...");
+}
+
+// execute() through the slot's session: no local process; kills go through the session (signal_group).
+aio::task<void> runner::execute_in_session(job& j) {
+  j.in_session = true;
+  running_.push_back(&j);
+  const std::size_t h = *j.host, slot = j.host_slot;
+  std::string command = remote_hosts::remote_command(j.cmd.shell_command, remote_exports(j), j.workdir);
+  auto begin = remote_->session_begin(h, slot, std::move(command), j.out, j.err, j.received);
+  co_await begin;
+  // A kill whose signals all went out while the session was being replaced may have found none to carry them.
+  if (j.killing && j.killer.valid() && j.killer.done()) kill_now(j);
+  bool answered = false;
+  if (auto t = timeout_for_job()) {
+    double left = *t - std::chrono::duration<double>(clock_type::now() - j.start).count();
+    try {
+      auto waited = aio::wait_for(remote_->session_wait(h, slot), sluice::seconds(std::max(left, 0.0)));
+      j.returncode = co_await waited;
+      answered = true;
+    } catch (const sluice::timeout_error&) {
+      if (!j.killing) {
+        j.timed_out = true;
+        begin_kill(j, true);
+      }
+    }
+  }
+  if (!answered) {
+    auto waited = remote_->session_wait(h, slot);
+    j.returncode = co_await waited;
+  }
+  j.exited = true;
+  auto stop_killer = settle(j.killer);
+  co_await stop_killer;
+  if (j.killing) kill_now(j);  // what is left of its group goes too
 }
 
 // Runs a helper command line (a transfer) on this machine; its complaints go to the job's stderr.

@@ -384,3 +384,61 @@ diff_this_machine_and_a_host() {
   echo "rc=$?"
   awk -F'\t' 'NR > 1 {print $2}' jl | sort
 }
+
+# --- the session path (one long-lived ssh per slot; apps/sluice/remote_session.cpp) -------------------------
+# Every case above with grouped output goes this way too: check_dead_host_requeued (a host's loopback down
+# mid-run) and check_frozen_sshd_requeued requeue from lost sessions, check_no_orphan_after_sigkill/sigint
+# end the jobs of dropped and closed sessions, diff_timeout / diff_halt_now_fail kill through a session.
+check_session_reused_and_byte_exact() {
+  hosts 2
+  # One slot: every job's shell has the same parent there (the slot's session loop), where an ssh per job
+  # would give each its own wrapper shell.
+  par --ssh "$SSH_WRAP" -S 1/sl1 'true {}; echo $PPID' ::: 1 2 3 4 5 >ppids
+  expect_eq "exit status" "$?" 0
+  expect_eq "jobs" "$(wc -l <ppids)" 5
+  expect_eq "distinct parents (one session)" "$(sort -u ppids | wc -l)" 1
+  # Output byte for byte as run here: no trailing newline, binary bytes, an empty line, a large output, and
+  # stderr kept apart from stdout (--tag marks both).
+  local cmd='case {} in 1) printf "no newline";; 2) printf "\000\001\377\n\n";; 3) seq 200000;; 4) echo o; echo e >&2; printf x;; esac'
+  par -k --tag "$cmd" ::: 1 2 3 4 >want.out 2>want.err
+  par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 -k --tag "$cmd" ::: 1 2 3 4 >got.out 2>got.err
+  expect_eq "exit status" "$?" 0
+  cmp want.out got.out || fail "stdout differs"
+  cmp want.err got.err || fail "stderr differs: $(head -3 got.err)"
+  # A job's background leftovers are waited for, as on the per-job path (sshd waits for them there).
+  par --ssh "$SSH_WRAP" -S 1/sl1 '(sleep 1; echo late {}) & echo early {}' ::: 1 >got
+  SLUICE_SSH_SESSIONS=0 par --ssh "$SSH_WRAP" -S 1/sl1 '(sleep 1; echo late {}) & echo early {}' ::: 1 >want
+  expect_eq "leftover output" "$(cat got)" "$(cat want)"
+  # Exit statuses and signal deaths, as the per-job path reports them (joblog Exitval, Host).
+  par --ssh "$SSH_WRAP" -S 1/sl1 --joblog jl 'exit {}' ::: 0 1 7 255 >/dev/null
+  expect_eq "exit status (failed jobs)" "$?" 3
+  par --ssh "$SSH_WRAP" -S 1/sl1 --joblog jl2 'kill -{} $$' ::: KILL TERM >/dev/null
+  joblog_cols jl >cols
+  joblog_cols jl2 >>cols
+  expect_eq "joblog" "$(cut -d'|' -f2-4 cols | tr '\n' ' ')" "sl1|0|0 sl1|1|0 sl1|7|0 sl1|255|0 sl1|137|0 sl1|143|0 "
+}
+
+check_session_timeout_leaves_no_remote_process() {
+  hosts 2
+  local mark=sluicesess$$x$RANDOM
+  # The session is busy with the job: --timeout reaches its group through the session's own channel.
+  par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --timeout 1 --joblog jl "sleep 300; echo $mark {}" ::: 1 2 3 4 >out 2>err
+  expect_eq "exit status" "$?" 4
+  expect_eq "remote jobs left after --timeout" "$(jobs_left_after "$mark" 30)" 0
+  expect_eq "killed rows" "$(awk -F'\t' 'NR > 1 && $7 != 0' jl | wc -l)" 4
+  # The sessions outlive a killed job: a later job on the same slot still runs.
+  # (and the kill's last signals, sent as the killed job ended, do not reach the next one)
+  par --ssh "$SSH_WRAP" -S 1/sl1 --timeout 1 --joblog jl2 'if [ {} = 1 ]; then sleep 300; else echo ok {}; fi' ::: 1 2 >out 2>err
+  expect_eq "after a timeout" "$(cat out)" "ok 2"
+  expect_eq "stderr after a timeout" "$(grep -v '^sluice: Warning' err)" ""
+  expect_eq "second job's status" "$(awk -F'\t' 'NR > 1 && $1 == 2 {print $7}' jl2)" 0
+}
+
+check_session_halt_kills_remote_jobs() {
+  hosts 2
+  local mark=sluicehalt$$x$RANDOM
+  # --halt now: the other hosts' running jobs are killed there too.
+  par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --halt now,fail=1 "if [ {} = 1 ]; then sleep 1; exit 3; fi; sleep 300; echo $mark" ::: 1 2 3 4 >out 2>err
+  expect_eq "exit status" "$?" 3
+  expect_eq "remote jobs left after --halt now" "$(jobs_left_after "$mark" 30)" 0
+}
