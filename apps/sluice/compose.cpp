@@ -75,6 +75,9 @@ bool shell_only_word(const std::string& w) {
       "source", "alias", "unalias", "shift", "trap", "umask", "ulimit", "wait", "return", "break", "continue",
       "local", "readonly", "getopts", "hash", "type", "command", "builtin", "declare", "typeset", "let",
       "jobs", "fg", "bg", "times",
+      // Builtins that differ from the program of the same name: pwd gives the shell's logical directory
+      // and ignores arguments, kill knows job numbers, printf knows the shell's own formats.
+      "pwd", "kill", "printf",
   };
   for (const char* k : k_words)
     if (w == k) return true;

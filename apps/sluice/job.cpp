@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <csignal>
 #include <string>
 #include <system_error>
@@ -17,6 +18,7 @@
 #include "job_loop.hpp"
 #include "limits.hpp"
 #include "perl_expr.hpp"
+#include "remote.hpp"
 #include "slurm.hpp"
 #include "text.hpp"
 
@@ -119,6 +121,26 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   if (remote_ && !cfg_.dry_run) assign_host(*j);
+  // --workdir DIR with replacement strings: the job's own directory, as GNU parallel fills them in.
+  const bool named_workdir = cfg_.workdir && *cfg_.workdir != "." && *cfg_.workdir != "..." &&
+                             cfg_.workdir->find('{') != std::string::npos;
+  std::string filled_workdir = named_workdir ? tpl.expand_plain(*cfg_.workdir, j->args, nums) : std::string();
+  if (named_workdir && !j->workdir.empty()) j->workdir = filled_workdir;
+  if (cfg_.workdir && !cfg_.dry_run && (!j->host || remote_->host(*j->host).login.local) && !j->cmd.skip) {
+    // GNU parallel makes the directory and runs the job there; one it cannot enter ends the run with 255.
+    j->local_workdir = named_workdir ? filled_workdir : local_workdir(cfg_, j->args.seq);
+    std::error_code ec;
+    std::filesystem::create_directories(j->local_workdir, ec);
+    if (!sluice::can_access(j->local_workdir, sluice::access_mode::execute)) {
+      std::string why = ec ? ec.message() : std::string(std::strerror(errno));
+      std::string m = "sluice: Error: Cannot change into non-executable dir " + j->local_workdir + ": " + why + "\n";
+      write_all(2, m.data(), m.size());
+      release_slot(j->slot);
+      final_status_ = 255;
+      stop_starting_ = true;
+      return nullptr;
+    }
+  }
   ++started_;
   if (j->cmd.skip && !cfg_.dry_run) {
     // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
@@ -228,6 +250,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.err = ungroup ? sluice::redirect::inherit : sluice::redirect::pipe;
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
   opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
+  if (!j.local_workdir.empty()) opts.cwd = j.local_workdir;
   if (group_watcher_) opts.parent_death_signal = SIGKILL;  // see start_group_watcher
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);

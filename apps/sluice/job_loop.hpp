@@ -65,6 +65,7 @@ struct job {
   std::size_t host_slot = 0;
   std::string host_name = ":";
   std::string workdir;  // --workdir as resolved for this job (remote)
+  std::string local_workdir;  // --workdir on this machine: the job's working directory (made before it runs)
   bool in_session = false;  // runs through its slot's ssh session (no local process; see remote_session.cpp)
 };
 

@@ -3,6 +3,7 @@
 #include "remote.hpp"
 
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -135,7 +136,16 @@ std::string rsync_options(const config& cfg) {
 std::string remote_workdir(const config& cfg, std::size_t seq) {
   if (!cfg.workdir) return {};
   const std::string& w = *cfg.workdir;
-  if (w == "...") return ".parallel/tmp/sluice-" + std::to_string(::getpid()) + "-" + std::to_string(seq);
+  if (w == "...") {  // GNU's name: host-pid-seq
+    static const std::string here = [] {
+      try {
+        return sluice::system::hostname();
+      } catch (const std::system_error&) {
+        return std::string("localhost");
+      }
+    }();
+    return ".parallel/tmp/" + here + "-" + std::to_string(sluice::system::pid()) + "-" + std::to_string(seq);
+  }
   if (w != ".") return w;
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();
@@ -167,6 +177,15 @@ void warn_transfers_without_remote_hosts(const config& cfg) {
 }
 
 }  // namespace
+
+std::string local_workdir(const config& cfg, std::size_t seq) {
+  std::string wd = remote_workdir(cfg, seq);
+  if ((*cfg.workdir == "." || *cfg.workdir == "...") && (wd.empty() || wd.front() != '/')) {
+    const char* home = std::getenv("HOME");
+    wd = std::string(home != nullptr ? home : "") + "/" + (wd.empty() ? "." : wd);
+  }
+  return wd;
+}
 
 void check_remote_options(config& cfg) {
   // --onall / --nonall without hosts: this machine is the one host (":"), as in GNU parallel.

@@ -41,6 +41,8 @@ void check_remote_options(config& cfg);
 // --workdir for a remote job: "" (the login directory), "..." a fresh .parallel/tmp/sluice-PID-SEQ per job,
 // "." this directory (relative to the home directory when inside it), else the name as given.
 std::string remote_workdir(const config& cfg, std::size_t seq);
+// The same for a job on this machine, where GNU parallel runs it too: "." and "..." are under $HOME.
+std::string local_workdir(const config& cfg, std::size_t seq);
 
 // rsync's options for transfers, as shell words: --rsync-opts, else $PARALLEL_RSYNC_OPTS, else -rlDR (GNU's
 // -rlDzR without compression; -R keeps the paths relative, which the transfers rely on).

@@ -172,6 +172,10 @@ bool runner::finish(job& j) {
     std::filesystem::remove(j.cat_file, ec);
     j.cat_file.clear();
   }
+  if (!j.local_workdir.empty() && cfg_.workdir == "...") {  // a directory of the job's own: gone after it
+    std::error_code ec;
+    std::filesystem::remove_all(j.local_workdir, ec);
+  }
   if (cfg_.cleanup) {
     for (const auto& name : j.template_copies) {
       std::error_code ec;

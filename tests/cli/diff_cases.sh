@@ -152,6 +152,14 @@ diff_missing_input_file_message() { par echo :::: no_such_file; echo "rc=$?"; pa
 diff_tagstring_escapes() { par -k --tagstring '\t{}\101\1x\\t' echo ::: a | od -c; }
 # --trim n given with --colsep keeps the blanks (--colsep alone trims both sides)
 diff_trim_n_with_colsep() { par -k --trim n --colsep , echo '[{1}]' '[{2}]' ::: ' a , b '; par -k --colsep , echo '[{1}]' ::: ' a , b '; }
+# --workdir on this machine: made if missing, replacement strings filled in, "..." under ~/.parallel/tmp and
+# removed after the job; a directory that cannot be entered ends the run with 255
+diff_workdir_runs_local_jobs_there() {
+  par -k --wd wdt/{} 'pwd | sed "s:^$PWD/::"; touch f' ::: a b; find wdt | sort
+  HOME=$PWD par -k --wd ... 'pwd | sed "s:^$PWD/::; s/-[0-9]*-/-PID-/"; touch f' ::: a b; ls .parallel/tmp | grep -c -- '-[0-9]*-[0-9]'
+  par -k --wd /proc/no/such echo ::: a; echo "rc=$?"
+  par -k pwd ::: ignored | sed "s:^$PWD:here:"
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
