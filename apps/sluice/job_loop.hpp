@@ -76,6 +76,17 @@ class runner {
   int run();
 
  private:
+  // The steps of run(), in order.
+  std::optional<int> open_inputs();  // a value: the run ends here with that status
+  void set_up_jobs();
+  void count_jobs();
+  void release_inputs();
+  int exit_status() const;
+  // --tee, --shard: the thread that reads the blocks for them (pipe_input.cpp), and its end.
+  void start_tee_reader();
+  void start_shard_reader();
+  void stop_pipe_reader();
+
   // The tasks of the job loop.
   aio::task<int> loop_main();
   aio::task<void> feed();
