@@ -1,9 +1,11 @@
 #include "records.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "text.hpp"
 
@@ -251,6 +253,36 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       return;
     }
   }
+}
+
+// --retry-failed --joblog FILE: the jobs are the logged commands, by Seq, and --resume-failed skips those that
+// succeeded; the command line's command and input are not used (as in GNU).
+void load_failed_jobs(config& cfg) {
+  std::ifstream in(*cfg.joblog);
+  if (!in) return;  // no log yet: nothing failed
+  std::map<std::size_t, std::string> commands;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto f = split_string(line, '\t');
+    if (f.size() < 9 || f[0].empty() || f[0].find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = f[8];
+    for (std::size_t k = 9; k < f.size(); ++k) cmd += "\t" + f[k];
+    std::replace(cmd.begin(), cmd.end(), '\0', '\n');  // (the joblog writes a newline as NUL)
+    commands[static_cast<std::size_t>(std::stoull(f[0]))] = cmd;
+  }
+  input_source src;
+  src.type = input_source::kind::values;
+  for (std::size_t seq = 1; !commands.empty() && seq <= commands.rbegin()->first; ++seq) {
+    auto it = commands.find(seq);
+    src.values.push_back(it != commands.end() ? it->second : "true");  // (a Seq missing from the log: a no-op)
+  }
+  cfg.sources = {std::move(src)};
+  cfg.command.clear();
+  cfg.resume_failed = true;
+  cfg.colsep.reset();
+  cfg.max_args = 1;
+  cfg.args_given = false;
+  cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
 }
 
 }  // namespace sluice::app

@@ -74,4 +74,8 @@ class results_writer {
   bool header_written_ = false;
 };
 
+// --retry-failed --joblog FILE: the jobs become the logged commands, by Seq, and --resume-failed skips those that
+// succeeded; the command line's command and input are not used (as in GNU). No log yet: nothing changes.
+void load_failed_jobs(config& cfg);
+
 }  // namespace sluice::app
