@@ -125,7 +125,7 @@ std::vector<option_spec> make_options() {
     g.trim = v;
   });
   flag({"no-run-if-empty"}, 'r', [](c& g) { g.skip_empty = true; });
-  val({"header"}, '\0', [](c& g, s) { g.header = true; });
+  val({"header"}, '\0', [](c& g, s v) { g.header = true; g.header_text = v; });
   flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
   val({}, 'I', [](c& g, s v) {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
@@ -195,7 +195,6 @@ std::vector<option_spec> make_options() {
   });
   val({"max-chars"}, 's', [](c& g, s v) {
     g.max_line_length = parse_count("-s", v);
-    if (g.max_line_length < 16) throw usage_error("-s: line length too small: " + v);
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
@@ -233,8 +232,15 @@ std::vector<option_spec> make_options() {
     }
   });
   val({"retries"}, '\0', [](c& g, s v) {
-    std::size_t n = parse_count("--retries", v);
-    g.retries = static_cast<unsigned>(std::clamp<std::size_t>(n, 1, 1000000));
+    g.retries_template.reset();
+    if (v.find('{') != std::string::npos) {
+      // A replacement string: each job's own count (GNU: --retries {//}).
+      g.retries_template = v;
+      g.retries = UINT_MAX;
+    } else {
+      std::size_t n = parse_count("--retries", v);
+      g.retries = n == 0 ? UINT_MAX : static_cast<unsigned>(std::min<std::size_t>(n, UINT_MAX - 1));  // 0: until it succeeds
+    }
     g.retries_given = true;
   });
   val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });

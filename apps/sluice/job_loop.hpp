@@ -38,6 +38,7 @@ struct job {
   job_args args;
   std::size_t order = 0;  // position in output order (-k)
   unsigned attempt = 1;
+  unsigned attempts = 1;  // --retries: how many it may have (UINT_MAX: until one succeeds)
   std::size_t slot = 0;
   composed_command cmd;
   std::optional<aio::process> proc;

@@ -113,8 +113,14 @@ void add_retired_options(std::vector<option_spec>& o) {
 void add_not_implemented_options(std::vector<option_spec>& o) {
   static const char* const k_not_implemented[] = {
       // Only what is still missing: an option implemented since is skipped below in any case.
-      "embed", "latest-line", "ll", "tmux", "tmuxpane",
+      "latest-line", "ll", "tmux", "tmuxpane",
   };
+  // GNU's --embed prints its own Perl source inside a shell script; sluice is a compiled program, so there is
+  // no source to print: said, and why.
+  o.push_back({{"embed"}, '\0', arg_kind::none, [](config&, const std::string&) {
+                 throw usage_error("--embed cannot apply to sluice: it is a compiled program, not a script that can "
+                                   "be pasted into yours. Install the sluice binary where the script runs.");
+               }});
   for (const char* name : k_not_implemented) {
     std::string n = name;
     if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {

@@ -134,6 +134,10 @@ results_writer::results_writer(const config& cfg) : cfg_(cfg) {
     case results_kind::csv:
     case results_kind::tsv:
     case results_kind::json: {
+      if (cfg.results_path == "-.csv" || cfg.results_path == "-.tsv" || cfg.results_path == "-.json") {
+        file_ = stdout;  // as GNU: the records go to standard output
+        return;
+      }
       auto parent = std::filesystem::path(cfg.results_path).parent_path();
       if (!parent.empty()) {
         std::error_code ec;
@@ -148,7 +152,8 @@ results_writer::results_writer(const config& cfg) : cfg_(cfg) {
 }
 
 results_writer::~results_writer() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (file_ == stdout) std::fflush(file_);
+  else if (file_ != nullptr) std::fclose(file_);
 }
 
 std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {

@@ -201,7 +201,7 @@ bool runner::finish(job& j) {
     if (progress_) progress_->update(running_.size());
     return false;
   }
-  if (failed && j.attempt < cfg_.retries && !stop_starting_ && !j.skipped) {
+  if (failed && j.attempt < j.attempts && !stop_starting_ && !j.skipped) {
     // Try again (at once, in a free slot); the failed attempt's output is dropped, as GNU parallel does.
     return true;
   }
