@@ -156,17 +156,31 @@ results_writer::~results_writer() {
   else if (file_ != nullptr) std::fclose(file_);
 }
 
-std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {
-  if (cfg_.results == results_kind::templated) return name;
-  if (cfg_.results != results_kind::tree) return {};
+void results_writer::set_column_names(const std::map<std::string, std::size_t>& names) {
+  for (const auto& [name, pos] : names) {
+    if (pos == 0) continue;
+    if (column_names_.size() < pos) column_names_.resize(pos);
+    column_names_[pos - 1] = name;
+  }
+}
+
+std::filesystem::path results_writer::tree_dir(const std::vector<arg_record>& args) const {
   std::filesystem::path dir = cfg_.results_path;
   std::size_t i = 0;
   for (const auto& rec : args)
     for (const auto& v : rec) {
-      dir = dir / std::to_string(i + 1) / path_component(v);
+      std::string column = i < column_names_.size() && !column_names_[i].empty() ? path_component(column_names_[i])
+                                                                                  : std::to_string(i + 1);
+      dir = dir / column / path_component(v);
       ++i;
     }
-  return (dir / "stdout").string();
+  return dir;
+}
+
+std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {
+  if (cfg_.results == results_kind::templated) return templated_dir(name) ? name + "stdout" : name;
+  if (cfg_.results != results_kind::tree) return {};
+  return (tree_dir(args) / "stdout").string();
 }
 
 bool results_writer::exists(const std::vector<arg_record>& args, const std::string& name) const {
@@ -186,8 +200,7 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
     case results_kind::none:
       return;
     case results_kind::tree: {
-      std::filesystem::path dir = cfg_.results_path;
-      for (std::size_t i = 0; i < values.size(); ++i) dir = dir / std::to_string(i + 1) / path_component(values[i]);
+      std::filesystem::path dir = tree_dir(args);
       std::filesystem::create_directories(dir);
       write_file(dir / "stdout", out);
       write_file(dir / "stderr", err);
@@ -195,6 +208,13 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       return;
     }
     case results_kind::templated: {
+      if (templated_dir(name)) {
+        std::filesystem::create_directories(name);
+        write_file(name + "stdout", out);
+        write_file(name + "stderr", err);
+        write_file(name + "seq", std::to_string(r.seq));
+        return;
+      }
       std::filesystem::path p = name;
       if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
       write_file(p, out);

@@ -683,6 +683,7 @@ void runner::set_up_jobs() {
     throw usage_error("-p/--interactive asks on the terminal, and there is none (/dev/tty cannot be opened)");
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
+  if (input_) results_->set_column_names(input_->header_names());
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee || cfg_.shard ? nullptr : blocks_.get(), tpl_.get());
   if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
   if (sql_) start_group_watcher();

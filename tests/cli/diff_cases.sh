@@ -1028,3 +1028,11 @@ diff_retries_per_job_and_zero() {
   par --retries {//} "echo {/} >>t; exit {/}" ::: 1/11 2/22 3/33; echo "rc=$?"; sort t
   par -j1 --retries 0 'echo x >> z; test $(wc -l < z) -ge 4 && echo ok {}' ::: a; echo "rc=$?"; wc -l < z
 }
+# --results: a templated name ending in / is a directory (stdout, stderr, seq in it); with --header : the tree's
+# directories are named by the columns' names
+diff_results_template_dir_and_header_names() {
+  par -k --results 'out/{1}/' 'echo {}; echo e{} >&2' ::: a b; echo "rc=$?"
+  printf 'A\tB\n1\t2\n' | par -k --header : --results hd echo {A}
+  par -k --header : --results h2 echo {X} {Y} ::: X x1 x2 ::: Y y1
+  find . -type f -path './[oh]*' | sort | while read -r f; do echo "$f: $(cat "$f")"; done
+}
