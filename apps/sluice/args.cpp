@@ -26,6 +26,7 @@
 #include "limits.hpp"
 #include "option_values.hpp"
 #include "options.hpp"
+#include "records.hpp"
 #include "remote.hpp"
 #include "dburl.hpp"
 #include "signals.hpp"
@@ -133,7 +134,7 @@ std::vector<option_spec> make_options() {
     g.trim_given = true;
   });
   flag({"no-run-if-empty", "norunifempty"}, 'r', [](c& g) { g.skip_empty = true; });
-  val({"header"}, '\0', [](c& g, s) { g.header = true; });
+  val({"header"}, '\0', [](c& g, s v) { g.header = true; g.header_text = v; });
   flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
   val({}, 'I', [](c& g, s v) {
     if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
@@ -203,7 +204,6 @@ std::vector<option_spec> make_options() {
   });
   val({"max-chars", "maxchars"}, 's', [](c& g, s v) {
     g.max_line_length = parse_count("-s", v);
-    if (g.max_line_length < 16) throw usage_error("-s: line length too small: " + v);
   });
   flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
   flag({}, 'm', [](c& g) { g.multi_args = true; });
@@ -241,8 +241,15 @@ std::vector<option_spec> make_options() {
     }
   });
   val({"retries"}, '\0', [](c& g, s v) {
-    std::size_t n = parse_count("--retries", v);
-    g.retries = static_cast<unsigned>(std::clamp<std::size_t>(n, 1, 1000000));
+    g.retries_template.reset();
+    if (v.find('{') != std::string::npos) {
+      // A replacement string: each job's own count (GNU: --retries {//}).
+      g.retries_template = v;
+      g.retries = UINT_MAX;
+    } else {
+      std::size_t n = parse_count("--retries", v);
+      g.retries = n == 0 ? UINT_MAX : static_cast<unsigned>(std::min<std::size_t>(n, UINT_MAX - 1));  // 0: until it succeeds
+    }
     g.retries_given = true;
   });
   val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
@@ -387,25 +394,7 @@ std::vector<option_spec> make_options() {
   flag({"fg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = true; });
   flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
   flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
-  // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
-  static const char* const k_not_implemented[] = {
-      // Only what is still missing: an option implemented since is skipped below in any case.
-      "embed", "latest-line", "ll", "tmux", "tmuxpane",
-  };
-  // Retired options: GNU names them all, whichever was given, and stops.
-  auto retired = [](c&, s) {
-    throw usage_error(
-        "Error: -g has been retired. Use --group.\nsluice: Error: -B has been retired. Use --bf.\n"
-        "sluice: Error: -T has been retired. Use --tty.\nsluice: Error: -U has been retired. Use --er.\n"
-        "sluice: Error: -W has been retired. Use --wd.\nsluice: Error: -Y has been retired. Use --shebang.\n"
-        "sluice: Error: -H has been retired. Use --halt.\nsluice: Error: --sql has been retired. Use --sqlmaster.\n"
-        "sluice: Error: --ctrlc has been retired.\nsluice: Error: --noctrlc has been retired.");
-  };
-  for (char sh : {'g', 'T', 'Y'}) o.push_back({{}, sh, arg_kind::none, retired});
-  for (char sh : {'B', 'U', 'W', 'H'}) o.push_back({{}, sh, arg_kind::required, retired});
-  o.push_back({{"sql"}, '\0', arg_kind::required, retired});
-  o.push_back({{"ctrlc", "ctrl-c"}, '\0', arg_kind::none, retired});
-  o.push_back({{"noctrlc", "no-ctrlc", "no-ctrl-c"}, '\0', arg_kind::none, retired});
+  add_retired_options(o);
   add_local_options(o);
   flag({"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail", "colorfail",
         "colourfail", "cf"},
@@ -423,79 +412,11 @@ std::vector<option_spec> make_options() {
   });
   flag({"interactive"}, 'p', [](c& g) { g.interactive = true; });
   val({"shell-completion", "shellcompletion"}, '\0', [](c& g, s v) { g.shell_completion = v; });
-  for (const char* name : k_not_implemented) {
-    std::string n = name;
-    if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {
-          return std::find(sp.longs.begin(), sp.longs.end(), n) != sp.longs.end();
-        }))
-      continue;  // implemented by now
-    o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
-                 [n](c&, s) { throw usage_error("--" + n + " is not implemented in sluice"); }});
-  }
+  add_not_implemented_options(o);
   // Read before the rest of the command line (see default_words): nothing left to do when they come by.
   val({"profile"}, 'J', [](c&, s) {});
   flag({"plain"}, '\0', [](c&) {});
   return o;
-}
-
-// --shell-completion: the shell code that completes sluice's options, generated from the option table.
-void print_completion(std::string shell, const std::vector<option_spec>& specs) {
-  if (shell == "auto") {
-    const char* sh = std::getenv("SHELL");
-    std::string name = sh != nullptr ? sh : "";
-    name = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
-    shell = name == "zsh" ? "zsh" : "bash";  // (GNU too answers with bash's code for any other shell)
-  }
-  if (shell != "bash" && shell != "zsh")
-    throw usage_error("Error: --shellcompletion is not implemented for '" + shell + "'.");
-  std::vector<std::string> words;
-  for (const auto& sp : specs) {
-    for (auto l : sp.longs)
-      if (!l.empty() && l[0] != '_') words.push_back("--" + std::string(l));
-    if (sp.short_name != '\0') words.push_back(std::string("-") + sp.short_name);
-  }
-  for (const char* w : {"--help", "-h", "--version", "-V"}) words.emplace_back(w);
-  std::string out;
-  if (shell == "bash") {
-    out = "complete -F _comp_sluice sluice;_comp_sluice() { COMPREPLY=($(compgen -W \"";
-    for (const auto& w : words) out += w + " ";
-    out += "\" -- \"${COMP_WORDS[$COMP_CWORD]}\")); };\n";
-  } else {
-    out = "compdef _comp_sluice sluice; setopt localoptions extended_glob; _comp_sluice() { _arguments";
-    for (const auto& w : words) out += " " + w + "''";
-    out += " '(-)1:command: _command_names -e' '*::arguments: _normal' };\n";
-  }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-}
-
-// --retry-failed --joblog FILE: the jobs are the logged commands, by Seq, and --resume-failed skips those that
-// succeeded; the command line's command and input are not used (as in GNU).
-void load_failed_jobs(config& cfg) {
-  std::ifstream in(*cfg.joblog);
-  if (!in) return;  // no log yet: nothing failed
-  std::map<std::size_t, std::string> commands;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto f = split_string(line, '\t');
-    if (f.size() < 9 || f[0].empty() || f[0].find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = f[8];
-    for (std::size_t k = 9; k < f.size(); ++k) cmd += "\t" + f[k];
-    std::replace(cmd.begin(), cmd.end(), '\0', '\n');  // (the joblog writes a newline as NUL)
-    commands[static_cast<std::size_t>(std::stoull(f[0]))] = cmd;
-  }
-  input_source src;
-  src.type = input_source::kind::values;
-  for (std::size_t seq = 1; !commands.empty() && seq <= commands.rbegin()->first; ++seq) {
-    auto it = commands.find(seq);
-    src.values.push_back(it != commands.end() ? it->second : "true");  // (a Seq missing from the log: a no-op)
-  }
-  cfg.sources = {std::move(src)};
-  cfg.command.clear();
-  cfg.resume_failed = true;
-  cfg.colsep.reset();
-  cfg.max_args = 1;
-  cfg.args_given = false;
-  cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
 }
 
 // "--name=value" or "--name": the name, and the value when there is one.

@@ -190,32 +190,9 @@ command_template::command_template(const config& cfg, const std::map<std::string
            (t.op == op_perl && t.text.find("total_jobs") != std::string::npos);
   };
   for (const auto& w : words_)
-    for (const auto& t : w) {
+    for (const auto& t : w)
       if (needs_total(t)) uses_total_ = true;
-      if (t.type == token::kind::literal) base_length_ += t.text.size();
-      if (t.type == token::kind::value && t.position == 0) ++value_uses_;
-    }
-  if (cfg.xargs_context && !cfg.quote_command) {
-    // The words holding a replacement string, split at the spaces of the literals, as compose() repeats them.
-    std::size_t word_literal = 0;
-    bool word_has_value = false;
-    auto end_word = [&] {
-      if (word_has_value) context_length_ += word_literal, ++value_words_;
-      word_literal = 0;
-      word_has_value = false;
-    };
-    for (const auto& t : words_.front()) {
-      if (t.type != token::kind::literal) {
-        if (t.type == token::kind::value && t.position == 0) word_has_value = true;
-        continue;
-      }
-      for (char ch : t.text) {
-        if (ch == ' ') end_word();
-        else ++word_literal;
-      }
-    }
-    end_word();
-  }
+  measure_for_packing();
   // The other templates are expanded per job: a Perl expression in them that does not compile is bad input
   // now, before any job starts.
   std::vector<std::string> others;
@@ -557,52 +534,54 @@ bool command_template::plus_filter_passes(const job_args& job) const {
   return true;
 }
 
+// Appends the text of a token list: literals as they are, replacement strings substituted; `words` (direct exec)
+// receives the same words unquoted, `open` telling whether its last word is still being written.
+void command_template::render(const std::vector<token>& toks, const job_args& a, const job_numbers& n, bool quote,
+                              std::string& out, std::vector<std::string>* words, bool* open, bool* raw_inserted) const {
+  for (const auto& t : toks) {
+    if (t.type == token::kind::literal) {
+      out += t.text;
+      if (words) {
+        for (char ch : t.text) {
+          if (ch == ' ') {
+            *open = false;
+          } else {
+            if (!*open) {
+              words->emplace_back();
+              *open = true;
+            }
+            words->back() += ch;
+          }
+        }
+      }
+    } else if (t.type == token::kind::value) {
+      append_values(out, t, a, quote, words, open, raw_inserted);
+    } else {
+      std::string s = scalar(t, a, n);
+      out += s;
+      if (words) {
+        if (!*open) {
+          words->emplace_back();
+          *open = true;
+        }
+        words->back() += s;
+      }
+    }
+  }
+}
+
 composed_command command_template::compose(const job_args& job, const job_numbers& n) const {
   composed_command c;
   std::vector<std::string> argv;
   bool want_argv = direct_exec_ok_;
   bool raw_inserted = false;  // uq(): text the shell must split and interpret
   if (has_perl_) begin_perl_job(job, n);
-  auto render = [&](const std::vector<token>& toks, const job_args& a, bool quote, std::string& out,
-                    std::vector<std::string>* words, bool* open) {
-    for (const auto& t : toks) {
-      if (t.type == token::kind::literal) {
-        out += t.text;
-        if (words) {
-          for (char ch : t.text) {
-            if (ch == ' ') {
-              *open = false;
-            } else {
-              if (!*open) {
-                words->emplace_back();
-                *open = true;
-              }
-              words->back() += ch;
-            }
-          }
-        }
-      } else if (t.type == token::kind::value) {
-        append_values(out, t, a, quote, words, open, &raw_inserted);
-      } else {
-        std::string s = scalar(t, a, n);
-        out += s;
-        if (words) {
-          if (!*open) {
-            words->emplace_back();
-            *open = true;
-          }
-          words->back() += s;
-        }
-      }
-    }
-  };
-
   if (cfg_.quote_command) {
     // -q: every command word is substituted raw, then quoted as a whole.
     for (std::size_t w = 0; w < words_.size(); ++w) {
       std::string word;
       bool open = false;
-      render(words_[w], job, false, word, nullptr, &open);
+      render(words_[w], job, n, false, word, nullptr, &open, &raw_inserted);
       if (w) c.shell_command += ' ';
       c.shell_command += shell_quote(word);
       argv.push_back(std::move(word));
@@ -610,60 +589,10 @@ composed_command command_template::compose(const job_args& job, const job_number
   } else if ((cfg_.xargs_context || cfg_.max_replace_args || (!cfg_.pipe && cfg_.pipe_lines_per_record > 0)) &&
              job.records.size() > 1) {
     // -X (and, as GNU does, -N and -L): each word holding a replacement string is repeated once per argument.
-    const auto& toks = words_.front();
-    // Split the token list into words at unquoted spaces in literals.
-    std::vector<std::vector<token>> split(1);
-    std::vector<std::string> seps;  // the whitespace after each word
-    for (const auto& t : toks) {
-      if (t.type != token::kind::literal) {
-        split.back().push_back(t);
-        continue;
-      }
-      std::string cur;
-      for (char ch : t.text) {
-        if (ch == ' ') {
-          if (!cur.empty()) split.back().push_back(token{token::kind::literal, cur, "", 0, 0});
-          cur.clear();
-          if (!split.back().empty()) split.emplace_back();
-        } else {
-          cur += ch;
-        }
-      }
-      if (!cur.empty()) split.back().push_back(token{token::kind::literal, cur, "", 0, 0});
-    }
-    bool open = false;
-    bool first = true;
-    for (const auto& w : split) {
-      if (w.empty()) continue;
-      // Only a word with {} (not a positional {n}) is repeated per argument, as in GNU.
-      bool has_value = std::any_of(w.begin(), w.end(), [](const token& t) {
-        return t.type == token::kind::value && t.position == 0;
-      });
-      if (!has_value) {
-        if (!first) c.shell_command += ' ';
-        first = false;
-        open = false;
-        render(w, job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
-        continue;
-      }
-      // Once per value: with several sources, each value of each argument gets its own copy of the word.
-      for (const auto& rec : job.records)
-        for (const auto& v : rec) {
-          job_args one{job.seq, {arg_record{v}}, {}};
-          if (!first) c.shell_command += ' ';
-          first = false;
-          open = false;
-          // {} is this value; a positional {n} (and the rest) still refers to the whole job, as in GNU.
-          for (const auto& t : w) {
-            const bool mine = t.type == token::kind::value && t.position == 0;
-            render(std::vector<token>{t}, mine ? one : job, quote_values_, c.shell_command,
-                   want_argv ? &argv : nullptr, &open);
-          }
-        }
-    }
+    compose_repeated(job, n, c.shell_command, want_argv ? &argv : nullptr, &raw_inserted);
   } else {
     bool open = false;
-    render(words_.front(), job, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open);
+    render(words_.front(), job, n, quote_values_, c.shell_command, want_argv ? &argv : nullptr, &open, &raw_inserted);
   }
 
   if (has_perl_) {

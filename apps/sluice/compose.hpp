@@ -77,6 +77,13 @@ class command_template {
   bool perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const;
   void begin_perl_job(const job_args& job, const job_numbers& n) const;
   std::string scalar(const token& t, const job_args& job, const job_numbers& n) const;
+  void render(const std::vector<token>& toks, const job_args& a, const job_numbers& n, bool quote, std::string& out,
+              std::vector<std::string>* words, bool* open, bool* raw_inserted) const;
+  // -X/-m (compose_repeat.cpp): the lengths feeder.hpp packs by, and the command with each word holding {}
+  // repeated once per argument.
+  void measure_for_packing();
+  void compose_repeated(const job_args& job, const job_numbers& n, std::string& out, std::vector<std::string>* argv,
+                        bool* raw_inserted) const;
 
   const config& cfg_;
   const std::map<std::string, std::size_t>& names_;

@@ -70,6 +70,7 @@ struct config {
   bool trim_given = false;  // --trim was given (else --colsep makes it lr)
   bool skip_empty = false;  // -r
   bool header = false;      // --header :
+  std::string header_text;  // its value: ":" (a line), N (N lines, --pipe), or a regex the head matches (--pipe)
 
   // Composition.
   std::string replace_str = "{}";  // -I
@@ -110,7 +111,8 @@ struct config {
   std::optional<std::string> timeout_spec{};
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime
-  unsigned retries = 1;         // attempts in total
+  unsigned retries = 1;         // attempts in total; UINT_MAX: until the job succeeds (--retries 0)
+  std::optional<std::string> retries_template;  // --retries with a replacement string: counted per job
   bool retries_given = false;
   halt_policy halt{};
   std::vector<term_step> term_seq{{15, 200}, {15, 100}, {15, 50}, {9, 25}};

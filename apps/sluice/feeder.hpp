@@ -168,12 +168,36 @@ class feeder {
       }
       pending.push_back(std::move(*r));
     }
-    std::size_t per_job = SIZE_MAX;
-    if (eof && !pending.empty()) per_job = (pending.size() + cfg_.jobs - 1) / cfg_.jobs;
     // GNU's rule: a job's command stays shorter than the limit (-s, else 63664 on Linux). The command is the
     // template's fixed text, then per argument a space, its quoted values and (-X) the text around them.
     const std::size_t fixed = tpl_->base_length() - tpl_->context_length();
     const std::size_t limit = cfg_.max_line_length > fixed ? cfg_.max_line_length - fixed : 1;
+    auto length_of = [&](const arg_record& rec) {
+      std::size_t add = 0;
+      if (!tpl_->has_perl()) {
+        // Exactly what the argument adds: the command made with it alone, less the fixed text, and a space.
+        job_args one;
+        one.records = {rec};
+        const std::size_t whole = tpl_->compose(one, job_numbers{}).shell_command.size();
+        add = (whole > fixed ? whole - fixed : 0) + tpl_->separators_per_argument();
+      } else {  // ({= =} may count its calls: estimated instead)
+        for (const auto& v : rec) add += (shell_quote(v).size() + 1) * tpl_->value_uses();
+        add += tpl_->context_length() * rec.size();
+      }
+      return add;
+    };
+    // As GNU: once the rest of the input is known and fits in one command line, it is spread evenly over the
+    // job slots (ceil(rest / slots) arguments a job from then on).
+    std::size_t per_job = SIZE_MAX;
+    auto spread_rest = [&] {
+      if (per_job != SIZE_MAX || !eof || pending.empty()) return;
+      std::size_t len = 0;
+      for (std::size_t k = 0; k < pending.size(); ++k) {
+        len += length_of(pending[k]);
+        if (k > 0 && len > limit) return;
+      }
+      per_job = (pending.size() + cfg_.jobs - 1) / cfg_.jobs;
+    };
     for (;;) {
       if (pending.empty() && !eof) {
         auto r = next_record();
@@ -181,20 +205,11 @@ class feeder {
         else pending.push_back(std::move(*r));
       }
       if (pending.empty()) return;
+      spread_rest();
       job_args cur;
       std::size_t len = 0;
       while (!pending.empty() && cur.records.size() < per_job) {
-        std::size_t add = 0;
-        if (!tpl_->has_perl()) {
-          // Exactly what the argument adds: the command made with it alone, less the fixed text, and a space.
-          job_args one;
-          one.records = {pending.front()};
-          const std::size_t whole = tpl_->compose(one, job_numbers{}).shell_command.size();
-          add = (whole > fixed ? whole - fixed : 0) + tpl_->separators_per_argument();
-        } else {  // ({= =} may count its calls: estimated instead)
-          for (const auto& v : pending.front()) add += (shell_quote(v).size() + 1) * tpl_->value_uses();
-          add += tpl_->context_length() * pending.front().size();
-        }
+        const std::size_t add = length_of(pending.front());
         if (!cur.records.empty() && len + add > limit) break;
         len += add;
         cur.records.push_back(std::move(pending.front()));

@@ -253,6 +253,20 @@ std::optional<std::string> input_reader::next_raw_value(source_state& s) {
         sluice::try_write_all(2, std::string_view(k_hint, sizeof k_hint - 1));
       }
     }
+    if (s.reader && v->find('\0') != std::string::npos) {
+      // As GNU: a NUL cannot be in an argument; each becomes the two characters \0, with a warning per value.
+      std::string text;
+      for (char c : *v) {
+        if (c == '\0') text += "\\0";
+        else text += c;
+      }
+      *v = std::move(text);
+      static const char k_nul[] =
+          "sluice: Warning: A NUL character in the input was replaced with \\0.\n"
+          "sluice: Warning: NUL cannot be passed through in the argument list.\n"
+          "sluice: Warning: Did you mean to use the --null option?\n";
+      sluice::try_write_all(2, std::string_view(k_nul, sizeof k_nul - 1));
+    }
     if (cfg_.csv && s.reader) {
       // A quoted CSV field may hold the delimiter: the record goes on until its quotes balance.
       while (std::count(v->begin(), v->end(), '"') % 2 != 0) {

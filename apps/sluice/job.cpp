@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <csignal>
@@ -67,6 +68,14 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
+  j->attempts = cfg_.retries;
+  if (cfg_.retries_template) {
+    // As GNU: the count is the expanded text taken as a number (0: until it succeeds; not a number: once).
+    std::string n = tpl.expand_plain(*cfg_.retries_template, j->args, nums);
+    j->attempts = 1;
+    if (!n.empty() && n.size() < 10 && n.find_first_not_of("0123456789") == std::string::npos)
+      j->attempts = std::stoul(n) == 0 ? UINT_MAX : static_cast<unsigned>(std::stoul(n));
+  }
   j->cmd = tpl.compose(j->args, nums);
   if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
     for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)

@@ -38,6 +38,7 @@ struct job {
   job_args args;
   std::size_t order = 0;  // position in output order (-k)
   unsigned attempt = 1;
+  unsigned attempts = 1;  // --retries: how many it may have (UINT_MAX: until one succeeds)
   std::size_t slot = 0;
   composed_command cmd;
   std::optional<aio::process> proc;
@@ -78,6 +79,17 @@ class runner {
   int run();
 
  private:
+  // The steps of run(), in order.
+  std::optional<int> open_inputs();  // a value: the run ends here with that status
+  void set_up_jobs();
+  void count_jobs();
+  void release_inputs();
+  int exit_status() const;
+  // --tee, --shard: the thread that reads the blocks for them (pipe_input.cpp), and its end.
+  void start_tee_reader();
+  void start_shard_reader();
+  void stop_pipe_reader();
+
   // The tasks of the job loop.
   aio::task<int> loop_main();
   aio::task<void> feed();

@@ -23,6 +23,17 @@ struct option_spec {
 // --env/--record-env, --nice, --shebang/--shebang-wrap/--skip-first-line, --shuf, --csv, --group-by.
 void add_local_options(std::vector<option_spec>& o);
 
+// GNU's retired options (-g -B -T -U -W -Y -H --sql --ctrlc --noctrlc): each gives GNU's messages and stops.
+void add_retired_options(std::vector<option_spec>& o);
+
+// GNU's options sluice lacks: "--name is not implemented in sluice", never "unknown option". Added last: one
+// already in `o` is skipped.
+void add_not_implemented_options(std::vector<option_spec>& o);
+
+// --shell-completion: prints the shell code (bash or zsh; "auto" from $SHELL) that completes the options of
+// `specs` (completion.cpp).
+void print_completion(std::string shell, const std::vector<option_spec>& specs);
+
 // #!/usr/bin/sluice --shebang ... / --shebang-wrap ...: the kernel passes everything after the interpreter
 // as one word; this rewrites argv (after the program name) into the command line GNU parallel re-executes
 // itself with. Other command lines come back unchanged.

@@ -1,5 +1,6 @@
 // apps/sluice/options_local.cpp -- GNU parallel's local options beyond the basics (see options.hpp): the
 // command-length limits, --env and --record-env, --nice, the #! forms, --shuf, --csv and --group-by.
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -89,6 +90,49 @@ void add_local_options(std::vector<option_spec>& o) {
     if (v.empty()) throw usage_error("--group-by needs a column");
     g.group_by = v;
   });
+}
+
+// Retired options: GNU names them all, whichever was given, and stops.
+void add_retired_options(std::vector<option_spec>& o) {
+  auto retired = [](config&, const std::string&) {
+    throw usage_error(
+        "Error: -g has been retired. Use --group.\nsluice: Error: -B has been retired. Use --bf.\n"
+        "sluice: Error: -T has been retired. Use --tty.\nsluice: Error: -U has been retired. Use --er.\n"
+        "sluice: Error: -W has been retired. Use --wd.\nsluice: Error: -Y has been retired. Use --shebang.\n"
+        "sluice: Error: -H has been retired. Use --halt.\nsluice: Error: --sql has been retired. Use --sqlmaster.\n"
+        "sluice: Error: --ctrlc has been retired.\nsluice: Error: --noctrlc has been retired.");
+  };
+  for (char sh : {'g', 'T', 'Y'}) o.push_back({{}, sh, arg_kind::none, retired});
+  for (char sh : {'B', 'U', 'W', 'H'}) o.push_back({{}, sh, arg_kind::required, retired});
+  o.push_back({{"sql"}, '\0', arg_kind::required, retired});
+  o.push_back({{"ctrlc", "ctrl-c"}, '\0', arg_kind::none, retired});
+  o.push_back({{"noctrlc", "no-ctrlc", "no-ctrl-c"}, '\0', arg_kind::none, retired});
+}
+
+// GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
+void add_not_implemented_options(std::vector<option_spec>& o) {
+  static const char* const k_not_implemented[] = {
+      // Only what is still missing: an option implemented since is skipped below in any case.
+      "latest-line", "latestline", "ll", "tmux", "tmuxpane", "tmux-pane", "linkinputsource", "xapplyinputsource",
+  };
+  // GNU's -D/--debug takes what to trace; sluice has no such trace.
+  o.push_back({{"debug"}, 'D', arg_kind::required,
+               [](config&, const std::string&) { throw usage_error("-D/--debug is not implemented in sluice"); }});
+  // GNU's --embed prints its own Perl source inside a shell script; sluice is a compiled program, so there is
+  // no source to print: said, and why.
+  o.push_back({{"embed"}, '\0', arg_kind::none, [](config&, const std::string&) {
+                 throw usage_error("--embed cannot apply to sluice: it is a compiled program, not a script that can "
+                                   "be pasted into yours. Install the sluice binary where the script runs.");
+               }});
+  for (const char* name : k_not_implemented) {
+    std::string n = name;
+    if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {
+          return std::find(sp.longs.begin(), sp.longs.end(), n) != sp.longs.end();
+        }))
+      continue;  // implemented by now
+    o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
+                 [n](config&, const std::string&) { throw usage_error("--" + n + " is not implemented in sluice"); }});
+  }
 }
 
 std::vector<std::string> expand_shebang(std::vector<std::string> args) {

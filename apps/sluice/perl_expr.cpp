@@ -124,6 +124,9 @@ struct interpreter {
   PerlInterpreter* perl = nullptr;
   std::vector<SV*> subs;                        // compiled expressions (code references)
   std::unordered_map<std::string, int> by_text;  // expression -> index in subs
+  // --filter: its code as substituted for a job -> the compiled sub (nullptr: it does not compile). Bounded:
+  // a filter with replacement strings has a text per job.
+  std::unordered_map<std::string, SV*> filters;
   SV* uq = nullptr;
   SV* skip = nullptr;
   SV* seq = nullptr;
@@ -202,6 +205,27 @@ std::string error_text(pTHX) {
   return one_line(std::string(p, len));
 }
 
+// Compiles `expr` as the body of an anonymous sub: a new reference to it, or nullptr with Perl's message in `err`.
+// `#line 1` makes Perl's messages count lines within the expression itself.
+SV* compile_sub(pTHX_ const std::string& expr, std::string& err) {
+  std::string code = "package main; no strict; sub {\n#line 1\n" + expr + "\n}";
+  dSP;
+  ENTER;
+  SAVETMPS;
+  SV* src = sv_2mortal(newSVpvn(code.data(), code.size()));
+  int n = eval_sv(src, G_SCALAR);
+  SPAGAIN;
+  SV* result = n == 1 ? POPs : nullptr;
+  SV* keep = nullptr;
+  if (SvTRUE(ERRSV)) err = error_text(aTHX);
+  else if (result != nullptr && SvROK(result) && SvTYPE(SvRV(result)) == SVt_PVCV) keep = newSVsv(result);
+  else err = "not a block of code";
+  PUTBACK;
+  FREETMPS;
+  LEAVE;
+  return keep;
+}
+
 }  // namespace
 
 bool available() noexcept { return true; }
@@ -212,23 +236,8 @@ int compile(const std::string& expr) {
   interpreter& in = get();
   if (auto it = in.by_text.find(expr); it != in.by_text.end()) return it->second;
   PerlInterpreter* my_perl = in.perl;
-  // `#line 1` makes Perl's messages count lines within the expression itself.
-  std::string code = "package main; no strict; sub {\n#line 1\n" + expr + "\n}";
-  dSP;
-  ENTER;
-  SAVETMPS;
-  SV* src = sv_2mortal(newSVpvn(code.data(), code.size()));
-  int n = eval_sv(src, G_SCALAR);
-  SPAGAIN;
-  SV* result = n == 1 ? POPs : nullptr;
-  SV* keep = nullptr;
   std::string err;
-  if (SvTRUE(ERRSV)) err = error_text(aTHX);
-  else if (result != nullptr && SvROK(result) && SvTYPE(SvRV(result)) == SVt_PVCV) keep = newSVsv(result);
-  else err = "not a block of code";
-  PUTBACK;
-  FREETMPS;
-  LEAVE;
+  SV* keep = compile_sub(aTHX_ expr, err);
   if (keep == nullptr) throw usage_error("Cannot use the Perl expression {=" + expr + "=}: " + err);
   in.subs.push_back(keep);
   int id = static_cast<int>(in.subs.size() - 1);
@@ -287,12 +296,23 @@ bool truth(const std::string& code) {
   std::lock_guard<std::mutex> lock(g_mutex);
   interpreter& in = get();
   PerlInterpreter* my_perl = in.perl;
-  std::string text = "package main; no strict;\n#line 1\n" + code + "\n";
+  auto it = in.filters.find(code);
+  if (it == in.filters.end()) {
+    if (in.filters.size() >= 64) {
+      for (auto& f : in.filters)
+        if (f.second != nullptr) SvREFCNT_dec(f.second);
+      in.filters.clear();
+    }
+    std::string err;
+    it = in.filters.emplace(code, compile_sub(aTHX_ code, err)).first;
+  }
+  if (it->second == nullptr) return false;
   dSP;
   ENTER;
   SAVETMPS;
-  SV* src = sv_2mortal(newSVpvn(text.data(), text.size()));
-  int n = eval_sv(src, G_SCALAR);
+  PUSHMARK(SP);
+  PUTBACK;
+  int n = call_sv(it->second, G_SCALAR | G_NOARGS | G_EVAL);
   SPAGAIN;
   SV* result = n == 1 ? POPs : nullptr;
   bool yes = !SvTRUE(ERRSV) && result != nullptr && SvTRUE(result);

@@ -41,6 +41,8 @@ struct value {
 value evaluate(int id, std::string_view input, const std::vector<std::string>& groups = {});
 
 // --filter: runs `code` (replacement strings already substituted) as Perl and says whether its value is true.
+// The code is compiled once per text (a few dozen texts kept) and its sub called.
+// The code is compiled once per text (a few dozen texts kept) and its sub called.
 // Code that does not compile or dies is false, as in GNU parallel.
 bool truth(const std::string& code);
 

@@ -1,7 +1,9 @@
 #include "pipe_mode.hpp"
 
+
 #include <algorithm>
 #include <cerrno>
+#include <regex>
 
 #include <system_error>
 #include <thread>
@@ -9,6 +11,7 @@
 #include <sluice/subprocess.hpp>
 
 #include "output.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -25,6 +28,8 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
   block_size_ = cfg.block_size;
   skip_blank_lines_ = cfg.skip_empty;
   want_header_ = cfg.header;
+  header_text_ = cfg.header_text;
+  skip_first_line_ = cfg.skip_first_line;
   if (cfg.csv) {
     // --csv: a block ends at a newline after an even number of quotes (a quoted field may hold newlines);
     // as in GNU, -N and -L do not apply then.
@@ -430,12 +435,49 @@ std::size_t block_reader::last_cut_within(std::size_t limit) const {
   }
 }
 
-// --header (or --group-by a column name): the first line is the header, given at the head of every block.
+// --header (or --group-by a column name): the header, given at the head of every block. As GNU: `:` is the
+// first line, a number N the first N lines, anything else a regular expression: the input is taken a line at
+// a time until the lines taken so far start with a match of it, and the match is the header (none when the
+// input ends first).
 void block_reader::read_header() {
   header_read_ = true;
-  std::size_t nl;
-  while ((nl = buf_.find('\n')) == std::string::npos && !eof_) fill(buf_.size() + 4096);
-  std::size_t end = nl == std::string::npos ? buf_.size() : nl + 1;
+  auto line_end = [&](std::size_t from) {
+    std::size_t nl;
+    while ((nl = buf_.find('\n', from)) == std::string::npos && !eof_) fill(buf_.size() + 4096);
+    return nl == std::string::npos ? buf_.size() : nl + 1;
+  };
+  const std::string& h = header_text_;
+  std::size_t end = 0;
+  if (h.empty() || h == ":" || !group_name_.empty()) {
+    end = line_end(0);
+  } else if (h.find_first_not_of("0123456789") == std::string::npos) {
+    for (unsigned long n = std::stoul(h); n > 0; --n) {
+      std::size_t next = line_end(end);
+      if (next == end || buf_[next - 1] != '\n') {  // fewer lines than that: no header, as for a regex
+        end = 0;
+        break;
+      }
+      end = next;
+    }
+  } else {
+    std::regex re;
+    try {
+      re = user_regex(h);
+    } catch (const std::regex_error&) {
+      throw usage_error("--header: not a regular expression sluice can use: " + h);
+    }
+    for (std::size_t taken = 0;;) {
+      std::size_t next = line_end(taken);
+      if (next == taken) break;  // the input ended without a match: no header
+      taken = next;
+      std::smatch m;
+      if (std::regex_search(buf_.cbegin(), buf_.cbegin() + static_cast<std::ptrdiff_t>(taken), m, re,
+                            std::regex_constants::match_continuous)) {
+        end = static_cast<std::size_t>(m.length(0));
+        break;
+      }
+    }
+  }
   header_ = buf_.substr(0, end);
   buf_.erase(0, end);
   if (!group_name_.empty()) {
@@ -457,6 +499,13 @@ void block_reader::read_header() {
 }
 
 std::optional<std::string> block_reader::next() {
+  if (skip_first_line_) {
+    // --skip-first-line (--shebang): the first line is not input, and goes before any --header is read.
+    skip_first_line_ = false;
+    std::size_t nl;
+    while ((nl = buf_.find('\n')) == std::string::npos && !eof_) fill(buf_.size() + 4096);
+    buf_.erase(0, nl == std::string::npos ? buf_.size() : nl + 1);
+  }
   if (want_header_ && !header_read_) read_header();
   if (!part_files_.empty()) return next_part();
   std::size_t cut = 0;

@@ -70,6 +70,8 @@ class block_reader {
   bool want_header_ = false;       // --header: the first line heads every block
   bool header_read_ = false;
   std::string header_;
+  std::string header_text_;  // --header's value (see read_header)
+  bool skip_first_line_ = false;  // --skip-first-line: still to be dropped
   std::string group_name_;         // --group-by NAME
   std::size_t group_col_ = 0;  // 1-based; 0: no grouping
   std::string group_sep_;

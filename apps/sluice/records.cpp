@@ -1,9 +1,11 @@
 #include "records.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "text.hpp"
 
@@ -132,6 +134,10 @@ results_writer::results_writer(const config& cfg) : cfg_(cfg) {
     case results_kind::csv:
     case results_kind::tsv:
     case results_kind::json: {
+      if (cfg.results_path == "-.csv" || cfg.results_path == "-.tsv" || cfg.results_path == "-.json") {
+        file_ = stdout;  // as GNU: the records go to standard output
+        return;
+      }
       auto parent = std::filesystem::path(cfg.results_path).parent_path();
       if (!parent.empty()) {
         std::error_code ec;
@@ -146,20 +152,35 @@ results_writer::results_writer(const config& cfg) : cfg_(cfg) {
 }
 
 results_writer::~results_writer() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (file_ == stdout) std::fflush(file_);
+  else if (file_ != nullptr) std::fclose(file_);
 }
 
-std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {
-  if (cfg_.results == results_kind::templated) return name;
-  if (cfg_.results != results_kind::tree) return {};
+void results_writer::set_column_names(const std::map<std::string, std::size_t>& names) {
+  for (const auto& [name, pos] : names) {
+    if (pos == 0) continue;
+    if (column_names_.size() < pos) column_names_.resize(pos);
+    column_names_[pos - 1] = name;
+  }
+}
+
+std::filesystem::path results_writer::tree_dir(const std::vector<arg_record>& args) const {
   std::filesystem::path dir = cfg_.results_path;
   std::size_t i = 0;
   for (const auto& rec : args)
     for (const auto& v : rec) {
-      dir = dir / std::to_string(i + 1) / path_component(v);
+      std::string column = i < column_names_.size() && !column_names_[i].empty() ? path_component(column_names_[i])
+                                                                                  : std::to_string(i + 1);
+      dir = dir / column / path_component(v);
       ++i;
     }
-  return (dir / "stdout").string();
+  return dir;
+}
+
+std::string results_writer::stdout_path(const std::vector<arg_record>& args, const std::string& name) const {
+  if (cfg_.results == results_kind::templated) return templated_dir(name) ? name + "stdout" : name;
+  if (cfg_.results != results_kind::tree) return {};
+  return (tree_dir(args) / "stdout").string();
 }
 
 bool results_writer::exists(const std::vector<arg_record>& args, const std::string& name) const {
@@ -179,8 +200,7 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
     case results_kind::none:
       return;
     case results_kind::tree: {
-      std::filesystem::path dir = cfg_.results_path;
-      for (std::size_t i = 0; i < values.size(); ++i) dir = dir / std::to_string(i + 1) / path_component(values[i]);
+      std::filesystem::path dir = tree_dir(args);
       std::filesystem::create_directories(dir);
       write_file(dir / "stdout", out);
       write_file(dir / "stderr", err);
@@ -188,6 +208,13 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       return;
     }
     case results_kind::templated: {
+      if (templated_dir(name)) {
+        std::filesystem::create_directories(name);
+        write_file(name + "stdout", out);
+        write_file(name + "stderr", err);
+        write_file(name + "seq", std::to_string(r.seq));
+        return;
+      }
       std::filesystem::path p = name;
       if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
       write_file(p, out);
@@ -251,6 +278,36 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       return;
     }
   }
+}
+
+// --retry-failed --joblog FILE: the jobs are the logged commands, by Seq, and --resume-failed skips those that
+// succeeded; the command line's command and input are not used (as in GNU).
+void load_failed_jobs(config& cfg) {
+  std::ifstream in(*cfg.joblog);
+  if (!in) return;  // no log yet: nothing failed
+  std::map<std::size_t, std::string> commands;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto f = split_string(line, '\t');
+    if (f.size() < 9 || f[0].empty() || f[0].find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = f[8];
+    for (std::size_t k = 9; k < f.size(); ++k) cmd += "\t" + f[k];
+    std::replace(cmd.begin(), cmd.end(), '\0', '\n');  // (the joblog writes a newline as NUL)
+    commands[static_cast<std::size_t>(std::stoull(f[0]))] = cmd;
+  }
+  input_source src;
+  src.type = input_source::kind::values;
+  for (std::size_t seq = 1; !commands.empty() && seq <= commands.rbegin()->first; ++seq) {
+    auto it = commands.find(seq);
+    src.values.push_back(it != commands.end() ? it->second : "true");  // (a Seq missing from the log: a no-op)
+  }
+  cfg.sources = {std::move(src)};
+  cfg.command.clear();
+  cfg.resume_failed = true;
+  cfg.colsep.reset();
+  cfg.max_args = 1;
+  cfg.args_given = false;
+  cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
 }
 
 }  // namespace sluice::app

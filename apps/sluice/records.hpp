@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <istream>
+#include <map>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -60,6 +62,8 @@ class results_writer {
   ~results_writer();
 
   bool active() const noexcept { return cfg_.results != results_kind::none; }
+  // --header :: the columns' names (name -> position from 1) name the tree's directories, as in GNU.
+  void set_column_names(const std::map<std::string, std::size_t>& names);
   // Where a job's stdout goes (tree and templated forms; empty for the others).
   std::string stdout_path(const std::vector<arg_record>& args, const std::string& name) const;
   // --resume: whether this job's results are already there (tree and templated forms only).
@@ -69,9 +73,19 @@ class results_writer {
              const std::string& err, const std::string& name);
 
  private:
+  // The tree form's directory of a job: DIR/1/value1/2/value2/..., a column's name in place of its number.
+  std::filesystem::path tree_dir(const std::vector<arg_record>& args) const;
+  // The templated form: a name ending in / is a directory holding stdout, stderr and seq.
+  bool templated_dir(const std::string& name) const { return !name.empty() && name.back() == '/'; }
+
   const config& cfg_;
   std::FILE* file_ = nullptr;
   bool header_written_ = false;
+  std::vector<std::string> column_names_;  // --header :: by position - 1
 };
+
+// --retry-failed --joblog FILE: the jobs become the logged commands, by Seq, and --resume-failed skips those that
+// succeeded; the command line's command and input are not used (as in GNU). No log yet: nothing changes.
+void load_failed_jobs(config& cfg);
 
 }  // namespace sluice::app

@@ -13,7 +13,6 @@
 
 #include "job_loop.hpp"
 #include "option_values.hpp"
-#include "shard.hpp"
 #include "text.hpp"
 #include "throttle.hpp"
 #include "slurm.hpp"
@@ -21,7 +20,7 @@
 namespace sluice::app {
 
 namespace {
-// Objects a detached input thread still uses at exit (see runner::run); a global keeps them reachable.
+// Objects a detached input thread still uses at exit (see runner::release_inputs); a global keeps them reachable.
 void* g_abandoned[4];
 }  // namespace
 
@@ -206,7 +205,7 @@ bool runner::finish(job& j) {
     if (progress_) progress_->update(running_.size());
     return false;
   }
-  if (failed && j.attempt < cfg_.retries && !stop_starting_ && !j.skipped) {
+  if (failed && j.attempt < j.attempts && !stop_starting_ && !j.skipped) {
     // Try again (at once, in a free slot); the failed attempt's output is dropped, as GNU parallel does.
     return true;
   }
@@ -649,22 +648,9 @@ aio::task<int> runner::loop_main() {
   co_return 0;
 }
 
-// The body of a thread that reads the input for the jobs (--tee, --shard): a queue shut down by the runner
-// ends it quietly, an error is printed; either way `out` is closed and `done` set, so no job waits for more.
-template <class Queue, class Body>
-static void read_into(Queue& out, std::atomic<bool>& done, Body body) {
-  try {
-    body();
-  } catch (const sluice::queue_shut_down&) {
-  } catch (const std::exception& e) {
-    std::string m = std::string("sluice: ") + e.what() + "\n";
-    write_all(2, m.data(), m.size());
-  }
-  out.close();
-  done.store(true);
-}
-
-int runner::run() {
+// Opens the inputs: the arguments' sources, --pipe's block reader. A value is the exit status of a run that
+// ends here, before any job.
+std::optional<int> runner::open_inputs() {
   if (cfg_.tee) {
     // --tee: the jobs come from the arguments (none when there are only the default stdin), and every one
     // of them reads all of stdin.
@@ -684,6 +670,11 @@ int runner::run() {
       if (s.type == input_source::kind::file) any_file = true;
     first_job_gets_stdin_ = any_file && !input_->reads_stdin();
   }
+  return std::nullopt;
+}
+
+// The command template and where each job's records and output go.
+void runner::set_up_jobs() {
   static const std::map<std::string, std::size_t> no_names;
   tpl_ = std::make_unique<command_template>(cfg_, input_ ? input_->header_names() : no_names);
   templates_ = load_templates(cfg_);
@@ -696,10 +687,15 @@ int runner::run() {
     throw usage_error("-p/--interactive asks on the terminal, and there is none (/dev/tty cannot be opened)");
   joblog_ = std::make_unique<joblog>(cfg_);
   results_ = std::make_unique<results_writer>(cfg_);
+  if (input_) results_->set_column_names(input_->header_names());
   feed_ = std::make_unique<feeder>(cfg_, input_.get(), cfg_.tee || cfg_.shard ? nullptr : blocks_.get(), tpl_.get());
   if (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty()) remote_ = std::make_unique<remote_hosts>(cfg_);
   if (sql_) start_group_watcher();
+}
 
+// The number of jobs, read ahead when something needs it (--bar, --eta, {##}, --halt N%, --tee, --shard), and
+// the feeder or the --tee/--shard reading thread started.
+void runner::count_jobs() {
   const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never);
   if (cfg_.total_jobs) {
     total_ = *cfg_.total_jobs;
@@ -719,13 +715,7 @@ int runner::run() {
     total_ = feed_->preload();
     total_known_ = true;
     if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
-    tee_blocks_ = std::make_unique<sluice::queue<std::string>>(4);
-    // The thread gets the objects, not the members: the runner may release the members and leave it running.
-    tee_thread_ = std::thread([blocks = blocks_.get(), out = tee_blocks_.get(), done = tee_read_all_] {
-      read_into(*out, *done, [&] {
-        while (auto b = blocks->next()) out->put(std::move(*b));
-      });
-    });
+    start_tee_reader();
   } else if (cfg_.shard && cfg_.dry_run) {
     total_ = feed_->preload();
     total_known_ = true;
@@ -733,51 +723,17 @@ int runner::run() {
     // --shard / --bin: a job per slot, all at once; a thread deals each line to the job its key picks.
     total_ = feed_->preload();
     total_known_ = true;
-    auto router = std::make_shared<line_router>(cfg_, total_);
-    std::string pending;
-    if (router->needs_header()) {
-      // The header names the column; no job gets it.
-      while (pending.find('\n') == std::string::npos) {
-        auto b = blocks_->next();
-        if (!b) break;
-        pending += *b;
-      }
-      std::size_t nl = pending.find('\n');
-      std::size_t end = nl == std::string::npos ? pending.size() : nl + 1;
-      router->set_header(pending.substr(0, end));
-      pending.erase(0, end);
-    }
-    shard_blocks_ = std::make_unique<sluice::queue<std::vector<std::string>>>(4);
-    tee_thread_ = std::thread([blocks = blocks_.get(), out = shard_blocks_.get(), done = tee_read_all_, router,
-                               pending = std::move(pending), n = total_] {
-      auto deal = [&](const std::string& b) {
-        std::vector<std::string> parts(n);
-        for (std::size_t from = 0; from < b.size();) {
-          std::size_t nl = b.find('\n', from);
-          std::size_t end = nl == std::string::npos ? b.size() : nl + 1;
-          std::string_view line(b.data() + from, end - from);
-          parts[router->route(line)].append(line);
-          from = end;
-        }
-        out->put(std::move(parts));
-      };
-      read_into(*out, *done, [&] {
-        if (!pending.empty()) deal(pending);
-        while (auto b = blocks->next()) deal(*b);
-      });
-    });
+    start_shard_reader();
   } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
     total_known_ = true;
   } else {
     feed_->start();
   }
-  if (cfg_.bar || cfg_.progress || cfg_.eta)
-    progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
+}
 
-  aio::run(loop_main());
-  if (sql_) sql_->finish_all();
-
+// After the loop: the input threads joined, or, stopped early, left to exit with the process.
+void runner::release_inputs() {
   if (!input_done_) {
     // Stopped early (halt, signal): the input thread may be blocked in read(2) on a pipe that never ends,
     // and joining it could hang. Unblock its queue, detach it, and leave it (and what it reads) to exit.
@@ -789,22 +745,10 @@ int runner::run() {
       g_abandoned[3] = tpl_.release();
     }
   }
-  if (tee_thread_.joinable()) {
-    if (tee_blocks_) tee_blocks_->shutdown(true);
-    if (shard_blocks_) shard_blocks_->shutdown(true);
-    if (tee_read_all_->load()) {
-      tee_thread_.join();
-    } else {
-      // Blocked reading stdin: left to exit with the process, with what it uses.
-      tee_thread_.detach();
-      (void)blocks_.release();
-      (void)tee_blocks_.release();
-      (void)shard_blocks_.release();
-    }
-  }
-  writer_->finish();
-  if (fatal_) std::rethrow_exception(fatal_);
+  stop_pipe_reader();
+}
 
+int runner::exit_status() const {
   if (interrupted_) return 255;
   if (final_status_ != 0) return final_status_;
   if (cfg_.semaphore) return cfg_.semaphore_status;
@@ -812,6 +756,21 @@ int runner::run() {
   if (cfg_.halt.when != halt_when::never && cfg_.halt.percent && cfg_.halt.why != halt_why::success)
     return static_cast<int>(std::ceil(static_cast<double>(failed_) / static_cast<double>(std::max<std::size_t>(started_, 1)) * 100.0));
   return static_cast<int>(std::min<std::size_t>(failed_, 101));
+}
+
+int runner::run() {
+  if (auto status = open_inputs()) return *status;
+  set_up_jobs();
+  count_jobs();
+  if (cfg_.bar || cfg_.progress || cfg_.eta)
+    progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
+
+  aio::run(loop_main());
+  if (sql_) sql_->finish_all();
+  release_inputs();
+  writer_->finish();
+  if (fatal_) std::rethrow_exception(fatal_);
+  return exit_status();
 }
 
 

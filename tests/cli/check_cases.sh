@@ -581,7 +581,8 @@ check_bad_limit_empty() { expect_bad_input 'limit needs a command' --limit '' to
 check_bad_limit_io() { expect_bad_input 'limit io.*not implemented' --limit 'io 10' touch started ::: a; }
 check_bad_memsuspend_size() { expect_bad_input 'memsuspend' --memsuspend abc touch started ::: a; }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
-check_bad_not_implemented_embed() { expect_bad_input 'embed.*not implemented' --embed touch started ::: a; }
+# --embed prints GNU's Perl source into a script; sluice has none, and says so (and why) in one line
+check_bad_embed_cannot_apply() { expect_bad_input 'embed cannot apply.*compiled' --embed touch started ::: a; }
 # Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its
 # sharding helper once the jobs run): sluice says it in one line, before any job starts.
 check_bad_template_without_name() { expect_bad_input 'tmpl.*requires a value' --tmpl only.tmpl touch started ::: a; }

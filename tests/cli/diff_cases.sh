@@ -1019,3 +1019,65 @@ diff_verbose_long_goes_to_stderr() {
 }
 # --results x.json with two sources: GNU's "V" list has no space after its commas
 diff_results_json_two_sources() { par -k -j1 --results two.json echo ::: a ::: 'b c' d; normalize_json two.json; }
+# --results -.csv / -.tsv / -.json: the records go to standard output (no file is made)
+diff_results_table_to_stdout() {
+  par -k -j1 --results -.csv 'echo {1}; exit {2}' ::: a b ::: 0 2 >o.csv; echo "rc=$?"; normalize_table , o.csv
+  par -k -j1 --results -.tsv echo ::: a 'b c' >o.tsv; normalize_table "$(printf '\t')" o.tsv
+  par -k -j1 --results -.json echo ::: a 'b"c' >o.json; normalize_json o.json
+  ls
+}
+# A NUL in an input value becomes the text \0, with GNU's three warning lines per value holding one
+diff_nul_in_input_warns() {
+  printf 'a\0b\nc\0d\0e\nf\n' | par -k -j1 echo
+  printf 'x\0y,z\n' | par -k -j1 -d, echo {}
+  printf 'p\0q\tr\n' | par -k --colsep '\t' echo {2} {1}
+  printf 'u\0v\n' | par -0 -k echo | od -c
+}
+# -s below 16: allowed, and a command that reaches it is "too long"; -s 0 is the default
+diff_max_chars_small() {
+  par -s 0 echo ::: a; echo "rc=$?"
+  par -s 7 echo ::: a; echo "rc=$?"
+  par -s 6 echo ::: a; echo "rc=$?"
+  par -s 1 echo ::: a; echo "rc=$?"
+}
+# -X/-m: once the rest of the input fits in one command line it is spread over the job slots, not before
+diff_X_spreads_only_the_rest() {
+  par -j2 -k -s 15 -X echo ::: a b c
+  par -j2 -k -s 20 -X echo ::: a b c d e f g h
+  par -j2 -k -s 30 -X echo ::: a b c d e f g h i j k l m n o p q r s t
+  par -j3 -k -s 15 -X echo ::: a b c d e f g h i
+  par -j3 -k -s 15 -X echo ::: a b c d e f g h i j k l
+  par -j2 -k -s 15 -m echo ::: a b c d e f g h i j k l m n o p q r s t u v
+  seq 1 92 | par -j5 -kX -s 100 echo
+}
+# A negative --block is refused (GNU: Perl's "Negative length"), exit 255, nothing run
+diff_pipe_negative_block() { ignore_stderr; seq 5 | par --pipe --block -1 -k wc -l; echo "rc=$?"; }
+# --pipe --header: `:` one line, N lines, else a regular expression the head of the input matches (fewer lines
+# than N, or no match: no header); --skip-first-line drops its line before the header is read
+diff_pipe_header_lines_and_regex() {
+  printf 'h1\nh2\na\nb\nc\nd\n' | par --pipe -k --header '(h.\n){2}' -N2 'echo X; cat'
+  printf 'h1\nh2\na\nb\nc\nd\n' | par --pipe -k --header 2 -N2 'echo X; cat'
+  printf '#c\n#d\nh\na\nb\n' | par --pipe -k --header '(#.*\n)*h\n' -N1 'echo X; cat'
+  printf 'a\nb\n' | par --pipe -k --header zz -N1 'echo X; cat'
+  printf 'h1\na\nb\n' | par --pipe -k --header 0 -N1 'echo X; cat'
+  printf 'h1\nh2\n' | par --pipe -k --header 3 -N1 'echo X; cat'
+  printf 'h1\nh2' | par --pipe -k --header 2 -N1 'echo X; cat'
+}
+diff_pipe_skip_first_line_before_header() {
+  printf 'h1\nh2\na\nb\n' | par --pipe -k --header 2 --skip-first-line -N1 'echo X; cat'
+  printf 'h1\nh2\na\nb\n' | par --pipe -k --header : --skip-first-line -N1 'echo X; cat'
+  printf 'h1\na\nb\n' | par --pipe -k --skip-first-line -N1 'echo X; cat'
+}
+# --retries with a replacement string: each job's own count; --retries 0 tries until the job succeeds
+diff_retries_per_job_and_zero() {
+  par --retries {//} "echo {/} >>t; exit {/}" ::: 1/11 2/22 3/33; echo "rc=$?"; sort t
+  par -j1 --retries 0 'echo x >> z; test $(wc -l < z) -ge 4 && echo ok {}' ::: a; echo "rc=$?"; wc -l < z
+}
+# --results: a templated name ending in / is a directory (stdout, stderr, seq in it); with --header : the tree's
+# directories are named by the columns' names
+diff_results_template_dir_and_header_names() {
+  par -k --results 'out/{1}/' 'echo {}; echo e{} >&2' ::: a b; echo "rc=$?"
+  printf 'A\tB\n1\t2\n' | par -k --header : --results hd echo {A}
+  par -k --header : --results h2 echo {X} {Y} ::: X x1 x2 ::: Y y1
+  find . -type f -path './[oh]*' | sort | while read -r f; do echo "$f: $(cat "$f")"; done
+}
