@@ -680,7 +680,9 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     auto words = split_string(*cfg.limit, ' ');
     words.erase(std::remove(words.begin(), words.end(), std::string()), words.end());
     if (words.empty()) throw usage_error("--limit needs a command");
-    if (words[0] == "io") throw usage_error("--limit io is not implemented in sluice (use a command of your own)");
+    if (words[0] == "io" && words.size() < 2)
+      throw usage_error("--limit io needs the highest disk utilisation allowed, in percent (such as io 80)");
+    if (words[0] == "io") parse_number("--limit io", words[1]);
     if (words[0] == "mem" && words.size() >= 2) parse_size("--limit mem", words[1]);
   }
   if (cfg.retry_failed && cfg.joblog) load_failed_jobs(cfg);

@@ -16,6 +16,7 @@
 
 #include <sluice/aio.hpp>
 #include <sluice/subprocess.hpp>
+#include <sluice/system.hpp>
 
 #include "compose.hpp"
 #include "templates.hpp"
@@ -103,6 +104,7 @@ class runner {
   aio::task<void> watch_memory();
   aio::task<void> watch_limit();                      // --limit: exit 2 kills the youngest job
   aio::task<int> run_limit();                          // --limit: the command's exit status
+  aio::task<double> disk_busy_percent();               // --limit io: the busiest disk's utilisation
   void suspend_for_memory();
   void kill_youngest();  // --memfree, --limit: the running job with the highest Seq, by --term-seq                           // --memsuspend
   bool ask_user(const std::string& command);           // -p: the terminal's answer
@@ -200,6 +202,10 @@ class runner {
   std::optional<std::pair<double, double>> swap_seen_;  // --noswap: pswpin, pswpout when last read
   clock_type::time_point swap_seen_at_{};
   bool swapping_ = false;
+  // --limit "io N": the disks' busy time when last read, to measure their utilisation since.
+  std::optional<std::vector<sluice::system::disk_counter>> disks_seen_;
+  clock_type::time_point disks_seen_at_{};
+  double disk_busy_percent_ = 0;
   std::optional<std::size_t> pin_;
   std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
   std::size_t live_dealers_ = 0;

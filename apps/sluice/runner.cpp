@@ -482,11 +482,42 @@ void runner::kill_youngest() {
   if (youngest != nullptr) begin_kill(*youngest, true);
 }
 
-// --limit: the command's exit status (GNU runs it with $SSHLOGIN set, ":" here). GNU's predefined "mem N" and
-// "load N" are measured here directly, as its shell functions measure them.
+// --limit io: the busiest disk's share of time with I/O in flight (iostat's %util) since the last reading; the
+// first reading waits a second for a second one (GNU measures over one second with iostat, and counts the run
+// as over the limit until its first measurement is in). Readings closer than 0.1 s keep the last figure.
+aio::task<double> runner::disk_busy_percent() {
+  auto now = clock_type::now();
+  if (!disks_seen_) {
+    disks_seen_ = sluice::system::disk_activity();
+    disks_seen_at_ = now;
+    auto pause = aio::sleep(1.0);
+    co_await pause;
+    now = clock_type::now();
+  }
+  const double ms = std::chrono::duration<double, std::milli>(now - disks_seen_at_).count();
+  if (ms < 100) co_return disk_busy_percent_;
+  auto disks = sluice::system::disk_activity();
+  double busiest = 0;
+  for (const auto& d : disks)
+    for (const auto& was : *disks_seen_)
+      if (was.device == d.device && d.busy_ms >= was.busy_ms)
+        busiest = std::max(busiest, static_cast<double>(d.busy_ms - was.busy_ms) / ms * 100.0);
+  disks_seen_ = std::move(disks);
+  disks_seen_at_ = now;
+  disk_busy_percent_ = std::min(busiest, 100.0);
+  co_return disk_busy_percent_;
+}
+
+// --limit: the command's exit status (GNU runs it with $SSHLOGIN set, ":" here). GNU's predefined "mem N",
+// "load N" and "io N" are measured here directly, as its shell functions measure them.
 aio::task<int> runner::run_limit() {
   auto words = split_string(*cfg_.limit, ' ');
   words.erase(std::remove(words.begin(), words.end(), std::string()), words.end());
+  if (words.size() >= 2 && words[0] == "io") {
+    const double most = std::strtod(words[1].c_str(), nullptr);
+    auto busy = disk_busy_percent();
+    co_return most < co_await busy ? 1 : 0;
+  }
   if (words.size() >= 2 && (words[0] == "mem" || words[0] == "load")) {
     double n = words[0] == "mem" ? static_cast<double>(parse_size("--limit mem", words[1])) : std::strtod(words[1].c_str(), nullptr);
     if (words[0] == "load") {
