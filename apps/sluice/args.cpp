@@ -18,7 +18,6 @@
 #include <string_view>
 #include <thread>
 
-#include <unistd.h>
 
 #include <sluice/subprocess.hpp>
 

@@ -12,7 +12,6 @@
 #include <regex>
 #include <unordered_map>
 
-#include <unistd.h>
 
 #include "compose_ops.hpp"
 #include "perl_expr.hpp"

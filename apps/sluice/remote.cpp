@@ -16,7 +16,6 @@
 #include <sstream>
 #include <thread>
 
-#include <unistd.h>
 
 #include "compose.hpp"
 #include "output.hpp"

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include "job_loop.hpp"
 #include "text.hpp"
 
@@ -71,7 +69,7 @@ std::vector<std::pair<std::string, std::string>> runner::remote_exports(const jo
   std::vector<std::pair<std::string, std::string>> exports{
       {"PARALLEL_SEQ", std::to_string(j.args.seq)},
       {"PARALLEL_JOBSLOT", std::to_string(j.slot)},
-      {"PARALLEL_PID", std::to_string(::getpid())},
+      {"PARALLEL_PID", std::to_string(sluice::system::pid())},
       {"PARALLEL_SSHLOGIN", h.login.name},
       {"PARALLEL_SSHHOST", h.login.host},
   };

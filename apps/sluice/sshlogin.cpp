@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include <unistd.h>
 
 #include "config.hpp"
 #include "text.hpp"
