@@ -22,6 +22,7 @@
 #include <random>
 #include <string>
 
+#include "job_loop.hpp"
 #include "output.hpp"
 #include "remote.hpp"
 #include "text.hpp"
@@ -304,16 +305,6 @@ void remote_hosts::session_signal(std::size_t h, std::size_t slot, int sig) {
   }
 }
 
-namespace {
-aio::task<void> settle_reader(aio::handle<void> r) {
-  if (!r.valid()) co_return;
-  if (!r.done()) r.cancel();
-  try {
-    co_await r;
-  } catch (const std::exception&) {
-  }
-}
-}  // namespace
 
 aio::task<void> remote_hosts::drop_session(std::size_t h, std::size_t slot) {
   auto it = sessions_.find(std::make_pair(h, slot));
@@ -321,9 +312,9 @@ aio::task<void> remote_hosts::drop_session(std::size_t h, std::size_t slot) {
   std::unique_ptr<slot_session> s = std::move(it->second);
   sessions_.erase(it);
   if (s->proc && !s->proc->returncode()) s->proc->kill();
-  auto r1 = settle_reader(s->out_reader);
+  auto r1 = settle(s->out_reader);
   co_await r1;
-  auto r2 = settle_reader(s->err_reader);
+  auto r2 = settle(s->err_reader);
   co_await r2;
   if (s->proc) {
     try {
