@@ -133,7 +133,8 @@ command_template::command_template(const config& cfg, const std::map<std::string
   }
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
-  if (!any && (!cfg.pipe || cfg.cat)) {
+  // (-q -N0 with no replacement string appends nothing: GNU drops the empty word.)
+  if (!any && (!cfg.pipe || cfg.cat) && !(cfg.quote_command && insert_none && !cfg.command.empty())) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;
@@ -465,6 +466,7 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
                                      std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
   if (cfg_.semaphore) return;  // a semaphore's command has no argument: {} is nothing, as GNU's "\0noarg"
+  if (cfg_.quote_command && cfg_.max_replace_args && cfg_.max_args == 0) return;  // -q -N0: GNU inserts nothing
   std::vector<const std::string*> vals;
   if (t.position == 0) {
     for (const auto& r : job.records)
@@ -575,18 +577,11 @@ composed_command command_template::compose(const job_args& job, const job_number
   bool want_argv = direct_exec_ok_;
   bool raw_inserted = false;  // uq(): text the shell must split and interpret
   if (has_perl_) begin_perl_job(job, n);
+  bool repeat = (cfg_.xargs_context || cfg_.max_replace_args || (!cfg_.pipe && cfg_.pipe_lines_per_record > 0)) &&
+                job.records.size() > 1;
   if (cfg_.quote_command) {
-    // -q: every command word is substituted raw, then quoted as a whole.
-    for (std::size_t w = 0; w < words_.size(); ++w) {
-      std::string word;
-      bool open = false;
-      render(words_[w], job, n, false, word, nullptr, &open, &raw_inserted);
-      if (w) c.shell_command += ' ';
-      c.shell_command += shell_quote(word);
-      argv.push_back(std::move(word));
-    }
-  } else if ((cfg_.xargs_context || cfg_.max_replace_args || (!cfg_.pipe && cfg_.pipe_lines_per_record > 0)) &&
-             job.records.size() > 1) {
+    compose_quoted(job, n, repeat, c.shell_command, argv, &raw_inserted);
+  } else if (repeat) {
     // -X (and, as GNU does, -N and -L): each word holding a replacement string is repeated once per argument.
     compose_repeated(job, n, c.shell_command, want_argv ? &argv : nullptr, &raw_inserted);
   } else {

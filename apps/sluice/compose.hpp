@@ -84,6 +84,9 @@ class command_template {
   void measure_for_packing();
   void compose_repeated(const job_args& job, const job_numbers& n, std::string& out, std::vector<std::string>* argv,
                         bool* raw_inserted) const;
+  // -q: each command word quoted as one shell word; under -N/-X/-m a word holding {} once per value.
+  void compose_quoted(const job_args& job, const job_numbers& n, bool repeat, std::string& out,
+                      std::vector<std::string>& argv, bool* raw_inserted) const;
 
   const config& cfg_;
   const std::map<std::string, std::size_t>& names_;

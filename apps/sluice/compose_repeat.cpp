@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "compose.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -21,7 +22,18 @@ void command_template::measure_for_packing() {
       if (t.type == token::kind::literal) base_length_ += t.text.size();
       if (repeats_per_argument(t)) ++value_uses_;
     }
-  if (!cfg_.xargs_context || cfg_.quote_command) return;
+  if (!cfg_.xargs_context) return;
+  if (cfg_.quote_command) {
+    // -q: a command word holding {} is repeated whole, quoted (at most two quotes and a space more).
+    for (const auto& w : words_) {
+      if (std::none_of(w.begin(), w.end(), repeats_per_argument)) continue;
+      for (const auto& t : w)
+        if (t.type == token::kind::literal) context_length_ += t.text.size();
+      context_length_ += 2;
+      ++value_words_;
+    }
+    return;
+  }
   // The words holding a replacement string, split at the spaces of the literals, as compose_repeated repeats them.
   std::size_t word_literal = 0;
   bool word_has_value = false;
@@ -87,6 +99,36 @@ void command_template::compose_repeated(const job_args& job, const job_numbers& 
         for (const auto& t : w)
           render(std::vector<token>{t}, repeats_per_argument(t) ? one : job, n, quote_values_, out, argv, &open,
                  raw_inserted);
+      }
+  }
+}
+
+void command_template::compose_quoted(const job_args& job, const job_numbers& n, bool repeat, std::string& out,
+                                      std::vector<std::string>& argv, bool* raw_inserted) const {
+  bool insert_none = cfg_.max_replace_args && cfg_.max_args == 0;
+  // `one` (a repeated word's copy): {} is that one value; a positional {n} and the rest stay the job's.
+  auto emit = [&](const std::vector<token>& w, const job_args* one) {
+    std::string word;
+    bool open = false;
+    if (!one) render(w, job, n, false, word, nullptr, &open, raw_inserted);
+    else
+      for (const auto& t : w)
+        render(std::vector<token>{t}, repeats_per_argument(t) ? *one : job, n, false, word, nullptr, &open,
+               raw_inserted);
+    if (word.empty() && insert_none) return;  // a word -N0 left empty is dropped, as GNU drops it
+    if (!out.empty()) out += ' ';
+    out += shell_quote(word);
+    argv.push_back(std::move(word));
+  };
+  for (const auto& w : words_) {
+    if (!repeat || std::none_of(w.begin(), w.end(), repeats_per_argument)) {
+      emit(w, nullptr);
+      continue;
+    }
+    for (const auto& rec : job.records)
+      for (const auto& v : rec) {
+        job_args one{job.seq, {arg_record{v}}, {}};
+        emit(w, &one);
       }
   }
 }

@@ -160,6 +160,12 @@ diff_workdir_runs_local_jobs_there() {
   par -k --wd /proc/no/such echo ::: a; echo "rc=$?"
   par -k pwd ::: ignored | sed "s:^$PWD:here:"
 }
+# -q with -N/-X: a word holding {} is repeated per argument, each copy quoted; -q -N0 inserts nothing, and a
+# word it leaves empty is dropped
+diff_quote_repeats_words_per_argument() {
+  par -k -q -N2 echo a{}b ::: 1 2 3 4; par -k -q -X -j1 echo 'a b{}' ::: '1 2' 3; par -k -q -N2 echo {} ::: 1 2 3
+  par -k -q -N0 echo x ::: a b; par -k -q -N0 echo {} x ::: a; par -k -q -N0 echo {} ::: 1 ::: 2
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
