@@ -1811,6 +1811,38 @@ TEST_F(Aio, RunProcessCapturesChecksAndFeedsInput) {
   }());
 }
 
+// The loop blocks SIGPIPE in its thread so that its own writes give EPIPE; a child it starts must not
+// inherit that block (`yes | head -1` would end with "Broken pipe" instead of SIGPIPE's default death).
+// A SIGPIPE block the application set itself is inherited, as with fork + exec.
+TEST_F(Aio, ChildrenDoNotInheritTheLoopsSigpipeBlock) {
+  // Each child's stdout and stderr, one after the other.
+  auto outputs = [](std::vector<std::vector<std::string>> programs) -> task<std::vector<std::string>> {
+    std::vector<std::string> seen;
+    aio::options o;
+    o.capture_output = true;
+    for (auto& args : programs) {
+      auto r = co_await aio::run_process(std::move(args), o);
+      seen.push_back(r.out);
+      seen.push_back(r.err);
+    }
+    co_return seen;
+  };
+  auto ours = aio::run(outputs({{child, "sigblocked", "13"}, {"/bin/sh", "-c", "yes | head -1"}}));
+  ASSERT_EQ(ours.size(), 4U);
+  EXPECT_EQ(ours[0], "unblocked\n");
+  EXPECT_EQ(ours[2], "y\n");
+  EXPECT_EQ(ours[3], "");
+
+  sigset_t pipe_only, before;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+  auto theirs = aio::run(outputs({{child, "sigblocked", "13"}}));
+  pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ASSERT_EQ(theirs.size(), 2U);
+  EXPECT_EQ(theirs[0], "blocked\n");
+}
+
 TEST_F(Aio, RunProcessTimeoutKillsAndReapsTheWholeGroup) {
   grandchildren_go_to_init reparent;
   aio::run([]() -> task<void> {

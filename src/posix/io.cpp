@@ -197,12 +197,19 @@ all_signals_blocked::all_signals_blocked() noexcept {
 
 all_signals_blocked::~all_signals_blocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
 
+namespace {
+thread_local int sigpipe_blocks_ours = 0;  // live guards of this thread that did the blocking
+}  // namespace
+
+bool sigpipe_blocked_by_us() noexcept { return sigpipe_blocks_ours > 0; }
+
 sigpipe_guard::sigpipe_guard() noexcept {
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &s, &old_);
   was_blocked_ = sigismember(&old_, SIGPIPE) == 1;
+  if (!was_blocked_) ++sigpipe_blocks_ours;
   // Only a SIGPIPE that was blocked already can be pending now; that one belongs to someone else.
   if (was_blocked_) {
     sigset_t pending;
@@ -224,7 +231,10 @@ sigpipe_guard::~sigpipe_guard() {
       }
     }
   }
-  if (!was_blocked_) pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+  if (!was_blocked_) {
+    pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+    --sigpipe_blocks_ours;
+  }
 }
 
 namespace {

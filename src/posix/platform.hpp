@@ -139,6 +139,7 @@ class all_signals_blocked {
 
 // Blocks SIGPIPE in the calling thread for its lifetime; a SIGPIPE raised meanwhile by our own writes is
 // consumed before the old mask returns, so the parent never dies of it.
+// A child spawned meanwhile from this thread must not inherit that block (see sigpipe_blocked_by_us).
 class sigpipe_guard {
  public:
   sigpipe_guard() noexcept;
@@ -151,6 +152,10 @@ class sigpipe_guard {
   bool was_pending_ = false;
   bool was_blocked_ = false;
 };
+
+// True while a sigpipe_guard of the calling thread holds SIGPIPE blocked that was not blocked before it:
+// that block is ours, and spawn leaves it out of the child's mask.
+bool sigpipe_blocked_by_us() noexcept;
 
 // Waiting for a child. `pidfd` may be -1 (fallback polling).
 // try_reap: non-blocking; true with the decoded returncode when the child has ended and was reaped

@@ -329,12 +329,16 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   sigset_t all, caller;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &caller);
+  // The child gets the caller's mask, less a SIGPIPE block of our own (an aio loop's thread, a write in
+  // progress): a program started from there must still die of SIGPIPE, as `yes | head -1` expects.
+  sigset_t child_mask = caller;
+  if (sigpipe_blocked_by_us()) sigdelset(&child_mask, SIGPIPE);
 
   // The child runs on this buffer while this thread is suspended (CLONE_VFORK), so the parent's own frames
   // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
-  child_context ctx{&req, &caller, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid(), false,
+  child_context ctx{&req, &child_mask, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid(), false,
                     false};
   // Sharing the table pays off only when the child closes what it does not keep, with close_range.
   ctx.shares_files = req.close_fds && !req.walk_proc_fds && ctx.close_range_fault == 0;

@@ -163,9 +163,11 @@ diff_workdir_runs_local_jobs_there() {
 # -q with -N/-X: a word holding {} is repeated per argument, each copy quoted; -q -N0 inserts nothing, and a
 # word it leaves empty is dropped
 diff_quote_repeats_words_per_argument() {
-  par -k -q -N2 echo a{}b ::: 1 2 3 4; par -k -q -X -j1 echo 'a b{}' ::: '1 2' 3; par -k -q -N2 echo {} ::: 1 2 3
+  par -k -q -N2 echo a{}b ::: 1 2 3 4; par -k -q -X -j1 echo 'a{}' ::: '1 2' 3; par -k -q -N2 echo {} ::: 1 2 3
   par -k -q -N0 echo x ::: a b; par -k -q -N0 echo {} x ::: a; par -k -q -N0 echo {} ::: 1 ::: 2
 }
+# A job's pipeline ends by SIGPIPE's default action ("yes | head -1" prints no "Broken pipe"), in every output mode
+diff_jobs_die_of_sigpipe() { par -k 'yes | head -1; : {}' ::: 1 2 2>&1; par -u 'yes | head -1; : {}' ::: 1 2>&1; par --lb 'yes | head -1; : {}' ::: 1 2>&1; }
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
