@@ -185,6 +185,7 @@ class runner {
   std::map<std::size_t, job*> live_;          // -k --line-buffer: running jobs by order
   bool input_done_ = false;
   bool stop_starting_ = false;
+  bool fd_cap_warned_ = false;  // "Only enough file handles" said once
   bool interrupted_ = false;
   bool warned_results_resume_ = false;
   int final_status_ = 0;

@@ -190,13 +190,7 @@ void resolve_jobs(config& cfg, bool from_procfile) {
     n = v[0] == '+' ? threads + k : threads - k;
   } else if (auto d = jobs_number(v)) {
     n = std::floor(std::min(*d, k_max_jobs));
-    if (n == 0) {
-      // "As many as possible": bounded by descriptors (three pipes and a pidfd per job) and processes.
-      long long by_fd = 250;
-      if (auto limit = sluice::system::open_file_limit(); limit && *limit > 32)
-        by_fd = static_cast<long long>((*limit - 32) / 5);
-      n = static_cast<double>(std::clamp<long long>(by_fd, 1, 2000));
-    }
+    if (n == 0) n = 2000;  // "as many as possible": bounded by processes here, by descriptors below
   } else if (!from_procfile && sluice::can_access(v, sluice::access_mode::read)) {
     // A procfile: read once here (GNU re-reads it as jobs end; see the report).
     std::FILE* f = std::fopen(v.c_str(), "r");
@@ -216,6 +210,16 @@ void resolve_jobs(config& cfg, bool from_procfile) {
     throw bad();
   }
   cfg.jobs = static_cast<std::size_t>(std::clamp(n, 1.0, k_max_jobs));
+  // A running job holds up to four descriptors (its pidfd, two output pipes, a spool file), beside the
+  // runner's own: GNU's count too (ulimit -n 50 runs 8 jobs, 1024 runs 251).
+  cfg.jobs_fd_capped = false;
+  if (auto limit = sluice::system::open_file_limit()) {
+    std::size_t cap = *limit > 22 ? static_cast<std::size_t>((*limit - 18) / 4) : 1;
+    if (cfg.jobs > cap) {
+      cfg.jobs = cap;
+      cfg.jobs_fd_capped = true;
+    }
+  }
 }
 
 std::string unquote_printf(const std::string& s) {

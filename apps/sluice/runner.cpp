@@ -205,6 +205,11 @@ bool runner::finish(job& j) {
     if (progress_) progress_->update(running_.size());
     return false;
   }
+  if (j.timed_out) {  // every attempt that timed out, as GNU parallel warns
+    std::string m = "sluice: Warning: This job was killed because it timed out:\nsluice: Warning: " +
+                    j.cmd.shell_command + "\n";
+    write_all(2, m.data(), m.size());
+  }
   if (failed && j.attempt < j.attempts && !stop_starting_ && !j.skipped) {
     // Try again (at once, in a free slot); the failed attempt's output is dropped, as GNU parallel does.
     return true;
@@ -217,11 +222,6 @@ bool runner::finish(job& j) {
     ++succeeded_;
     runtimes_.push_back(runtime);
     if (runtimes_.size() > 1001) runtimes_.erase(runtimes_.begin());
-  }
-  if (j.timed_out) {
-    std::string m = "sluice: Warning: This job was killed because it timed out:\nsluice: Warning: " +
-                    j.cmd.shell_command + "\n";
-    write_all(2, m.data(), m.size());
   }
 
   job_record rec;

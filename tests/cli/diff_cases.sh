@@ -168,6 +168,14 @@ diff_quote_repeats_words_per_argument() {
 }
 # A job's pipeline ends by SIGPIPE's default action ("yes | head -1" prints no "Broken pipe"), in every output mode
 diff_jobs_die_of_sigpipe() { par -k 'yes | head -1; : {}' ::: 1 2 2>&1; par -u 'yes | head -1; : {}' ::: 1 2>&1; par --lb 'yes | head -1; : {}' ::: 1 2>&1; }
+# A low descriptor limit caps the job slots (ulimit -n 30: 3, 50: 8) with GNU's warning, and loses no job;
+# every attempt that timed out is warned about, retries included
+diff_low_descriptor_limit_caps_jobs() {
+  (ulimit -n 50; par -k -j 20 'echo {}' ::: 1 2 2>&1 | sed 's/parallel/PAR/g; s/sluice/PAR/g')
+  (ulimit -n 30; seq 6 | par -k -j0 'echo {}' 2>&1 | sed 's/parallel/PAR/g; s/sluice/PAR/g')
+  (ulimit -n 1024; par -j0 'echo {}' ::: 1 2 3 | wc -l)
+}
+diff_timeout_warned_per_attempt() { par --retries 2 --timeout 0.2 'echo {}; sleep 2; false' ::: 1; echo "rc=$?"; }
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
