@@ -200,11 +200,11 @@ TEST(PipelineSource, UnclosedQueueStillEndsOnError) {
 TEST(PipelineSource, StopEndsARunWaitingOnAnIdleQueue) {
   sluice::queue<int> q(4);  // nobody puts and nobody closes it
   std::stop_source stop;
+  auto t0 = clock_type::now();  // before the stopper starts its 100 ms: this thread may be preempted in between
   std::thread stopper([&stop] {
     std::this_thread::sleep_for(100ms);
     stop.request_stop();
   });
-  auto t0 = clock_type::now();
   EXPECT_THROW(sluice::pipeline(q, {.stop_token = stop.get_token()}).stage([](int x) { return x; }).run(),
                sluice::cancelled_error);
   const double took = seconds_since(t0);

@@ -338,8 +338,9 @@ spawn_result spawn(const spawn_request& in_req) noexcept {
   // above it stay untouched and no allocation is needed. 16 KiB covers child_main's frame, the getdents
   // buffer and libc's syscall().
   alignas(64) unsigned char stack[16 * 1024];
-  child_context ctx{&req, &child_mask, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0, ::getpid(), false,
-                    false};
+  // The parent's pid only serves the parent-death check: no getpid() per spawn without one.
+  child_context ctx{&req, &child_mask, 0, 0, req.close_fds ? fault::take(sys_call::close_range) : 0,
+                    req.parent_death_signal > 0 ? ::getpid() : 0, false, false};
   // Sharing the table pays off only when the child closes what it does not keep, with close_range.
   ctx.shares_files = req.close_fds && !req.walk_proc_fds && ctx.close_range_fault == 0;
   pid_t pid = -1;
