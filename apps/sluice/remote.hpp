@@ -89,6 +89,9 @@ struct slot_session {
   std::size_t* received = nullptr;  // counts the job's stdout bytes (joblog Receive)
   int status = 255;
   bool dead = false;  // its ssh ended: the job's answer will never come
+  // The job's shell ended with processes of its group still running: the loop answered with its status and
+  // left, and the output until the session's end (those processes closing it) is still the job's.
+  bool lingering = false;
   bool starting = false;  // a job is on its way (the session starting): signals wait in `pending`
   std::vector<int> pending;
   aio::event answered;

@@ -442,3 +442,33 @@ check_session_halt_kills_remote_jobs() {
   expect_eq "exit status" "$?" 3
   expect_eq "remote jobs left after --halt now" "$(jobs_left_after "$mark" 30)" 0
 }
+
+# A job that leaves processes behind: answered when its shell has exited and its output is closed (what the
+# leftovers print until then is the job's), as GNU's ssh per job is; leftovers holding no output run on.
+diff_background_leftovers() {
+  hosts 1
+  par --ssh "$SSH_WRAP" -S 1/sl1 -k --joblog jl 'echo {}; (sleep 0.5; echo late {}; echo late err {} >&2; exit 4) & exit {}' ::: 1 0 2 2>&1
+  echo "rc=$?"
+  joblog_cols jl
+}
+
+check_session_background_leftovers_timing() {
+  hosts 1
+  local mark=sluicebg$$x$RANDOM t0 t1
+  # Output held by the leftover: the job ends when it does (2 s), not a poll later.
+  t0=$(date +%s%N)
+  par --ssh "$SSH_WRAP" -S 1/sl1 'sleep 2 & echo {}' ::: a >out
+  t1=$(date +%s%N)
+  expect_eq "output" "$(cat out)" a
+  [ $(((t1 - t0) / 1000000)) -ge 2000 ] || fail "answered before the leftover closed the output: $(((t1 - t0) / 1000000)) ms"
+  # No output held: answered at once, and the leftover still runs afterwards (GNU leaves it too).
+  t0=$(date +%s%N)
+  par --ssh "$SSH_WRAP" -S 1/sl1 "sh -c 'sleep 6; echo $mark' >/dev/null 2>&1 & echo {}" ::: b >out
+  t1=$(date +%s%N)
+  expect_eq "output" "$(cat out)" b
+  [ $(((t1 - t0) / 1000000)) -lt 4500 ] || fail "waited for a leftover that holds no output: $(((t1 - t0) / 1000000)) ms"
+  [ "$(count_marker "echo $mark")" -eq 1 ] || fail "the leftover was not left running"
+  # The slot's next job after a leftover runs in a fresh session.
+  par --ssh "$SSH_WRAP" -S 1/sl1 -j1 '(sleep 0.2; echo late {}) & echo {}' ::: 1 2 3 >out
+  expect_eq "jobs after leftovers" "$(tr '\n' ' ' <out)" "1 late 1 2 late 2 3 late 3 "
+}
