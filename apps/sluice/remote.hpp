@@ -96,6 +96,7 @@ struct slot_session {
   std::vector<int> pending;
   aio::event answered;
   aio::handle<void> out_reader, err_reader;
+  aio::handle<void> starter;  // a start begun before the slot's first job (prestart_sessions)
   std::exception_ptr failure;  // the output could not be kept (a spool's temp file)
 };
 
@@ -106,15 +107,19 @@ class remote_hosts {
   remote_hosts& operator=(const remote_hosts&) = delete;
   ~remote_hosts();  // removes the control directory (masters end by themselves, ControlPersist)
 
-  // Logs in to every host (paced), asks the CPU count where -j needs it, starts the masters. An
-  // unreachable host is reported once with ssh's message and left out. Returns the total of slots.
-  aio::task<std::size_t> connect();
-  // Ends the file watch and the multiplexing masters (ssh -O exit).
+  // Logs in to every host at once (paced), asks the CPU count where -j needs it, starts the masters and,
+  // with `sessions`, every slot's session as soon as its master is up. An unreachable host is reported once
+  // with ssh's message and left out. Returns as soon as one host has slots (with `all`: when every host is
+  // done), the total of slots then; the other hosts join as they come, each calling `changed` (0: none
+  // could be reached). `changed` is also called for the --sshloginfile changes (watch_files).
+  aio::task<std::size_t> connect(bool all, bool sessions, std::function<void()> changed);
+  // Ends the file watch, waits for logins still under way, ends the sessions and the multiplexing masters
+  // (ssh -O exit).
   aio::task<void> close();
   // Re-reads the --sshloginfile files (and -S ..) once a second while running, as GNU does: a host added
   // there is logged in to and used, a host removed gets no new jobs (its running ones finish). Calls
-  // `changed` after each change of the slots. Does nothing without such files.
-  void watch_files(std::function<void()> changed);
+  // `changed` (connect's) after each change of the slots. Does nothing without such files.
+  void watch_files();
 
   std::size_t size() const noexcept { return hosts_.size(); }
   const remote_host& host(std::size_t h) const { return hosts_[h]; }
@@ -171,13 +176,15 @@ class remote_hosts {
 
  private:
   aio::task<void> open(std::size_t h);
+  aio::task<void> open_and_tell(std::size_t h);  // open, then count it and call changed_
+  void prestart_sessions(std::size_t h);  // every slot's session, started now (they wait in sessions_)
   aio::task<void> session_start(std::size_t h, std::size_t slot, slot_session& s);
   aio::task<void> session_read(slot_session& s, bool is_out);
   aio::task<void> drop_session(std::size_t h, std::size_t slot);
   aio::task<void> close_sessions();
   aio::task<void> login_turn();
   aio::task<void> send_basefiles(std::size_t h);
-  aio::task<void> watch(std::function<void()> changed);
+  aio::task<void> watch();
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
   std::string master_path(std::size_t h, std::size_t slot) const;  // the ControlPath of slot's master
@@ -187,6 +194,11 @@ class remote_hosts {
   std::deque<remote_host> hosts_;  // a deque: hosts added while running leave references to others valid
   std::vector<std::pair<std::string, long long>> watched_;  // --sshloginfile paths and their last mtimes
   aio::handle<void> watcher_;
+  std::function<void()> changed_;
+  bool sessions_wanted_ = false;  // the jobs run through slot sessions: start them with the host
+  std::vector<aio::handle<void>> opening_;  // connect's logins, one per host
+  std::size_t opened_ = 0;
+  aio::event opened_event_;
   std::string control_dir_;
   aio::semaphore logins_{8};
   double next_login_ = 0;  // steady seconds before which no login starts (--sshdelay)

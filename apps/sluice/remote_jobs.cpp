@@ -31,8 +31,13 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 
 }  // namespace
 
+// Jobs start as soon as one host is up (the others join as their logins end), except with --onall /
+// --nonall, whose jobs belong to every host.
 aio::task<bool> runner::connect_hosts() {
-  auto connect = remote_->connect();
+  auto connect = remote_->connect(cfg_.onall || cfg_.nonall, sessions_wanted(), [this] {
+    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
+    changed_.set();
+  });
   std::size_t slots = co_await connect;
   if (slots == 0) {
     std::string m = "sluice: no host could be reached; no job was run\n";
@@ -41,10 +46,7 @@ aio::task<bool> runner::connect_hosts() {
     co_return false;
   }
   cfg_.jobs = slots;
-  remote_->watch_files([this] {
-    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
-    changed_.set();
-  });
+  remote_->watch_files();
   co_return true;
 }
 
@@ -100,15 +102,17 @@ std::vector<std::string> runner::remote_argv(job& j) {
 // output streams while it runs (-u, --line-buffer), when it reads stdin (--pipe, --pipe-part), when files
 // travel with it (--transferfile, --return, --cleanup, --workdir ...: those transfers would need a further
 // session on the slot's master, beyond sshd's MaxSessions), or when SLUICE_SSH_SESSIONS=0.
-bool runner::use_session(const job& j) const {
+bool runner::sessions_wanted() const {
   static const bool off = [] {
     const char* v = std::getenv("SLUICE_SSH_SESSIONS");
     return v != nullptr && std::string(v) == "0";
   }();
-  return !off && remote_job(j) && cfg_.output == output_mode::group && !cfg_.pipe && !cfg_.pipe_part &&
+  return !off && !cfg_.dry_run && cfg_.output == output_mode::group && !cfg_.pipe && !cfg_.pipe_part &&
          cfg_.transfer_files.empty() && cfg_.return_files.empty() && !cfg_.cleanup &&
          !(cfg_.workdir && *cfg_.workdir == "...");
 }
+
+bool runner::use_session(const job& j) const { return remote_job(j) && sessions_wanted(); }
 
 // execute() through the slot's session: no local process; kills go through the session (signal_group).
 aio::task<void> runner::execute_in_session(job& j) {
@@ -271,6 +275,15 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
   // Wait for a free slot on a live host (the feeder starts nothing new meanwhile: this job still counts).
   for (;;) {
     if (stop_starting_) co_return false;
+    if (!remote_->any_alive(j.args.hostgroups)) {  // the hosts that were still logging in all failed
+      if (!stop_starting_) {
+        std::string m = "sluice: no host is left to run jobs on\n";
+        write_all(2, m.data(), m.size());
+        final_status_ = 255;
+        stop_starting();
+      }
+      co_return false;
+    }
     if (remote_->has_free(j.args.hostgroups)) break;
     changed_.clear();
     auto w = changed_.wait();

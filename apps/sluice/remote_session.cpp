@@ -227,10 +227,38 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
   }
 }
 
+// Right after the host's login: every slot's session starts at once (channels of the masters just made, so
+// no login's turn), and a slot's first job finds its session up or on its way. What a start prints is
+// nobody's; a start that fails leaves a dead session, which the slot's first job replaces as usual.
+void remote_hosts::prestart_sessions(std::size_t h) {
+  for (std::size_t slot = 0; slot < hosts_[h].slots; ++slot) {
+    const auto key = std::make_pair(h, slot);
+    if (sessions_.count(key) != 0) continue;
+    auto fresh = std::make_unique<slot_session>();
+    slot_session* s = fresh.get();
+    sessions_[key] = std::move(fresh);
+    s->token = new_token();
+    s->answered.clear();
+    s->starter = aio::create_task(session_start(h, slot, *s));
+  }
+}
+
 aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std::string command, spool& out,
                                             spool& err, std::size_t& received) {
   const auto key = std::make_pair(h, slot);
   auto it = sessions_.find(key);
+  if (it != sessions_.end() && it->second->starter.valid()) {
+    // Started with the host: wait for it to be up (or to have failed).
+    it->second->starting = true;
+    aio::handle<void> started = std::move(it->second->starter);
+    it->second->starter = aio::handle<void>();
+    try {
+      co_await started;
+    } catch (const std::exception&) {
+      it->second->dead = true;
+    }
+    it = sessions_.find(key);
+  }
   if (it != sessions_.end()) it->second->starting = true;
   if (it != sessions_.end() && it->second->dead) {
     auto dropped = drop_session(h, slot);
@@ -348,6 +376,16 @@ aio::task<void> remote_hosts::drop_session(std::size_t h, std::size_t slot) {
 
 // End of the run: each loop reads end of file and leaves (a job still running is killed by its watcher).
 aio::task<void> remote_hosts::close_sessions() {
+  // Starts no job has waited for (fewer jobs than slots) end first (30 s at most, as any start).
+  for (auto& [key, s] : sessions_) {
+    if (!s->starter.valid()) continue;
+    aio::handle<void> started = std::move(s->starter);
+    s->starter = aio::handle<void>();
+    try {
+      co_await started;
+    } catch (const std::exception&) {
+    }
+  }
   for (auto& [key, s] : sessions_) {
     if (!s->proc) continue;
     try {
