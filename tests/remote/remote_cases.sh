@@ -472,3 +472,18 @@ check_session_background_leftovers_timing() {
   par --ssh "$SSH_WRAP" -S 1/sl1 -j1 '(sleep 0.2; echo late {}) & echo {}' ::: 1 2 3 >out
   expect_eq "jobs after leftovers" "$(tr '\n' ' ' <out)" "1 late 1 2 late 2 3 late 3 "
 }
+
+check_slow_login_holds_nobody_back() {
+  hosts 2
+  # sl2's network is down: its login hangs until ssh's ConnectTimeout (10 s here). The jobs run on sl1 at
+  # once meanwhile; the run ends when that login has failed (reported once).
+  ip -n "$(host_ns 2)" link set lo down
+  par --ssh "$SSH_WRAP" -S sl1,sl2 'echo {}' ::: 1 2 3 >out 2>err &
+  local pid=$! i=0
+  while [ "$(wc -l <out)" -lt 3 ] && [ $i -lt 60 ]; do sleep 0.1; i=$((i + 1)); done
+  expect_eq "outputs while sl2 still logs in" "$(sort out | tr '\n' ' ')" "1 2 3 "
+  kill -0 "$pid" 2>/dev/null || fail "the run had already ended: the test proves nothing"
+  wait "$pid"
+  expect_eq "exit status" "$?" 0
+  expect_eq "reports" "$(grep -c 'sl2' err)" 1
+}
