@@ -85,8 +85,11 @@ std::vector<std::pair<std::string, std::string>> runner::remote_exports(const jo
     exports.emplace_back("PARALLEL_ARGHOSTGROUPS",
                          plus(j.args.hostgroups.empty() ? remote_->all_groups() : j.args.hostgroups));
   }
-  for (const auto& name : cfg_.env_names) {
-    if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
+  for (const auto& names : cfg_.env_names) {
+    for (const auto& name : split_string(names, ',')) {  // --env A,B names two, as in GNU
+      if (name.empty()) continue;
+      if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
+    }
   }
   return exports;
 }

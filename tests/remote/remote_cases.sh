@@ -487,3 +487,8 @@ check_slow_login_holds_nobody_back() {
   expect_eq "exit status" "$?" 0
   expect_eq "reports" "$(grep -c 'sl2' err)" 1
 }
+
+diff_env_comma_list() {
+  hosts 1
+  FOO=foo BAR='b a r' par --ssh "$SSH_WRAP" -S sl1 --env FOO,BAR 'echo "[$FOO] [$BAR]" {}' ::: 1
+}
