@@ -80,10 +80,15 @@ std::size_t slots_for(const config& cfg, std::size_t cpus) {
 }
 
 std::string read_text_file(const std::string& path) {
+  // A file that reads only once (`--slf <(...)`, a fifo) is kept: the logins are read more than once.
+  static std::map<std::string, std::string> once;
+  if (auto it = once.find(path); it != once.end()) return it->second;
   std::ifstream f(path, std::ios::binary);
   if (!f) throw usage_error("cannot read --sshloginfile '" + path + "'");
   std::ostringstream ss;
   ss << f.rdbuf();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) once[path] = ss.str();
   return ss.str();
 }
 

@@ -492,3 +492,10 @@ diff_env_comma_list() {
   hosts 1
   FOO=foo BAR='b a r' par --ssh "$SSH_WRAP" -S sl1 --env FOO,BAR 'echo "[$FOO] [$BAR]" {}' ::: 1
 }
+
+diff_sshloginfile_from_a_pipe() {
+  hosts 2
+  # A file that reads only once (process substitution) still gives its hosts.
+  par --ssh "$SSH_WRAP" --slf <(printf 'sl1\nsl2\n') --sshdelay 0.1 -k 'echo {}' ::: a b c
+  echo "rc=$?"
+}
