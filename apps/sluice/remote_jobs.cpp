@@ -222,15 +222,27 @@ aio::task<void> runner::return_files(job& j) {
   }
 }
 
+// --onall: the argument on every host. With -k the output goes host by host, each host's in argument order,
+// as GNU's (it runs a parallel per host): the argument k (of total_, read ahead) on host h prints as
+// h * total_ + k, and a host that is gone leaves an empty place. (Past 1024 jobs, where the feeder would stop
+// at its bound of held outputs before the first host's last one, the order is the arguments'.)
 aio::task<void> runner::start_on_all(job_args a) {
+  const bool by_host = cfg_.keep_order && total_known_ && cfg_.onall && total_ * remote_->size() < 1024;
+  const std::size_t k = by_host ? next_order_++ : 0;
   for (std::size_t h = 0; h < remote_->size(); ++h) {
     for (;;) {
       if (stop_starting_) co_return;
       const remote_host& r = remote_->host(h);
-      if (!r.alive || r.retired) break;
+      if (!r.alive || r.retired) {
+        if (by_host) {
+          held_.emplace(h * total_ + k, output_chunk{});
+          flush_ordered();
+        }
+        break;
+      }
       if (r.used < r.slots) {
         pin_ = h;
-        start(a, 1, next_order_++);
+        start(a, 1, by_host ? h * total_ + k : next_order_++);
         pin_.reset();
         break;
       }

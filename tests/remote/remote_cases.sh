@@ -493,6 +493,13 @@ diff_env_comma_list() {
   FOO=foo BAR='b a r' par --ssh "$SSH_WRAP" -S sl1 --env FOO,BAR 'echo "[$FOO] [$BAR]" {}' ::: 1
 }
 
+diff_onall_keep_order_by_host() {
+  hosts 2
+  # GNU runs a parallel per host: with -k the output is host by host.
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --onall -k --tag 'echo {}' ::: a b c
+  echo "rc=$?"
+}
+
 diff_sshloginfile_from_a_pipe() {
   hosts 2
   # A file that reads only once (process substitution) still gives its hosts.
