@@ -51,7 +51,6 @@ constexpr const char* k_host_query =
     "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1; "
     "command -v rsync >/dev/null 2>&1 && echo rsync; true";
 
-constexpr std::size_t k_sessions_per_master = 8;  // below sshd's default MaxSessions (10)
 
 double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

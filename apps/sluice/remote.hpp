@@ -34,6 +34,9 @@ namespace sluice::app {
 
 class spool;
 
+// Slots (sessions) per multiplexing master: below sshd's default MaxSessions (10).
+inline constexpr std::size_t k_sessions_per_master = 8;
+
 // Checks the remote options once the command line is read (malformed sshlogins, unreadable
 // --sshloginfile, --nonall's lack of input): throws usage_error, so nothing has started yet.
 void check_remote_options(config& cfg);

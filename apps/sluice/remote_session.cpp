@@ -227,11 +227,13 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
   }
 }
 
-// Right after the host's login: every slot's session starts at once (channels of the masters just made, so
-// no login's turn), and a slot's first job finds its session up or on its way. What a start prints is
-// nobody's; a start that fails leaves a dead session, which the slot's first job replaces as usual.
+// Right after the host's login: the sessions of its first master's slots start at once (channels of the
+// master just made, so no login's turn), and a slot's first job finds its session up or on its way. The
+// further slots' sessions start at their first job (a run with few jobs and a large -j would otherwise
+// start sessions that no job uses). What a start prints is nobody's; a start that fails leaves a dead
+// session, which the slot's first job replaces as usual.
 void remote_hosts::prestart_sessions(std::size_t h) {
-  for (std::size_t slot = 0; slot < hosts_[h].slots; ++slot) {
+  for (std::size_t slot = 0; slot < std::min(hosts_[h].slots, k_sessions_per_master); ++slot) {
     const auto key = std::make_pair(h, slot);
     if (sessions_.count(key) != 0) continue;
     auto fresh = std::make_unique<slot_session>();

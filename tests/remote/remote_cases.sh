@@ -478,6 +478,7 @@ check_slow_login_holds_nobody_back() {
   # sl2's network is down: its login hangs until ssh's ConnectTimeout (10 s here). The jobs run on sl1 at
   # once meanwhile; the run ends when that login has failed (reported once).
   ip -n "$(host_ns 2)" link set lo down
+  : >out
   par --ssh "$SSH_WRAP" -S sl1,sl2 'echo {}' ::: 1 2 3 >out 2>err &
   local pid=$! i=0
   while [ "$(wc -l <out)" -lt 3 ] && [ $i -lt 60 ]; do sleep 0.1; i=$((i + 1)); done
