@@ -1,18 +1,51 @@
 // apps/sluice/remote_jobs.cpp -- the job loop's side of -S (see remote.hpp): a job's host, its remote
 // command, transfers before and after it, --onall / --nonall, and the requeue of jobs whose host died.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "job_loop.hpp"
 #include "text.hpp"
 
+extern char** environ;
+
 namespace sluice::app {
 
 namespace {
+
+// --env _: every variable of this environment whose name a shell takes, except those named in
+// $PARALLEL_HOME/ignored_vars (else ~/.parallel/ignored_vars; what --record-env saw in a clean environment).
+const std::vector<std::string>& env_underscore_names() {
+  static const std::vector<std::string> names = [] {
+    std::string dir;
+    if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') {
+      dir = ph;
+    } else {
+      const char* h = std::getenv("HOME");
+      dir = std::string(h != nullptr ? h : ".") + "/.parallel";
+    }
+    std::vector<std::string> ignored;
+    std::ifstream f(dir + "/ignored_vars");
+    for (std::string line; std::getline(f, line);) ignored.push_back(line);
+    std::vector<std::string> out;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view kv(*e);
+      std::string name(kv.substr(0, kv.find('=')));
+      bool ok = !name.empty() && name != "_" && !(name[0] >= '0' && name[0] <= '9');
+      for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (ok && name.rfind("PARALLEL_", 0) != 0 && std::find(ignored.begin(), ignored.end(), name) == ignored.end())
+        out.push_back(name);
+    }
+    return out;
+  }();
+  return names;
+}
 
 std::string join_quoted(const std::vector<std::string>& words) {
   std::string s;
@@ -88,6 +121,11 @@ std::vector<std::pair<std::string, std::string>> runner::remote_exports(const jo
   for (const auto& names : cfg_.env_names) {
     for (const auto& name : split_string(names, ',')) {  // --env A,B names two, as in GNU
       if (name.empty()) continue;
+      if (name == "_") {
+        for (const auto& n : env_underscore_names())
+          if (const char* v = std::getenv(n.c_str())) exports.emplace_back(n, v);
+        continue;
+      }
       if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
     }
   }

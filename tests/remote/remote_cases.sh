@@ -507,3 +507,11 @@ diff_sshloginfile_from_a_pipe() {
   par --ssh "$SSH_WRAP" --slf <(printf 'sl1\nsl2\n') --sshdelay 0.1 -k 'echo {}' ::: a b c
   echo "rc=$?"
 }
+
+diff_env_underscore() {
+  hosts 1
+  # --env _: every variable but those --record-env saw in a clean environment.
+  env -i HOME="$HOME" PATH="$PATH" "$P" --record-env
+  MYV='x y' MYW='$w' par --ssh "$SSH_WRAP" -S sl1 --env _ 'echo "[$MYV] [$MYW]" {}' ::: 1
+  echo "rc=$?"
+}
