@@ -158,11 +158,12 @@ class remote_hosts {
                                     const std::string& workdir);
 
   // The session path (remote_session.cpp). session_begin sends `command` (from remote_command) to the slot's
-  // session, first starting one (lazily; paced like a login unless the slot's master is up; a failed start
-  // is tried once more) when the slot has none or its ssh died; the job's stdout and stderr then go to
+  // session, first waiting for the one started with the host (prestart_sessions), or starting one (paced
+  // like a login unless the slot's master is up; a failed start is tried once more) when the slot has none,
+  // its start failed, or its ssh died (or lingered after a job); the job's stdout and stderr then go to
   // `out` and `err` as they come, its stdout bytes counted in `received`.
-  // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it), or 255
-  // when the session died first (the host is then checked as after a per-job ssh's 255); it may be
+  // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it; after a
+  // lingering job, once the session has ended), or 255 when the session died first (the host is then checked as after a per-job ssh's 255); it may be
   // cancelled and awaited again. session_signal sends a signal to the job's process group on the host
   // through the session itself (after the job ended: to what is left of its group).
   aio::task<void> session_begin(std::size_t h, std::size_t slot, std::string command, spool& out, spool& err,
