@@ -138,6 +138,7 @@ class runner {
   bool remote_job(const job& j) const;
   std::vector<std::string> remote_argv(job& j);
   std::vector<std::pair<std::string, std::string>> remote_exports(const job& j);
+  bool sessions_wanted() const;              // remote jobs of this run go through slot sessions
   bool use_session(const job& j) const;       // the slot's session rather than an ssh of its own
   aio::task<void> execute_in_session(job& j);  // execute() for such a job
   aio::task<bool> requeue_if_lost(job& j);   // its host died: logged, freed, a slot waited for; true

@@ -51,7 +51,6 @@ constexpr const char* k_host_query =
     "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1; "
     "command -v rsync >/dev/null 2>&1 && echo rsync; true";
 
-constexpr std::size_t k_sessions_per_master = 8;  // below sshd's default MaxSessions (10)
 
 double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -80,10 +79,15 @@ std::size_t slots_for(const config& cfg, std::size_t cpus) {
 }
 
 std::string read_text_file(const std::string& path) {
+  // A file that reads only once (`--slf <(...)`, a fifo) is kept: the logins are read more than once.
+  static std::map<std::string, std::string> once;
+  if (auto it = once.find(path); it != once.end()) return it->second;
   std::ifstream f(path, std::ios::binary);
   if (!f) throw usage_error("cannot read --sshloginfile '" + path + "'");
   std::ostringstream ss;
   ss << f.rdbuf();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) once[path] = ss.str();
   return ss.str();
 }
 
@@ -465,6 +469,7 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     }
     logins_.release();
   }
+  if (sessions_wanted_ && h.masters > 0) prestart_sessions(hi);
 }
 
 aio::task<aio::process> spawn_quiet(std::vector<std::string> argv) {
@@ -548,16 +553,30 @@ aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
   }
 }
 
-aio::task<std::size_t> remote_hosts::connect() {
-  std::vector<aio::task<void>> opens;
-  for (std::size_t i = 0; i < hosts_.size(); ++i) opens.push_back(open(i));
-  auto all = aio::gather(std::move(opens));
-  co_await all;
+aio::task<void> remote_hosts::open_and_tell(std::size_t h) {
+  auto opened = open(h);
+  co_await opened;
+  ++opened_;
+  opened_event_.set();
+  if (changed_) changed_();
+}
+
+aio::task<std::size_t> remote_hosts::connect(bool all, bool sessions, std::function<void()> changed) {
+  changed_ = std::move(changed);
+  sessions_wanted_ = sessions;
+  const std::size_t n = hosts_.size();
+  for (std::size_t i = 0; i < n; ++i) opening_.push_back(aio::create_task(open_and_tell(i)));
+  // Jobs start on the first host that is up; a slower login holds nobody back.
+  while (opened_ < n && (all || alive_slots() == 0)) {
+    opened_event_.clear();
+    auto w = opened_event_.wait();
+    co_await w;
+  }
   co_return alive_slots();
 }
 
-void remote_hosts::watch_files(std::function<void()> changed) {
-  if (!watched_.empty()) watcher_ = aio::create_task(watch(std::move(changed)));
+void remote_hosts::watch_files() {
+  if (!watched_.empty()) watcher_ = aio::create_task(watch());
 }
 
 // The logins the files name now: new ones are returned in `added`; hosts no longer named are retired and
@@ -584,7 +603,7 @@ void remote_hosts::reread(std::vector<sshlogin>& added) {
   }
 }
 
-aio::task<void> remote_hosts::watch(std::function<void()> changed) {
+aio::task<void> remote_hosts::watch() {
   for (;;) {
     auto pause = aio::sleep(1.0);
     co_await pause;
@@ -597,14 +616,14 @@ aio::task<void> remote_hosts::watch(std::function<void()> changed) {
     if (!differs) continue;
     std::vector<sshlogin> added;
     reread(added);
-    changed();
+    if (changed_) changed_();
     for (auto& l : added) {
       remote_host h;
       h.login = std::move(l);
       hosts_.push_back(std::move(h));
       auto opened = open(hosts_.size() - 1);
       co_await opened;
-      changed();
+      if (changed_) changed_();
     }
   }
 }
@@ -617,6 +636,14 @@ aio::task<void> remote_hosts::close() {
     } catch (const sluice::cancelled_error&) {
     }
   }
+  // Logins still under way (a slow or unreachable host) end by themselves (ConnectTimeout, 30 s at most).
+  for (auto& o : opening_) {
+    try {
+      co_await o;
+    } catch (const std::exception&) {
+    }
+  }
+  opening_.clear();
   auto ended = close_sessions();
   co_await ended;
   // --cleanup: the basefiles go too.

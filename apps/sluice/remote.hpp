@@ -34,6 +34,9 @@ namespace sluice::app {
 
 class spool;
 
+// Slots (sessions) per multiplexing master: below sshd's default MaxSessions (10).
+inline constexpr std::size_t k_sessions_per_master = 8;
+
 // Checks the remote options once the command line is read (malformed sshlogins, unreadable
 // --sshloginfile, --nonall's lack of input): throws usage_error, so nothing has started yet.
 void check_remote_options(config& cfg);
@@ -89,10 +92,14 @@ struct slot_session {
   std::size_t* received = nullptr;  // counts the job's stdout bytes (joblog Receive)
   int status = 255;
   bool dead = false;  // its ssh ended: the job's answer will never come
+  // The job's shell ended with processes of its group still running: the loop answered with its status and
+  // left, and the output until the session's end (those processes closing it) is still the job's.
+  bool lingering = false;
   bool starting = false;  // a job is on its way (the session starting): signals wait in `pending`
   std::vector<int> pending;
   aio::event answered;
   aio::handle<void> out_reader, err_reader;
+  aio::handle<void> starter;  // a start begun before the slot's first job (prestart_sessions)
   std::exception_ptr failure;  // the output could not be kept (a spool's temp file)
 };
 
@@ -103,15 +110,19 @@ class remote_hosts {
   remote_hosts& operator=(const remote_hosts&) = delete;
   ~remote_hosts();  // removes the control directory (masters end by themselves, ControlPersist)
 
-  // Logs in to every host (paced), asks the CPU count where -j needs it, starts the masters. An
-  // unreachable host is reported once with ssh's message and left out. Returns the total of slots.
-  aio::task<std::size_t> connect();
-  // Ends the file watch and the multiplexing masters (ssh -O exit).
+  // Logs in to every host at once (paced), asks the CPU count where -j needs it, starts the masters and,
+  // with `sessions`, every slot's session as soon as its master is up. An unreachable host is reported once
+  // with ssh's message and left out. Returns as soon as one host has slots (with `all`: when every host is
+  // done), the total of slots then; the other hosts join as they come, each calling `changed` (0: none
+  // could be reached). `changed` is also called for the --sshloginfile changes (watch_files).
+  aio::task<std::size_t> connect(bool all, bool sessions, std::function<void()> changed);
+  // Ends the file watch, waits for logins still under way, ends the sessions and the multiplexing masters
+  // (ssh -O exit).
   aio::task<void> close();
   // Re-reads the --sshloginfile files (and -S ..) once a second while running, as GNU does: a host added
   // there is logged in to and used, a host removed gets no new jobs (its running ones finish). Calls
-  // `changed` after each change of the slots. Does nothing without such files.
-  void watch_files(std::function<void()> changed);
+  // `changed` (connect's) after each change of the slots. Does nothing without such files.
+  void watch_files();
 
   std::size_t size() const noexcept { return hosts_.size(); }
   const remote_host& host(std::size_t h) const { return hosts_[h]; }
@@ -147,11 +158,12 @@ class remote_hosts {
                                     const std::string& workdir);
 
   // The session path (remote_session.cpp). session_begin sends `command` (from remote_command) to the slot's
-  // session, first starting one (lazily; paced like a login unless the slot's master is up; a failed start
-  // is tried once more) when the slot has none or its ssh died; the job's stdout and stderr then go to
+  // session, first waiting for the one started with the host (prestart_sessions), or starting one (paced
+  // like a login unless the slot's master is up; a failed start is tried once more) when the slot has none,
+  // its start failed, or its ssh died (or lingered after a job); the job's stdout and stderr then go to
   // `out` and `err` as they come, its stdout bytes counted in `received`.
-  // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it), or 255
-  // when the session died first (the host is then checked as after a per-job ssh's 255); it may be
+  // session_wait gives the exit status (128+N for a signal, as the per-job path's ssh reports it; after a
+  // lingering job, once the session has ended), or 255 when the session died first (the host is then checked as after a per-job ssh's 255); it may be
   // cancelled and awaited again. session_signal sends a signal to the job's process group on the host
   // through the session itself (after the job ended: to what is left of its group).
   aio::task<void> session_begin(std::size_t h, std::size_t slot, std::string command, spool& out, spool& err,
@@ -168,13 +180,15 @@ class remote_hosts {
 
  private:
   aio::task<void> open(std::size_t h);
+  aio::task<void> open_and_tell(std::size_t h);  // open, then count it and call changed_
+  void prestart_sessions(std::size_t h);  // every slot's session, started now (they wait in sessions_)
   aio::task<void> session_start(std::size_t h, std::size_t slot, slot_session& s);
   aio::task<void> session_read(slot_session& s, bool is_out);
   aio::task<void> drop_session(std::size_t h, std::size_t slot);
   aio::task<void> close_sessions();
   aio::task<void> login_turn();
   aio::task<void> send_basefiles(std::size_t h);
-  aio::task<void> watch(std::function<void()> changed);
+  aio::task<void> watch();
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
   std::string master_path(std::size_t h, std::size_t slot) const;  // the ControlPath of slot's master
@@ -184,6 +198,11 @@ class remote_hosts {
   std::deque<remote_host> hosts_;  // a deque: hosts added while running leave references to others valid
   std::vector<std::pair<std::string, long long>> watched_;  // --sshloginfile paths and their last mtimes
   aio::handle<void> watcher_;
+  std::function<void()> changed_;
+  bool sessions_wanted_ = false;  // the jobs run through slot sessions: start them with the host
+  std::vector<aio::handle<void>> opening_;  // connect's logins, one per host
+  std::size_t opened_ = 0;
+  aio::event opened_event_;
   std::string control_dir_;
   aio::semaphore logins_{8};
   double next_login_ = 0;  // steady seconds before which no login starts (--sshdelay)

@@ -1,18 +1,51 @@
 // apps/sluice/remote_jobs.cpp -- the job loop's side of -S (see remote.hpp): a job's host, its remote
 // command, transfers before and after it, --onall / --nonall, and the requeue of jobs whose host died.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "job_loop.hpp"
 #include "text.hpp"
 
+extern char** environ;
+
 namespace sluice::app {
 
 namespace {
+
+// --env _: every variable of this environment whose name a shell takes, except those named in
+// $PARALLEL_HOME/ignored_vars (else ~/.parallel/ignored_vars; what --record-env saw in a clean environment).
+const std::vector<std::string>& env_underscore_names() {
+  static const std::vector<std::string> names = [] {
+    std::string dir;
+    if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') {
+      dir = ph;
+    } else {
+      const char* h = std::getenv("HOME");
+      dir = std::string(h != nullptr ? h : ".") + "/.parallel";
+    }
+    std::vector<std::string> ignored;
+    std::ifstream f(dir + "/ignored_vars");
+    for (std::string line; std::getline(f, line);) ignored.push_back(line);
+    std::vector<std::string> out;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view kv(*e);
+      std::string name(kv.substr(0, kv.find('=')));
+      bool ok = !name.empty() && name != "_" && !(name[0] >= '0' && name[0] <= '9');
+      for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+      if (ok && name.rfind("PARALLEL_", 0) != 0 && std::find(ignored.begin(), ignored.end(), name) == ignored.end())
+        out.push_back(name);
+    }
+    return out;
+  }();
+  return names;
+}
 
 std::string join_quoted(const std::vector<std::string>& words) {
   std::string s;
@@ -31,8 +64,13 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 
 }  // namespace
 
+// Jobs start as soon as one host is up (the others join as their logins end), except with --onall /
+// --nonall, whose jobs belong to every host.
 aio::task<bool> runner::connect_hosts() {
-  auto connect = remote_->connect();
+  auto connect = remote_->connect(cfg_.onall || cfg_.nonall, sessions_wanted(), [this] {
+    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
+    changed_.set();
+  });
   std::size_t slots = co_await connect;
   if (slots == 0) {
     std::string m = "sluice: no host could be reached; no job was run\n";
@@ -41,10 +79,7 @@ aio::task<bool> runner::connect_hosts() {
     co_return false;
   }
   cfg_.jobs = slots;
-  remote_->watch_files([this] {
-    cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
-    changed_.set();
-  });
+  remote_->watch_files();
   co_return true;
 }
 
@@ -83,8 +118,16 @@ std::vector<std::pair<std::string, std::string>> runner::remote_exports(const jo
     exports.emplace_back("PARALLEL_ARGHOSTGROUPS",
                          plus(j.args.hostgroups.empty() ? remote_->all_groups() : j.args.hostgroups));
   }
-  for (const auto& name : cfg_.env_names) {
-    if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
+  for (const auto& names : cfg_.env_names) {
+    for (const auto& name : split_string(names, ',')) {  // --env A,B names two, as in GNU
+      if (name.empty()) continue;
+      if (name == "_") {
+        for (const auto& n : env_underscore_names())
+          if (const char* v = std::getenv(n.c_str())) exports.emplace_back(n, v);
+        continue;
+      }
+      if (const char* v = std::getenv(name.c_str())) exports.emplace_back(name, v);
+    }
   }
   return exports;
 }
@@ -100,15 +143,17 @@ std::vector<std::string> runner::remote_argv(job& j) {
 // output streams while it runs (-u, --line-buffer), when it reads stdin (--pipe, --pipe-part), when files
 // travel with it (--transferfile, --return, --cleanup, --workdir ...: those transfers would need a further
 // session on the slot's master, beyond sshd's MaxSessions), or when SLUICE_SSH_SESSIONS=0.
-bool runner::use_session(const job& j) const {
+bool runner::sessions_wanted() const {
   static const bool off = [] {
     const char* v = std::getenv("SLUICE_SSH_SESSIONS");
     return v != nullptr && std::string(v) == "0";
   }();
-  return !off && remote_job(j) && cfg_.output == output_mode::group && !cfg_.pipe && !cfg_.pipe_part &&
+  return !off && !cfg_.dry_run && cfg_.output == output_mode::group && !cfg_.pipe && !cfg_.pipe_part &&
          cfg_.transfer_files.empty() && cfg_.return_files.empty() && !cfg_.cleanup &&
          !(cfg_.workdir && *cfg_.workdir == "...");
 }
+
+bool runner::use_session(const job& j) const { return remote_job(j) && sessions_wanted(); }
 
 // execute() through the slot's session: no local process; kills go through the session (signal_group).
 aio::task<void> runner::execute_in_session(job& j) {
@@ -215,15 +260,27 @@ aio::task<void> runner::return_files(job& j) {
   }
 }
 
+// --onall: the argument on every host. With -k the output goes host by host, each host's in argument order,
+// as GNU's (it runs a parallel per host): the argument k (of total_, read ahead) on host h prints as
+// h * total_ + k, and a host that is gone leaves an empty place. (Past 1024 jobs, where the feeder would stop
+// at its bound of held outputs before the first host's last one, the order is the arguments'.)
 aio::task<void> runner::start_on_all(job_args a) {
+  const bool by_host = cfg_.keep_order && total_known_ && cfg_.onall && total_ * remote_->size() < 1024;
+  const std::size_t k = by_host ? next_order_++ : 0;
   for (std::size_t h = 0; h < remote_->size(); ++h) {
     for (;;) {
       if (stop_starting_) co_return;
       const remote_host& r = remote_->host(h);
-      if (!r.alive || r.retired) break;
+      if (!r.alive || r.retired) {
+        if (by_host) {
+          held_.emplace(h * total_ + k, output_chunk{});
+          flush_ordered();
+        }
+        break;
+      }
       if (r.used < r.slots) {
         pin_ = h;
-        start(a, 1, next_order_++);
+        start(a, 1, by_host ? h * total_ + k : next_order_++);
         pin_.reset();
         break;
       }
@@ -271,6 +328,15 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
   // Wait for a free slot on a live host (the feeder starts nothing new meanwhile: this job still counts).
   for (;;) {
     if (stop_starting_) co_return false;
+    if (!remote_->any_alive(j.args.hostgroups)) {  // the hosts that were still logging in all failed
+      if (!stop_starting_) {
+        std::string m = "sluice: no host is left to run jobs on\n";
+        write_all(2, m.data(), m.size());
+        final_status_ = 255;
+        stop_starting();
+      }
+      co_return false;
+    }
     if (remote_->has_free(j.args.hostgroups)) break;
     changed_.clear();
     auto w = changed_.wait();

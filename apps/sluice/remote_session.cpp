@@ -10,10 +10,13 @@
 // wrapper does. When the job ends the loop stops the watcher and answers: the token and a newline on stderr,
 // the token, a space, the exit status and a newline on stdout. The token is 32 random hex digits, so the
 // output before it is the job's, byte for byte (binary data, no trailing newline, any size). A signal line
-// that arrives after the job ended goes to what is left of its group. Processes the job left running in its
-// group are waited for (polled each second; signals still reach them) before the answer, as the per-job
-// path's sshd waits for them to close the output. The loop answers once (status 0) as soon as it starts,
-// which tells the runner the session is up.
+// that arrives after the job ended goes to what is left of its group. When the job's shell ends with
+// processes of its group still running (`sleep 3 &`), the loop answers `token status L` and leaves: sshd
+// then ends the session when those processes close the output they hold (at once when they hold none), so
+// the job is answered when its shell has exited and its output is closed, as with an ssh of its own (and
+// GNU parallel); what they print until then is the job's, and they are left running as GNU leaves them. The
+// slot's next job gets a fresh session. The loop answers once (status 0) as soon as it starts, which tells
+// the runner the session is up.
 #include <algorithm>
 #include <charconv>
 #include <csignal>
@@ -21,6 +24,8 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "job_loop.hpp"
 #include "output.hpp"
@@ -57,10 +62,10 @@ constexpr const char* k_session_loop =
     "  w=$!\n"
     "  wait \"$p\"\n"
     "  r=$?\n"
-    "  while kill -0 -\"$p\" 2>/dev/null; do sleep 1; done\n"
     "  kill \"$w\" 2>/dev/null\n"
     "  wait \"$w\" 2>/dev/null\n"
     "  printf '%s\\n' \"$t\" >&4\n"
+    "  if kill -0 -\"$p\" 2>/dev/null; then printf '%s %d L\\n' \"$t\" \"$r\"; exit 0; fi\n"
     "  printf '%s %d\\n' \"$t\" \"$r\"\n"
     "done\n";
 
@@ -104,7 +109,10 @@ void hand_on(slot_session& s, slot_session::stream& st, std::size_t n, bool is_o
 // Looks for the end marker in what was read: everything before it is the job's.
 void scan(slot_session& s, bool is_out) {
   slot_session::stream& st = is_out ? s.out : s.err;
-  if (st.done) return;
+  if (st.done) {
+    if (s.lingering) hand_on(s, st, st.buf.size(), is_out);  // the rest of the session is the job's
+    return;
+  }
   const std::string& tok = s.token;
   auto at = st.buf.find(tok);
   if (at == std::string::npos) {
@@ -119,14 +127,22 @@ void scan(slot_session& s, bool is_out) {
     if (nl == std::string::npos) return;  // the status is still coming
     int status = 255;
     const char* b = st.buf.data() + tok.size() + 1;
-    std::from_chars(b, st.buf.data() + nl, status);
-    s.status = status;
+    const char* e = st.buf.data() + nl;
+    auto [rest, ec] = std::from_chars(b, e, status);
+    s.status = ec == std::errc() ? status : 255;
+    s.lingering = std::string_view(rest, static_cast<std::size_t>(e - rest)) == " L";
     st.buf.erase(0, nl + 1);
   } else {
     if (st.buf.size() < tok.size() + 1) return;
     st.buf.erase(0, tok.size() + 1);
   }
   st.done = true;
+  // Lingering, the answer is the session's end (session_read), when what the job left has closed the output.
+  if (s.lingering) {
+    hand_on(s, s.out, s.out.buf.size(), true);
+    if (s.err.done) hand_on(s, s.err, s.err.buf.size(), false);
+    return;
+  }
   if (s.out.done && s.err.done) s.answered.set();
 }
 
@@ -211,10 +227,40 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
   }
 }
 
+// Right after the host's login: the sessions of its first master's slots start at once (channels of the
+// master just made, so no login's turn), and a slot's first job finds its session up or on its way. The
+// further slots' sessions start at their first job (a run with few jobs and a large -j would otherwise
+// start sessions that no job uses). What a start prints is nobody's; a start that fails leaves a dead
+// session, which the slot's first job replaces as usual.
+void remote_hosts::prestart_sessions(std::size_t h) {
+  for (std::size_t slot = 0; slot < std::min(hosts_[h].slots, k_sessions_per_master); ++slot) {
+    const auto key = std::make_pair(h, slot);
+    if (sessions_.count(key) != 0) continue;
+    auto fresh = std::make_unique<slot_session>();
+    slot_session* s = fresh.get();
+    sessions_[key] = std::move(fresh);
+    s->token = new_token();
+    s->answered.clear();
+    s->starter = aio::create_task(session_start(h, slot, *s));
+  }
+}
+
 aio::task<void> remote_hosts::session_begin(std::size_t h, std::size_t slot, std::string command, spool& out,
                                             spool& err, std::size_t& received) {
   const auto key = std::make_pair(h, slot);
   auto it = sessions_.find(key);
+  if (it != sessions_.end() && it->second->starter.valid()) {
+    // Started with the host: wait for it to be up (or to have failed).
+    it->second->starting = true;
+    aio::handle<void> started = std::move(it->second->starter);
+    it->second->starter = aio::handle<void>();
+    try {
+      co_await started;
+    } catch (const std::exception&) {
+      it->second->dead = true;
+    }
+    it = sessions_.find(key);
+  }
   if (it != sessions_.end()) it->second->starting = true;
   if (it != sessions_.end() && it->second->dead) {
     auto dropped = drop_session(h, slot);
@@ -278,7 +324,7 @@ aio::task<int> remote_hosts::session_wait(std::size_t h, std::size_t slot) {
   slot_session& s = *it->second;
   auto answered = s.answered.wait();
   co_await answered;
-  int rc = s.dead ? 255 : s.status;
+  int rc = s.dead && !s.lingering ? 255 : s.status;
   s.out.to = s.err.to = nullptr;
   s.received = nullptr;
   s.pending.clear();
@@ -295,6 +341,11 @@ void remote_hosts::session_signal(std::size_t h, std::size_t slot, int sig) {
   if (it == sessions_.end()) return;
   slot_session& s = *it->second;
   if (s.dead) return;
+  if (s.lingering) {
+    // The loop has left: as for a job with an ssh of its own, the connection is cut.
+    if (s.proc && !s.proc->returncode()) s.proc->kill();
+    return;
+  }
   if (s.starting || !s.proc) {
     s.pending.push_back(sig);  // sent after the job's lines
     return;
@@ -327,6 +378,16 @@ aio::task<void> remote_hosts::drop_session(std::size_t h, std::size_t slot) {
 
 // End of the run: each loop reads end of file and leaves (a job still running is killed by its watcher).
 aio::task<void> remote_hosts::close_sessions() {
+  // Starts no job has waited for (fewer jobs than slots) end first (30 s at most, as any start).
+  for (auto& [key, s] : sessions_) {
+    if (!s->starter.valid()) continue;
+    aio::handle<void> started = std::move(s->starter);
+    s->starter = aio::handle<void>();
+    try {
+      co_await started;
+    } catch (const std::exception&) {
+    }
+  }
   for (auto& [key, s] : sessions_) {
     if (!s->proc) continue;
     try {

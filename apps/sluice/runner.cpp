@@ -564,7 +564,8 @@ void runner::set_up_jobs() {
 // The number of jobs, read ahead when something needs it (--bar, --eta, {##}, --halt N%, --tee, --shard), and
 // the feeder or the --tee/--shard reading thread started.
 void runner::count_jobs() {
-  const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never);
+  const bool need_total = cfg_.bar || cfg_.eta || tpl_->uses_total() || (cfg_.halt.percent && cfg_.halt.when != halt_when::never) ||
+                          (cfg_.onall && cfg_.keep_order);  // -k --onall prints host by host (start_on_all)
   if (cfg_.total_jobs) {
     total_ = *cfg_.total_jobs;
     total_known_ = true;

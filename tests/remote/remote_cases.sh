@@ -442,3 +442,76 @@ check_session_halt_kills_remote_jobs() {
   expect_eq "exit status" "$?" 3
   expect_eq "remote jobs left after --halt now" "$(jobs_left_after "$mark" 30)" 0
 }
+
+# A job that leaves processes behind: answered when its shell has exited and its output is closed (what the
+# leftovers print until then is the job's), as GNU's ssh per job is; leftovers holding no output run on.
+diff_background_leftovers() {
+  hosts 1
+  par --ssh "$SSH_WRAP" -S 1/sl1 -k --joblog jl 'echo {}; (sleep 0.5; echo late {}; echo late err {} >&2; exit 4) & exit {}' ::: 1 0 2 2>&1
+  echo "rc=$?"
+  joblog_cols jl
+}
+
+check_session_background_leftovers_timing() {
+  hosts 1
+  local mark=sluicebg$$x$RANDOM t0 t1
+  # Output held by the leftover: the job ends when it does (2 s), not a poll later.
+  t0=$(date +%s%N)
+  par --ssh "$SSH_WRAP" -S 1/sl1 'sleep 2 & echo {}' ::: a >out
+  t1=$(date +%s%N)
+  expect_eq "output" "$(cat out)" a
+  [ $(((t1 - t0) / 1000000)) -ge 2000 ] || fail "answered before the leftover closed the output: $(((t1 - t0) / 1000000)) ms"
+  # No output held: answered at once, and the leftover still runs afterwards (GNU leaves it too).
+  t0=$(date +%s%N)
+  par --ssh "$SSH_WRAP" -S 1/sl1 "sh -c 'sleep 6; echo $mark' >/dev/null 2>&1 & echo {}" ::: b >out
+  t1=$(date +%s%N)
+  expect_eq "output" "$(cat out)" b
+  [ $(((t1 - t0) / 1000000)) -lt 4500 ] || fail "waited for a leftover that holds no output: $(((t1 - t0) / 1000000)) ms"
+  [ "$(count_marker "echo $mark")" -eq 1 ] || fail "the leftover was not left running"
+  # The slot's next job after a leftover runs in a fresh session.
+  par --ssh "$SSH_WRAP" -S 1/sl1 -j1 '(sleep 0.2; echo late {}) & echo {}' ::: 1 2 3 >out
+  expect_eq "jobs after leftovers" "$(tr '\n' ' ' <out)" "1 late 1 2 late 2 3 late 3 "
+}
+
+check_slow_login_holds_nobody_back() {
+  hosts 2
+  # sl2's network is down: its login hangs until ssh's ConnectTimeout (10 s here). The jobs run on sl1 at
+  # once meanwhile; the run ends when that login has failed (reported once).
+  ip -n "$(host_ns 2)" link set lo down
+  : >out
+  par --ssh "$SSH_WRAP" -S sl1,sl2 'echo {}' ::: 1 2 3 >out 2>err &
+  local pid=$! i=0
+  while [ "$(wc -l <out)" -lt 3 ] && [ $i -lt 60 ]; do sleep 0.1; i=$((i + 1)); done
+  expect_eq "outputs while sl2 still logs in" "$(sort out | tr '\n' ' ')" "1 2 3 "
+  kill -0 "$pid" 2>/dev/null || fail "the run had already ended: the test proves nothing"
+  wait "$pid"
+  expect_eq "exit status" "$?" 0
+  expect_eq "reports" "$(grep -c 'sl2' err)" 1
+}
+
+diff_env_comma_list() {
+  hosts 1
+  FOO=foo BAR='b a r' par --ssh "$SSH_WRAP" -S sl1 --env FOO,BAR 'echo "[$FOO] [$BAR]" {}' ::: 1
+}
+
+diff_onall_keep_order_by_host() {
+  hosts 2
+  # GNU runs a parallel per host: with -k the output is host by host.
+  par --ssh "$SSH_WRAP" -S sl1,sl2 --onall -k --tag 'echo {}' ::: a b c
+  echo "rc=$?"
+}
+
+diff_sshloginfile_from_a_pipe() {
+  hosts 2
+  # A file that reads only once (process substitution) still gives its hosts.
+  par --ssh "$SSH_WRAP" --slf <(printf 'sl1\nsl2\n') --sshdelay 0.1 -k 'echo {}' ::: a b c
+  echo "rc=$?"
+}
+
+diff_env_underscore() {
+  hosts 1
+  # --env _: every variable but those --record-env saw in a clean environment.
+  env -i HOME="$HOME" PATH="$PATH" "$P" --record-env
+  MYV='x y' MYW='$w' par --ssh "$SSH_WRAP" -S sl1 --env _ 'echo "[$MYV] [$MYW]" {}' ::: 1
+  echo "rc=$?"
+}
