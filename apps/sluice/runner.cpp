@@ -241,7 +241,11 @@ bool runner::finish(job& j) {
   if (results_->active()) {
     job_numbers nums{j.args.seq, j.slot, total_};
     std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, j.args, nums) : "";
-    results_->write(rec, j.args.records, j.out.read_all(), j.err.read_all(), name);
+    // --compress: the files of a results directory hold the output compressed, as GNU's do; the CSV, TSV and
+    // JSON records hold it as text.
+    const bool as_files = cfg_.results == results_kind::tree || cfg_.results == results_kind::templated;
+    auto text = [&](const spool& s) { return as_files && s.compressed() ? s.read_raw() : s.read_all(); };
+    results_->write(rec, j.args.records, text(j.out), text(j.err), name);
     print = false;
     if (cfg_.files && cfg_.output != output_mode::ungroup) {
       // --files --results: the name of the results file of its stdout

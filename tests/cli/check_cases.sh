@@ -437,6 +437,9 @@ check_bad_unknown_option() { expect_bad_input 'no-such-option' --no-such-option 
 check_bad_missing_quad_colon_file() { expect_bad_input 'no_such_file' touch started :::: no_such_file; }
 check_bad_missing_a_file() { expect_bad_input no_such_file -a no_such_file touch started; }
 check_bad_missing_second_file() { printf 'x\n' >ok.txt; expect_bad_input no_such_file touch started :::: ok.txt no_such_file; }
+# A --plus pattern Perl cannot compile: one line with Perl's message, 255, before any job (GNU runs the jobs and
+# prints Perl's message for each)
+check_bad_plus_pattern() { expect_bad_input 'invalid regular expression.*Unmatched' --plus touch started '{/(/x}' ::: a; }
 check_bad_j_word() { expect_bad_input 'abc|-j|jobs' -j abc touch started ::: a; }
 check_bad_j_percent() { expect_bad_input 'x%|-j|jobs' -j 'x%' touch started ::: a; }
 check_bad_halt_word() { expect_bad_input 'bogus|halt' --halt bogus touch started ::: a; }

@@ -160,6 +160,36 @@ diff_workdir_runs_local_jobs_there() {
   par -k --wd /proc/no/such echo ::: a; echo "rc=$?"
   par -k pwd ::: ignored | sed "s:^$PWD:here:"
 }
+# --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
+# {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
+diff_plus_patterns_as_perl() {
+  par --plus -k echo {#z.*z.} {##z.*z.} ::: z.z.z.foo
+  par --plus -k echo {%.z.*z} {%%.z.*z} ::: foo.z.z.z
+  par --plus -k echo {##*/} {#*/} {%.*} {%%.*} ::: /x/y.c.d a.b
+  par --plus -k echo '{/a(.)/<$1>}' '{/(?i)A/z}' '{//\d/D}' '{/#a/b}' '{/%c/E}' ::: aab1.c
+  par --plus -k echo '{^^[aeiou]}' '{,,[A-Z]}' '{^a}' '{,A}' '{#[a-z]+}' '{%%[.a-z]+}' ::: aAb1.tar Abc
+  par --plus -k echo '{2/a/b}' '{1#a}' '{-1%.c}' '{2^a}' ::: aab1.tar.gz ::: aAa.c
+}
+# --compress --results: the files of a results directory (and of a --results template) hold the compressed
+# output, an empty one stays empty; the CSV records hold the output as text
+diff_compress_results_files_compressed() {
+  par -k --compress-program 'gzip -1' --results out 'echo o{}; echo e{} >&2' ::: a b
+  par -k --compress-program 'gzip -1' --results out 'echo o{}' ::: c
+  for f in out/1/*/stdout out/1/*/stderr; do echo "$f $(head -c2 "$f" | od -An -tx1) $(gzip -dc <"$f")"; done
+  wc -c <out/1/c/stderr
+  par -k --compress-program 'gzip -1' --results 'tpl/{}.out' echo ::: d
+  echo "$(head -c2 tpl/d.out | od -An -tx1) $(gzip -dc <tpl/d.out)"
+  par -k --compress-program 'gzip -1' --results r.csv echo ::: f >/dev/null
+  cut -d, -f1,2,5- r.csv
+}
+# --pipe --regexp -N: what stands before the first --recstart is a block of its own, not one of the first
+# block's N records; ^ and $ in the expressions match at line starts and ends (Perl's /m)
+diff_pipe_regexp_leading_garbage_own_block() {
+  printf 'x\na1\nb2\na3\nb4\na5\n' | par -k --pipe --regexp --recstart a -N2 'echo -n "["; cat; echo "]"'
+  printf 'xx\ny\na1\na2\na3\n' | par -k --pipe --regexp --recstart 'a[0-9]' --recend '\n' -N2 'echo -n "["; cat; echo "]"'
+  printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' --recend '\n' -N1 'echo -n "["; cat; echo "]"'
+  printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' -N1 --rrs 'echo -n "["; cat; echo "]"'
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
