@@ -374,6 +374,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.no_keep_order) cfg.keep_order = false;
+  if (cfg.latest_line) cfg.output = output_mode::group;  // (its rows are drawn from the output as it comes)
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one
     cfg.sql_wait = true;
     cfg.semaphore_wait = false;

@@ -18,6 +18,7 @@ void add_output_options(option_table& t) {
   t.flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; g.output_given = true; });
   t.flag({"line-buffer", "linebuffer", "line-buffered", "linebuffered", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
   t.flag({"tag"}, '\0', [](c& g) { g.tag = true; });
+  t.flag({"latest-line", "latestline", "ll"}, '\0', [](c& g) { g.latest_line = true; });
   t.val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = unquote_printf(v); });
   t.flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
   t.flag({}, 'v', [](c& g) { g.verbose = true; });

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -60,6 +61,13 @@ void runner::emit_chunk(output_chunk c) {
   outbox_ready_.set();
 }
 
+
+void runner::show_latest(std::string text) {
+  if (text.empty()) return;
+  output_chunk c;
+  c.out.append(text.data(), text.size());
+  emit_chunk(std::move(c));
+}
 
 // --line-buffer: complete lines go out as they arrive (only the oldest job's under -k).
 void runner::deliver(job& j, bool final) {
@@ -260,7 +268,9 @@ bool runner::finish(job& j) {
       }
     }
   }
-  if (print && cfg_.output != output_mode::ungroup) {
+  if (print && latest_) {
+    show_latest(latest_->finish(j.args.seq, cfg_.keep_order, j.tag, j.color));
+  } else if (print && cfg_.output != output_mode::ungroup) {
     if (cfg_.output == output_mode::line_buffer) {
       if (cfg_.keep_order && j.order != print_order_) {
         output_chunk c;
@@ -637,6 +647,18 @@ int runner::run() {
   if (cfg_.bar || cfg_.progress || cfg_.eta)
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 
+  if (cfg_.latest_line) {
+    // GNU's size of the terminal, or 24 x 80 where there is none.
+    std::size_t rows = 0, columns = 0;
+    const bool terminal = sluice::is_terminal(1);
+    if (terminal) {
+      std::string size = sluice::getoutput("stty size </dev/tty 2>/dev/null");
+      rows = std::strtoul(size.c_str(), nullptr, 10);
+      auto space = size.find(' ');
+      if (space != std::string::npos) columns = std::strtoul(size.c_str() + space + 1, nullptr, 10);
+    }
+    latest_ = std::make_unique<latest_line_display>(terminal, rows, columns);
+  }
   aio::run(loop_main());
   if (sql_) sql_->finish_all();
   release_inputs();
