@@ -1,5 +1,6 @@
 // apps/sluice/options_command.cpp -- The options that shape the composed command: replacement strings and how many
 // arguments a job gets.
+#include <algorithm>
 #include <iterator>
 #include <string>
 
@@ -49,6 +50,7 @@ void add_command_options(option_table& t) {
   t.flag({"exit"}, 'x', [](c&) {});
   t.val({"max-args", "maxargs"}, 'n', [](c& g, s v) {
     g.max_args = parse_count("-n", v);
+    g.pipe_records = std::max<std::size_t>(1, g.max_args);  // --pipe: records per block, as -N (GNU: the same count)
     if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
     g.args_given = true;
   });

@@ -362,7 +362,8 @@ std::size_t block_reader::first_cut_after(std::size_t start) const {
 
 std::size_t block_reader::split_after(std::size_t from) const {
   if (cut_re_) return regex_cut_after(from, from + 1);
-  if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? buf_.size() : std::string::npos;
+  // --recend '' (and no --recstart): every byte is a record, as GNU's empty separator is found at every position.
+  if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? from + 1 : std::string::npos;
   const std::size_t lo = first_cut_after(from);
   if (!recend_.empty()) {
     std::size_t start = lo >= recend_.size() ? lo - recend_.size() : 0;

@@ -190,6 +190,15 @@ diff_pipe_regexp_leading_garbage_own_block() {
   printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' --recend '\n' -N1 'echo -n "["; cat; echo "]"'
   printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' -N1 --rrs 'echo -n "["; cat; echo "]"'
 }
+# --pipe -n N counts records as -N does; --recend '' alone makes every byte a record
+diff_pipe_n_counts_records() {
+  seq 10 | par -k --pipe -n 3 'echo -n "["; cat; echo "]"'
+  seq 3 | par -k --pipe --recend '' -n 1 od -c
+}
+# GNU's own Perl helpers that --rpl expressions call: ::shell_quote() and ::dirname()
+diff_rpl_gnu_helpers() {
+  par --rpl '%D $_=::shell_quote(::dirname($_));' --rpl '%Q $_=join("+",::shell_quote("a b","c"));' -k echo %D %Q ::: 'a b/c.d/e.f' x
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
