@@ -367,6 +367,9 @@ std::size_t block_reader::split_after(std::size_t from) const {
   const std::size_t lo = first_cut_after(from);
   if (!recend_.empty()) {
     std::size_t start = lo >= recend_.size() ? lo - recend_.size() : 0;
+    // As GNU, a block's first separator is looked for from its second byte: a block never starts with an empty
+    // record (-N1 on "\na\n" gives "\na\n").
+    if (from == 0) start = std::max<std::size_t>(start, 1);
     for (;;) {
       std::size_t hit = buf_.find(recend_, start);
       if (hit == std::string::npos) return std::string::npos;

@@ -195,6 +195,13 @@ diff_pipe_n_counts_records() {
   seq 10 | par -k --pipe -n 3 'echo -n "["; cat; echo "]"'
   seq 3 | par -k --pipe --recend '' -n 1 od -c
 }
+# --pipe -N: a block never starts with an empty record (GNU looks for its first separator from its second byte),
+# also with -r and a NUL --recend
+diff_pipe_block_never_starts_with_empty_record() {
+  printf '\na\n\n\nb\n' | par --pipe -N1 -k 'echo -n "["; cat; echo "]"'
+  printf '\na\n\n\nb\n' | par --pipe -N2 -k 'echo -n "["; cat; echo "]"'
+  printf ' \0A\0 \0\0B\0\0 ' | par -n 1 --pipe -r --recend '\0' -k 'echo {#};cat;echo {#}' | od -c
+}
 # GNU's own Perl helpers that --rpl expressions call: ::shell_quote() and ::dirname()
 diff_rpl_gnu_helpers() {
   par --rpl '%D $_=::shell_quote(::dirname($_));' --rpl '%Q $_=join("+",::shell_quote("a b","c"));' -k echo %D %Q ::: 'a b/c.d/e.f' x
