@@ -6,6 +6,7 @@
 #include "compose.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -267,6 +268,14 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
     if (close != std::string::npos) {
       expr = text.substr(i + left.size(), close - i - left.size());
       position = take_position(expr);
+      if (position == 0) {
+        // {=name expr=}: a --header column's name as the position, as GNU.
+        std::size_t blank = expr.find_first_of(" \t\n");
+        if (auto it = names_.find(expr.substr(0, blank)); it != names_.end()) {
+          position = static_cast<int>(it->second);
+          expr.erase(0, blank == std::string::npos ? expr.size() : blank);
+        }
+      }
       end = close + right.size();
       found = true;
     }
@@ -321,6 +330,17 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
   t.expr = perl_expr::compile(expr);
   has_perl_ = true;
   return true;
+}
+
+// {name<op>}: a --header column's name followed by one of {.} {/} {//} {/.}'s operations; the position and op.
+std::optional<std::pair<int, int>> command_template::named_with_op(const std::string& inner) const {
+  for (const auto& [name, index] : names_) {
+    if (name.empty() || inner.size() <= name.size() || inner.compare(0, name.size(), name) != 0) continue;
+    int op = 0;
+    if (suffix_op(std::string_view(inner).substr(name.size()), cfg_.plus, op))
+      return std::pair<int, int>{static_cast<int>(index), op};
+  }
+  return std::nullopt;
 }
 
 // A --plus operation ({:-x} {:2} {#re} {%re} {/re/s} {^re} ...), the text between the braces after any
@@ -475,14 +495,17 @@ std::vector<command_template::token> command_template::parse(const std::string& 
                                    std::isdigit(static_cast<unsigned char>(inner[1]))))) {
       std::size_t k = inner[0] == '-' ? 1 : 0;
       while (k < inner.size() && std::isdigit(static_cast<unsigned char>(inner[k]))) ++k;
-      if (suffix_op(std::string_view(inner).substr(k), cfg_.plus, op) && k <= 9) {
+      const std::size_t digits = k;
+      // As GNU: blanks (newlines too) may stand between the position and what follows it: "{1\n }" is {1}.
+      while (k < inner.size() && std::isspace(static_cast<unsigned char>(inner[k]))) ++k;
+      if (suffix_op(std::string_view(inner).substr(k), cfg_.plus, op) && digits <= 9) {
         t.type = token::kind::value;
-        t.position = std::atoi(inner.substr(0, k).c_str());
+        t.position = std::atoi(inner.substr(0, digits).c_str());
         t.op = op;
         if (t.position == 0) ok = false;
-      } else if (cfg_.plus && k <= 9 && inner.size() > k + 1 && plus_operation(inner.substr(k), t)) {
+      } else if (cfg_.plus && digits <= 9 && inner.size() > k + 1 && plus_operation(inner.substr(k), t)) {
         t.type = token::kind::value;  // {2/a/b}, {-1%.gz}: a --plus operation on one argument, as GNU
-        t.position = std::atoi(inner.substr(0, k).c_str());
+        t.position = std::atoi(inner.substr(0, digits).c_str());
         if (t.position == 0) ok = false;
       } else {
         ok = false;
@@ -490,6 +513,11 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     } else if (auto it = names_.find(inner); it != names_.end()) {
       t.type = token::kind::value;
       t.position = static_cast<int>(it->second);
+    } else if (auto named = named_with_op(inner)) {
+      // {name.} {name/} {name//} {name/.}: a --header column with an operation, as GNU.
+      t.type = token::kind::value;
+      t.position = named->first;
+      t.op = named->second;
     } else if (const char* var = cfg_.plus ? plus_job_variable(inner) : nullptr) {
       // GNU's --plus defines these as the job's variable, left for the job's shell to expand.
       lit(std::string("${") + var + "}");

@@ -206,6 +206,15 @@ diff_pipe_block_never_starts_with_empty_record() {
 diff_rpl_gnu_helpers() {
   par --rpl '%D $_=::shell_quote(::dirname($_));' --rpl '%Q $_=join("+",::shell_quote("a b","c"));' -k echo %D %Q ::: 'a b/c.d/e.f' x
 }
+# Positional strings may hold blanks after the number ("{1\n }"); a --header column's name works as the position
+# of {=name expr=} and before the operations of {.} {/} {//} {/.}
+diff_positions_with_blanks_and_header_names() {
+  par -k "echo {1
+      } { 2 } {2
+      }" ::: O ::: K
+  par --header : echo '{=v2=}{=v1 $_=Q($_)=}' ::: v1 K ::: v2 O
+  par --header : -k echo {var/.} {var//} {var/} {var.} ::: var sub/dir/file.ext
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
