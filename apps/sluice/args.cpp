@@ -1,22 +1,17 @@
 // Command-line parsing with GNU parallel's conventions: Getopt::Long in "bundling, require_order" mode
 // (short options bundle, option parsing stops at the first command word, long options may be abbreviated
-// to a unique prefix), then the command words, then the input sources after `:::` / `::::`. The values of
-// options are parsed in option_values.cpp, the default options read in defaults.cpp, and GNU's further local
-// options are in options_local.cpp.
+// to a unique prefix), then the command words, then the input sources after `:::` / `::::`. The option table
+// is built by concept in options_*.cpp (input, command, output, jobs, hosts, local), the values of options are
+// parsed in option_values.cpp and the default options read in defaults.cpp.
 #include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
-#include <map>
 #include <string_view>
-#include <thread>
 
 
 #include <sluice/subprocess.hpp>
@@ -27,7 +22,6 @@
 #include "options.hpp"
 #include "records.hpp"
 #include "remote.hpp"
-#include "dburl.hpp"
 #include "signals.hpp"
 #include "text.hpp"
 
@@ -87,334 +81,34 @@ std::vector<option_spec> make_options() {
   using c = config;
   using s = const std::string&;
   std::vector<option_spec> o;
-  auto flag = [&](std::vector<std::string_view> l, char sh, std::function<void(c&)> f) {
-    o.push_back({std::move(l), sh, arg_kind::none, [f](c& cfg, s) { f(cfg); }});
-  };
-  auto val = [&](std::vector<std::string_view> l, char sh, std::function<void(c&, s)> f) {
-    o.push_back({std::move(l), sh, arg_kind::required, std::move(f)});
-  };
-  auto opt = [&](std::vector<std::string_view> l, char sh, std::function<void(c&, s)> f) {
-    o.push_back({std::move(l), sh, arg_kind::optional, std::move(f)});
-  };
-  val({"arg-file"}, 'a', [](c& g, s v) {
-    input_source src;
-    src.type = v == "-" ? input_source::kind::standard_input : input_source::kind::file;
-    src.path = v;
-    g.sources.push_back(std::move(src));
-  });
-  flag({"null"}, '0', [](c& g) { g.null_delim = true; g.delimiter = '\0'; g.delimiter_text = std::string(1, '\0'); });
-  val({"delimiter"}, 'd', [](c& g, s v) {
-    std::string d = unescape_delimiter(v);
-    if (d.empty()) throw usage_error("-d needs a delimiter");
-    g.delimiter = d[0];
-    g.delimiter_text = d;  // several characters, as GNU allows: -d '\r\n'
-  });
-  val({"eof"}, 'E', [](c& g, s v) { g.eof_string = v; });
-  opt({}, 'e', [](c& g, s v) {  // GNU's older -E: without a string, no end-of-file string
-    if (v.empty()) g.eof_string.reset();
-    else g.eof_string = v;
-  });
-  val({"arg-sep", "argsep"}, '\0', [](c& g, s v) {
-    if (v.empty()) throw usage_error("--arg-sep needs a non-empty separator");
-    g.arg_sep = v;
-  });
-  val({"arg-file-sep", "argfilesep"}, '\0', [](c& g, s v) {
-    if (v.empty()) throw usage_error("--arg-file-sep needs a non-empty separator");
-    g.arg_file_sep = v;
-  });
-  val({"colsep", "col-sep"}, 'C', [](c& g, s v) {
-    if (v.empty()) throw usage_error("--colsep needs a separator");
-    g.colsep = v;
-  });
-  val({"trim"}, '\0', [](c& g, s v) {
-    if (v != "n" && v != "l" && v != "r" && v != "lr" && v != "rl")
-      throw usage_error("Error: --trim must be one of: r l rl lr.");  // GNU's words
-    g.trim = v;
-    g.trim_given = true;
-  });
-  flag({"no-run-if-empty", "norunifempty"}, 'r', [](c& g) { g.skip_empty = true; });
-  val({"header"}, '\0', [](c& g, s v) { g.header = true; g.header_text = v; });
-  flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
-  val({}, 'I', [](c& g, s v) {
-    if (v.empty()) throw usage_error("-I needs a non-empty replacement string");
-    g.replace_str = v;
-  });
-  auto rename = [&](std::vector<std::string_view> names, std::string inner) {
-    val(std::move(names), '\0', [inner](c& g, s v) {
-      for (auto it = g.renamed.begin(); it != g.renamed.end();)  // given twice: the last one counts
-        it = it->second == inner ? g.renamed.erase(it) : std::next(it);
-      if (v != "{" + inner + "}") g.renamed[v] = inner;
-    });
-  };
-  val({"process-slot-var", "processslotvar"}, '\0', [](c& g, s v) {
-    if (v.empty() || v.find('=') != std::string::npos) throw usage_error("--process-slot-var needs a variable name");
-    g.process_slot_var = v;
-  });
-  // How -j N% and the like count CPUs (GNU: threads by default); --use-cpus-instead-of-cores is an older
-  // spelling of the cores one.
-  flag({"use-cores-instead-of-threads", "usecoresinsteadofthreads"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
-  flag({"use-cpus-instead-of-cores", "usecpusinsteadofcores"}, '\0', [](c& g) { g.cpu_unit = "cores"; });
-  flag({"use-sockets-instead-of-threads", "usesocketsinsteadofthreads"}, '\0', [](c& g) { g.cpu_unit = "sockets"; });
-  rename({"extensionreplace", "er"}, ".");
-  rename({"basenamereplace", "bnr"}, "/");
-  rename({"dirnamereplace", "dnr"}, "//");
-  rename({"basenameextensionreplace", "bner"}, "/.");
-  rename({"seqreplace"}, "#");
-  rename({"slotreplace"}, "%");
-  opt({"replace"}, 'i', [](c& g, s v) { g.replace_str = v.empty() ? "{}" : v; });  // GNU: --replace is -i
-  flag({"plus"}, '\0', [](c& g) { g.plus = true; });
-  val({"rpl"}, '\0', [](c& g, s v) { g.rpl.push_back(v); });
-  flag({"quote"}, 'q', [](c& g) { g.quote_command = true; });
-  val({"parens"}, '\0', [](c& g, s v) {
-    if (v.size() < 2) throw usage_error("--parens needs a left and a right parenthesis, such as {==}, not '" + v + "'");
-    g.parens = v;
-  });
-  flag({"shell-quote", "shellquote", "shell_quote"}, '\0', [](c& g) { ++g.shell_quote; });
-  val({"filter"}, '\0', [](c& g, s v) { g.filters.push_back(v); });
-  val({"template", "tmpl"}, '\0', [](c& g, s v) {
-    auto eq = v.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == v.size())
-      throw usage_error("Option tmpl, key \"" + v + "\", requires a value");
-    g.templates.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-  });
-  // -x: GNU parallel stops at a command line longer than -s anyway; accepted for xargs' sake.
-  flag({"exit"}, 'x', [](c&) {});
-  val({"max-args", "maxargs"}, 'n', [](c& g, s v) {
-    g.max_args = parse_count("-n", v);
-    if (g.max_args == 0) g.max_replace_args = true;  // -n 0: like -N 0, a job per argument, none inserted
-    g.args_given = true;
-  });
-  val({"max-replace-args", "maxreplaceargs"}, 'N', [](c& g, s v) {
-    g.max_args = parse_count("-N", v);
-    g.pipe_records = std::max<std::size_t>(1, g.max_args);
-    g.max_replace_args = true;
-    g.args_given = true;
-  });
-  val({}, 'L', [](c& g, s v) {
-    g.max_args = parse_count("-L", v);
-    g.pipe_lines_per_record = std::max<std::size_t>(1, g.max_args);
-    if (g.max_args == 0) g.max_replace_args = true;  // -L 0: as -N 0
-    g.args_given = true;
-  });
-  opt({"max-lines", "maxlines"}, 'l', [](c& g, s v) {  // GNU's older -L, whose count is optional (0 means 1)
-    g.max_args = v.empty() ? 1 : std::max<std::size_t>(1, parse_count("-l", v));
-    g.pipe_lines_per_record = g.max_args;
-    g.args_given = true;
-  });
-  val({"max-chars", "maxchars"}, 's', [](c& g, s v) {
-    g.max_line_length = parse_count("-s", v);
-  });
-  flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
-  flag({}, 'm', [](c& g) { g.multi_args = true; });
-  val({"jobs", "max-procs", "maxprocs"}, 'j', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
-  val({}, 'P', [](c& g, s v) { g.jobs_spec = v; g.jobs_given = true; });
-  flag({"keep-order", "keeporder"}, 'k', [](c& g) { g.keep_order = true; });
-  // Wherever it stands, as in GNU: it is there to override a -k from a config file or an alias.
-  flag({"no-keep-order", "nokeeporder", "nok", "nko", "no-k"}, '\0', [](c& g) { g.no_keep_order = true; });
-  flag({"ungroup"}, 'u', [](c& g) { g.output = output_mode::ungroup; g.output_given = true; });
-  flag({"group"}, '\0', [](c& g) { g.output = output_mode::group; g.output_given = true; });
-  flag({"line-buffer", "linebuffer", "line-buffered", "linebuffered", "lb"}, '\0', [](c& g) { g.output = output_mode::line_buffer; g.output_given = true; });
-  flag({"tag"}, '\0', [](c& g) { g.tag = true; });
-  val({"tagstring", "tag-string"}, '\0', [](c& g, s v) { g.tagstring = unquote_printf(v); });
-  flag({"dry-run", "dryrun"}, '\0', [](c& g) { g.dry_run = true; });
-  flag({}, 'v', [](c& g) { g.verbose = true; });
-  flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
-  flag({}, 't', [](c& g) { g.trace = true; });
+  option_table t(o);
+  add_input_options(t);
+  add_command_options(t);
+  add_job_options(t);
+  add_output_options(t);
+  add_host_options(t);
   // Answers instead of jobs: printed once the whole command line is read.
-  flag({"number-of-cpus", "numberofcpus"}, '\0', [](c& g) { g.info = "cpus"; });
-  flag({"number-of-cores", "numberofcores"}, '\0', [](c& g) { g.info = "cores"; });
-  flag({"number-of-threads", "numberofthreads"}, '\0', [](c& g) { g.info = "threads"; });
-  flag({"number-of-sockets", "numberofsockets"}, '\0', [](c& g) { g.info = "sockets"; });
-  val({"minversion"}, '\0', [](c& g, s v) {
+  t.flag({"number-of-cpus", "numberofcpus"}, '\0', [](c& g) { g.info = "cpus"; });
+  t.flag({"number-of-cores", "numberofcores"}, '\0', [](c& g) { g.info = "cores"; });
+  t.flag({"number-of-threads", "numberofthreads"}, '\0', [](c& g) { g.info = "threads"; });
+  t.flag({"number-of-sockets", "numberofsockets"}, '\0', [](c& g) { g.info = "sockets"; });
+  t.val({"minversion"}, '\0', [](c& g, s v) {
     std::string digits = v.substr(0, v.find_first_not_of("0123456789"));
     if (digits.empty()) throw usage_error("--minversion needs a version such as 20221122, not '" + v + "'");
     g.info = "minversion " + digits;
   });
-  val({"timeout"}, '\0', [](c& g, s v) {
-    g.timeout_spec = v;
-    if (!v.empty() && v.back() == '%') {
-      g.timeout_percent = parse_number("--timeout", v.substr(0, v.size() - 1));
-      if (g.timeout_percent <= 0) throw usage_error("--timeout: percentage must be positive: '" + v + "'");
-    } else {
-      g.timeout_seconds = parse_duration("--timeout", v);
-    }
-  });
-  val({"retries"}, '\0', [](c& g, s v) {
-    g.retries_template.reset();
-    if (v.find('{') != std::string::npos) {
-      // A replacement string: each job's own count (GNU: --retries {//}).
-      g.retries_template = v;
-      g.retries = UINT_MAX;
-    } else {
-      std::size_t n = parse_count("--retries", v);
-      g.retries = n == 0 ? UINT_MAX : static_cast<unsigned>(std::min<std::size_t>(n, UINT_MAX - 1));  // 0: until it succeeds
-    }
-    g.retries_given = true;
-  });
-  val({"halt-on-error", "haltonerror", "halt"}, '\0', [](c& g, s v) { g.halt = parse_halt(v); });
-  val({"term-seq", "termseq"}, '\0', [](c& g, s v) { g.term_seq = parse_term_seq(v); });
-  val({"joblog", "jl"}, '\0', [](c& g, s v) {
-    if (v.empty()) throw usage_error("--joblog needs a file name");
-    if (v[0] == '+') {
-      g.joblog = v.substr(1);
-      g.joblog_append = true;
-    } else {
-      g.joblog = v;
-    }
-  });
-  flag({"resume"}, '\0', [](c& g) { g.resume = true; });
-  flag({"resume-failed", "resumefailed"}, '\0', [](c& g) { g.resume_failed = true; });
-  val({"results", "result", "res"}, '\0', [](c& g, s v) {
-    if (v.empty()) throw usage_error("--results needs a name");
-    g.results_path = v;
-    auto ends = [&](std::string_view suf) {
-      return v.size() >= suf.size() && v.compare(v.size() - suf.size(), suf.size(), suf) == 0;
-    };
-    if (ends(".csv")) g.results = results_kind::csv;
-    else if (ends(".tsv")) g.results = results_kind::tsv;
-    else if (ends(".json")) g.results = results_kind::json;
-    else if (v.find('{') != std::string::npos && v.find('}') != std::string::npos) g.results = results_kind::templated;
-    else g.results = results_kind::tree;
-  });
-  flag({"bar"}, '\0', [](c& g) { g.bar = true; });
-  flag({"progress"}, '\0', [](c& g) { g.progress = true; });
-  flag({"eta"}, '\0', [](c& g) { g.eta = true; });
-  val({"total-jobs", "totaljobs", "total"}, '\0', [](c& g, s v) { g.total_jobs = parse_count("--total-jobs", v); });
-  flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
-  val({"block", "block-size", "blocksize"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
-  val({"recend"}, '\0', [](c& g, s v) {
-    g.recend_text = v;
-    g.recend = unescape_delimiter(v);
-    g.recend_given = true;
-  });
-  val({"recstart"}, '\0', [](c& g, s v) {
-    g.recstart_text = v;
-    g.recstart = unescape_delimiter(v);
-  });
-  flag({"regexp"}, '\0', [](c& g) { g.regexp = true; });
-  flag({"remove-rec-sep", "removerecsep", "rrs"}, '\0', [](c& g) { g.remove_rec_sep = true; });
-  val({"block-timeout", "blocktimeout", "bt"}, '\0', [](c& g, s v) {
-    double t = 0;
-    try {
-      t = std::trunc(parse_duration("--block-timeout", v));  // (GNU: whole seconds)
-    } catch (const usage_error&) {
-    }
-    if (t < 1) throw usage_error("Error: --block-timeout must be at least 1");
-    g.block_timeout = t;
-  });
-  val({"shard"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = false; });
-  val({"bin"}, '\0', [](c& g, s v) { g.shard = v; g.shard_is_bin = true; });
-  val({"tmpdir", "tempdir"}, '\0', [](c& g, s v) { g.tmpdir = v; });
-  // Remote hosts (remote.hpp); the sshlogins themselves are parsed once the whole line is read.
-  val({"sshlogin"}, 'S', [](c& g, s v) { g.sshlogins.push_back(v); });
-  val({"sshloginfile", "slf"}, '\0', [](c& g, s v) { g.sshloginfiles.push_back(v); });
-  val({"ssh"}, '\0', [](c& g, s v) {
-    if (v.find_first_not_of(" \t") == std::string::npos) throw usage_error("--ssh needs a command");
-    g.ssh_command = v;
-  });
-  flag({"controlmaster"}, 'M', [](c& g) { g.controlmaster = true; });
-  flag({"hostgroups", "hostgroup", "hostgrp", "hgrp"}, '\0', [](c& g) { g.hostgroups = true; });
-  val({"rsync-opts", "rsyncopts"}, '\0', [](c& g, s v) { g.rsync_opts = v; });
-  val({"sshdelay", "ssh-delay"}, '\0', [](c& g, s v) { g.ssh_delay = parse_duration("--sshdelay", v); });
-  val({"transferfile", "transfer-file", "transferfiles", "transfer-files", "tf"}, '\0', [](c& g, s v) {
-    g.transfer_files.push_back(v);
-    if (g.transfer_spelling.empty()) g.transfer_spelling = "--transferfile";
-  });
-  flag({"transfer"}, '\0', [](c& g) {
-    g.transfer_files.push_back("{}");
-    if (g.transfer_spelling != "--trc") g.transfer_spelling = "--transfer";
-  });
-  val({"return"}, '\0', [](c& g, s v) { g.return_files.push_back(v); });
-  flag({"cleanup"}, '\0', [](c& g) { g.cleanup = true; });
-  val({"trc"}, '\0', [](c& g, s v) {
-    g.transfer_files.push_back("{}");
-    g.return_files.push_back(v);
-    g.cleanup = true;
-    g.transfer_spelling = "--trc";
-  });
-  val({"basefile", "bf"}, '\0', [](c& g, s v) { g.basefiles.push_back(v); });
-  val({"workdir", "work-dir", "wd"}, '\0', [](c& g, s v) { g.workdir = v; });
-  flag({"onall"}, '\0', [](c& g) { g.onall = true; });
-  flag({"nonall"}, '\0', [](c& g) { g.nonall = true; });
-  flag({"filter-hosts", "filterhosts", "filter-host"}, '\0', [](c& g) { g.filter_hosts = true; });
-  val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
-  // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
-  val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
-  val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });
-  val({"sqlandworker", "sql-and-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = g.sql_worker = v; });
-  flag({"slurm"}, '\0', [](c& g) { g.slurm = true; });
-  val({"cpus-per-job"}, '\0', [](c& g, s v) {
-    g.slurm_cpus_per_job = parse_count("--cpus-per-job", v);
-    if (g.slurm_cpus_per_job == 0) throw usage_error("--cpus-per-job must be at least 1");
-  });
-  flag({"will-cite", "willcite", "nn", "nonotice", "no-notice", "citation", "bibtex", "silent"}, '\0', [](c&) {});
-  flag({"gnu"}, '\0', [](c& g) { g.gnu = true; });
-  flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
-  flag({"color", "colour"}, '\0', [](c& g) { g.color = true; });
-  flag({"ctag"}, '\0', [](c& g) { g.color = true; g.tag = true; });
-  val({"ctagstring", "ctag-string"}, '\0', [](c& g, s v) { g.color = true; g.tagstring = unquote_printf(v); });
-  val({"delay"}, '\0', [](c& g, s v) {
-    std::string d = v;
-    if (d.size() >= 4 && d.compare(d.size() - 4, 4, "auto") == 0) {
-      g.delay_auto = true;
-      d.resize(d.size() - 4);
-    }
-    g.delay = d.empty() ? 0 : parse_duration("--delay", d);
-  });
-  val({"load"}, '\0', [](c& g, s v) {
-    if (v == "0") g.max_load.reset();  // Perl's false: GNU checks no load at all
-    else g.max_load = parse_load(v);
-  });
-  val({"memfree"}, '\0', [](c& g, s v) { g.memfree = static_cast<double>(parse_size("--memfree", v)); });
-  flag({"files", "output-as-files", "outputasfiles"}, '\0', [](c& g) { g.files = true; });
-  flag({"cat"}, '\0', [](c& g) { g.cat = true; });
-  flag({"fifo"}, '\0', [](c& g) { g.fifo = true; });
-  flag({"round-robin", "roundrobin", "round"}, '\0', [](c& g) { g.round_robin = true; });
-  flag({"tee"}, '\0', [](c& g) { g.tee = true; });
-  flag({"compress"}, '\0', [](c& g) { g.compress = true; });
-  val({"compress-program", "compressprogram", "use-compress-program", "usecompressprogram"}, '\0',
-      [](c& g, s v) { g.compress_program = v; });
-  val({"decompress-program", "decompressprogram", "use-decompress-program", "usedecompressprogram"}, '\0',
-      [](c& g, s v) { g.decompress_program = v; });
-  flag({"pipe-part", "pipepart"}, '\0', [](c& g) { g.pipe = true; g.pipe_part = true; });
-  // --semaphore (semaphore.cpp); any of its options makes a semaphore, as in GNU.
-  flag({"semaphore"}, '\0', [](c& g) { g.semaphore = true; });
-  val({"semaphore-name", "semaphorename", "id"}, '\0', [](c& g, s v) {
-    g.semaphore = true;
-    g.semaphore_name = v;
-  });
-  val({"semaphore-timeout", "semaphoretimeout", "st"}, '\0', [](c& g, s v) {
-    g.semaphore = true;
-    bool negative = !v.empty() && v[0] == '-';
-    // GNU takes the whole seconds of it (int(multiply_time_units(...))).
-    double t = std::trunc(parse_duration("--semaphoretimeout", negative ? v.substr(1) : v));
-    g.semaphore_timeout = negative ? -t : t;
-  });
-  flag({"fg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = true; });
-  flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
-  flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
+  t.flag({"will-cite", "willcite", "nn", "nonotice", "no-notice", "citation", "bibtex", "silent"}, '\0', [](c&) {});
+  t.flag({"gnu"}, '\0', [](c& g) { g.gnu = true; });
+  t.flag({"tollef"}, '\0', [](c& g) { g.tollef = true; });
   add_retired_options(o);
   add_local_options(o);
-  flag({"color-failed", "colour-failed", "colorfailed", "colourfailed", "color-fail", "colour-fail", "colorfail",
-        "colourfail", "cf"},
-       '\0', [](c& g) { g.color_failed = true; });
-  flag({"retry-failed", "retryfailed"}, '\0', [](c& g) { g.retry_failed = true; });
-  val({"limit"}, '\0', [](c& g, s v) { g.limit = v; });
-  val({"memsuspend"}, '\0', [](c& g, s v) { g.memsuspend = static_cast<double>(parse_size("--memsuspend", v)); });
-  flag({"noswap"}, '\0', [](c& g) { g.noswap = true; });
   // env_parallel's: it records the shell's names in $PARALLEL_IGNORED_NAMES itself; GNU parallel ignores it.
-  flag({"session"}, '\0', [](c&) {});
-  flag({"open-tty"}, 'o', [](c& g) { g.open_tty = true; });
-  flag({"tty"}, '\0', [](c& g) {  // as GNU: -j1 and -u by default; a -j or another output mode given wins
-    g.open_tty = true;
-    g.tty_defaults = true;
-  });
-  flag({"interactive"}, 'p', [](c& g) { g.interactive = true; });
-  val({"shell-completion", "shellcompletion"}, '\0', [](c& g, s v) { g.shell_completion = v; });
+  t.flag({"session"}, '\0', [](c&) {});
+  t.val({"shell-completion", "shellcompletion"}, '\0', [](c& g, s v) { g.shell_completion = v; });
   add_not_implemented_options(o);
   // Read before the rest of the command line (see default_words): nothing left to do when they come by.
-  val({"profile"}, 'J', [](c&, s) {});
-  flag({"plain"}, '\0', [](c&) {});
+  t.val({"profile"}, 'J', [](c&, s) {});
+  t.flag({"plain"}, '\0', [](c&) {});
   return o;
 }
 
@@ -433,6 +127,21 @@ long_option split_long_option(const std::string& a) {
 }
 
 }  // namespace
+
+void option_table::flag(std::vector<std::string_view> longs, char short_name, std::function<void(config&)> apply) {
+  rows_.push_back({std::move(longs), short_name, arg_kind::none,
+                   [f = std::move(apply)](config& cfg, const std::string&) { f(cfg); }});
+}
+
+void option_table::val(std::vector<std::string_view> longs, char short_name,
+                       std::function<void(config&, const std::string&)> apply) {
+  rows_.push_back({std::move(longs), short_name, arg_kind::required, std::move(apply)});
+}
+
+void option_table::opt(std::vector<std::string_view> longs, char short_name,
+                       std::function<void(config&, const std::string&)> apply) {
+  rows_.push_back({std::move(longs), short_name, arg_kind::optional, std::move(apply)});
+}
 
 std::optional<config> parse_command_line(int argc, char** argv) {
   config cfg;
@@ -665,6 +374,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     throw usage_error("Error: --pipe is incompatible with --eta/--bar/--shuf");  // (GNU: they count the jobs first)
   if (cfg.files && cfg.output == output_mode::line_buffer) cfg.output = output_mode::group;  // a file per job
   if (cfg.no_keep_order) cfg.keep_order = false;
+  if (cfg.latest_line) cfg.output = output_mode::group;  // (its rows are drawn from the output as it comes)
   if (cfg.semaphore_wait && cfg.sql_master) {  // --wait belongs to the SQL master when there is one
     cfg.sql_wait = true;
     cfg.semaphore_wait = false;

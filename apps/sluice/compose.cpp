@@ -6,6 +6,7 @@
 #include "compose.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +101,52 @@ void check_quotes(const std::string& cmd) {
   }
   if (open == '\'') throw usage_error("unbalanced single quote (') in the command: " + cmd);
   if (open == '"') throw usage_error("unbalanced double quote (\") in the command: " + cmd);
+}
+
+// GNU's {#re} and {%re} match as little as they can: each quantifier (*, +, {n,m}) outside a character class
+// and not escaped is made lazy, unless it already is.
+std::string lazy_quantifiers(const std::string& re) {
+  std::string out;
+  bool escaped = false, in_class = false, after_quantifier = false;
+  for (char c : re) {
+    if (after_quantifier && c != '?') out += '?';
+    after_quantifier = false;
+    out += c;
+    if (escaped) {
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == '[') {
+      in_class = true;
+    } else if (in_class) {
+      if (c == ']') in_class = false;
+    } else if (c == '*' || c == '+' || c == '}') {
+      after_quantifier = true;
+    }
+  }
+  if (after_quantifier) out += '?';
+  return out;
+}
+
+// --plus's pattern operations as the Perl substitutions GNU parallel runs for them. The pattern and the
+// replacement are variables (${sluice_group_1}, ${sluice_group_2}), so the pattern is a Perl regular expression
+// and the replacement plain text, as in GNU (a $1 in it stays "$1").
+const char* plus_perl_code(int op) {
+  switch (op) {
+    case op_strip_prefix: return "s/^${sluice_group_1}(.*)/$1/;";
+    case op_strip_prefix_long: return "s/^${sluice_group_1}//;";
+    case op_strip_suffix: return "s/(.*)${sluice_group_1}$/$1/;";
+    case op_strip_suffix_long: return "s/${sluice_group_1}$//;";
+    case op_replace_one: return "s/${sluice_group_1}/${sluice_group_2}/;";
+    case op_replace_all: return "s/${sluice_group_1}/${sluice_group_2}/g;";
+    case op_replace_start: return "s/^${sluice_group_1}/${sluice_group_2}/g;";
+    case op_replace_end: return "s/${sluice_group_1}$/${sluice_group_2}/g;";
+    case op_upper_first: return "s/^(${sluice_group_1})/uc($1)/e;";
+    case op_upper_all: return "s/(${sluice_group_1})/uc($1)/eg;";
+    case op_lower_first: return "s/^(${sluice_group_1})/lc($1)/e;";
+    case op_lower_all: return "s/(${sluice_group_1})/lc($1)/eg;";
+    default: return nullptr;
+  }
 }
 
 }  // namespace
@@ -222,6 +269,14 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
     if (close != std::string::npos) {
       expr = text.substr(i + left.size(), close - i - left.size());
       position = take_position(expr);
+      if (position == 0) {
+        // {=name expr=}: a --header column's name as the position, as GNU.
+        std::size_t blank = expr.find_first_of(" \t\n");
+        if (auto it = names_.find(expr.substr(0, blank)); it != names_.end()) {
+          position = static_cast<int>(it->second);
+          expr.erase(0, blank == std::string::npos ? expr.size() : blank);
+        }
+      }
       end = close + right.size();
       found = true;
     }
@@ -276,6 +331,74 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
   t.expr = perl_expr::compile(expr);
   has_perl_ = true;
   return true;
+}
+
+// {name<op>}: a --header column's name followed by one of {.} {/} {//} {/.}'s operations; the position and op.
+std::optional<std::pair<int, int>> command_template::named_with_op(const std::string& inner) const {
+  for (const auto& [name, index] : names_) {
+    if (name.empty() || inner.size() <= name.size() || inner.compare(0, name.size(), name) != 0) continue;
+    int op = 0;
+    if (suffix_op(std::string_view(inner).substr(name.size()), cfg_.plus, op))
+      return std::pair<int, int>{static_cast<int>(index), op};
+  }
+  return std::nullopt;
+}
+
+// A --plus operation ({:-x} {:2} {#re} {%re} {/re/s} {^re} ...), the text between the braces after any
+// position: sets t.op and its arguments; false when `inner` is none of them.
+bool command_template::plus_operation(const std::string& inner, token& t) const {
+  bool ok = true;
+  auto two = [&](std::size_t skip, int o) {
+    auto slash = inner.find('/', skip);
+    if (slash == std::string::npos) return false;
+    t.text = inner.substr(skip, slash - skip);
+    t.text2 = inner.substr(slash + 1);
+    t.op = o;
+    return !t.text.empty();
+  };
+  if (inner.rfind(":-", 0) == 0) { t.op = op_default; t.text = inner.substr(2); }
+  else if (inner[0] == ':' && inner.find_first_not_of("0123456789:", 1) == std::string::npos) {
+    auto colon = inner.find(':', 1);
+    if (colon == std::string::npos) { t.op = op_substr_from; t.text = inner.substr(1); }
+    else { t.op = op_substr; t.text = inner.substr(1, colon - 1); t.text2 = inner.substr(colon + 1); }
+    if (t.text.empty()) ok = false;
+  }
+  else if (inner.rfind("##", 0) == 0) { t.op = op_strip_prefix_long; t.text = inner.substr(2); }
+  else if (inner[0] == '#') { t.op = op_strip_prefix; t.text = inner.substr(1); }
+  else if (inner.rfind("%%", 0) == 0) { t.op = op_strip_suffix_long; t.text = inner.substr(2); }
+  else if (inner[0] == '%') { t.op = op_strip_suffix; t.text = inner.substr(1); }
+  else if (inner.rfind("//", 0) == 0) ok = two(2, op_replace_all);
+  else if (inner.rfind("/#", 0) == 0) ok = two(2, op_replace_start);
+  else if (inner.rfind("/%", 0) == 0) ok = two(2, op_replace_end);
+  else if (inner[0] == '/') ok = two(1, op_replace_one);
+  else if (inner.rfind("^^", 0) == 0) { t.op = op_upper_all; t.text = inner.substr(2); }
+  else if (inner[0] == '^') { t.op = op_upper_first; t.text = inner.substr(1); }
+  else if (inner.rfind(",,", 0) == 0) { t.op = op_lower_all; t.text = inner.substr(2); }
+  else if (inner[0] == ',') { t.op = op_lower_first; t.text = inner.substr(1); }
+  else ok = false;
+  if (ok && plus_perl_code(t.op) != nullptr) {
+    if (perl_expr::available()) plus_perl_token(t);
+    else make_regex(t.text);  // a bad pattern is bad input: fail before any job starts
+  }
+  return ok;
+}
+
+void command_template::plus_perl_token(token& t) const {
+  const std::string given = t.text;
+  std::string pattern = t.op == op_strip_prefix || t.op == op_strip_suffix ? lazy_quantifiers(t.text) : t.text;
+  const std::string code = plus_perl_code(t.op);
+  t.groups = {pattern, t.text2};
+  t.op = op_perl;
+  t.expr = perl_expr::compile(code);
+  t.text = code;
+  has_perl_ = true;
+  try {
+    perl_expr::evaluate(t.expr, "", t.groups);  // a bad pattern is bad input: refused before any job starts
+  } catch (const std::runtime_error& e) {
+    std::string why = e.what();
+    why = why.substr(0, why.find(" at (eval"));
+    throw usage_error("--plus: invalid regular expression '" + given + "' in a replacement string: " + why);
+  }
 }
 
 void command_template::begin_perl_job(const job_args& job, const job_numbers& n) const {
@@ -373,10 +496,17 @@ std::vector<command_template::token> command_template::parse(const std::string& 
                                    std::isdigit(static_cast<unsigned char>(inner[1]))))) {
       std::size_t k = inner[0] == '-' ? 1 : 0;
       while (k < inner.size() && std::isdigit(static_cast<unsigned char>(inner[k]))) ++k;
-      if (suffix_op(std::string_view(inner).substr(k), cfg_.plus, op) && k <= 9) {
+      const std::size_t digits = k;
+      // As GNU: blanks (newlines too) may stand between the position and what follows it: "{1\n }" is {1}.
+      while (k < inner.size() && std::isspace(static_cast<unsigned char>(inner[k]))) ++k;
+      if (suffix_op(std::string_view(inner).substr(k), cfg_.plus, op) && digits <= 9) {
         t.type = token::kind::value;
-        t.position = std::atoi(inner.substr(0, k).c_str());
+        t.position = std::atoi(inner.substr(0, digits).c_str());
         t.op = op;
+        if (t.position == 0) ok = false;
+      } else if (cfg_.plus && digits <= 9 && inner.size() > k + 1 && plus_operation(inner.substr(k), t)) {
+        t.type = token::kind::value;  // {2/a/b}, {-1%.gz}: a --plus operation on one argument, as GNU
+        t.position = std::atoi(inner.substr(0, digits).c_str());
         if (t.position == 0) ok = false;
       } else {
         ok = false;
@@ -384,6 +514,11 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     } else if (auto it = names_.find(inner); it != names_.end()) {
       t.type = token::kind::value;
       t.position = static_cast<int>(it->second);
+    } else if (auto named = named_with_op(inner)) {
+      // {name.} {name/} {name//} {name/.}: a --header column with an operation, as GNU.
+      t.type = token::kind::value;
+      t.position = named->first;
+      t.op = named->second;
     } else if (const char* var = cfg_.plus ? plus_job_variable(inner) : nullptr) {
       // GNU's --plus defines these as the job's variable, left for the job's shell to expand.
       lit(std::string("${") + var + "}");
@@ -397,35 +532,7 @@ std::vector<command_template::token> command_template::parse(const std::string& 
       (inner == "uniq" ? skip_unless_unique_ : skip_unless_ascending_) = true;
     } else if (cfg_.plus && inner.size() >= 2) {
       t.type = token::kind::value;
-      auto two = [&](std::size_t skip, int o) {
-        auto slash = inner.find('/', skip);
-        if (slash == std::string::npos) return false;
-        t.text = inner.substr(skip, slash - skip);
-        t.text2 = inner.substr(slash + 1);
-        t.op = o;
-        return !t.text.empty();
-      };
-      if (inner.rfind(":-", 0) == 0) { t.op = op_default; t.text = inner.substr(2); }
-      else if (inner[0] == ':' && inner.find_first_not_of("0123456789:", 1) == std::string::npos) {
-        auto colon = inner.find(':', 1);
-        if (colon == std::string::npos) { t.op = op_substr_from; t.text = inner.substr(1); }
-        else { t.op = op_substr; t.text = inner.substr(1, colon - 1); t.text2 = inner.substr(colon + 1); }
-        if (t.text.empty()) ok = false;
-      }
-      else if (inner.rfind("##", 0) == 0) { t.op = op_strip_prefix_long; t.text = inner.substr(2); }
-      else if (inner[0] == '#') { t.op = op_strip_prefix; t.text = inner.substr(1); }
-      else if (inner.rfind("%%", 0) == 0) { t.op = op_strip_suffix_long; t.text = inner.substr(2); }
-      else if (inner[0] == '%') { t.op = op_strip_suffix; t.text = inner.substr(1); }
-      else if (inner.rfind("//", 0) == 0) ok = two(2, op_replace_all);
-      else if (inner[0] == '/') ok = two(1, op_replace_one);
-      else if (inner.rfind("^^", 0) == 0) { t.op = op_upper_all; t.text = inner.substr(2); }
-      else if (inner[0] == '^') { t.op = op_upper_first; t.text = inner.substr(1); }
-      else if (inner.rfind(",,", 0) == 0) { t.op = op_lower_all; t.text = inner.substr(2); }
-      else if (inner[0] == ',') { t.op = op_lower_first; t.text = inner.substr(1); }
-      else ok = false;
-      if (ok && t.op >= op_strip_prefix && t.op != op_substr && t.op != op_substr_from) {
-        make_regex(t.text);  // a bad pattern is bad input: fail before any job starts
-      }
+      ok = plus_operation(inner, t);
     } else {
       ok = false;
     }

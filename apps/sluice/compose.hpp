@@ -75,6 +75,9 @@ class command_template {
   void append_values(std::string& out, const token& t, const job_args& job, bool quote,
                      std::vector<std::string>* words, bool* word_open, bool* raw_inserted = nullptr) const;
   bool perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const;
+  bool plus_operation(const std::string& inner, token& t) const;
+  std::optional<std::pair<int, int>> named_with_op(const std::string& inner) const;
+  void plus_perl_token(token& t) const;  // a --plus pattern operation, run by Perl as in GNU
   void begin_perl_job(const job_args& job, const job_numbers& n) const;
   std::string scalar(const token& t, const job_args& job, const job_numbers& n) const;
   void render(const std::vector<token>& toks, const job_args& a, const job_numbers& n, bool quote, std::string& out,

@@ -52,6 +52,17 @@ std::string plus_ext(std::string_view v, int parts) {
   return std::string(v.substr(stripped.size() + 1));
 }
 
+// The replacement of {/re/s} is plain text, as in GNU (where a $1 stays "$1"): std::regex_replace's format
+// escapes for it.
+std::string literal_format(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '$') out += '$';
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::regex make_regex(const std::string& re) {
@@ -117,8 +128,14 @@ std::string apply_op(std::string v, const command_template::token& t) {
       return v;
     }
     case op_replace_one:
-      return std::regex_replace(v, make_regex(t.text), t.text2, std::regex_constants::format_first_only);
-    case op_replace_all: return std::regex_replace(v, make_regex(t.text), t.text2);
+      return std::regex_replace(v, make_regex(t.text), literal_format(t.text2), std::regex_constants::format_first_only);
+    case op_replace_all: return std::regex_replace(v, make_regex(t.text), literal_format(t.text2));
+    case op_replace_start:
+      return std::regex_replace(v, make_regex("^(?:" + t.text + ")"), literal_format(t.text2),
+                                std::regex_constants::format_first_only);
+    case op_replace_end:
+      return std::regex_replace(v, make_regex("(?:" + t.text + ")$"), literal_format(t.text2),
+                                std::regex_constants::format_first_only);
     case op_upper_first:
     case op_upper_all:
     case op_lower_first:

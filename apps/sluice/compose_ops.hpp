@@ -1,5 +1,6 @@
 // The per-value operations of replacement strings ({.} {/} {//} {/.}, and --plus: {..} {+.} {#re} {/re/s}
-// {^re} ...), applied to one value; compose.cpp parses the strings and calls these for each value.
+// {^re} ...), applied to one value. With libperl, compose.cpp hands the pattern operations to Perl, as GNU
+// does; these std::regex forms are what a build without libperl uses; compose.cpp parses the strings and calls these for each value.
 #pragma once
 #include <regex>
 #include <string>
@@ -36,6 +37,8 @@ enum op : int {
   op_upper_all,     // {^^re}
   op_lower_first,   // {,re}
   op_lower_all,     // {,,re}
+  op_replace_start, // {/#re/s}
+  op_replace_end,   // {/%re/s}
   op_perl,          // {= perl =}, --rpl: token::expr says which expression
 };
 

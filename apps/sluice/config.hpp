@@ -103,6 +103,7 @@ struct config {
   bool keep_order = false;
   bool no_keep_order = false;  // --no-keep-order: beats -k wherever either stands
   bool tag = false;
+  bool latest_line = false;  // --latest-line: each running job's last line, on a row of its own
   std::optional<std::string> tagstring{};
   bool color = false;  // --color, --ctag, --ctagstring
   bool files = false;  // --files: each job's stdout to a file, whose name is printed (its stderr is dropped)

@@ -490,7 +490,8 @@ aio::task<void> runner::pump(job& j, aio::stream_reader& r, spool& s, bool is_ou
     if (data.empty()) co_return;
     if (is_out) j.received += data.size();
     s.append(data.data(), data.size());
-    if (cfg_.output == output_mode::line_buffer) deliver(j, false);
+    if (latest_) show_latest(latest_->update(j.args.seq, cfg_.keep_order, j.tag, j.color, data));
+    else if (cfg_.output == output_mode::line_buffer) deliver(j, false);
   }
 }
 
@@ -500,6 +501,7 @@ void runner::drain(job& j, aio::stream_reader& r, spool& s, bool is_out) {
     if (data.empty()) return;
     if (is_out) j.received += data.size();
     s.append(data.data(), data.size());
+    if (latest_) show_latest(latest_->update(j.args.seq, cfg_.keep_order, j.tag, j.color, data));
   }
 }
 

@@ -23,6 +23,7 @@
 #include "config.hpp"
 #include "feeder.hpp"
 #include "input.hpp"
+#include "latest_line.hpp"
 #include "output.hpp"
 #include "pipe_mode.hpp"
 #include "progress.hpp"
@@ -200,6 +201,8 @@ class runner {
   std::optional<clock_type::time_point> last_start_;  // --delay
   double delay_ = 0;                                   // --delay, as --delay auto adapted it
   std::unique_ptr<remote_hosts> remote_;
+  std::unique_ptr<latest_line_display> latest_;  // --latest-line
+  void show_latest(std::string text);
   sluice::fd tty_;  // -o, --tty, -p: the controlling terminal, when there is one
   std::optional<std::pair<double, double>> swap_seen_;  // --noswap: pswpin, pswpout when last read
   clock_type::time_point swap_seen_at_{};

@@ -1,5 +1,5 @@
-// The option table's types, shared by the parser (args.cpp) and the files that contribute options to it
-// (options_local.cpp). Internal to the job runner.
+// The option table's types, shared by the parser (args.cpp) and the files that contribute options to it, one
+// file a concept (options_*.cpp). Internal to the job runner.
 #pragma once
 #include <functional>
 #include <string>
@@ -18,6 +18,39 @@ struct option_spec {
   arg_kind kind;
   std::function<void(config&, const std::string&)> apply;
 };
+
+// Adds rows to an option table: a flag, an option with a required value, or one whose value is optional.
+class option_table {
+ public:
+  explicit option_table(std::vector<option_spec>& rows) : rows_(rows) {}
+  void flag(std::vector<std::string_view> longs, char short_name, std::function<void(config&)> apply);
+  void val(std::vector<std::string_view> longs, char short_name, std::function<void(config&, const std::string&)> apply);
+  void opt(std::vector<std::string_view> longs, char short_name, std::function<void(config&, const std::string&)> apply);
+  std::vector<option_spec>& rows() { return rows_; }
+
+ private:
+  std::vector<option_spec>& rows_;
+};
+
+// Input (options_input.cpp): -a, :::, separators, -E, --colsep, --trim, --header, --link; --pipe and
+// --pipe-part with their records and blocks, --shard/--bin, --cat, --fifo, --round-robin, --tee.
+void add_input_options(option_table& t);
+
+// The composed command (options_command.cpp): -I and the renamed strings, --plus, --rpl, -q, --parens,
+// --shell-quote, --filter, --template; how many arguments a job gets: -n, -N, -L, -l, -s, -X, -m, -x.
+void add_command_options(option_table& t);
+
+// Output and records (options_output.cpp): -k, the output modes, --tag/--tagstring, -v, -t, --dry-run,
+// --joblog, --resume, --results, --bar/--progress/--eta, --color, --files, --compress, --color-failed.
+void add_output_options(option_table& t);
+
+// Job control (options_jobs.cpp): -j, the slot variable, --timeout, --retries, --halt, --term-seq, --tmpdir,
+// start gating (--delay, --load, --memfree, --limit, --memsuspend, --noswap), --semaphore, --tty, -o, -p.
+void add_job_options(option_table& t);
+
+// Other hosts (options_hosts.cpp): -S, --ssh, transfers, --workdir, --onall/--nonall, --env, the SQL job
+// queue, --slurm.
+void add_host_options(option_table& t);
 
 // GNU's local options beyond the basics: command length (--max-line-length-allowed, --show-limits),
 // --env/--record-env, --nice, --shebang/--shebang-wrap/--skip-first-line, --shuf, --csv, --group-by.

@@ -113,8 +113,14 @@ void add_retired_options(std::vector<option_spec>& o) {
 void add_not_implemented_options(std::vector<option_spec>& o) {
   static const char* const k_not_implemented[] = {
       // Only what is still missing: an option implemented since is skipped below in any case.
-      "latest-line", "latestline", "ll", "tmux", "tmuxpane", "tmux-pane", "linkinputsource", "xapplyinputsource",
+      "linkinputsource", "xapplyinputsource",
   };
+  // GNU's --tmux/--tmuxpane run each job in a window (pane) of a new tmux session; sluice has no tmux driver.
+  for (const char* name : {"tmux", "tmuxpane", "tmux-pane"})
+    o.push_back({{std::string_view(name)}, '\0', arg_kind::none, [](config&, const std::string&) {
+                   throw usage_error("--tmux and --tmuxpane are not implemented in sluice: it does not run jobs in tmux "
+                                     "windows; --latest-line or --line-buffer show the running jobs' output instead");
+                 }});
   // GNU's -D/--debug takes what to trace; sluice has no such trace.
   o.push_back({{"debug"}, 'D', arg_kind::required,
                [](config&, const std::string&) { throw usage_error("-D/--debug is not implemented in sluice"); }});

@@ -81,6 +81,11 @@ sub slot { $sluice::slot }
 sub total_jobs { $sluice::total }
 sub pQ { my $s = $_[0]; $s =~ s/([\\"\$\@])/\\$1/g; return $s; }
 sub hash { require B; return B::hash($_[0]); }
+# GNU's own helpers that its users' --rpl expressions call: shell_quote(), and dirname() (GNU's {//} loads
+# File::Basename into main).
+sub shell_quote { my @q = map { Q($_) } @_; return wantarray ? @q : "@q"; }
+sub dirname { require File::Basename; return File::Basename::dirname(@_); }
+sub basename { require File::Basename; return File::Basename::basename(@_); }
 sub yyyy_mm_dd_hh_mm_ss { sluice::stamp("Y-m-dTH:M:S") }
 sub yyyy_mm_dd_hh_mm { sluice::stamp("Y-m-dTH:M") }
 sub yyyy_mm_dd { sluice::stamp("Y-m-d") }

@@ -71,7 +71,9 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     const std::string& start = cfg.recstart_text;
     if (end.empty() && start.empty()) end = "[\\s\\S]";  // (GNU: --recend '' alone cuts after every byte)
     try {
-      cut_re_.emplace("(?:" + end + ")" + (start.empty() ? "" : "(?=(?:" + start + "))"));
+      // Perl's /m, as GNU's: ^ and $ also match at the starts and ends of lines inside the buffer.
+      cut_re_.emplace("(?:" + end + ")" + (start.empty() ? "" : "(?=(?:" + start + "))"),
+                      std::regex::ECMAScript | std::regex::multiline);
       recend_pat_ = end;
       recstart_pat_ = start;
       if (!start.empty()) recstart_re_.emplace("(?:" + start + ")");
@@ -176,7 +178,9 @@ void block_reader::remove_separators(std::string& block) const {
     else if (end_len_before_nl > 0) block.erase(block.size() - 1 - end_len_before_nl, end_len_before_nl);
   };
   if (cut_re_) {
-    block = std::regex_replace(block, std::regex("(?:" + recend_pat_ + ")(?:" + recstart_pat_ + ")"), "");
+    block = std::regex_replace(
+        block, std::regex("(?:" + recend_pat_ + ")(?:" + recstart_pat_ + ")", std::regex::ECMAScript | std::regex::multiline),
+        "");
     std::smatch m;
     if (recstart_re_ && std::regex_search(block, m, *recstart_re_, std::regex_constants::match_continuous))
       block.erase(0, static_cast<std::size_t>(m.length(0)));
@@ -358,10 +362,14 @@ std::size_t block_reader::first_cut_after(std::size_t start) const {
 
 std::size_t block_reader::split_after(std::size_t from) const {
   if (cut_re_) return regex_cut_after(from, from + 1);
-  if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? buf_.size() : std::string::npos;
+  // --recend '' (and no --recstart): every byte is a record, as GNU's empty separator is found at every position.
+  if (recend_.empty() && recstart_.empty()) return from < buf_.size() ? from + 1 : std::string::npos;
   const std::size_t lo = first_cut_after(from);
   if (!recend_.empty()) {
     std::size_t start = lo >= recend_.size() ? lo - recend_.size() : 0;
+    // As GNU, a block's first separator is looked for from its second byte: a block never starts with an empty
+    // record (-N1 on "\na\n" gives "\na\n").
+    if (from == 0) start = std::max<std::size_t>(start, 1);
     for (;;) {
       std::size_t hit = buf_.find(recend_, start);
       if (hit == std::string::npos) return std::string::npos;
@@ -510,7 +518,17 @@ std::optional<std::string> block_reader::next() {
   if (!part_files_.empty()) return next_part();
   std::size_t cut = 0;
   if (records_ > 0) {
-    std::size_t found = 0;
+    std::size_t found = 0, want = records_;
+    if (recstart_re_ && !garbage_checked_) {
+      // --regexp -N: as GNU, what stands before the first --recstart is a block of its own, not one of the
+      // first block's N records.
+      garbage_checked_ = true;
+      if (buf_.empty()) fill(256 * 1024);
+      std::smatch m;
+      if (!buf_.empty() &&
+          !std::regex_search(buf_.cbegin(), buf_.cend(), m, *recstart_re_, std::regex_constants::match_continuous))
+        want = 1;
+    }
     for (;;) {
       std::size_t e = record_end(cut);
       if (e == std::string::npos) {
@@ -524,7 +542,7 @@ std::optional<std::string> block_reader::next() {
         continue;
       }
       cut = e;
-      if (++found == records_) break;
+      if (++found == want) break;
     }
   } else {
     bool timed_out = false;

@@ -59,6 +59,7 @@ class block_reader {
   std::string recend_;
   std::string recstart_;
   std::size_t records_ = 0;  // records per block (-N), 0: by size
+  bool garbage_checked_ = false;  // --regexp -N: whether the input starts with a record was checked
   std::size_t lines_ = 0;    // -L: lines per record
   std::size_t block_size_;
   std::string buf_;

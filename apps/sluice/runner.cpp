@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <map>
@@ -60,6 +61,13 @@ void runner::emit_chunk(output_chunk c) {
   outbox_ready_.set();
 }
 
+
+void runner::show_latest(std::string text) {
+  if (text.empty()) return;
+  output_chunk c;
+  c.out.append(text.data(), text.size());
+  emit_chunk(std::move(c));
+}
 
 // --line-buffer: complete lines go out as they arrive (only the oldest job's under -k).
 void runner::deliver(job& j, bool final) {
@@ -241,7 +249,11 @@ bool runner::finish(job& j) {
   if (results_->active()) {
     job_numbers nums{j.args.seq, j.slot, total_};
     std::string name = cfg_.results == results_kind::templated ? tpl_->expand_plain(cfg_.results_path, j.args, nums) : "";
-    results_->write(rec, j.args.records, j.out.read_all(), j.err.read_all(), name);
+    // --compress: the files of a results directory hold the output compressed, as GNU's do; the CSV, TSV and
+    // JSON records hold it as text.
+    const bool as_files = cfg_.results == results_kind::tree || cfg_.results == results_kind::templated;
+    auto text = [&](const spool& s) { return as_files && s.compressed() ? s.read_raw() : s.read_all(); };
+    results_->write(rec, j.args.records, text(j.out), text(j.err), name);
     print = false;
     if (cfg_.files && cfg_.output != output_mode::ungroup) {
       // --files --results: the name of the results file of its stdout
@@ -256,7 +268,9 @@ bool runner::finish(job& j) {
       }
     }
   }
-  if (print && cfg_.output != output_mode::ungroup) {
+  if (print && latest_) {
+    show_latest(latest_->finish(j.args.seq, cfg_.keep_order, j.tag, j.color));
+  } else if (print && cfg_.output != output_mode::ungroup) {
     if (cfg_.output == output_mode::line_buffer) {
       if (cfg_.keep_order && j.order != print_order_) {
         output_chunk c;
@@ -634,6 +648,18 @@ int runner::run() {
   if (cfg_.bar || cfg_.progress || cfg_.eta)
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 
+  if (cfg_.latest_line) {
+    // GNU's size of the terminal, or 24 x 80 where there is none.
+    std::size_t rows = 0, columns = 0;
+    const bool terminal = sluice::is_terminal(1);
+    if (terminal) {
+      std::string size = sluice::getoutput("stty size </dev/tty 2>/dev/null");
+      rows = std::strtoul(size.c_str(), nullptr, 10);
+      auto space = size.find(' ');
+      if (space != std::string::npos) columns = std::strtoul(size.c_str() + space + 1, nullptr, 10);
+    }
+    latest_ = std::make_unique<latest_line_display>(terminal, rows, columns);
+  }
   aio::run(loop_main());
   if (sql_) sql_->finish_all();
   release_inputs();

@@ -437,6 +437,9 @@ check_bad_unknown_option() { expect_bad_input 'no-such-option' --no-such-option 
 check_bad_missing_quad_colon_file() { expect_bad_input 'no_such_file' touch started :::: no_such_file; }
 check_bad_missing_a_file() { expect_bad_input no_such_file -a no_such_file touch started; }
 check_bad_missing_second_file() { printf 'x\n' >ok.txt; expect_bad_input no_such_file touch started :::: ok.txt no_such_file; }
+# A --plus pattern Perl cannot compile: one line with Perl's message, 255, before any job (GNU runs the jobs and
+# prints Perl's message for each)
+check_bad_plus_pattern() { expect_bad_input 'invalid regular expression.*Unmatched' --plus touch started '{/(/x}' ::: a; }
 check_bad_j_word() { expect_bad_input 'abc|-j|jobs' -j abc touch started ::: a; }
 check_bad_j_percent() { expect_bad_input 'x%|-j|jobs' -j 'x%' touch started ::: a; }
 check_bad_halt_word() { expect_bad_input 'bogus|halt' --halt bogus touch started ::: a; }
@@ -595,6 +598,18 @@ check_limit_io_lets_jobs_start() {
   expect_eq limit-io "$out" "$(printf 'a\nb')"
 }
 check_bad_memsuspend_size() { expect_bad_input 'memsuspend' --memsuspend abc touch started ::: a; }
+# --latest-line where stdout is not a terminal (GNU's rows there, without its timing-dependent redraws): a row is
+# "\r", the tag and the job's last line with tabs as spaces, then " " (">" when cut at 80 columns) and a newline;
+# a job's row is drawn when a line completes and twice as it ends; what follows its last newline comes last, as is
+check_latest_line_rows_without_a_terminal() {
+  local got want
+  got=$(par -j1 --ll --tag 'printf "a{}\tx\n"; printf c{}' ::: 1 2 | od -c)
+  want=$(for k in 1 2; do for n in 1 2 3; do printf '\r%s       a%s      x \n' $k $k; done; printf '%s\tc%s' $k $k; done | od -c)
+  expect_eq latest-line-rows "$got" "$want"
+  got=$(par -j1 --ll 'printf "%090d\n" 0' ::: 1 | head -c 82 | od -c)
+  want=$(printf '\r%079d>\n' 0 | od -c)
+  expect_eq latest-line-cut "$got" "$want"
+}
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
 # --embed prints GNU's Perl source into a script; sluice has none, and says so (and why) in one line
 check_bad_embed_cannot_apply() { expect_bad_input 'embed cannot apply.*compiled' --embed touch started ::: a; }

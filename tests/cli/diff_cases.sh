@@ -176,6 +176,61 @@ diff_low_descriptor_limit_caps_jobs() {
   (ulimit -n 1024; par -j0 'echo {}' ::: 1 2 3 | wc -l)
 }
 diff_timeout_warned_per_attempt() { par --retries 2 --timeout 0.2 'echo {}; sleep 2; false' ::: 1; echo "rc=$?"; }
+# --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
+# {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
+diff_plus_patterns_as_perl() {
+  par --plus -k echo {#z.*z.} {##z.*z.} ::: z.z.z.foo
+  par --plus -k echo {%.z.*z} {%%.z.*z} ::: foo.z.z.z
+  par --plus -k echo {##*/} {#*/} {%.*} {%%.*} ::: /x/y.c.d a.b
+  par --plus -k echo '{/a(.)/<$1>}' '{/(?i)A/z}' '{//\d/D}' '{/#a/b}' '{/%c/E}' ::: aab1.c
+  par --plus -k echo '{^^[aeiou]}' '{,,[A-Z]}' '{^a}' '{,A}' '{#[a-z]+}' '{%%[.a-z]+}' ::: aAb1.tar Abc
+  par --plus -k echo '{2/a/b}' '{1#a}' '{-1%.c}' '{2^a}' ::: aab1.tar.gz ::: aAa.c
+}
+# --compress --results: the files of a results directory (and of a --results template) hold the compressed
+# output, an empty one stays empty; the CSV records hold the output as text
+diff_compress_results_files_compressed() {
+  par -k --compress-program 'gzip -1' --results out 'echo o{}; echo e{} >&2' ::: a b
+  par -k --compress-program 'gzip -1' --results out 'echo o{}' ::: c
+  for f in out/1/*/stdout out/1/*/stderr; do echo "$f $(head -c2 "$f" | od -An -tx1) $(gzip -dc <"$f")"; done
+  wc -c <out/1/c/stderr
+  par -k --compress-program 'gzip -1' --results 'tpl/{}.out' echo ::: d
+  echo "$(head -c2 tpl/d.out | od -An -tx1) $(gzip -dc <tpl/d.out)"
+  par -k --compress-program 'gzip -1' --results r.csv echo ::: f >/dev/null
+  cut -d, -f1,2,5- r.csv
+}
+# --pipe --regexp -N: what stands before the first --recstart is a block of its own, not one of the first
+# block's N records; ^ and $ in the expressions match at line starts and ends (Perl's /m)
+diff_pipe_regexp_leading_garbage_own_block() {
+  printf 'x\na1\nb2\na3\nb4\na5\n' | par -k --pipe --regexp --recstart a -N2 'echo -n "["; cat; echo "]"'
+  printf 'xx\ny\na1\na2\na3\n' | par -k --pipe --regexp --recstart 'a[0-9]' --recend '\n' -N2 'echo -n "["; cat; echo "]"'
+  printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' --recend '\n' -N1 'echo -n "["; cat; echo "]"'
+  printf 'a1\nb2\na3\nb4\n' | par -k --pipe --regexp --recstart '^a' -N1 --rrs 'echo -n "["; cat; echo "]"'
+}
+# --pipe -n N counts records as -N does; --recend '' alone makes every byte a record
+diff_pipe_n_counts_records() {
+  seq 10 | par -k --pipe -n 3 'echo -n "["; cat; echo "]"'
+  seq 3 | par -k --pipe --recend '' -n 1 od -c
+}
+# --pipe -N: a block never starts with an empty record (GNU looks for its first separator from its second byte),
+# also with -r and a NUL --recend
+diff_pipe_block_never_starts_with_empty_record() {
+  printf '\na\n\n\nb\n' | par --pipe -N1 -k 'echo -n "["; cat; echo "]"'
+  printf '\na\n\n\nb\n' | par --pipe -N2 -k 'echo -n "["; cat; echo "]"'
+  printf ' \0A\0 \0\0B\0\0 ' | par -n 1 --pipe -r --recend '\0' -k 'echo {#};cat;echo {#}' | od -c
+}
+# GNU's own Perl helpers that --rpl expressions call: ::shell_quote() and ::dirname()
+diff_rpl_gnu_helpers() {
+  par --rpl '%D $_=::shell_quote(::dirname($_));' --rpl '%Q $_=join("+",::shell_quote("a b","c"));' -k echo %D %Q ::: 'a b/c.d/e.f' x
+}
+# Positional strings may hold blanks after the number ("{1\n }"); a --header column's name works as the position
+# of {=name expr=} and before the operations of {.} {/} {//} {/.}
+diff_positions_with_blanks_and_header_names() {
+  par -k "echo {1
+      } { 2 } {2
+      }" ::: O ::: K
+  par --header : echo '{=v2=}{=v1 $_=Q($_)=}' ::: v1 K ::: v2 O
+  par --header : -k echo {var/.} {var//} {var/} {var.} ::: var sub/dir/file.ext
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
