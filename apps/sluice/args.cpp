@@ -421,6 +421,20 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (cfg.semaphore_wait) cfg.command = {"true"};
     if (!cfg.jobs_given) cfg.jobs_spec = "1";
   }
+  if (cfg.pipe_part && cfg.tee) {
+    // --pipe-part --tee: every job reads the whole file as its own stdin (GNU redirects it the same way, so
+    // a job sees a regular file); the ::: values are the jobs' arguments.
+    auto is_file = [](const input_source& s) { return s.type == input_source::kind::file; };
+    auto file = std::find_if(cfg.sources.begin(), cfg.sources.end(), is_file);
+    if (file == cfg.sources.end()) throw usage_error("--pipe-part needs its input as files: -a file or :::: file");
+    if (!sluice::can_access(file->path, sluice::access_mode::read))
+      throw usage_error("Error: Cannot open input file `" + file->path + "': " + std::strerror(errno) + ".");
+    cfg.stdin_file = file->path;
+    cfg.sources.erase(std::remove_if(cfg.sources.begin(), cfg.sources.end(), is_file), cfg.sources.end());
+    if (cfg.sources.empty()) cfg.sources.push_back(input_source{input_source::kind::values, {}, {}, false});
+    cfg.sources.front().linked_to_previous = false;
+    cfg.pipe = cfg.pipe_part = cfg.tee = false;
+  }
   resolve_jobs(cfg);
   if (cfg.shard && (cfg.shard->empty() || *cfg.shard == "0")) cfg.shard.reset();  // Perl's false: GNU ignores it
   if (cfg.shard && !cfg.pipe) cfg.shard.reset();  // (GNU deals lines to jobs under --pipe only)

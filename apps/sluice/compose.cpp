@@ -181,7 +181,8 @@ command_template::command_template(const config& cfg, const std::map<std::string
   has_replacements_ = any;
   bool insert_none = cfg.max_replace_args && cfg.max_args == 0;  // -N0: read an argument, insert none
   // (-q -N0 with no replacement string appends nothing: GNU drops the empty word.)
-  if (!any && (!cfg.pipe || cfg.cat) && !(cfg.quote_command && insert_none && !cfg.command.empty())) {
+  if (!any && (!cfg.pipe || cfg.cat) && cfg.stdin_file.empty() &&
+      !(cfg.quote_command && insert_none && !cfg.command.empty())) {
     // No replacement string: append {} (GNU's rule), as its own word.
     token t;
     t.type = token::kind::value;

@@ -160,6 +160,7 @@ struct config {
   bool fifo = false;         // --fifo: each block through a named pipe, {} its name ($PARALLEL_TMP)
   bool round_robin = false;  // --round-robin: a job per slot, the blocks dealt to whichever is ready
   bool tee = false;          // --tee: every job (one per argument) reads the whole input
+  std::string stdin_file;    // --pipe-part --tee: the file every job reads as its stdin
   bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
   std::string recend = "\n";

@@ -252,6 +252,7 @@ sluice::options runner::spawn_options(const job& j) {
   sluice::options opts;
   if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
   else if (cfg_.cat) opts.in = sluice::redirect::devnull;
+  else if (!cfg_.stdin_file.empty()) opts.in = sluice::stream(sluice::open_file(cfg_.stdin_file));
   else if (cfg_.open_tty && tty_) opts.in = sluice::stream(tty_.get());  // (no terminal: as without -o)
   else if ((first_job_gets_stdin_ && j.args.seq == 1) || cfg_.semaphore) opts.in = sluice::redirect::inherit;
   else opts.in = sluice::redirect::devnull;

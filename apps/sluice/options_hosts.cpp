@@ -43,7 +43,16 @@ void add_host_options(option_table& t) {
   t.flag({"onall"}, '\0', [](c& g) { g.onall = true; });
   t.flag({"nonall"}, '\0', [](c& g) { g.nonall = true; });
   t.flag({"filter-hosts", "filterhosts", "filter-host"}, '\0', [](c& g) { g.filter_hosts = true; });
-  t.val({"env"}, '\0', [](c& g, s v) { g.env_names.push_back(v); });
+  t.val({"env"}, '\0', [](c& g, s v) {
+    std::size_t from = 0;
+    for (;;) {  // --env A,B names two
+      auto comma = v.find(',', from);
+      std::string name = v.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+      if (!name.empty()) g.env_names.push_back(name);
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+  });
   // The SQL job queue (sql_queue.cpp); the DBURL is parsed when the run starts.
   t.val({"sqlmaster", "sql-master"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_master = v; });
   t.val({"sqlworker", "sql-worker"}, '\0', [](c& g, s v) { parse_dburl(v), g.sql_worker = v; });

@@ -67,16 +67,6 @@ void add_local_options(std::vector<option_spec>& o) {
   };
   flag({"max-line-length-allowed", "maxlinelengthallowed"}, [](c& g) { g.info = "max-line-length"; });
   flag({"show-limits", "showlimits"}, [](c& g) { g.show_limits = true; });
-  val({"env"}, [](c& g, s v) {
-    std::size_t from = 0;
-    for (;;) {  // --env A,B names two
-      auto comma = v.find(',', from);
-      std::string name = v.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-      if (!name.empty()) g.env_names.push_back(name);
-      if (comma == std::string::npos) break;
-      from = comma + 1;
-    }
-  });
   flag({"record-env", "recordenv"}, [](c& g) { g.record_env = true; });
   val({"nice"}, [](c& g, s v) { g.nice = parse_int("nice", v); });
   // Meaningful only as the first word (see expand_shebang); elsewhere GNU accepts and ignores them.

@@ -231,6 +231,13 @@ diff_positions_with_blanks_and_header_names() {
   par --header : echo '{=v2=}{=v1 $_=Q($_)=}' ::: v1 K ::: v2 O
   par --header : -k echo {var/.} {var//} {var/} {var.} ::: var sub/dir/file.ext
 }
+# --pipe-part --tee: every job reads the whole file as its stdin (a regular file: wc sees its size), the ::: values
+# are the jobs' arguments; --env A,B names two variables
+diff_pipe_part_tee_reads_the_file() {
+  seq 1000 >num; par --pipe-part --tee -k -a num wc ::: a b; par --pipe-part --tee --tag -k -a num 'wc -l; echo {}' ::: x y
+  par --pipe-part --tee -a num wc; echo "rc=$?"
+  A=1 B=2 par --env A,B -k 'echo $A$B {}' ::: x
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
