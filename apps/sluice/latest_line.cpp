@@ -94,6 +94,9 @@ std::string latest_line_display::finish(std::size_t seq, bool keep_order, const 
   r.done = true;
   std::string out;
   draw(row, out);
+  // What followed its last newline, as it is: taken now, since the scrolling below may erase this row.
+  std::string rest = r.half.empty() ? std::string() : tag + r.half;
+  r.half.clear();
   // Finished rows at the top scroll away; the rows on screen are drawn again.
   for (auto it = rows_state_.find(min_visible_); it != rows_state_.end() && it->second.done;
        it = rows_state_.find(min_visible_)) {
@@ -104,8 +107,7 @@ std::string latest_line_display::finish(std::size_t seq, bool keep_order, const 
   }
   for (std::size_t k = min_visible_; k + 1 < min_visible_ + rows_; ++k)
     if (auto it = rows_state_.find(k); it != rows_state_.end() && it->second.done) draw(k, out);
-  if (!r.half.empty()) out += tag + r.half;  // what followed its last newline, as it is
-  r.half.clear();
+  out += rest;
   return out;
 }
 
