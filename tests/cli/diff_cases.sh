@@ -171,8 +171,9 @@ diff_jobs_die_of_sigpipe() { par -k 'yes | head -1; : {}' ::: 1 2 2>&1; par -u '
 # A low descriptor limit caps the job slots (ulimit -n 30: 3, 50: 8) with GNU's warning, and loses no job;
 # every attempt that timed out is warned about, retries included
 diff_low_descriptor_limit_caps_jobs() {
-  (ulimit -n 50; par -k -j 20 'echo {}' ::: 1 2 2>&1 | sed 's/parallel/PAR/g; s/sluice/PAR/g')
-  (ulimit -n 30; seq 6 | par -k -j0 'echo {}' 2>&1 | sed 's/parallel/PAR/g; s/sluice/PAR/g')
+  # (the warning after the output: when it comes relative to the jobs' lines is timing)
+  (ulimit -n 50; par -k -j 20 'echo {}' ::: 1 2 2>warn; sed 's/parallel/PAR/g; s/sluice/PAR/g' warn)
+  (ulimit -n 30; seq 6 | par -k -j0 'echo {}' 2>warn; sed 's/parallel/PAR/g; s/sluice/PAR/g' warn)
   (ulimit -n 1024; par -j0 'echo {}' ::: 1 2 3 | wc -l)
 }
 diff_timeout_warned_per_attempt() { par --retries 2 --timeout 0.2 'echo {}; sleep 2; false' ::: 1; echo "rc=$?"; }
