@@ -521,30 +521,35 @@ aio::task<std::string> run_here(std::string command) {
   co_return r.err.empty() ? "exit status " + std::to_string(r.returncode) : last_line(r.err);
 }
 
+}  // namespace
+
 std::string quoted_words(const std::vector<std::string>& words) {
   std::string s;
   for (const auto& w : words) s += (s.empty() ? "" : " ") + shell_quote(w);
   return s;
 }
 
-}  // namespace
+std::string send_files_command(const config& cfg, bool rsync, std::vector<std::string> ssh, const std::vector<std::string>& files,
+                               const std::string& workdir) {
+  std::string dest = ssh.back();
+  ssh.pop_back();
+  if (rsync && !find_program("rsync").empty()) {
+    // The host makes the working directory first: two jobs' rsyncs both creating it would race, one failing
+    // with EEXIST. -R keeps the relative path (a "/./" in it cuts what is kept, as GNU's does).
+    std::string make_dir =
+        workdir.empty() ? std::string() : " --rsync-path=" + shell_quote("mkdir -p " + shell_quote(workdir) + " && rsync");
+    return "rsync " + rsync_options(cfg) + make_dir + " -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(files) + " " +
+           shell_quote(dest + ":" + (workdir.empty() ? std::string() : workdir + "/"));
+  }
+  std::string remote = workdir.empty() ? "tar xf -" : "mkdir -p " + shell_quote(workdir) + " && cd " + shell_quote(workdir) + " && tar xf -";
+  return "tar cf - -- " + quoted_words(files) + " | " + quoted_words(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote);
+}
 
 // --basefile: once per host, before its first job, into the fixed --workdir (the login directory for "...").
 aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
   const remote_host& h = hosts_[hi];
   std::string wd = cfg_.workdir && *cfg_.workdir == "..." ? std::string() : remote_workdir(cfg_, 0);
-  std::vector<std::string> ssh = ssh_argv(hi, 0);
-  std::string dest = ssh.back();
-  ssh.pop_back();
-  std::string cmd;
-  if (h.has_rsync && !find_program("rsync").empty()) {
-    cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(quoted_words(ssh)) + " -- " + quoted_words(cfg_.basefiles) + " " +
-          shell_quote(dest + ":" + (wd.empty() ? std::string() : wd + "/"));
-  } else {
-    std::string remote = wd.empty() ? "tar xf -" : "mkdir -p " + shell_quote(wd) + " && cd " + shell_quote(wd) + " && tar xf -";
-    cmd = "tar cf - -- " + quoted_words(cfg_.basefiles) + " | " + quoted_words(ssh) + " " + shell_quote(dest) + " " +
-          shell_quote(remote);
-  }
+  std::string cmd = send_files_command(cfg_, h.has_rsync, ssh_argv(hi, 0), cfg_.basefiles, wd);
   auto run = run_here(std::move(cmd));
   std::string failed = co_await run;
   if (!failed.empty()) {

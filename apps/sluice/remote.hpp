@@ -50,6 +50,12 @@ std::string local_workdir(const config& cfg, std::size_t seq);
 // rsync's options for transfers, as shell words: --rsync-opts, else $PARALLEL_RSYNC_OPTS, else -rlDR (GNU's
 // -rlDzR without compression; -R keeps the paths relative, which the transfers rely on).
 std::string rsync_options(const config& cfg);
+// Words shell-quoted and joined by spaces.
+std::string quoted_words(const std::vector<std::string>& words);
+// The command line that sends files to a host into workdir ("" = the login directory), with rsync when both
+// ends have it, else tar over ssh. ssh is the host's ssh argv, its last word the destination.
+std::string send_files_command(const config& cfg, bool rsync, std::vector<std::string> ssh, const std::vector<std::string>& files,
+                               const std::string& workdir);
 
 // Starts argv with all three standard streams on /dev/null (an ssh master, or its "-O exit").
 aio::task<aio::process> spawn_quiet(std::vector<std::string> argv);

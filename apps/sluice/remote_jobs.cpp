@@ -47,15 +47,6 @@ const std::vector<std::string>& env_underscore_names() {
   return names;
 }
 
-std::string join_quoted(const std::vector<std::string>& words) {
-  std::string s;
-  for (const auto& w : words) {
-    if (!s.empty()) s += ' ';
-    s += shell_quote(w);
-  }
-  return s;
-}
-
 // A path as given relative to the remote working directory; absolute ones stay absolute.
 std::string workdir_path(const std::string& wd, const std::string& file) {
   if (wd.empty() || (!file.empty() && file[0] == '/')) return file;
@@ -203,19 +194,7 @@ aio::task<void> runner::transfer_files(job& j) {
   job_numbers nums{j.args.seq, j.slot, total_};
   std::vector<std::string> files;
   for (const auto& t : cfg_.transfer_files) files.push_back(tpl_->expand_plain(t, j.args, nums));
-  std::vector<std::string> ssh = remote_->ssh_argv(*j.host, j.host_slot);
-  std::string dest = ssh.back();
-  ssh.pop_back();
-  std::string cmd;
-  if (h.has_rsync && !find_program("rsync").empty()) {
-    // -R keeps the relative path (a "/./" in it cuts what is kept, as GNU's does).
-    cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(join_quoted(ssh)) + " -- " + join_quoted(files) + " " +
-          shell_quote(dest + ":" + (j.workdir.empty() ? std::string() : j.workdir + "/"));
-  } else {
-    std::string remote = j.workdir.empty() ? "tar xf -"
-                                           : "mkdir -p " + shell_quote(j.workdir) + " && cd " + shell_quote(j.workdir) + " && tar xf -";
-    cmd = "tar cf - -- " + join_quoted(files) + " | " + join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote);
-  }
+  std::string cmd = send_files_command(cfg_, h.has_rsync, remote_->ssh_argv(*j.host, j.host_slot), files, j.workdir);
   auto run = run_local_shell(j, cmd);
   co_await run;
 }
@@ -235,13 +214,13 @@ aio::task<void> runner::return_files(job& j) {
   if (!back.empty()) {
     std::string cmd;
     if (h.has_rsync && !find_program("rsync").empty()) {
-      cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(join_quoted(ssh)) + " --";
+      cmd = "rsync " + rsync_options(cfg_) + " -e " + shell_quote(quoted_words(ssh)) + " --";
       for (const auto& f : back)
         cmd += " " + shell_quote(dest + ":" + (j.workdir.empty() || f[0] == '/' ? f : j.workdir + "/./" + f));
       cmd += " .";
     } else {
-      std::string remote = (j.workdir.empty() ? std::string() : "cd " + shell_quote(j.workdir) + " && ") + "tar cf - -- " + join_quoted(back);
-      cmd = join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote) + " | tar xf -";
+      std::string remote = (j.workdir.empty() ? std::string() : "cd " + shell_quote(j.workdir) + " && ") + "tar cf - -- " + quoted_words(back);
+      cmd = quoted_words(ssh) + " " + shell_quote(dest) + " " + shell_quote(remote) + " | tar xf -";
     }
     auto run = run_local_shell(j, cmd);
     co_await run;
@@ -251,11 +230,11 @@ aio::task<void> runner::return_files(job& j) {
     std::vector<std::string> gone;
     for (const auto& f : sent) gone.push_back(workdir_path(j.workdir, f));
     for (const auto& f : back) gone.push_back(workdir_path(j.workdir, f));
-    if (!gone.empty()) clean = "rm -f -- " + join_quoted(gone);
+    if (!gone.empty()) clean = "rm -f -- " + quoted_words(gone);
   }
   if (fresh_dir) clean += std::string(clean.empty() ? "" : "; ") + "rm -rf -- " + shell_quote(j.workdir);
   if (!clean.empty()) {
-    auto run = run_local_shell(j, join_quoted(ssh) + " " + shell_quote(dest) + " " + shell_quote(clean));
+    auto run = run_local_shell(j, quoted_words(ssh) + " " + shell_quote(dest) + " " + shell_quote(clean));
     co_await run;
   }
 }
