@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -122,6 +123,43 @@ TEST(System, ProcessThatIsGoneIsEmpty) {
   int gone = child.pid();
   child.wait();
   EXPECT_FALSE(sluice::system::process(gone).has_value());
+}
+
+void on_usr1(int) {}
+
+struct sigaction disposition_of(int sig) {
+  struct sigaction a {};
+  ::sigaction(sig, nullptr, &a);
+  return a;
+}
+
+TEST(System, SignalDispositionsPutBackWhatChangedAndNothingElse) {
+  // The application's own handler on SIGUSR2, with its flags, is part of what is saved.
+  struct sigaction mine {};
+  mine.sa_handler = on_usr1;
+  mine.sa_flags = SA_RESTART;
+  sigemptyset(&mine.sa_mask);
+  sigaddset(&mine.sa_mask, SIGTERM);
+  ASSERT_EQ(::sigaction(SIGUSR2, &mine, nullptr), 0);
+  auto saved = sluice::system::signal_dispositions::save();
+
+  // What a library's start-up might do: a handler, an ignore, different flags on the application's handler.
+  std::signal(SIGUSR1, on_usr1);
+  std::signal(SIGWINCH, SIG_IGN);
+  struct sigaction other = mine;
+  other.sa_flags = 0;
+  ASSERT_EQ(::sigaction(SIGUSR2, &other, nullptr), 0);
+
+  EXPECT_EQ(saved.restore(), 3u);
+  EXPECT_EQ(disposition_of(SIGUSR1).sa_handler, SIG_DFL);
+  EXPECT_EQ(disposition_of(SIGWINCH).sa_handler, SIG_DFL);
+  struct sigaction back = disposition_of(SIGUSR2);
+  EXPECT_EQ(back.sa_handler, on_usr1);
+  EXPECT_TRUE(back.sa_flags & SA_RESTART);
+  EXPECT_EQ(sigismember(&back.sa_mask, SIGTERM), 1);
+  EXPECT_EQ(saved.restore(), 0u) << "a second restore finds nothing changed";
+
+  std::signal(SIGUSR2, SIG_DFL);
 }
 
 }  // namespace

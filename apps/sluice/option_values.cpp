@@ -110,6 +110,7 @@ std::size_t cpu_threads() { return sluice::system::cpu_count().threads; }
 
 // "cpus" is GNU's older name for cores.
 std::size_t cpu_count(const std::string& what) {
+  if (what == "threads") return std::max(1u, std::thread::hardware_concurrency());  // (no /proc/cpuinfo)
   auto c = sluice::system::cpu_count();
   return what == "sockets" ? c.sockets : what == "threads" ? c.threads : c.cores;
 }
@@ -175,19 +176,21 @@ halt_policy parse_halt(const std::string& raw) {
 
 void resolve_jobs(config& cfg, bool from_procfile) {
   const std::string& v = cfg.jobs_spec;
-  double threads = static_cast<double>(cpu_count(cfg.cpu_unit));
+  // Counted only when the value is relative to it: counting cores reads /proc/cpuinfo, which costs 0.1 ms on
+  // two CPUs and grows with them, on every start.
+  auto cpus = [&] { return static_cast<double>(cpu_count(cfg.cpu_unit)); };
   double n = 0;
   auto bad = [&]() { return usage_error("-j: bad value '" + v + "' (use N, N%, +N, -N or 0)"); };
   if (v.empty()) throw bad();
   if (v.back() == '%') {
     auto d = jobs_number(std::string_view(v.data(), v.size() - 1), true);
     if (!d) throw bad();
-    n = std::floor(std::min(*d, k_max_jobs * 100) * threads / 100.0);
+    n = std::floor(std::min(*d, k_max_jobs * 100) * cpus() / 100.0);
   } else if (v[0] == '+' || v[0] == '-') {
     auto d = jobs_number(std::string_view(v.data() + 1, v.size() - 1));
     if (!d) throw bad();
     double k = std::floor(std::min(*d, k_max_jobs));
-    n = v[0] == '+' ? threads + k : threads - k;
+    n = v[0] == '+' ? cpus() + k : cpus() - k;
   } else if (auto d = jobs_number(v)) {
     n = std::floor(std::min(*d, k_max_jobs));
     if (n == 0) n = 2000;  // "as many as possible": bounded by processes here, by descriptors below

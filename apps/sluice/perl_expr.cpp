@@ -2,13 +2,14 @@
 #include "perl_expr.hpp"
 
 #include <clocale>
-#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <sluice/system.hpp>
 
 #include "config.hpp"
 #include "text.hpp"
@@ -164,8 +165,7 @@ interpreter& get() {
     return *g_interp;
   }
   std::string saved_locale = std::setlocale(LC_ALL, nullptr) ? std::setlocale(LC_ALL, nullptr) : "C";
-  std::vector<struct sigaction> saved(NSIG);
-  for (int s = 1; s < NSIG; ++s) ::sigaction(s, nullptr, &saved[static_cast<std::size_t>(s)]);
+  const auto saved_signals = sluice::system::signal_dispositions::save();
 
   static char arg0[] = "sluice", arg1[] = "-e", arg2[] = "0";
   static char* argv_storage[] = {arg0, arg1, arg2, nullptr};
@@ -194,12 +194,7 @@ interpreter& get() {
   g_interp = in;
 
   std::setlocale(LC_ALL, saved_locale.c_str());
-  for (int s = 1; s < NSIG; ++s) {
-    struct sigaction now {};
-    if (::sigaction(s, nullptr, &now) != 0) continue;
-    const auto& was = saved[static_cast<std::size_t>(s)];
-    if (now.sa_handler != was.sa_handler) ::sigaction(s, &was, nullptr);
-  }
+  saved_signals.restore();
   std::atexit(shut_down);
   return *in;
 }

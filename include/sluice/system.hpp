@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,5 +78,26 @@ struct process_info {
   std::filesystem::path executable;  // empty when not readable (another user's process)
 };
 SLUICE_EXPORT std::optional<process_info> process(int pid);
+
+// Every signal's disposition (handler, flags and mask), taken at once: signal.getsignal for each signal. Code
+// that may change dispositions behind the caller's back (an embedded interpreter's start-up, a plug-in's init)
+// runs between save() and restore(); restore() puts back each disposition that changed and touches no other.
+// SIGKILL and SIGSTOP, which cannot be caught, are left out.
+class SLUICE_EXPORT signal_dispositions {
+ public:
+  static signal_dispositions save();
+  // Puts back every disposition that differs from the saved one; returns how many it put back. Throws
+  // std::system_error if the kernel refuses one (the others are still put back).
+  std::size_t restore() const;
+
+  signal_dispositions(signal_dispositions&&) noexcept;
+  signal_dispositions& operator=(signal_dispositions&&) noexcept;
+  ~signal_dispositions();
+
+ private:
+  struct table;
+  explicit signal_dispositions(std::unique_ptr<table> t);
+  std::unique_ptr<table> saved_;
+};
 
 }  // namespace sluice::system

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <string_view>
 #include <system_error>
@@ -189,6 +191,56 @@ std::optional<process_info> process(int id) {
   p.executable = std::filesystem::read_symlink(dir + "/exe", ec);
   if (ec) p.executable.clear();
   return p;
+}
+
+struct signal_dispositions::table {
+  struct sigaction action[NSIG];
+};
+
+signal_dispositions::signal_dispositions(std::unique_ptr<table> t) : saved_(std::move(t)) {}
+signal_dispositions::signal_dispositions(signal_dispositions&&) noexcept = default;
+signal_dispositions& signal_dispositions::operator=(signal_dispositions&&) noexcept = default;
+signal_dispositions::~signal_dispositions() = default;
+
+namespace {
+bool catchable(int sig) { return sig != SIGKILL && sig != SIGSTOP; }
+
+// glibc sets SA_RESTORER (its return trampoline) on every sigaction it passes on, so that flag says nothing
+// about what the caller set.
+constexpr int k_restorer_flag = 0x04000000;
+
+bool same_disposition(const struct sigaction& a, const struct sigaction& b) {
+  if ((a.sa_flags & ~k_restorer_flag) != (b.sa_flags & ~k_restorer_flag)) return false;
+  if ((a.sa_flags & SA_SIGINFO) ? a.sa_sigaction != b.sa_sigaction : a.sa_handler != b.sa_handler) return false;
+  for (int s = 1; s < NSIG; ++s)
+    if (sigismember(&a.sa_mask, s) != sigismember(&b.sa_mask, s)) return false;
+  return true;
+}
+}  // namespace
+
+signal_dispositions signal_dispositions::save() {
+  auto t = std::make_unique<table>();
+  std::memset(t->action, 0, sizeof t->action);
+  // Numbers the kernel does not know (a gap in the real-time range) stay zeroed: SIG_DFL, never restored.
+  for (int s = 1; s < NSIG; ++s)
+    if (catchable(s)) ::sigaction(s, nullptr, &t->action[s]);
+  return signal_dispositions(std::move(t));
+}
+
+std::size_t signal_dispositions::restore() const {
+  std::size_t put_back = 0;
+  int refused = 0;
+  for (int s = 1; s < NSIG; ++s) {
+    struct sigaction now {};
+    if (!catchable(s) || ::sigaction(s, nullptr, &now) != 0) continue;
+    if (same_disposition(now, saved_->action[s])) continue;
+    if (::sigaction(s, &saved_->action[s], nullptr) == 0)
+      ++put_back;
+    else
+      refused = errno;
+  }
+  if (refused != 0) throw std::system_error(refused, std::generic_category(), "sigaction");
+  return put_back;
 }
 
 }  // namespace sluice::system

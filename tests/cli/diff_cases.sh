@@ -239,6 +239,15 @@ diff_pipe_part_tee_reads_the_file() {
   par --pipe-part --tee -a num wc; echo "rc=$?"
   A=1 B=2 par --env A,B -k 'echo $A$B {}' ::: x
 }
+# A ::: value is split at -d's delimiter only: with -d a newline stays inside the value, with -0 nothing splits
+diff_triple_colon_values_split_at_the_delimiter() {
+  for d in -0 '-d ,' '-d xy' '-d \t.-'; do
+    echo "== $d"
+    # shellcheck disable=SC2086
+    par -k $d echo '[{}]' ::: $'a\nb' $'d\n' 'exy' 'f,' $'g\t.-h'
+  done
+}
+
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
