@@ -296,8 +296,10 @@ task<std::pair<std::string, std::string>> communicate(process_state& s, std::str
 }
 
 task<int> wait_exit(process_state& s) {
-  for (;;) {
-    if (auto rc = s.child.poll()) co_return *rc;
+  // While the loop watches the pidfd and has not seen it readable, the child has not ended: asking the kernel
+  // (wait4) would only answer "not yet", one system call per spawn + await. The loop reaps it when it ends.
+  for (bool ask = !s.exit_io.registered || s.exit_io.readable;; ask = true) {
+    if (auto rc = ask ? s.child.poll() : s.child.returncode()) co_return *rc;
     any_io_await a(s, nullptr, nullptr, nullptr, true, std::nullopt);
     co_await a;
   }

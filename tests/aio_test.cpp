@@ -1421,6 +1421,22 @@ TEST_F(Aio, ExecWaitAndReturncode) {
   }());
 }
 
+// wait() asks the kernel only once the loop has seen the pidfd readable: a child that ended before the loop
+// looked (the loop's thread was busy) is still reported, through the pidfd's event, and so is each of many
+// short children awaited one after another.
+TEST_F(Aio, ExecWaitSeesAnExitThatCameBeforeTheLoopLooked) {
+  aio::run([]() -> task<void> {
+    aio::process p = co_await aio::create_subprocess_exec(child, "exit", "4");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the child ends while the loop is held up
+    EXPECT_EQ(p.returncode(), std::nullopt) << "not seen yet: nobody asked";
+    EXPECT_EQ(co_await p.wait(), 4);
+    for (int i = 0; i < 20; ++i) {
+      aio::process q = co_await aio::create_subprocess_exec(child, "exit", std::to_string(i));
+      EXPECT_EQ(co_await q.wait(), i);
+    }
+  }());
+}
+
 TEST_F(Aio, ExecRejectsRunOptionsAndReportsSpawnErrors) {
   aio::run([]() -> task<void> {
     std::vector<std::string> args{child};
