@@ -146,7 +146,8 @@ void option_table::opt(std::vector<std::string_view> longs, char short_name,
 std::optional<config> parse_command_line(int argc, char** argv) {
   config cfg;
   std::vector<std::string> args = expand_shebang(std::vector<std::string>(argv + 1, argv + argc));
-  std::vector<option_spec> specs = make_options();
+  // Built once: its rows are a few hundred std::functions, which cost more than parsing a command line.
+  static const std::vector<option_spec> specs = make_options();
   bool want_help = false, want_version = false;
 
   auto find_long = [&](const std::string& name) -> const option_spec* {
