@@ -316,7 +316,8 @@ bool block_reader::fill(std::size_t want) {
   }
   while (buf_.size() < want && !eof_) {
     std::size_t old = buf_.size();
-    std::size_t chunk = std::max<std::size_t>(want - old, 256 * 1024);
+    std::size_t chunk = std::max<std::size_t>(want - old, read_chunk_);
+    read_chunk_ = std::min<std::size_t>(read_chunk_ * 2, 256 * 1024);
     buf_.resize(old + chunk);
     std::size_t n;
     try {
@@ -538,7 +539,7 @@ std::optional<std::string> block_reader::next() {
           cut = buf_.size();
           break;
         }
-        fill(buf_.size() + 256 * 1024);
+        fill(buf_.size() + 1);  // one more read
         continue;
       }
       cut = e;

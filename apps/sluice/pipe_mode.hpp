@@ -63,6 +63,7 @@ class block_reader {
   std::size_t lines_ = 0;    // -L: lines per record
   std::size_t block_size_;
   std::string buf_;
+  std::size_t read_chunk_ = 16 * 1024;  // grows to 256 KiB: a short input does not pay for zeroing a big buffer
   bool eof_ = false;
   std::function<void(const std::string&)> warn_;
   // --group-by N: a record is the run of lines whose column N (split at --colsep, tab by default) is equal.
