@@ -70,6 +70,8 @@ struct helper_result {
 aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out, std::optional<double> limit = {});
 // run_helper for `/bin/sh -c command`.
 aio::task<helper_result> run_helper_shell(std::string command);
+// Runs a command line here (a transfer): "" when it worked, else the last line of its complaint (ssh's, rsync's).
+aio::task<std::string> run_here(std::string command);
 
 struct remote_host {
   sshlogin login;
@@ -193,7 +195,8 @@ class remote_hosts {
   aio::task<void> drop_session(std::size_t h, std::size_t slot);
   aio::task<void> close_sessions();
   aio::task<void> login_turn();
-  aio::task<void> send_basefiles(std::size_t h);
+  aio::task<void> send_basefiles(std::size_t h);  // remote_transfer.cpp, as remove_basefiles
+  aio::task<void> remove_basefiles();
   aio::task<void> watch();
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;
