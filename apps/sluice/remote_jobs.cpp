@@ -56,15 +56,27 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 }  // namespace
 
 // Jobs start as soon as one host is up (the others join as their logins end), except with --onall /
-// --nonall, whose jobs belong to every host.
+// --nonall, whose jobs belong to every host, and --filter-hosts, which first sorts out the hosts that are down
+// (as GNU's does, its warnings then come before any job's output).
 aio::task<bool> runner::connect_hosts() {
-  auto connect = remote_->connect(cfg_.onall || cfg_.nonall, sessions_wanted(), [this] {
+  auto connect = remote_->connect(cfg_.onall || cfg_.nonall || cfg_.filter_hosts, sessions_wanted(), [this] {
     cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
     changed_.set();
   });
   std::size_t slots = co_await connect;
+  if (cfg_.filter_hosts) {
+    // GNU's words: the hosts left out on one line, in the order they were given.
+    std::string removed;
+    for (std::size_t h = 0; h < remote_->size(); ++h)
+      if (!remote_->host(h).alive) removed += " " + remote_->host(h).login.name;
+    if (!removed.empty()) {
+      std::string m = "sluice: Warning: Removed" + removed + ".\n";
+      write_all(2, m.data(), m.size());
+    }
+  }
   if (slots == 0) {
-    std::string m = "sluice: no host could be reached; no job was run\n";
+    std::string m = cfg_.filter_hosts ? "sluice: Error: Cannot run any jobs.\n"  // GNU's words
+                                      : "sluice: no host could be reached; no job was run\n";
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;

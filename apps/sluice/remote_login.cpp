@@ -176,6 +176,8 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
     if (rc != 0) {
       h.alive = false;
       if (failure.empty()) failure = last_line(err).empty() ? "ssh exited with " + std::to_string(rc) : last_line(err);
+      // --filter-hosts: the hosts that are down are named together once all logins are done (connect_hosts).
+      if (cfg_.filter_hosts) co_return;
       std::string m = "sluice: Warning: host " + h.login.name + " is not reachable, left out: " + failure + "\n";
       write_all(2, m.data(), m.size());
       co_return;

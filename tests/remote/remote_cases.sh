@@ -171,6 +171,41 @@ diff_rsync_opts() {
   rm -rf /tmp/sluice-ro-$$ /tmp/sluice-ro2-$$
 }
 
+# The runner's name as RUNNER, and --filter-hosts' "Removed h1 h2." with its hosts sorted (GNU names them in
+# its hash order, which changes from run to run).
+removed_line() {
+  local l h
+  while IFS= read -r l; do
+    l=$(printf '%s\n' "$l" | sed 's/^[a-z]*: /RUNNER: /')
+    case $l in
+      'RUNNER: Warning: Removed '*.)
+        h=${l#RUNNER: Warning: Removed }
+        echo "RUNNER: Warning: Removed $(printf '%s\n' ${h%.} | sort | paste -sd' ')."
+        ;;
+      *) printf '%s\n' "$l" ;;
+    esac
+  done
+}
+
+diff_filter_hosts_sshd_stopped() {
+  hosts 3
+  # sl3's sshd is stopped (its namespace is up, the port refuses), sl7 does not exist: --filter-hosts drops
+  # both with one warning each before any job runs; with no host left the run cannot start.
+  local pid
+  pid=$(host_sshd_pid 3)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl1,2/root@sl3:22 -k 'echo {} $PARALLEL_SSHHOST' ::: a b c 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl3,sl2,sl7 --nonall --tag 'echo hi' 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl3 'touch ran{}' ::: 1 2 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  ls ran* 2>/dev/null
+}
+
 # --- beyond GNU (sluice only) -------------------------------------------------------------------------------
 check_dead_host_requeued() {
   hosts 2
