@@ -53,18 +53,21 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->slot = take_slot();
   j->out.compress_from_now();  // --compress
   j->err.compress_from_now();
-  if (cfg_.cat && !cfg_.dry_run) {
+  // -S with --cat / --fifo: the block's file is made on the host the job runs on, {} naming it there as
+  // $PARALLEL_TMP (GNU's way); a job that lands on this machine (":") gets its file here, below.
+  const bool tmp_on_host = remote_ && !cfg_.dry_run && (cfg_.cat || cfg_.fifo);
+  if ((cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host)) {
+    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
+  } else if (cfg_.cat) {
     // --cat: the block goes to a file, and {} (or the appended argument) is its name.
     j->cat_file = write_temp_file(j->args.block);
     j->block_bytes = j->args.block.size();
     j->args.records = {arg_record{j->cat_file}};
     if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
-  } else if (cfg_.fifo && !cfg_.dry_run) {
+  } else if (cfg_.fifo) {
     // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
     j->cat_file = write_temp_file(std::string());  // (reserves the name)
     j->args.records = {arg_record{j->cat_file}};
-  } else if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
-    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
@@ -77,10 +80,12 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->attempts = std::stoul(n) == 0 ? UINT_MAX : static_cast<unsigned>(std::stoul(n));
   }
   j->cmd = tpl.compose(j->args, nums);
-  if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+  if ((cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host)) {
     for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
       j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
+    j->cmd.argv.reset();  // the shell expands it
   }
+  const bool tag_marker = (cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host);
   for (const auto& f : cfg_.filters) {
     // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
     if (j->cmd.skip) break;
@@ -111,6 +116,8 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
         }
       j->tag = t + "\t";
     }
+    for (std::size_t at; tag_marker && (at = j->tag.find(k_tmp_marker)) != std::string::npos;)
+      j->tag.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
   }
   if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
     // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
@@ -130,6 +137,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   if (remote_ && !cfg_.dry_run) assign_host(*j);
+  if (tmp_on_host && !remote_job(*j)) {
+    j->cat_file = write_temp_file(cfg_.cat ? j->args.block : std::string());  // $PARALLEL_TMP here
+    if (cfg_.cat) j->block_bytes = j->args.block.size();
+  }
   // --workdir DIR with replacement strings: the job's own directory, as GNU parallel fills them in.
   const bool named_workdir = cfg_.workdir && *cfg_.workdir != "." && *cfg_.workdir != "..." &&
                              cfg_.workdir->find('{') != std::string::npos;
@@ -419,7 +430,7 @@ aio::task<void> runner::execute(job& j) {
     tee_writer_seq_.push_back(j.args.seq);
     ++tee_started_;
     tee_ready_.set();
-  } else if (cfg_.pipe && !cfg_.cat) {
+  } else if (cfg_.pipe && (!cfg_.cat || remote)) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();

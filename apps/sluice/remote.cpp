@@ -105,7 +105,7 @@ void check_remote_options(config& cfg) {
     cfg.max_replace_args = true;
   }
   if (remote && (cfg.pipe || cfg.pipe_part)) {
-    const char* which = cfg.tee ? "--tee" : cfg.round_robin ? "--round-robin" : cfg.cat ? "--cat" : cfg.fifo ? "--fifo" : nullptr;
+    const char* which = cfg.tee ? "--tee" : cfg.round_robin ? "--round-robin" : nullptr;
     if (which != nullptr) throw usage_error(std::string(which) + " with -S is not implemented in sluice");
   }
 }

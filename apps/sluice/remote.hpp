@@ -155,11 +155,14 @@ class remote_hosts {
 
   // The local argv that runs `command` (a shell command line) on host h in slot `slot`, with `exports`
   // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
-  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always).
+  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always); or, `as`
+  // cat / fifo (--cat, --fifo), a temp file / named pipe on the host holding them, named by $PARALLEL_TMP.
+  enum class block_file { standard_input, cat, fifo };
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
                                     const std::string& workdir,
-                                    std::optional<std::size_t> block = std::nullopt) const;
+                                    std::optional<std::size_t> block = std::nullopt,
+                                    block_file as = block_file::standard_input) const;
   // The shell command line a job runs on a host: `exports` set, in `workdir` (made when missing), `command`.
   static std::string remote_command(const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,

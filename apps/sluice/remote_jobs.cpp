@@ -139,7 +139,9 @@ std::vector<std::string> runner::remote_argv(job& j) {
   std::vector<std::pair<std::string, std::string>> exports = remote_exports(j);
   std::optional<std::size_t> block;
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
-  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block);
+  using as = remote_hosts::block_file;
+  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block,
+                           cfg_.cat ? as::cat : cfg_.fifo ? as::fifo : as::standard_input);
 }
 
 // The session path takes the common case. A job keeps an ssh of its own (the per-job path) when its

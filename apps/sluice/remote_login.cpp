@@ -22,13 +22,22 @@ namespace {
 
 // Runs on the remote host under any POSIX sh (dash, busybox ash): the job as its own process group, killed
 // when stdin (held open by the runner) ends. The job itself reads /dev/null, or with --pipe ($2 = the block's
-// size) the block: the first $2 bytes of stdin, kept in an unlinked temp file (head -c: coreutils, busybox).
+// size) the block: the first $2 bytes of stdin, kept in a temp file (head -c: coreutils, busybox) that is its
+// stdin, or with $3 = cat (--cat) that file itself, or with $3 = fifo (--fifo) a named pipe the file is copied
+// into while the job runs; either is named by $PARALLEL_TMP (which {} stands for) and removed after the job.
+// (A --fifo job that never opens its pipe ends anyway: the copy is killed with the job's end.)
 constexpr const char* k_remote_wrapper =
     "exec 3<&0 4</dev/null </dev/null\n"
+    "f=\n"
     "if [ -n \"$2\" ]; then\n"
     "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
-    "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] && exec 4<\"$f\" || { rm -f \"$f\"; exit 255; }\n"
-    "  rm -f \"$f\"\n"
+    "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] || { rm -f \"$f\"; exit 255; }\n"
+    "  case $3 in\n"
+    "    cat) PARALLEL_TMP=$f; export PARALLEL_TMP ;;\n"
+    "    fifo) PARALLEL_TMP=$f.fifo; export PARALLEL_TMP\n"
+    "      rm -f \"$PARALLEL_TMP\"; mkfifo -m 600 \"$PARALLEL_TMP\" || { rm -f \"$f\"; exit 255; } ;;\n"
+    "    *) exec 4<\"$f\"; rm -f \"$f\"; f= ;;\n"
+    "  esac\n"
     "fi\n"
     "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <&4 & else set -m; sh -c \"$1\" <&4 & fi\n"
     "exec 4<&-\n"
@@ -36,9 +45,12 @@ constexpr const char* k_remote_wrapper =
     "{ while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 >/dev/null 2>&1 &\n"
     "w=$!\n"
     "exec 3<&-\n"
+    "q=\n"
+    "if [ \"$3\" = fifo ]; then cat \"$f\" >\"$PARALLEL_TMP\" & q=$!; fi\n"
     "wait $p\n"
     "s=$?\n"
-    "kill $w 2>/dev/null\n"
+    "kill $w $q 2>/dev/null\n"
+    "if [ -n \"$f\" ]; then rm -f \"$f\" \"$f.fifo\"; fi\n"
     "exit $s";
 
 // What a login asks: the CPU count (for -j N%, +N, -N) and whether rsync is there.
@@ -124,11 +136,12 @@ std::string remote_hosts::remote_command(const std::string& command,
 std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                                 const std::vector<std::pair<std::string, std::string>>& exports,
                                                 const std::string& workdir,
-                                                std::optional<std::size_t> block) const {
+                                                std::optional<std::size_t> block, block_file as) const {
   std::string inner = remote_command(command, exports, workdir);
   std::vector<std::string> a = ssh_argv(h, slot);
+  const char* mode = as == block_file::cat ? " cat" : as == block_file::fifo ? " fifo" : "";
   a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) +
-              (block ? " " + std::to_string(*block) : std::string()));
+              (block ? " " + std::to_string(*block) + mode : std::string()));
   return a;
 }
 

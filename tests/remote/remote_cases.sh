@@ -157,6 +157,23 @@ diff_pipe_part() {
   echo "rc=$?"
 }
 
+diff_pipe_cat_fifo() {
+  hosts 2
+  # --cat / --fifo with -S: {} is a temp file / named pipe on the host that holds the block ($PARALLEL_TMP).
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 --cat -k 'wc -l <{}; test -f {} && echo file; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 --fifo -k 'wc -l <{}; test -p {} && echo fifo; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  # the job's status, --tag (GNU tags with the variable's name) and the joblog's Send/Receive
+  seq 4 | par --ssh "$SSH_WRAP" -S 1/sl1 --cat -N2 --tag -k --joblog jl 'cat {}; exit 2'
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2, $5, $6, $7}' jl | sort -n
+  # this machine and a host in one run: each job's {} is where it runs
+  seq 1000 >in
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --pipe-part -a in --block 1k --cat 'wc -l <{}' | awk '{s += $1} END {print s}'
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --pipe-part -a in --block 1k --fifo 'wc -l <{}' | awk '{s += $1} END {print s}'
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
@@ -274,6 +291,25 @@ jobs_left_after() {
   local i=0
   while [ "$(count_marker "echo $1")" -gt 0 ] && [ $i -lt "$2" ]; do sleep 0.1; i=$((i + 1)); done
   count_marker "echo $1"
+}
+
+check_pipe_cat_fifo_removed_on_host() {
+  hosts 1
+  # The block's file and pipe are gone from the host after each job, whatever its status; a --fifo job
+  # that never opens its pipe still ends (GNU's waits for ever).
+  seq 6 | par --ssh "$SSH_WRAP" -S 2/sl1 --pipe -N2 --cat 'cat {} >/dev/null; echo $PARALLEL_TMP; exit 1' >names
+  expect_eq "exit status" "$?" 3
+  seq 6 | par --ssh "$SSH_WRAP" -S 2/sl1 --pipe -N2 --fifo 'cat {} >/dev/null; echo $PARALLEL_TMP' >>names
+  expect_eq "exit status" "$?" 0
+  expect_eq "names" "$(sort -u names | wc -l)" 6
+  local n
+  while read -r n; do
+    [ -n "$n" ] && [ ! -e "$n" ] && [ ! -e "${n%.fifo}" ] || fail "left on the host: $n"
+  done <names
+  seq 4 | timeout 20 "$P" --ssh "$SSH_WRAP" -S 1/sl1 --pipe -N2 --fifo 'echo never opens' >out
+  expect_eq "exit status (a pipe never opened)" "$?" 0
+  expect_eq "output" "$(cat out)" "never opens
+never opens"
 }
 
 check_pipe_no_orphan_after_sigkill() {
