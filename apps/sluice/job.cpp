@@ -428,16 +428,17 @@ aio::task<void> runner::execute(job& j) {
     // The job's stdin is fed by tee_input, once every job runs.
     tee_writers_.push_back(std::move(proc.in()));
     tee_writer_seq_.push_back(j.args.seq);
+    tee_framed_.push_back(remote);
     ++tee_started_;
     tee_ready_.set();
   } else if (cfg_.pipe && (!cfg_.cat || remote)) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();
-    if (!j.args.block.empty()) in.write(j.args.block);
+    if (!j.args.block.empty()) in.write(remote && cfg_.round_robin ? frame_block(j.args.block) : j.args.block);
     if (cfg_.round_robin) {
       ++live_dealers_;
-      dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote)));
     }
     else if (!remote) in.close();  // a remote job's stdin stays open: its end tells the host the runner is gone
     // No retry will need it: free it now (a remote job keeps it, to run again elsewhere if its host dies).
@@ -570,13 +571,18 @@ bool runner::ask_user(const std::string& command) {
   return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
 }
 
-aio::task<void> runner::deal_blocks(aio::stream_writer w) {
+aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
   try {
     for (;;) {
       auto get = feed_->next_dealt();
       std::optional<std::string> b = co_await get;
       if (!b) break;
-      w.write(*b);
+      w.write(framed ? frame_block(*b) : *b);
+      auto drained = w.drain();
+      co_await drained;
+    }
+    if (framed) {
+      w.write(end_of_blocks);
       auto drained = w.drain();
       co_await drained;
     }
@@ -585,6 +591,12 @@ aio::task<void> runner::deal_blocks(aio::stream_writer w) {
     // unread (GNU parallel dies of the SIGPIPE then).
   }
   if (--live_dealers_ == 0) feed_->stop_dealing();
+  if (framed) {
+    // A remote job's stdin ended with end_of_blocks; the connection stays open, as its end tells the host
+    // that the runner is gone.
+    held_writers_.push_back(std::move(w));
+    co_return;
+  }
   w.close();
   auto closed = w.wait_closed();
   co_await closed;
@@ -626,10 +638,11 @@ aio::task<void> runner::tee_input() {
     } catch (const sluice::queue_shut_down&) {
     }
     if (!b) break;
-    for (auto& w : tee_writers_) {
+    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+      auto& w = tee_writers_[k];
       if (!w.valid() || w.is_closing()) continue;
       try {
-        w.write(*b);
+        w.write(tee_framed_[k] ? frame_block(*b) : *b);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {
@@ -637,8 +650,19 @@ aio::task<void> runner::tee_input() {
       }
     }
   }
-  for (auto& w : tee_writers_) {
+  for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+    auto& w = tee_writers_[k];
     if (!w.valid()) continue;
+    if (tee_framed_[k] && !w.is_closing()) {
+      // A remote job's stdin ends; its connection stays open until the job ends (see deal_blocks).
+      try {
+        w.write(end_of_blocks);
+        auto drained = w.drain();
+        co_await drained;
+        continue;
+      } catch (const std::system_error&) {
+      }
+    }
     w.close();
     auto closed = w.wait_closed();
     co_await closed;

@@ -104,10 +104,6 @@ void check_remote_options(config& cfg) {
     cfg.max_args = 0;
     cfg.max_replace_args = true;
   }
-  if (remote && (cfg.pipe || cfg.pipe_part)) {
-    const char* which = cfg.tee ? "--tee" : cfg.round_robin ? "--round-robin" : nullptr;
-    if (which != nullptr) throw usage_error(std::string(which) + " with -S is not implemented in sluice");
-  }
 }
 
 remote_hosts::remote_hosts(const config& cfg) : cfg_(cfg) {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,11 @@ std::string quoted_words(const std::vector<std::string>& words);
 // ends have it, else tar over ssh. ssh is the host's ssh argv, its last word the destination.
 std::string send_files_command(const config& cfg, bool rsync, std::vector<std::string> ssh, const std::vector<std::string>& files,
                                const std::string& workdir);
+
+// A block as a --round-robin / --tee remote job's stdin takes it (block_file::stream): its size on a line,
+// then its bytes; end_of_blocks ends the stream (the job's stdin ends there; the connection stays open).
+std::string frame_block(std::string_view block);
+inline constexpr std::string_view end_of_blocks = "0\n";
 
 // Starts argv with all three standard streams on /dev/null (an ssh master, or its "-O exit").
 aio::task<aio::process> spawn_quiet(std::vector<std::string> argv);
@@ -157,7 +163,9 @@ class remote_hosts {
   // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
   // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always); or, `as`
   // cat / fifo (--cat, --fifo), a temp file / named pipe on the host holding them, named by $PARALLEL_TMP.
-  enum class block_file { standard_input, cat, fifo };
+  // With `as` stream (--round-robin, --tee), the job's stdin is the blocks the runner sends framed by
+  // frame_block, until end_of_blocks.
+  enum class block_file { standard_input, cat, fifo, stream };
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
                                     const std::string& workdir,

@@ -57,9 +57,11 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 
 // Jobs start as soon as one host is up (the others join as their logins end), except with --onall /
 // --nonall, whose jobs belong to every host, and --filter-hosts, which first sorts out the hosts that are down
-// (as GNU's does, its warnings then come before any job's output).
+// (as GNU's does, its warnings then come before any job's output), and --round-robin / --tee, whose jobs
+// all start at once, one per slot or argument.
 aio::task<bool> runner::connect_hosts() {
-  auto connect = remote_->connect(cfg_.onall || cfg_.nonall || cfg_.filter_hosts, sessions_wanted(), [this] {
+  const bool all = cfg_.onall || cfg_.nonall || cfg_.filter_hosts || cfg_.round_robin || cfg_.tee;
+  auto connect = remote_->connect(all, sessions_wanted(), [this] {
     cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
     changed_.set();
   });
@@ -77,6 +79,13 @@ aio::task<bool> runner::connect_hosts() {
   if (slots == 0) {
     std::string m = cfg_.filter_hosts ? "sluice: Error: Cannot run any jobs.\n"  // GNU's words
                                       : "sluice: no host could be reached; no job was run\n";
+    write_all(2, m.data(), m.size());
+    final_status_ = 255;
+    co_return false;
+  }
+  if (cfg_.tee && total_known_ && total_ > slots) {
+    // Every --tee job must run at once: as the local check (count_jobs) says it, in GNU's words.
+    std::string m = "sluice: Error: --tee requires --jobs to be higher. Try --jobs 0.\n";
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;
@@ -141,7 +150,9 @@ std::vector<std::string> runner::remote_argv(job& j) {
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
   using as = remote_hosts::block_file;
   return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block,
-                           cfg_.cat ? as::cat : cfg_.fifo ? as::fifo : as::standard_input);
+                           cfg_.round_robin || cfg_.tee ? as::stream : cfg_.cat ? as::cat
+                                                   : cfg_.fifo                   ? as::fifo
+                                                                                 : as::standard_input);
 }
 
 // The session path takes the common case. A job keeps an ssh of its own (the per-job path) when its
@@ -289,6 +300,7 @@ aio::task<void> runner::start_on_all(job_args a) {
 aio::task<bool> runner::requeue_if_lost(job& j) {
   if (!remote_job(j) || j.killed_by_us || j.returncode != 255 || stop_starting_) co_return false;
   if (cfg_.onall || cfg_.nonall) co_return false;  // it belonged to that host
+  if (cfg_.round_robin || cfg_.tee) co_return false;  // its stream of blocks went there and cannot be sent again
   auto probe = remote_->lost(*j.host);
   if (!(co_await probe)) co_return false;
   if (remote_->alive_count() == 0) {

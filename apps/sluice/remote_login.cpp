@@ -26,23 +26,34 @@ namespace {
 // stdin, or with $3 = cat (--cat) that file itself, or with $3 = fifo (--fifo) a named pipe the file is copied
 // into while the job runs; either is named by $PARALLEL_TMP (which {} stands for) and removed after the job.
 // (A --fifo job that never opens its pipe ends anyway: the copy is killed with the job's end.)
+// With $2 = "-" (--round-robin, --tee) the job reads a stream of blocks, each sent as its size on a line and
+// then its bytes, "0" ending the stream; each is copied whole to a temp file first, so that a job that stops
+// reading never leaves part of one unread (the rest are dropped), and the liveness watch starts after "0".
 constexpr const char* k_remote_wrapper =
-    "exec 3<&0 4</dev/null </dev/null\n"
-    "f=\n"
-    "if [ -n \"$2\" ]; then\n"
+    "exec 3<&0 </dev/null\n"
+    "f= in=/dev/null\n"
+    "if [ \"$2\" = - ]; then\n"
+    "  f=${TMPDIR:-/tmp}/sluice-block.$$ in=$f\n"
+    "  rm -f \"$f\"; mkfifo -m 600 \"$f\" || exit 255\n"
+    "elif [ -n \"$2\" ]; then\n"
     "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
     "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] || { rm -f \"$f\"; exit 255; }\n"
     "  case $3 in\n"
     "    cat) PARALLEL_TMP=$f; export PARALLEL_TMP ;;\n"
     "    fifo) PARALLEL_TMP=$f.fifo; export PARALLEL_TMP\n"
     "      rm -f \"$PARALLEL_TMP\"; mkfifo -m 600 \"$PARALLEL_TMP\" || { rm -f \"$f\"; exit 255; } ;;\n"
-    "    *) exec 4<\"$f\"; rm -f \"$f\"; f= ;;\n"
+    "    *) in=$f ;;\n"
     "  esac\n"
     "fi\n"
-    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <&4 & else set -m; sh -c \"$1\" <&4 & fi\n"
-    "exec 4<&-\n"
+    "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <\"$in\" & else set -m; sh -c \"$1\" <\"$in\" & fi\n"
     "p=$!\n"
-    "{ while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 >/dev/null 2>&1 &\n"
+    "if [ \"$2\" = - ]; then\n"
+    "  { trap '' PIPE\n"
+    "    while read -r n && [ \"$n\" -gt 0 ]; do head -c \"$n\" >\"$f.b\" && cat \"$f.b\"; done >\"$f\"\n"
+    "    while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 2>/dev/null &\n"
+    "else\n"
+    "  { while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 >/dev/null 2>&1 &\n"
+    "fi\n"
     "w=$!\n"
     "exec 3<&-\n"
     "q=\n"
@@ -50,7 +61,7 @@ constexpr const char* k_remote_wrapper =
     "wait $p\n"
     "s=$?\n"
     "kill $w $q 2>/dev/null\n"
-    "if [ -n \"$f\" ]; then rm -f \"$f\" \"$f.fifo\"; fi\n"
+    "if [ -n \"$f\" ]; then rm -f \"$f\" \"$f.fifo\" \"$f.b\"; fi\n"
     "exit $s";
 
 // What a login asks: the CPU count (for -j N%, +N, -N) and whether rsync is there.
@@ -79,6 +90,10 @@ std::size_t slots_for(const config& cfg, std::size_t cpus) {
   } else if (!v.empty() && (v[0] == '+' || v[0] == '-')) {
     double k = std::strtod(v.c_str() + 1, &end);
     n = v[0] == '+' ? static_cast<double>(cpus) + k : static_cast<double>(cpus) - k;
+  } else if (v == "0") {
+    // "As many as possible" (also --tee's default): each slot is an ssh session, so a host gets what four
+    // multiplexing masters carry rather than the thousands of processes -j0 allows here.
+    n = static_cast<double>(4 * k_sessions_per_master);
   } else {
     n = static_cast<double>(cfg.jobs);
   }
@@ -140,8 +155,8 @@ std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot,
   std::string inner = remote_command(command, exports, workdir);
   std::vector<std::string> a = ssh_argv(h, slot);
   const char* mode = as == block_file::cat ? " cat" : as == block_file::fifo ? " fifo" : "";
-  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) +
-              (block ? " " + std::to_string(*block) + mode : std::string()));
+  std::string size = as == block_file::stream ? " -" : block ? " " + std::to_string(*block) + mode : std::string();
+  a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) + size);
   return a;
 }
 
@@ -267,6 +282,12 @@ aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out
 aio::task<helper_result> run_helper_shell(std::string command) {
   auto run = run_helper({"/bin/sh", "-c", std::move(command)}, false);
   co_return co_await run;
+}
+
+std::string frame_block(std::string_view block) {
+  std::string framed = std::to_string(block.size()) + "\n";
+  framed += block;
+  return framed;
 }
 
 aio::task<std::string> run_here(std::string command) {

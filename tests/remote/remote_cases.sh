@@ -174,6 +174,22 @@ diff_pipe_cat_fifo() {
   par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --pipe-part -a in --block 1k --fifo 'wc -l <{}' | awk '{s += $1} END {print s}'
 }
 
+diff_pipe_round_robin_tee() {
+  hosts 2
+  # --round-robin -S: a job per slot of every host (4), the blocks dealt among them; how many each gets is
+  # timing, so only the total and the number of jobs are compared.
+  seq 100000 | par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe --round-robin --block 10k wc -l | awk '{s += $1} END {print s, NR}'
+  echo "rc=${PIPESTATUS[1]}"
+  # --tee -S: every job gets all of the input, wherever it runs; -j0 by default, so one host may take all.
+  seq 100000 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe --tee -k 'grep {} | wc -l' ::: 1 2 3
+  echo "rc=$?"
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1 --pipe --tee --tag -k 'wc -l; exit {}' ::: 1 2 3
+  echo "rc=$?"
+  # more --tee jobs than slots: refused before any job
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 -j1 --pipe --tee 'wc -l' ::: 1 2 3
+  echo "rc=$?"
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
@@ -317,6 +333,20 @@ check_pipe_no_orphan_after_sigkill() {
   local mark=sluiceremote$$x$RANDOM
   # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
   seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 "cat >/dev/null; sleep 300; echo $mark" &
+  RUNNER_PID=$!
+  local i=0
+  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
+  [ "$(count_marker "echo $mark")" -ge 4 ] || fail "the jobs did not start"
+  kill -KILL "$RUNNER_PID"
+  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
+}
+
+check_round_robin_no_orphan_after_sigkill() {
+  hosts 2
+  local mark=sluicerr$$x$RANDOM
+  # --round-robin -S: the jobs' stdin is a stream of blocks; they are still killed when the connection ends,
+  # whether the stream has ended (the input is short) or not.
+  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe --round-robin -N1 "cat >/dev/null; sleep 300; echo $mark" &
   RUNNER_PID=$!
   local i=0
   until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
