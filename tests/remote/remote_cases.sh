@@ -328,11 +328,11 @@ check_pipe_cat_fifo_removed_on_host() {
 never opens"
 }
 
-check_pipe_no_orphan_after_sigkill() {
-  hosts 2
+# Runs 4 --pipe jobs (with the options given) on 2 hosts that read their input and then sleep, SIGKILLs the
+# runner, and fails unless the jobs are gone from the hosts within 10 s.
+pipe_jobs_end_with_runner() {
   local mark=sluiceremote$$x$RANDOM
-  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
-  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 "cat >/dev/null; sleep 300; echo $mark" &
+  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe "$@" "cat >/dev/null; sleep 300; echo $mark" &
   RUNNER_PID=$!
   local i=0
   until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
@@ -341,18 +341,17 @@ check_pipe_no_orphan_after_sigkill() {
   expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
 }
 
+check_pipe_no_orphan_after_sigkill() {
+  hosts 2
+  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
+  pipe_jobs_end_with_runner -N1
+}
+
 check_round_robin_no_orphan_after_sigkill() {
   hosts 2
-  local mark=sluicerr$$x$RANDOM
-  # --round-robin -S: the jobs' stdin is a stream of blocks; they are still killed when the connection ends,
-  # whether the stream has ended (the input is short) or not.
-  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe --round-robin -N1 "cat >/dev/null; sleep 300; echo $mark" &
-  RUNNER_PID=$!
-  local i=0
-  until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
-  [ "$(count_marker "echo $mark")" -ge 4 ] || fail "the jobs did not start"
-  kill -KILL "$RUNNER_PID"
-  expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
+  # --round-robin -S: the jobs' stdin is a stream of blocks, ended before the runner is killed; the jobs are
+  # still killed when the connection ends.
+  pipe_jobs_end_with_runner --round-robin -N1
 }
 
 check_no_orphan_after_sigkill() {
