@@ -56,7 +56,8 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   // -S with --cat / --fifo: the block's file is made on the host the job runs on, {} naming it there as
   // $PARALLEL_TMP (GNU's way); a job that lands on this machine (":") gets its file here, below.
   const bool tmp_on_host = remote_ && !cfg_.dry_run && (cfg_.cat || cfg_.fifo);
-  if ((cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host)) {
+  const bool tmp_marked = (cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host);
+  if (tmp_marked) {
     j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
   } else if (cfg_.cat) {
     // --cat: the block goes to a file, and {} (or the appended argument) is its name.
@@ -80,12 +81,11 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->attempts = std::stoul(n) == 0 ? UINT_MAX : static_cast<unsigned>(std::stoul(n));
   }
   j->cmd = tpl.compose(j->args, nums);
-  if ((cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host)) {
+  if (tmp_marked) {
     for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
       j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
     j->cmd.argv.reset();  // the shell expands it
   }
-  const bool tag_marker = (cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host);
   for (const auto& f : cfg_.filters) {
     // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
     if (j->cmd.skip) break;
@@ -116,7 +116,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
         }
       j->tag = t + "\t";
     }
-    for (std::size_t at; tag_marker && (at = j->tag.find(k_tmp_marker)) != std::string::npos;)
+    for (std::size_t at; tmp_marked && (at = j->tag.find(k_tmp_marker)) != std::string::npos;)
       j->tag.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
   }
   if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
