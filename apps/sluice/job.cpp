@@ -622,7 +622,7 @@ aio::task<void> runner::tee_input() {
       std::size_t part = tee_writer_seq_[k] - 1;
       if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
       try {
-        w.write((*parts)[part]);
+        w.write(tee_framed_[k] ? frame_block((*parts)[part]) : (*parts)[part]);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {

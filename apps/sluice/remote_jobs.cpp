@@ -60,7 +60,7 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 // (as GNU's does, its warnings then come before any job's output), and --round-robin / --tee, whose jobs
 // all start at once, one per slot or argument.
 aio::task<bool> runner::connect_hosts() {
-  const bool all = cfg_.onall || cfg_.nonall || cfg_.filter_hosts || cfg_.round_robin || cfg_.tee;
+  const bool all = cfg_.onall || cfg_.nonall || cfg_.filter_hosts || cfg_.round_robin || cfg_.tee || cfg_.shard;
   auto connect = remote_->connect(all, sessions_wanted(), [this] {
     cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
     changed_.set();
@@ -83,8 +83,8 @@ aio::task<bool> runner::connect_hosts() {
     final_status_ = 255;
     co_return false;
   }
-  if (cfg_.tee && total_known_ && total_ > slots) {
-    // Every --tee job must run at once: as the local check (count_jobs) says it, in GNU's words.
+  if ((cfg_.tee || cfg_.shard) && total_known_ && total_ > slots) {
+    // Every --tee (--shard) job must run at once: as the local check (count_jobs) says it, in GNU's words.
     std::string m = "sluice: Error: --tee requires --jobs to be higher. Try --jobs 0.\n";
     write_all(2, m.data(), m.size());
     final_status_ = 255;
@@ -150,7 +150,7 @@ std::vector<std::string> runner::remote_argv(job& j) {
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
   using as = remote_hosts::block_file;
   return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block,
-                           cfg_.round_robin || cfg_.tee ? as::stream : cfg_.cat ? as::cat
+                           cfg_.round_robin || cfg_.tee || cfg_.shard ? as::stream : cfg_.cat ? as::cat
                                                    : cfg_.fifo                   ? as::fifo
                                                                                  : as::standard_input);
 }
@@ -300,7 +300,7 @@ aio::task<void> runner::start_on_all(job_args a) {
 aio::task<bool> runner::requeue_if_lost(job& j) {
   if (!remote_job(j) || j.killed_by_us || j.returncode != 255 || stop_starting_) co_return false;
   if (cfg_.onall || cfg_.nonall) co_return false;  // it belonged to that host
-  if (cfg_.round_robin || cfg_.tee) co_return false;  // its stream of blocks went there and cannot be sent again
+  if (cfg_.round_robin || cfg_.tee || cfg_.shard) co_return false;  // its stream went there, not to be sent again
   auto probe = remote_->lost(*j.host);
   if (!(co_await probe)) co_return false;
   if (remote_->alive_count() == 0) {

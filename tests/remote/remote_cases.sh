@@ -188,6 +188,9 @@ diff_pipe_round_robin_tee() {
   # more --tee jobs than slots: refused before any job
   seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 -j1 --pipe --tee 'wc -l' ::: 1 2 3
   echo "rc=$?"
+  # --bin -S: each line to the job its value picks, the same stream of blocks to each job
+  seq 100 | par --ssh "$SSH_WRAP" -S 2/sl1 -j2 --pipe --bin 1 'sort -n | awk "NR == 1 {f = \$1} END {print NR, f}"' | sort -k2n
+  echo "rc=${PIPESTATUS[1]}"
 }
 
 diff_rsync_opts() {
