@@ -53,18 +53,22 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   j->slot = take_slot();
   j->out.compress_from_now();  // --compress
   j->err.compress_from_now();
-  if (cfg_.cat && !cfg_.dry_run) {
+  // -S with --cat / --fifo: the block's file is made on the host the job runs on, {} naming it there as
+  // $PARALLEL_TMP (GNU's way); a job that lands on this machine (":") gets its file here, below.
+  const bool tmp_on_host = remote_ && !cfg_.dry_run && (cfg_.cat || cfg_.fifo);
+  const bool tmp_marked = (cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host);
+  if (tmp_marked) {
+    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
+  } else if (cfg_.cat) {
     // --cat: the block goes to a file, and {} (or the appended argument) is its name.
     j->cat_file = write_temp_file(j->args.block);
     j->block_bytes = j->args.block.size();
     j->args.records = {arg_record{j->cat_file}};
     if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
-  } else if (cfg_.fifo && !cfg_.dry_run) {
+  } else if (cfg_.fifo) {
     // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
     j->cat_file = write_temp_file(std::string());  // (reserves the name)
     j->args.records = {arg_record{j->cat_file}};
-  } else if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
-    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
   }
   job_numbers nums{j->args.seq, j->slot, total_};
   const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
@@ -77,9 +81,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
       j->attempts = std::stoul(n) == 0 ? UINT_MAX : static_cast<unsigned>(std::stoul(n));
   }
   j->cmd = tpl.compose(j->args, nums);
-  if ((cfg_.cat || cfg_.fifo) && cfg_.dry_run) {
+  if (tmp_marked) {
     for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
       j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
+    j->cmd.argv.reset();  // the shell expands it
   }
   for (const auto& f : cfg_.filters) {
     // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
@@ -111,6 +116,8 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
         }
       j->tag = t + "\t";
     }
+    for (std::size_t at; tmp_marked && (at = j->tag.find(k_tmp_marker)) != std::string::npos;)
+      j->tag.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
   }
   if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
     // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
@@ -130,6 +137,10 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   }
   if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
   if (remote_ && !cfg_.dry_run) assign_host(*j);
+  if (tmp_on_host && !remote_job(*j)) {
+    j->cat_file = write_temp_file(cfg_.cat ? j->args.block : std::string());  // $PARALLEL_TMP here
+    if (cfg_.cat) j->block_bytes = j->args.block.size();
+  }
   // --workdir DIR with replacement strings: the job's own directory, as GNU parallel fills them in.
   const bool named_workdir = cfg_.workdir && *cfg_.workdir != "." && *cfg_.workdir != "..." &&
                              cfg_.workdir->find('{') != std::string::npos;
@@ -417,16 +428,17 @@ aio::task<void> runner::execute(job& j) {
     // The job's stdin is fed by tee_input, once every job runs.
     tee_writers_.push_back(std::move(proc.in()));
     tee_writer_seq_.push_back(j.args.seq);
+    tee_framed_.push_back(remote);
     ++tee_started_;
     tee_ready_.set();
-  } else if (cfg_.pipe && !cfg_.cat) {
+  } else if (cfg_.pipe && (!cfg_.cat || remote)) {
     // The loop writes the block out in the background as the job reads; a job that stops reading loses the rest.
     j.block_bytes = j.args.block.size();
     aio::stream_writer& in = proc.in();
-    if (!j.args.block.empty()) in.write(j.args.block);
+    if (!j.args.block.empty()) in.write(remote && cfg_.round_robin ? frame_block(j.args.block) : j.args.block);
     if (cfg_.round_robin) {
       ++live_dealers_;
-      dealers_.push_back(aio::create_task(deal_blocks(std::move(in))));
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote)));
     }
     else if (!remote) in.close();  // a remote job's stdin stays open: its end tells the host the runner is gone
     // No retry will need it: free it now (a remote job keeps it, to run again elsewhere if its host dies).
@@ -559,13 +571,18 @@ bool runner::ask_user(const std::string& command) {
   return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
 }
 
-aio::task<void> runner::deal_blocks(aio::stream_writer w) {
+aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
   try {
     for (;;) {
       auto get = feed_->next_dealt();
       std::optional<std::string> b = co_await get;
       if (!b) break;
-      w.write(*b);
+      w.write(framed ? frame_block(*b) : *b);
+      auto drained = w.drain();
+      co_await drained;
+    }
+    if (framed) {
+      w.write(end_of_blocks);
       auto drained = w.drain();
       co_await drained;
     }
@@ -574,6 +591,12 @@ aio::task<void> runner::deal_blocks(aio::stream_writer w) {
     // unread (GNU parallel dies of the SIGPIPE then).
   }
   if (--live_dealers_ == 0) feed_->stop_dealing();
+  if (framed) {
+    // A remote job's stdin ended with end_of_blocks; the connection stays open, as its end tells the host
+    // that the runner is gone.
+    held_writers_.push_back(std::move(w));
+    co_return;
+  }
   w.close();
   auto closed = w.wait_closed();
   co_await closed;
@@ -599,7 +622,7 @@ aio::task<void> runner::tee_input() {
       std::size_t part = tee_writer_seq_[k] - 1;
       if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
       try {
-        w.write((*parts)[part]);
+        w.write(tee_framed_[k] ? frame_block((*parts)[part]) : (*parts)[part]);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {
@@ -615,10 +638,11 @@ aio::task<void> runner::tee_input() {
     } catch (const sluice::queue_shut_down&) {
     }
     if (!b) break;
-    for (auto& w : tee_writers_) {
+    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+      auto& w = tee_writers_[k];
       if (!w.valid() || w.is_closing()) continue;
       try {
-        w.write(*b);
+        w.write(tee_framed_[k] ? frame_block(*b) : *b);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {
@@ -626,8 +650,19 @@ aio::task<void> runner::tee_input() {
       }
     }
   }
-  for (auto& w : tee_writers_) {
+  for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
+    auto& w = tee_writers_[k];
     if (!w.valid()) continue;
+    if (tee_framed_[k] && !w.is_closing()) {
+      // A remote job's stdin ends; its connection stays open until the job ends (see deal_blocks).
+      try {
+        w.write(end_of_blocks);
+        auto drained = w.drain();
+        co_await drained;
+        continue;
+      } catch (const std::system_error&) {
+      }
+    }
     w.close();
     auto closed = w.wait_closed();
     co_await closed;

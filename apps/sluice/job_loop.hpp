@@ -109,7 +109,8 @@ class runner {
   void suspend_for_memory();
   void kill_youngest();  // --memfree, --limit: the running job with the highest Seq, by --term-seq                           // --memsuspend
   bool ask_user(const std::string& command);           // -p: the terminal's answer
-  aio::task<void> deal_blocks(aio::stream_writer w);  // --round-robin: one job's further blocks
+  // --round-robin: one job's further blocks (`framed` for a remote job: see frame_block).
+  aio::task<void> deal_blocks(aio::stream_writer w, bool framed);
   aio::task<void> tee_input();                        // --tee: the whole input to every job
 
   void start(job_args args, unsigned attempt, std::size_t order);
@@ -214,6 +215,7 @@ class runner {
   std::optional<std::size_t> pin_;
   std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
   std::size_t live_dealers_ = 0;
+  std::vector<aio::stream_writer> held_writers_;  // remote --round-robin jobs' stdin after their last block
   std::vector<aio::stream_writer> tee_writers_;  // --tee: every job's stdin
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
@@ -221,6 +223,7 @@ class runner {
   // --shard / --bin: each block dealt out, a part per job (index = the job's seq - 1), from tee_thread_
   std::unique_ptr<sluice::queue<std::vector<std::string>>> shard_blocks_;
   std::vector<std::size_t> tee_writer_seq_;  // the seq of the job whose stdin tee_writers_[k] is
+  std::vector<bool> tee_framed_;  // tee_writers_[k] is a remote job's: blocks go framed (frame_block)
   std::thread tee_thread_;
   // Set by tee_thread_ once it has read all its input; shared, since a detached tee_thread_ may outlive the runner.
   std::shared_ptr<std::atomic<bool>> tee_read_all_ = std::make_shared<std::atomic<bool>>(false);

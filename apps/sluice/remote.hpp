@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,11 @@ std::string quoted_words(const std::vector<std::string>& words);
 std::string send_files_command(const config& cfg, bool rsync, std::vector<std::string> ssh, const std::vector<std::string>& files,
                                const std::string& workdir);
 
+// A block as a --round-robin / --tee remote job's stdin takes it (block_file::stream): its size on a line,
+// then its bytes; end_of_blocks ends the stream (the job's stdin ends there; the connection stays open).
+std::string frame_block(std::string_view block);
+inline constexpr std::string_view end_of_blocks = "0\n";
+
 // Starts argv with all three standard streams on /dev/null (an ssh master, or its "-O exit").
 aio::task<aio::process> spawn_quiet(std::vector<std::string> argv);
 // A helper command run on this machine (an ssh login or probe, a transfer): stdin from /dev/null, stderr
@@ -70,6 +76,8 @@ struct helper_result {
 aio::task<helper_result> run_helper(std::vector<std::string> argv, bool keep_out, std::optional<double> limit = {});
 // run_helper for `/bin/sh -c command`.
 aio::task<helper_result> run_helper_shell(std::string command);
+// Runs a command line here (a transfer): "" when it worked, else the last line of its complaint (ssh's, rsync's).
+aio::task<std::string> run_here(std::string command);
 
 struct remote_host {
   sshlogin login;
@@ -153,11 +161,16 @@ class remote_hosts {
 
   // The local argv that runs `command` (a shell command line) on host h in slot `slot`, with `exports`
   // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
-  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always).
+  // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always); or, `as`
+  // cat / fifo (--cat, --fifo), a temp file / named pipe on the host holding them, named by $PARALLEL_TMP.
+  // With `as` stream (--round-robin, --tee), the job's stdin is the blocks the runner sends framed by
+  // frame_block, until end_of_blocks.
+  enum class block_file { standard_input, cat, fifo, stream };
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
                                     const std::string& workdir,
-                                    std::optional<std::size_t> block = std::nullopt) const;
+                                    std::optional<std::size_t> block = std::nullopt,
+                                    block_file as = block_file::standard_input) const;
   // The shell command line a job runs on a host: `exports` set, in `workdir` (made when missing), `command`.
   static std::string remote_command(const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
@@ -193,7 +206,8 @@ class remote_hosts {
   aio::task<void> drop_session(std::size_t h, std::size_t slot);
   aio::task<void> close_sessions();
   aio::task<void> login_turn();
-  aio::task<void> send_basefiles(std::size_t h);
+  aio::task<void> send_basefiles(std::size_t h);  // remote_transfer.cpp, as remove_basefiles
+  aio::task<void> remove_basefiles();
   aio::task<void> watch();
   void reread(std::vector<sshlogin>& added);  // --sshdelay and the cap on logins at once
   bool ssh_like(const remote_host& h) const;

@@ -56,15 +56,36 @@ std::string workdir_path(const std::string& wd, const std::string& file) {
 }  // namespace
 
 // Jobs start as soon as one host is up (the others join as their logins end), except with --onall /
-// --nonall, whose jobs belong to every host.
+// --nonall, whose jobs belong to every host, and --filter-hosts, which first sorts out the hosts that are down
+// (as GNU's does, its warnings then come before any job's output), and --round-robin / --tee, whose jobs
+// all start at once, one per slot or argument.
 aio::task<bool> runner::connect_hosts() {
-  auto connect = remote_->connect(cfg_.onall || cfg_.nonall, sessions_wanted(), [this] {
+  const bool all = cfg_.onall || cfg_.nonall || cfg_.filter_hosts || cfg_.round_robin || cfg_.tee || cfg_.shard;
+  auto connect = remote_->connect(all, sessions_wanted(), [this] {
     cfg_.jobs = std::max<std::size_t>(remote_->alive_slots(), 1);
     changed_.set();
   });
   std::size_t slots = co_await connect;
+  if (cfg_.filter_hosts) {
+    // GNU's words: the hosts left out on one line, in the order they were given.
+    std::string removed;
+    for (std::size_t h = 0; h < remote_->size(); ++h)
+      if (!remote_->host(h).alive) removed += " " + remote_->host(h).login.name;
+    if (!removed.empty()) {
+      std::string m = "sluice: Warning: Removed" + removed + ".\n";
+      write_all(2, m.data(), m.size());
+    }
+  }
   if (slots == 0) {
-    std::string m = "sluice: no host could be reached; no job was run\n";
+    std::string m = cfg_.filter_hosts ? "sluice: Error: Cannot run any jobs.\n"  // GNU's words
+                                      : "sluice: no host could be reached; no job was run\n";
+    write_all(2, m.data(), m.size());
+    final_status_ = 255;
+    co_return false;
+  }
+  if ((cfg_.tee || cfg_.shard) && total_known_ && total_ > slots) {
+    // Every --tee (--shard) job must run at once: as the local check (count_jobs) says it, in GNU's words.
+    std::string m = "sluice: Error: --tee requires --jobs to be higher. Try --jobs 0.\n";
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;
@@ -127,7 +148,11 @@ std::vector<std::string> runner::remote_argv(job& j) {
   std::vector<std::pair<std::string, std::string>> exports = remote_exports(j);
   std::optional<std::size_t> block;
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
-  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block);
+  using as = remote_hosts::block_file;
+  return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block,
+                           cfg_.round_robin || cfg_.tee || cfg_.shard ? as::stream : cfg_.cat ? as::cat
+                                                   : cfg_.fifo                   ? as::fifo
+                                                                                 : as::standard_input);
 }
 
 // The session path takes the common case. A job keeps an ssh of its own (the per-job path) when its
@@ -275,6 +300,7 @@ aio::task<void> runner::start_on_all(job_args a) {
 aio::task<bool> runner::requeue_if_lost(job& j) {
   if (!remote_job(j) || j.killed_by_us || j.returncode != 255 || stop_starting_) co_return false;
   if (cfg_.onall || cfg_.nonall) co_return false;  // it belonged to that host
+  if (cfg_.round_robin || cfg_.tee || cfg_.shard) co_return false;  // its stream went there, not to be sent again
   auto probe = remote_->lost(*j.host);
   if (!(co_await probe)) co_return false;
   if (remote_->alive_count() == 0) {

@@ -157,6 +157,42 @@ diff_pipe_part() {
   echo "rc=$?"
 }
 
+diff_pipe_cat_fifo() {
+  hosts 2
+  # --cat / --fifo with -S: {} is a temp file / named pipe on the host that holds the block ($PARALLEL_TMP).
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 --cat -k 'wc -l <{}; test -f {} && echo file; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe -N3 --fifo -k 'wc -l <{}; test -p {} && echo fifo; echo $PARALLEL_SEQ'
+  echo "rc=$?"
+  # the job's status, --tag (GNU tags with the variable's name) and the joblog's Send/Receive
+  seq 4 | par --ssh "$SSH_WRAP" -S 1/sl1 --cat -N2 --tag -k --joblog jl 'cat {}; exit 2'
+  echo "rc=$?"
+  awk -F'\t' 'NR > 1 {print $1, $2, $5, $6, $7}' jl | sort -n
+  # this machine and a host in one run: each job's {} is where it runs
+  seq 1000 >in
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --pipe-part -a in --block 1k --cat 'wc -l <{}' | awk '{s += $1} END {print s}'
+  par --ssh "$SSH_WRAP" -S 1/:,1/sl1 --pipe-part -a in --block 1k --fifo 'wc -l <{}' | awk '{s += $1} END {print s}'
+}
+
+diff_pipe_round_robin_tee() {
+  hosts 2
+  # --round-robin -S: a job per slot of every host (4), the blocks dealt among them; how many each gets is
+  # timing, so only the total and the number of jobs are compared.
+  seq 100000 | par --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe --round-robin --block 10k wc -l | awk '{s += $1} END {print s, NR}'
+  echo "rc=${PIPESTATUS[1]}"
+  # --tee -S: every job gets all of the input, wherever it runs; -j0 by default, so one host may take all.
+  seq 100000 | par --ssh "$SSH_WRAP" -S sl1,sl2 --pipe --tee -k 'grep {} | wc -l' ::: 1 2 3
+  echo "rc=$?"
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1 --pipe --tee --tag -k 'wc -l; exit {}' ::: 1 2 3
+  echo "rc=$?"
+  # more --tee jobs than slots: refused before any job
+  seq 10 | par --ssh "$SSH_WRAP" -S sl1,sl2 -j1 --pipe --tee 'wc -l' ::: 1 2 3
+  echo "rc=$?"
+  # --bin -S: each line to the job its value picks, the same stream of blocks to each job
+  seq 100 | par --ssh "$SSH_WRAP" -S 2/sl1 -j2 --pipe --bin 1 'sort -n | awk "NR == 1 {f = \$1} END {print NR, f}"' | sort -k2n
+  echo "rc=${PIPESTATUS[1]}"
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
@@ -169,6 +205,41 @@ diff_rsync_opts() {
     'stat -c %a {}' ::: data
   echo "rc=$?"
   rm -rf /tmp/sluice-ro-$$ /tmp/sluice-ro2-$$
+}
+
+# The runner's name as RUNNER, and --filter-hosts' "Removed h1 h2." with its hosts sorted (GNU names them in
+# its hash order, which changes from run to run).
+removed_line() {
+  local l h
+  while IFS= read -r l; do
+    l=$(printf '%s\n' "$l" | sed 's/^[a-z]*: /RUNNER: /')
+    case $l in
+      'RUNNER: Warning: Removed '*.)
+        h=${l#RUNNER: Warning: Removed }
+        echo "RUNNER: Warning: Removed $(printf '%s\n' ${h%.} | sort | paste -sd' ')."
+        ;;
+      *) printf '%s\n' "$l" ;;
+    esac
+  done
+}
+
+diff_filter_hosts_sshd_stopped() {
+  hosts 3
+  # sl3's sshd is stopped (its namespace is up, the port refuses), sl7 does not exist: --filter-hosts drops
+  # both with one warning each before any job runs; with no host left the run cannot start.
+  local pid
+  pid=$(host_sshd_pid 3)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl1,2/root@sl3:22 -k 'echo {} $PARALLEL_SSHHOST' ::: a b c 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl3,sl2,sl7 --nonall --tag 'echo hi' 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  par --ssh "$SSH_WRAP" --filter-hosts -S sl3 'touch ran{}' ::: 1 2 2>&1 | removed_line
+  echo "rc=${PIPESTATUS[0]}"
+  ls ran* 2>/dev/null
 }
 
 # --- beyond GNU (sluice only) -------------------------------------------------------------------------------
@@ -241,17 +312,49 @@ jobs_left_after() {
   count_marker "echo $1"
 }
 
-check_pipe_no_orphan_after_sigkill() {
-  hosts 2
+check_pipe_cat_fifo_removed_on_host() {
+  hosts 1
+  # The block's file and pipe are gone from the host after each job, whatever its status; a --fifo job
+  # that never opens its pipe still ends (GNU's waits for ever).
+  seq 6 | par --ssh "$SSH_WRAP" -S 2/sl1 --pipe -N2 --cat 'cat {} >/dev/null; echo $PARALLEL_TMP; exit 1' >names
+  expect_eq "exit status" "$?" 3
+  seq 6 | par --ssh "$SSH_WRAP" -S 2/sl1 --pipe -N2 --fifo 'cat {} >/dev/null; echo $PARALLEL_TMP' >>names
+  expect_eq "exit status" "$?" 0
+  expect_eq "names" "$(sort -u names | wc -l)" 6
+  local n
+  while read -r n; do
+    [ -n "$n" ] && [ ! -e "$n" ] && [ ! -e "${n%.fifo}" ] || fail "left on the host: $n"
+  done <names
+  seq 4 | timeout 20 "$P" --ssh "$SSH_WRAP" -S 1/sl1 --pipe -N2 --fifo 'echo never opens' >out
+  expect_eq "exit status (a pipe never opened)" "$?" 0
+  expect_eq "output" "$(cat out)" "never opens
+never opens"
+}
+
+# Runs 4 --pipe jobs (with the options given) on 2 hosts that read their input and then sleep, SIGKILLs the
+# runner, and fails unless the jobs are gone from the hosts within 10 s.
+pipe_jobs_end_with_runner() {
   local mark=sluiceremote$$x$RANDOM
-  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
-  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe -N1 "cat >/dev/null; sleep 300; echo $mark" &
+  seq 4 | "$P" --ssh "$SSH_WRAP" -S 2/sl1,2/sl2 --pipe "$@" "cat >/dev/null; sleep 300; echo $mark" &
   RUNNER_PID=$!
   local i=0
   until [ "$(count_marker "echo $mark")" -ge 4 ] || [ $i -ge 150 ]; do sleep 0.1; i=$((i + 1)); done
   [ "$(count_marker "echo $mark")" -ge 4 ] || fail "the jobs did not start"
   kill -KILL "$RUNNER_PID"
   expect_eq "remote jobs left 10 s after SIGKILL of the runner" "$(jobs_left_after "$mark" 100)" 0
+}
+
+check_pipe_no_orphan_after_sigkill() {
+  hosts 2
+  # --pipe: the block is read from the connection first; the job is still killed when the connection ends.
+  pipe_jobs_end_with_runner -N1
+}
+
+check_round_robin_no_orphan_after_sigkill() {
+  hosts 2
+  # --round-robin -S: the jobs' stdin is a stream of blocks, ended before the runner is killed; the jobs are
+  # still killed when the connection ends.
+  pipe_jobs_end_with_runner --round-robin -N1
 }
 
 check_no_orphan_after_sigkill() {
