@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(std::isfinite(cfg->timeout_percent) && cfg->timeout_percent >= 0);
   FUZZ_CHECK(!cfg->term_seq.empty());
   for (const auto& t : cfg->term_seq) FUZZ_CHECK(t.signal > 0 && t.wait_ms >= 0);
-  FUZZ_CHECK(!(cfg->resume || cfg->resume_failed) || cfg->joblog);
+  // --resume reads what ran from the joblog, or from the --results directory or file (as GNU).
+  FUZZ_CHECK(!(cfg->resume || cfg->resume_failed) || cfg->joblog || cfg->results != sluice::app::results_kind::none);
   for (const auto& s : cfg->sources) {
     if (s.type == input_source::kind::file) FUZZ_CHECK(!s.path.empty() && s.path != "-");
     if (s.type != input_source::kind::values) FUZZ_CHECK(s.values.empty());

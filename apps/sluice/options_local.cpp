@@ -217,6 +217,7 @@ void finish_local_options(config& cfg) {
         srcs.push_back(std::move(f));
       }
     }
+    if (srcs.empty()) srcs.emplace_back();  // no arguments: the script reads standard input
     cfg.sources = std::move(srcs);
   }
 }

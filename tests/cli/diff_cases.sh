@@ -822,6 +822,8 @@ diff_pipe_header_heads_every_block() {
 diff_shebang_wrap_pipe() {
   printf '#!%s --shebang-wrap --pipe -k /bin/cat\n# the script\n' "$P" >sw; chmod +x sw; printf '1\n' >f1
   echo STDIN | ./sw f1 | tail -n +2; echo "rc=$?"
+  # no arguments: the script reads standard input
+  echo STDIN | ./sw | tail -n +2; echo "rc=$?"
 }
 
 # ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
