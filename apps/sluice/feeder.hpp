@@ -44,6 +44,15 @@ class feeder {
     produce([this](job_args a) { buffered_.push_back(std::move(a)); return true; });
     return buffered_.size();
   }
+  // After preload: argument-less jobs (one empty value) added up to n jobs in all (--shard's one per job slot).
+  void pad_to(std::size_t n) {
+    while (buffered_.size() < n) {
+      job_args a;
+      a.seq = buffered_.size() + 1;
+      a.records.push_back(arg_record(1));
+      buffered_.push_back(std::move(a));
+    }
+  }
   // The next job's arguments, waiting (on the loop) until the input thread has one; nullopt once the input is
   // exhausted (or failed: see error()). Cancellable; a cancelled wait takes no item.
   aio::task<std::optional<job_args>> next() {

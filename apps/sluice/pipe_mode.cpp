@@ -1,8 +1,8 @@
 #include "pipe_mode.hpp"
 
-
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <regex>
 
 #include <system_error>
@@ -90,6 +90,17 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
       if (src.type != input_source::kind::file)
         throw usage_error("--pipe-part needs its input as files: -a file or :::: file");
       part_files_.push_back(src.path);
+    }
+    if (cfg.blocks_per_slot > 0) {
+      // GNU's sizing: the files' total size over the job slots, over the blocks per slot, plus one byte.
+      std::uint64_t total = 0;
+      for (const auto& path : part_files_) {
+        std::error_code ec;
+        auto n = std::filesystem::file_size(path, ec);
+        if (!ec) total += n;
+      }
+      block_size_ = 1 + static_cast<std::size_t>(static_cast<double>(total) / static_cast<double>(std::max<std::size_t>(cfg.jobs, 1)) /
+                                                  cfg.blocks_per_slot);
     }
   }
 }

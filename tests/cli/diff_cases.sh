@@ -239,6 +239,48 @@ diff_pipe_part_tee_reads_the_file() {
   par --pipe-part --tee -a num wc; echo "rc=$?"
   A=1 B=2 par --env A,B -k 'echo $A$B {}' ::: x
 }
+# --shard/--bin with input sources: a job per command line they make, padded with argument-less jobs to one per
+# job slot; more command lines than slots is an error (exit 255, no output); --tee wins over them
+diff_shard_with_input_sources() {
+  seq 6 >f6; printf 'a\nb\nc\n' >f3
+  par --pipe --shard 1 -j2 'echo job {}; cat' ::: a b c </dev/null; echo "rc=$?"
+  seq 6 | par --pipe --bin 1 -j5 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  seq 6 | par --pipe --bin 1 -j6 -k -a f6 'echo job {}; cat'
+  seq 6 | par --pipe --bin 1 -j6 -k 'echo job {}-{#}-{%}; cat' :::: f3
+  seq 6 | par --pipe --bin 1 -j3 -k 'echo job {1}-{2}; cat' ::: a b :::+ c d
+  seq 6 | par --pipe --bin 1 -j5 -k 'echo job {1}-{2}; cat' ::: a b ::: c d
+  seq 6 | par --pipe --bin 1 -j6 -k -X 'echo job {}-{#}; cat' ::: a b c
+  seq 6 | par --pipe --bin 1 -j3 -k --round-robin 'echo job {#}; cat'
+  seq 6 | par --pipe --tee --bin 1 -j3 -k 'echo job {}; cat' ::: a b
+}
+# --pipe-part with --shard/--bin: the file's parts are the jobs (nothing dealt by key), all at once or an error
+diff_pipe_part_with_shard_needs_a_slot_per_part() {
+  seq 6 >f6; seq 10 >f10
+  par --pipe-part --bin 1 -j2 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  par --pipe-part --bin 1 -j6 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  par --pipe-part --shard 1 -j16 -k -a f10 -a f6 'echo job {#}; cat' | tr '\n' ' '; echo
+  par --pipe-part --shard 1 -j15 -k 'echo job {#}; cat' :::: f10 f6; echo "rc=$?"
+}
+# --pipe-part's files must be seekable: regular files or block devices (GNU's two checks, sizing first)
+diff_pipe_part_needs_seekable_files() {
+  seq 3 >f; mkfifo ff
+  par --pipe-part -a nosuch cat; echo "rc=$?"
+  par --pipe-part -a f -a . cat; echo "rc=$?"
+  par --pipe-part --block 1k -a f -a nosuch cat; echo "rc=$?"
+  par --pipe-part --block 1k -a ff cat; echo "rc=$?"
+}
+# --pipe-part --block -N: blocks sized for about N per job slot (10 without --block; 1 with --round-robin)
+diff_pipe_part_negative_block() {
+  seq 1000 >s; seq 100000 >big
+  par -j2 -k --pipepart echo {#} :::: s | tail -1
+  par -j2 -k --block -1 --pipepart echo {#}-2 :::: s
+  par -j2 -k --block -2 --pipepart echo {#}-4 :::: s
+  par -j3 -k --block -10 --pipepart 'wc -l' :::: s | tr '\n' ' '; echo
+  par -j2 -a big --pipepart --block -0.01k -k md5sum | wc
+  par -j3 -k --pipe-part -a s -a big --block -1 wc -l
+  par -j3 -k --pipe-part -a s --round-robin --block 10 wc -l
+  par --block -1 echo ::: a
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
