@@ -281,6 +281,21 @@ diff_pipe_part_negative_block() {
   par -j3 -k --pipe-part -a s --round-robin --block 10 wc -l
   par --block -1 echo ::: a
 }
+# -X/-m with -N/-n/-L: the first job whose batch reaches the end of the input spreads what it took over the job
+# slots (ceil(taken / slots) a job from then on); a batch of one stays whole
+diff_multi_args_with_count_spread_the_last_batch() {
+  seq 3 | par -j4 -k -m -L2 echo
+  seq 10 | par -j3 -k -X -N4 echo
+  seq 8 | par -j3 -k -X -N4 echo
+  seq 10 | par -j30 -k -X -L2 echo
+  seq 20 | par -j3 -k -n3 -m echo
+  printf '1 2\n3\n4 5\n6\n' | par -j3 -k -L2 -m echo
+  printf '1 2\n3\n4 5\n6\n7\n' | par -j3 -k -L2 -m echo
+  seq 12 | par -j2 -k -N5 -X echo {#}:{}
+  par -j3 -k -X -N3 echo {1}-{2} ::: a b c d
+  seq 10 | par -j3 -k -N4 echo
+  par -j4 -k -X echo ::: 1 2 3
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
