@@ -336,13 +336,14 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
       bool first = true;
-      // `::::+ a b` with nothing before it: as GNU, the files are linked to each other.
-      const bool link_all = linked && marker_sources.empty() && cfg.sources.empty();
+      // `::::+ a b`: as GNU, every file is linked (to the source before, and to each other); only after nothing
+      // but -a files is just the first linked (GNU's quirk).
+      const bool link_all = linked && !(marker_sources.empty() && !cfg.sources.empty());
       while (i < args.size() && !is_marker(args[i])) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
-        src.linked_to_previous = link_all ? !first : linked && first;
+        src.linked_to_previous = link_all ? !(first && marker_sources.empty() && cfg.sources.empty()) : linked && first;
         first = false;
         marker_sources.push_back(std::move(src));
         ++i;

@@ -22,16 +22,18 @@ std::string joblog_command(const std::string& cmd) {
   return out;
 }
 
-// --results tree: a value becomes one path component; '/' would split it, so GNU writes "\_" (and "\\").
+// --results tree: a value becomes one path component; '/' would split it, so GNU writes "\_" (and "\\", "\t",
+// "\0"). A component longer than a file name may be is cut to 255 bytes (what GNU finds on Linux's file systems).
 std::string path_component(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\') out += "\\\\";
     else if (c == '/') out += "\\_";
     else if (c == '\0') out += "\\0";
+    else if (c == '\t') out += "\\t";
     else out += c;
   }
-  if (out.size() > 250) out.resize(250);
+  if (out.size() > 255) out.resize(255);
   return out;
 }
 

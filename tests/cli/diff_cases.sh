@@ -296,6 +296,20 @@ diff_multi_args_with_count_spread_the_last_batch() {
   seq 10 | par -j3 -k -N4 echo
   par -j4 -k -X echo ::: 1 2 3
 }
+# ::::+ with several files links every one of them (after only -a files, just the first: GNU's quirk)
+diff_quad_colon_plus_links_every_file() {
+  seq 3 >a3; seq 21 23 >b3; seq 21 22 >b2; printf 'a\nb\nc\n' >f3
+  par -k echo ::: 11 22 33 ::::+ a3 b3 ::: a b c :::+ aa bb cc
+  par -k echo :::: f3 ::::+ a3 b3
+  par -k echo ::: x y ::::+ a3 b2 ::: p q
+  par -k -a f3 echo ::::+ a3 b3
+}
+# --results: a value's tab is written \t in its directory name, and a name is cut to 255 bytes
+diff_results_dir_names_quote_tabs_and_cut_long_values() {
+  long=$(printf '1234567890%.0s' $(seq 26))
+  par --results r echo ::: "$(printf 'a\tb/c\\d')" "$long" "${long:0:255}" >/dev/null
+  ls r/1 | od -c | sed -n 1,2p; ls r/1 | wc -c
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
