@@ -310,6 +310,13 @@ diff_results_dir_names_quote_tabs_and_cut_long_values() {
   par --results r echo ::: "$(printf 'a\tb/c\\d')" "$long" "${long:0:255}" >/dev/null
   ls r/1 | od -c | sed -n 1,2p; ls r/1 | wc -c
 }
+# --results DIR: each argument's columns ordered by their names (numeric value first, then text), and the
+# numbering starts again for each argument of a job (-N2)
+diff_results_tree_orders_columns_by_name() {
+  par --header : --results r echo ::: 10x 1 ::: 2b 2 ::: B 3 ::: a 4 >/dev/null; find r -type d | LC_ALL=C sort | tail -1
+  par --results s --header : -k echo ::: foo bar baz ::: A B C >/dev/null; find s | LC_ALL=C sort
+  par -N2 --results t echo ::: a b c d >/dev/null; find t | LC_ALL=C sort
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
