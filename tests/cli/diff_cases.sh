@@ -317,6 +317,16 @@ diff_results_tree_orders_columns_by_name() {
   par --results s --header : -k echo ::: foo bar baz ::: A B C >/dev/null; find s | LC_ALL=C sort
   par -N2 --results t echo ::: a b c d >/dev/null; find t | LC_ALL=C sort
 }
+# --wd: the job sees what `cd DIR` leaves: pwd keeps the name as given (/bin, not where the link points) and
+# $OLDPWD is where the run started
+diff_wd_job_sees_pwd_and_oldpwd() {
+  mkdir sub; export HERE=$PWD
+  par --wd /bin 'pwd; [ "$OLDPWD" = "$HERE" ] && echo oldpwd ok' ::: a
+  par --wd sub 'pwd | sed "s:^$HERE:HERE:"; [ "$OLDPWD" = "$HERE" ] && echo oldpwd ok' ::: a
+  par --wd ./sub/ 'echo "$PWD" | sed "s:^$HERE:HERE:"' ::: a
+  par --wd / pwd ::: a
+  par --wd /proc/no-such-dir pwd ::: a; echo "rc=$?"
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
