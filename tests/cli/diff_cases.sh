@@ -327,6 +327,17 @@ diff_wd_job_sees_pwd_and_oldpwd() {
   par --wd / pwd ::: a
   par --wd /proc/no-such-dir pwd ::: a; echo "rc=$?"
 }
+# --pipe-part with --header / --skip-first-line: per file, the first line is skipped, then its header heads
+# every part cut from the rest
+diff_pipe_part_header_and_skip_first_line() {
+  (echo h1; echo h2; seq 20) >hf; (echo H; seq 5) >hg; (echo "$(seq 100)"; echo MyHeader; seq 10) >sk
+  par -k --pipe-part --header : --block 10 -a hf 'echo job; cat'
+  par -k --pipe-part --header 2 --block 10 -a hf -a hg 'echo job; cat'
+  par -k --pipe-part --header 'h.*\n' --block 10 -a hf 'echo job; cat'
+  par -k --pipe-part --skip-first-line --block 10 -a hf -a hg 'echo job; cat'
+  par -k --pipe-part --header 30 --block 10 -a hf 'echo job; cat'
+  par -k --skip-first-line --pipe-part -a sk --block 10 --header 1 cat
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
