@@ -85,14 +85,20 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     recend_ = "\n";  // (unused: the expressions cut)
   }
   if (cfg.pipe_part) {
+    // ::: values are no job's arguments here (GNU runs the parts without any); they only count in the sizing.
+    part_mode_ = true;
+    std::uint64_t total = 0;
     for (const auto& src : cfg.sources) {
+      if (src.type == input_source::kind::values) {
+        for (const auto& v : src.values) total += v.size() + 1;
+        continue;
+      }
       if (src.type != input_source::kind::file)
         throw usage_error("--pipe-part needs its input as files: -a file or :::: file");
       part_files_.push_back(src.path);
     }
     if (cfg.blocks_per_slot > 0) {
-      // GNU's sizing: the files' total size over the job slots, over the blocks per slot, plus one byte.
-      std::uint64_t total = 0;
+      // GNU's sizing: the inputs' total size over the job slots, over the blocks per slot, plus one byte.
       for (const auto& path : part_files_) {
         std::error_code ec;
         auto n = std::filesystem::file_size(path, ec);
@@ -544,7 +550,7 @@ void block_reader::read_header() {
 }
 
 std::optional<std::string> block_reader::next() {
-  if (!part_files_.empty()) return next_part();
+  if (part_mode_) return next_part();
   if (skip_first_line_) {
     // --skip-first-line (--shebang): the first line is not input, and goes before any --header is read.
     skip_first_line_ = false;

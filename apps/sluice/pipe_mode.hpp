@@ -82,6 +82,7 @@ class block_reader {
 
   // --pipe-part: the files (-a / ::::), each cut where GNU parallel cuts it: at the first recend+recstart at or
   // after the previous cut plus --block, found by reading from there (the rest of the file is never scanned).
+  bool part_mode_ = false;  // --pipe-part: the blocks come from part_files_ only
   std::vector<std::string> part_files_;
   std::size_t part_index_ = 0;
   int part_fd_ = -1;

@@ -338,6 +338,15 @@ diff_pipe_part_header_and_skip_first_line() {
   par -k --pipe-part --header 30 --block 10 -a hf 'echo job; cat'
   par -k --skip-first-line --pipe-part -a sk --block 10 --header 1 cat
 }
+# --pipe-part with ::: values: no job gets them as arguments; they only count in sizing the blocks per slot
+diff_pipe_part_triple_colon_values_only_size_the_blocks() {
+  printf 'a\nb\nc\n' >f3; seq 1000 >s
+  par -k --pipe-part -a f3 --block 1 'echo job {}; cat' ::: x y
+  par -k --pipe-part --block 2 'echo job {}; cat' :::: f3 ::: x y
+  par -k --pipe-part 'echo job {}; cat' ::: x y; echo "rc=$?"
+  par -k --pipe-part -a f3 'echo job {}; cat' ::: 1 2 3 4 5 6 7 8 9
+  par -k -j1 --pipe-part -a s 'wc -l' ::: $(seq 300)
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
