@@ -126,6 +126,29 @@ long_option split_long_option(const std::string& a) {
   return o;
 }
 
+// --pipe-part reads its files at offsets: each must be a regular file or a block device (GNU's checks and words:
+// sizing the blocks per slot looks at them all first).
+void check_pipe_part_files(const config& cfg) {
+  namespace fs = std::filesystem;
+  auto seekable = [](const fs::file_status& st) { return fs::is_regular_file(st) || fs::is_block_file(st); };
+  if (cfg.blocks_per_slot > 0) {
+    for (const auto& s : cfg.sources) {
+      if (s.type != input_source::kind::file) continue;
+      std::error_code ec;
+      const auto st = fs::status(s.path, ec);
+      if (!fs::exists(st)) throw usage_error("Error: File not found: " + s.path);
+      if (!seekable(st)) throw usage_error("Error: " + s.path + " is neither a file nor a block device");
+    }
+  }
+  for (const auto& s : cfg.sources) {
+    if (s.type != input_source::kind::file) continue;
+    std::error_code ec;
+    if (!seekable(fs::status(s.path, ec)))
+      throw usage_error("Error: --pipepart only works on seekable files, not streams/pipes.\nsluice: Error: " + s.path +
+                        " is not a seekable file.");
+  }
+}
+
 }  // namespace
 
 void option_table::flag(std::vector<std::string_view> longs, char short_name, std::function<void(config&)> apply) {
@@ -314,13 +337,14 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
       bool first = true;
-      // `::::+ a b` with nothing before it: as GNU, the files are linked to each other.
-      const bool link_all = linked && marker_sources.empty() && cfg.sources.empty();
+      // `::::+ a b`: as GNU, every file is linked (to the source before, and to each other); only after nothing
+      // but -a files is just the first linked (GNU's quirk).
+      const bool link_all = linked && !(marker_sources.empty() && !cfg.sources.empty());
       while (i < args.size() && !is_marker(args[i])) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
-        src.linked_to_previous = link_all ? !first : linked && first;
+        src.linked_to_previous = link_all ? !(first && marker_sources.empty() && cfg.sources.empty()) : linked && first;
         first = false;
         marker_sources.push_back(std::move(src));
         ++i;
@@ -352,7 +376,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
     throw usage_error(":::+ / ::::+ need a source before them to link to");
   for (const auto& s : cfg.sources) {
-    if (s.type != input_source::kind::file) continue;
+    if (s.type != input_source::kind::file || (cfg.pipe_part && !cfg.tee)) continue;  // (--pipe-part: below)
     try {
       sluice::open_file(s.path);  // (closed at once: read later)
     } catch (const std::system_error& e) {
@@ -437,19 +461,35 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     cfg.pipe = cfg.pipe_part = cfg.tee = false;
   }
   resolve_jobs(cfg);
+  if (cfg.pipe_part) {
+    if (!cfg.block_given) cfg.blocks_per_slot = 10;  // GNU: about 10 blocks per job slot
+    if (cfg.round_robin) cfg.blocks_per_slot = 1;    // (a block per job slot, --block or not)
+    check_pipe_part_files(cfg);
+  } else if (cfg.pipe && cfg.blocks_per_slot > 0) {
+    throw usage_error("Error: --block with a negative size needs --pipe-part");
+  }
   if (cfg.shard && (cfg.shard->empty() || *cfg.shard == "0")) cfg.shard.reset();  // Perl's false: GNU ignores it
-  if (cfg.shard && !cfg.pipe) cfg.shard.reset();  // (GNU deals lines to jobs under --pipe only)
+  if (cfg.shard && !cfg.pipe && !cfg.pipe_part) cfg.shard.reset();  // (GNU deals lines to jobs under --pipe only)
+  if (cfg.shard && cfg.tee) cfg.shard.reset();  // GNU: --tee wins, with its own "all at once" check
   if (cfg.shard) {
     const char* opt = cfg.shard_is_bin ? "--bin" : "--shard";
-    if (cfg.pipe_part || cfg.tee || cfg.round_robin || cfg.cat || cfg.fifo || cfg.group_by)
-      throw usage_error(std::string(opt) + " with --pipe-part, --tee, --round-robin, --cat, --fifo or --group-by is not implemented in sluice");
-    if (cfg.sources.size() != 1 || cfg.sources[0].type != input_source::kind::standard_input)
-      throw usage_error(std::string(opt) + " with input sources (::: / :::: / -a) is not implemented in sluice");
-    // A job per job slot, with no argument: each reads the lines dealt to it.
-    input_source slots;
-    slots.type = input_source::kind::values;
-    slots.values.assign(cfg.jobs, std::string());
-    cfg.sources = {std::move(slots)};
+    cfg.all_at_once = opt;
+    if (cfg.cat || cfg.fifo)
+      throw usage_error(std::string(opt) + " with --cat or --fifo is not implemented in sluice");
+    if (cfg.pipe_part) {
+      // GNU: the file's parts are the jobs (no line is dealt by key), but they must all run at once.
+      cfg.shard.reset();
+    } else {
+      cfg.round_robin = false;  // GNU: the dealing by key replaces these
+      cfg.group_by.reset();
+      // A job per command line the input sources make (none: no argument), padded with argument-less jobs
+      // to one per job slot (runner::count_jobs); each reads the lines dealt to it.
+      if (cfg.sources.size() == 1 && cfg.sources[0].type == input_source::kind::standard_input) {
+        input_source none;
+        none.type = input_source::kind::values;
+        cfg.sources = {std::move(none)};
+      }
+    }
   }
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");

@@ -163,6 +163,10 @@ struct config {
   std::string stdin_file;    // --pipe-part --tee: the file every job reads as its stdin
   bool cat = false;  // --cat: each block in a temp file, {} its name ($PARALLEL_TMP), removed after the job
   std::size_t block_size = 1024 * 1024;
+  // --block -N (N may be a fraction or carry a unit): under --pipe-part, blocks sized so each job slot gets about
+  // N of them (GNU's default there is 10); 0: --block is a byte count
+  double blocks_per_slot = 0;
+  bool block_given = false;
   std::string recend = "\n";
   std::string recstart{};
   bool recend_given = false;
@@ -175,6 +179,9 @@ struct config {
   // --shard / --bin: "column [perl expression]"; every line goes to the job its column's value picks (shard.hpp)
   std::optional<std::string> shard{};
   bool shard_is_bin = false;  // --bin: the value modulo the job count picks the job (else a hash of it)
+  // "--shard" / "--bin" when given (also under --pipe-part, where they deal nothing): every job must start at
+  // once, so more jobs than job slots is an error
+  std::string all_at_once{};
 
   // GNU's local options of options_local.cpp.
   bool show_limits = false;               // --show-limits: print the limits, then run as usual

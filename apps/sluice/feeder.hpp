@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include <sluice/aio.hpp>
 #include <sluice/queue.hpp>
@@ -43,6 +44,15 @@ class feeder {
     preloaded_ = true;
     produce([this](job_args a) { buffered_.push_back(std::move(a)); return true; });
     return buffered_.size();
+  }
+  // After preload: argument-less jobs (one empty value) added up to n jobs in all (--shard's one per job slot).
+  void pad_to(std::size_t n) {
+    while (buffered_.size() < n) {
+      job_args a;
+      a.seq = buffered_.size() + 1;
+      a.records.push_back(arg_record(1));
+      buffered_.push_back(std::move(a));
+    }
   }
   // The next job's arguments, waiting (on the loop) until the input thread has one; nullopt once the input is
   // exhausted (or failed: see error()). Cancellable; a cancelled wait takes no item.
@@ -136,25 +146,54 @@ class feeder {
     const bool fill = cfg_.max_args == 0 && !cfg_.max_replace_args;
     const bool none = cfg_.max_replace_args && cfg_.max_args == 0;
     const std::size_t batch = none ? 1 : cfg_.max_args;
-    if (!fill) {
-      job_args cur;
-      for (;;) {
-        auto r = next_record();
-        if (!r) break;
-        if (none) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it (empty values)
-          job_args a;
-          a.records.push_back(arg_record(r->size()));
-          if (!emit(std::move(a))) return;
-          continue;
-        }
-        cur.records.push_back(std::move(*r));
-        if (cur.records.size() >= batch) {
-          if (!emit(std::move(cur))) return;
-          cur = job_args{};
-        }
+    if (none) {
+      while (auto r = next_record()) {  // -n0 / -N0 / -L0: an argument is read for each job but none reaches it
+        job_args a;
+        a.records.push_back(arg_record(r->size()));
+        if (!emit(std::move(a))) return;
       }
-      if (!cur.records.empty()) emit(std::move(cur));
       return;
+    }
+    if (!fill) {
+      // -n/-N/-L: batches of that many. With -X/-m (GNU's rule), the first job whose batch takes the input to its
+      // end spreads what it took over the job slots instead: ceil(taken / slots) a job, from then on. Knowing the
+      // end means reading one record ahead, so only they do.
+      const bool spread = cfg_.xargs_context || cfg_.multi_args;
+      std::size_t per_job = batch;
+      bool spread_done = !spread;
+      std::optional<arg_record> ahead;  // read to learn whether the input ended: the next batch's first
+      for (;;) {
+        job_args cur;
+        bool at_end = false;
+        while (cur.records.size() < per_job) {
+          auto r = ahead ? std::exchange(ahead, std::nullopt) : next_record();
+          if (!r) {
+            at_end = true;
+            break;
+          }
+          cur.records.push_back(std::move(*r));
+        }
+        if (!at_end && !spread_done) {
+          ahead = next_record();
+          at_end = !ahead;
+        }
+        if (!spread_done && at_end) {
+          spread_done = true;
+          if (cur.records.size() > 1) {
+            const std::size_t slots = std::max<std::size_t>(cfg_.jobs, 1);
+            per_job = (cur.records.size() + slots - 1) / slots;
+            for (std::size_t at = 0; at < cur.records.size(); at += per_job) {
+              job_args part;
+              const std::size_t stop = std::min(cur.records.size(), at + per_job);
+              for (std::size_t k = at; k < stop; ++k) part.records.push_back(std::move(cur.records[k]));
+              if (!emit(std::move(part))) return;
+            }
+            return;
+          }
+        }
+        if (!cur.records.empty() && !emit(std::move(cur))) return;
+        if (at_end) return;
+      }
     }
     // -X / -m: fill each command line; when the whole input fits in the first round, spread it over the slots.
     const std::size_t lookahead = 100000;

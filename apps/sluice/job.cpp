@@ -258,6 +258,20 @@ void runner::watch_group(char op, pid_t pgid) noexcept {
   }
 }
 
+namespace {
+
+// The working directory as the shell names it: $PWD when it is this directory (it keeps symlinks), else the
+// real path.
+std::filesystem::path logical_cwd() {
+  std::error_code ec;
+  const auto real = std::filesystem::current_path(ec);
+  if (const char* pwd = std::getenv("PWD"); pwd != nullptr && pwd[0] == '/' && std::filesystem::equivalent(pwd, real, ec))
+    return pwd;
+  return real;
+}
+
+}  // namespace
+
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
   sluice::options opts;
@@ -281,8 +295,17 @@ sluice::options runner::spawn_options(const job& j) {
   static char local_login[] = "PARALLEL_SSHLOGIN=:", local_host[] = "PARALLEL_SSHHOST=:";
   static const bool local_names_set = (::putenv(local_login), ::putenv(local_host), true);
   (void)local_names_set;
-  if (!j.cat_file.empty() || j.host || cfg_.process_slot_var) {  // this job's own copy of the environment
+  if (!j.cat_file.empty() || j.host || cfg_.process_slot_var || !j.local_workdir.empty()) {  // the job's own copy
     sluice::environment env = sluice::current_environment();
+    if (!j.local_workdir.empty()) {
+      // --wd: the job sees what `cd DIR` would leave (GNU's jobs cd there): $PWD the directory as named (so
+      // `pwd` keeps symlinks: /bin, not /usr/bin), $OLDPWD where sluice runs.
+      static const std::filesystem::path here = logical_cwd();
+      std::filesystem::path wd(j.local_workdir);
+      env["PWD"] = (wd.is_absolute() ? wd : here / wd).lexically_normal().string();
+      if (env["PWD"].size() > 1 && env["PWD"].back() == '/') env["PWD"].pop_back();
+      env["OLDPWD"] = here.string();
+    }
     if (cfg_.process_slot_var) env[*cfg_.process_slot_var] = std::to_string(j.slot - 1);  // GNU: PARALLEL_JOBSLOT - 1
     if (!j.cat_file.empty()) env["PARALLEL_TMP"] = j.cat_file;
     if (j.host) env["PARALLEL_SSHLOGIN"] = j.host_name;  // -S with ":": this machine's jobs say so, as GNU's

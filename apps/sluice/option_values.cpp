@@ -85,7 +85,7 @@ double parse_duration(const std::string& opt, const std::string& v) {
   return total;
 }
 
-std::size_t parse_size(const std::string& opt, const std::string& v) {
+double parse_size_number(const std::string& opt, const std::string& v) {
   if (v.empty()) throw usage_error(opt + " needs a size, not ''");
   std::string num = v;
   double mult = 1;
@@ -101,7 +101,11 @@ std::size_t parse_size(const std::string& opt, const std::string& v) {
   } else if (last == 'b' || last == 'B') {
     num.pop_back();
   }
-  double n = parse_number(opt, num) * mult;
+  return parse_number(opt, num) * mult;
+}
+
+std::size_t parse_size(const std::string& opt, const std::string& v) {
+  double n = parse_size_number(opt, v);
   if (n < 1 || n > 1e15) throw usage_error(opt + ": size out of range: '" + v + "'");
   return static_cast<std::size_t>(n);
 }

@@ -12,6 +12,7 @@ namespace sluice::app {
 std::size_t parse_count(const std::string& opt, const std::string& v);    // a non-negative integer
 double parse_number(const std::string& opt, const std::string& v);        // a non-negative finite number
 double parse_duration(const std::string& opt, const std::string& v);      // "1d2h3m4.5s", "30", "2m": seconds
+double parse_size_number(const std::string& opt, const std::string& v);  // the same, any value (a fraction too)
 std::size_t parse_size(const std::string& opt, const std::string& v);     // "1M" (1024s), "1m" (1000s), "512"
 std::vector<term_step> parse_term_seq(const std::string& v);              // --term-seq TERM,200,KILL,25
 halt_policy parse_halt(const std::string& raw);                           // --halt now,fail=1, 2, 50%, ...

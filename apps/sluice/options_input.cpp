@@ -52,7 +52,17 @@ void add_input_options(option_table& t) {
   t.val({"header"}, '\0', [](c& g, s v) { g.header = true; g.header_text = v; });
   t.flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
   t.flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
-  t.val({"block", "block-size", "blocksize"}, '\0', [](c& g, s v) { g.block_size = parse_size("--block", v); });
+  t.val({"block", "block-size", "blocksize"}, '\0', [](c& g, s v) {
+    g.block_given = true;
+    g.blocks_per_slot = 0;
+    if (!v.empty() && v[0] == '-') {
+      // A negative size counts blocks per job slot instead of bytes (parse_size wants at least 1: scaled).
+      g.blocks_per_slot = parse_size_number("--block", v.substr(1));
+      if (!(g.blocks_per_slot > 0)) throw usage_error("--block: size out of range: '" + v + "'");
+    } else {
+      g.block_size = parse_size("--block", v);
+    }
+  });
   t.val({"recend"}, '\0', [](c& g, s v) {
     g.recend_text = v;
     g.recend = unescape_delimiter(v);

@@ -1,8 +1,8 @@
 #include "pipe_mode.hpp"
 
-
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <regex>
 
 #include <system_error>
@@ -85,11 +85,27 @@ block_reader::block_reader(const config& cfg, int fd) : fd_(fd) {
     recend_ = "\n";  // (unused: the expressions cut)
   }
   if (cfg.pipe_part) {
-    if (cfg.header) throw usage_error("--pipe-part with --header is not implemented in sluice");
+    // ::: values are no job's arguments here (GNU runs the parts without any); they only count in the sizing.
+    part_mode_ = true;
+    std::uint64_t total = 0;
     for (const auto& src : cfg.sources) {
+      if (src.type == input_source::kind::values) {
+        for (const auto& v : src.values) total += v.size() + 1;
+        continue;
+      }
       if (src.type != input_source::kind::file)
         throw usage_error("--pipe-part needs its input as files: -a file or :::: file");
       part_files_.push_back(src.path);
+    }
+    if (cfg.blocks_per_slot > 0) {
+      // GNU's sizing: the inputs' total size over the job slots, over the blocks per slot, plus one byte.
+      for (const auto& path : part_files_) {
+        std::error_code ec;
+        auto n = std::filesystem::file_size(path, ec);
+        if (!ec) total += n;
+      }
+      block_size_ = 1 + static_cast<std::size_t>(static_cast<double>(total) / static_cast<double>(std::max<std::size_t>(cfg.jobs, 1)) /
+                                                  cfg.blocks_per_slot);
     }
   }
 }
@@ -269,6 +285,7 @@ std::optional<std::string> block_reader::next_part() {
     part_fd_ = sluice::open_file(path).release();
     part_size_ = sluice::file_size(part_fd_);
     part_pos_ = 0;
+    if (skip_first_line_ || want_header_) start_part_file();
   }
   const std::uint64_t start = part_pos_;
   std::uint64_t end = part_size_;
@@ -296,17 +313,43 @@ std::optional<std::string> block_reader::next_part() {
       }
     }
   }
-  std::string block(static_cast<std::size_t>(end - start), '\0');
+  std::string block(header_.size() + static_cast<std::size_t>(end - start), '\0');
+  std::copy(header_.begin(), header_.end(), block.begin());  // --header: every part starts with the file's
   std::size_t got = 0;
-  while (got < block.size()) {
-    std::size_t n = sluice::read_some_at(part_fd_, block.data() + got, block.size() - got, start + got);
+  while (got < end - start) {
+    std::size_t n = sluice::read_some_at(part_fd_, block.data() + header_.size() + got, end - start - got, start + got);
     if (n == 0) break;  // the file shrank
     got += n;
   }
-  block.resize(got);
+  block.resize(header_.size() + got);
   part_pos_ = got < end - start ? part_size_ : end;
-  if (block.empty()) return next_part();
+  if (got == 0) return next_part();
   return block;
+}
+
+// --pipe-part with --skip-first-line / --header, as GNU: in each file, its first line is skipped, then its
+// header is found (the same rules as under --pipe, on the file's start); the parts are cut from what follows.
+void block_reader::start_part_file() {
+  const int stdin_fd = fd_;
+  const bool drop_blank = skip_blank_lines_;
+  fd_ = part_fd_;  // (just opened: read from its start)
+  skip_blank_lines_ = false;
+  buf_.clear();
+  eof_ = false;
+  std::size_t skipped = 0;
+  if (skip_first_line_) {
+    std::size_t nl;
+    while ((nl = buf_.find('\n')) == std::string::npos && !eof_) fill(buf_.size() + 4096);
+    skipped = nl == std::string::npos ? buf_.size() : nl + 1;
+    buf_.erase(0, skipped);
+  }
+  header_.clear();
+  if (want_header_) read_header();
+  part_pos_ = skipped + header_.size();
+  fd_ = stdin_fd;
+  skip_blank_lines_ = drop_blank;
+  buf_.clear();
+  eof_ = false;
 }
 
 bool block_reader::fill(std::size_t want) {
@@ -508,6 +551,7 @@ void block_reader::read_header() {
 }
 
 std::optional<std::string> block_reader::next() {
+  if (part_mode_) return next_part();
   if (skip_first_line_) {
     // --skip-first-line (--shebang): the first line is not input, and goes before any --header is read.
     skip_first_line_ = false;
@@ -516,7 +560,6 @@ std::optional<std::string> block_reader::next() {
     buf_.erase(0, nl == std::string::npos ? buf_.size() : nl + 1);
   }
   if (want_header_ && !header_read_) read_header();
-  if (!part_files_.empty()) return next_part();
   std::size_t cut = 0;
   if (records_ > 0) {
     std::size_t found = 0, want = records_;

@@ -29,6 +29,7 @@ class block_reader {
 
  private:
   std::optional<std::string> next_part();  // --pipe-part
+  void start_part_file();                  // --pipe-part: a new file's first line and header
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   void drop_blank_lines(std::size_t from);      // -r
   void read_header();                           // --header, --group-by NAME
@@ -82,6 +83,7 @@ class block_reader {
 
   // --pipe-part: the files (-a / ::::), each cut where GNU parallel cuts it: at the first recend+recstart at or
   // after the previous cut plus --block, found by reading from there (the rest of the file is never scanned).
+  bool part_mode_ = false;  // --pipe-part: the blocks come from part_files_ only
   std::vector<std::string> part_files_;
   std::size_t part_index_ = 0;
   int part_fd_ = -1;

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "text.hpp"
 
@@ -22,16 +24,18 @@ std::string joblog_command(const std::string& cmd) {
   return out;
 }
 
-// --results tree: a value becomes one path component; '/' would split it, so GNU writes "\_" (and "\\").
+// --results tree: a value becomes one path component; '/' would split it, so GNU writes "\_" (and "\\", "\t",
+// "\0"). A component longer than a file name may be is cut to 255 bytes (what GNU finds on Linux's file systems).
 std::string path_component(const std::string& v) {
   std::string out;
   for (char c : v) {
     if (c == '\\') out += "\\\\";
     else if (c == '/') out += "\\_";
     else if (c == '\0') out += "\\0";
+    else if (c == '\t') out += "\\t";
     else out += c;
   }
-  if (out.size() > 250) out.resize(250);
+  if (out.size() > 255) out.resize(255);
   return out;
 }
 
@@ -165,15 +169,19 @@ void results_writer::set_column_names(const std::map<std::string, std::size_t>& 
 }
 
 std::filesystem::path results_writer::tree_dir(const std::vector<arg_record>& args) const {
+  // As GNU: each argument's columns are named by their header (else their number) and ordered by that name,
+  // by its numeric value first (Perl's), then as text.
   std::filesystem::path dir = cfg_.results_path;
-  std::size_t i = 0;
-  for (const auto& rec : args)
-    for (const auto& v : rec) {
-      std::string column = i < column_names_.size() && !column_names_[i].empty() ? path_component(column_names_[i])
-                                                                                  : std::to_string(i + 1);
-      dir = dir / column / path_component(v);
-      ++i;
-    }
+  for (const auto& rec : args) {
+    std::vector<std::pair<std::string, std::size_t>> columns;
+    for (std::size_t k = 0; k < rec.size(); ++k)
+      columns.emplace_back(k < column_names_.size() && !column_names_[k].empty() ? column_names_[k] : std::to_string(k + 1), k);
+    std::stable_sort(columns.begin(), columns.end(), [](const auto& a, const auto& b) {
+      const double x = perl_number(a.first), y = perl_number(b.first);
+      return x != y ? x < y : a.first < b.first;
+    });
+    for (const auto& [name, k] : columns) dir = dir / path_component(name) / path_component(rec[k]);
+  }
   return dir;
 }
 

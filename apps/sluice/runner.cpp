@@ -599,14 +599,18 @@ void runner::count_jobs() {
     total_known_ = true;
     if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
     start_tee_reader();
-  } else if (cfg_.shard && cfg_.dry_run) {
+  } else if (!cfg_.all_at_once.empty()) {
+    // --shard / --bin: every job at once (a job per command line, padded to one per slot); a thread deals each
+    // line to the job its key picks. Under --pipe-part the file's parts are the jobs, and only the check applies.
     total_ = feed_->preload();
+    if (total_ > cfg_.jobs)
+      throw usage_error("Error: " + cfg_.all_at_once + " requires --jobs to be higher than the number of\nsluice: Error: arguments. Increase --jobs.");
+    if (cfg_.shard) {
+      feed_->pad_to(cfg_.jobs);
+      total_ = cfg_.jobs;
+    }
     total_known_ = true;
-  } else if (cfg_.shard) {
-    // --shard / --bin: a job per slot, all at once; a thread deals each line to the job its key picks.
-    total_ = feed_->preload();
-    total_known_ = true;
-    start_shard_reader();
+    if (cfg_.shard && !cfg_.dry_run) start_shard_reader();
   } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
     total_known_ = true;

@@ -7,25 +7,13 @@
 #include <vector>
 
 #include "perl_expr.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
 namespace {
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-// Perl's numeric value of a string: leading blanks, a sign, digits, a fraction, an exponent; else 0.
-double perl_number(const std::string& s) {
-  const char* p = s.c_str();
-  while (std::isspace(static_cast<unsigned char>(*p))) ++p;
-  char* end = nullptr;
-  double v = std::strtod(p, &end);
-  if (end == p || !std::isfinite(v)) return 0;
-  // (strtod also reads hex and "inf"/"nan", which Perl does not)
-  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) return 0;
-  if (std::isalpha(static_cast<unsigned char>(*p))) return 0;
-  return v;
-}
 
 }  // namespace
 

@@ -1,6 +1,9 @@
 #include "text.hpp"
 
+#include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 namespace sluice::app {
 
@@ -135,6 +138,18 @@ std::regex user_regex(const std::string& pattern) {
     }
   }
   return std::regex(pattern);
+}
+
+double perl_number(const std::string& s) {
+  const char* p = s.c_str();
+  while (std::isspace(static_cast<unsigned char>(*p))) ++p;
+  char* end = nullptr;
+  double v = std::strtod(p, &end);
+  if (end == p || !std::isfinite(v)) return 0;
+  // (strtod also reads hex and "inf"/"nan", which Perl does not)
+  if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) return 0;
+  if (std::isalpha(static_cast<unsigned char>(*p))) return 0;
+  return v;
 }
 
 }  // namespace sluice::app

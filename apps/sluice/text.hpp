@@ -20,6 +20,9 @@ std::string json_string(std::string_view s);
 
 std::string trim_string(std::string_view s, std::string_view how);  // how: n, l, r, lr, rl
 
+// Perl's numeric value of a string: leading blanks, a sign, digits, a fraction, an exponent; else 0.
+double perl_number(const std::string& s);
+
 // A user's regular expression (--plus replacement strings, --colsep) as a std::regex (ECMAScript). Throws
 // std::regex_error for what std::regex refuses, and also (found by fuzzing) for a repetition count above 1000
 // ({n}, {n,m}) or a back-reference number of more than 3 digits -- libstdc++ parses those numbers into a long

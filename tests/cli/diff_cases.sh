@@ -248,6 +248,114 @@ diff_triple_colon_values_split_at_the_delimiter() {
   done
 }
 
+# --shard/--bin with input sources: a job per command line they make, padded with argument-less jobs to one per
+# job slot; more command lines than slots is an error (exit 255, no output); --tee wins over them
+diff_shard_with_input_sources() {
+  seq 6 >f6; printf 'a\nb\nc\n' >f3
+  par --pipe --shard 1 -j2 'echo job {}; cat' ::: a b c </dev/null; echo "rc=$?"
+  seq 6 | par --pipe --bin 1 -j5 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  seq 6 | par --pipe --bin 1 -j6 -k -a f6 'echo job {}; cat'
+  seq 6 | par --pipe --bin 1 -j6 -k 'echo job {}-{#}-{%}; cat' :::: f3
+  seq 6 | par --pipe --bin 1 -j3 -k 'echo job {1}-{2}; cat' ::: a b :::+ c d
+  seq 6 | par --pipe --bin 1 -j5 -k 'echo job {1}-{2}; cat' ::: a b ::: c d
+  seq 6 | par --pipe --bin 1 -j6 -k -X 'echo job {}-{#}; cat' ::: a b c
+  seq 6 | par --pipe --bin 1 -j3 -k --round-robin 'echo job {#}; cat'
+  seq 6 | par --pipe --tee --bin 1 -j3 -k 'echo job {}; cat' ::: a b
+}
+# --pipe-part with --shard/--bin: the file's parts are the jobs (nothing dealt by key), all at once or an error
+diff_pipe_part_with_shard_needs_a_slot_per_part() {
+  seq 6 >f6; seq 10 >f10
+  par --pipe-part --bin 1 -j2 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  par --pipe-part --bin 1 -j6 -k -a f6 'echo job {}; cat'; echo "rc=$?"
+  par --pipe-part --shard 1 -j16 -k -a f10 -a f6 'echo job {#}; cat' | tr '\n' ' '; echo
+  par --pipe-part --shard 1 -j15 -k 'echo job {#}; cat' :::: f10 f6; echo "rc=$?"
+}
+# --pipe-part's files must be seekable: regular files or block devices (GNU's two checks, sizing first)
+diff_pipe_part_needs_seekable_files() {
+  seq 3 >f; mkfifo ff
+  par --pipe-part -a nosuch cat; echo "rc=$?"
+  par --pipe-part -a f -a . cat; echo "rc=$?"
+  par --pipe-part --block 1k -a f -a nosuch cat; echo "rc=$?"
+  par --pipe-part --block 1k -a ff cat; echo "rc=$?"
+}
+# --pipe-part --block -N: blocks sized for about N per job slot (10 without --block; 1 with --round-robin)
+diff_pipe_part_negative_block() {
+  seq 1000 >s; seq 100000 >big
+  par -j2 -k --pipepart echo {#} :::: s | tail -1
+  par -j2 -k --block -1 --pipepart echo {#}-2 :::: s
+  par -j2 -k --block -2 --pipepart echo {#}-4 :::: s
+  par -j3 -k --block -10 --pipepart 'wc -l' :::: s | tr '\n' ' '; echo
+  par -j2 -a big --pipepart --block -0.01k -k md5sum | wc
+  par -j3 -k --pipe-part -a s -a big --block -1 wc -l
+  par -j3 -k --pipe-part -a s --round-robin --block 10 wc -l
+  par --block -1 echo ::: a
+}
+# -X/-m with -N/-n/-L: the first job whose batch reaches the end of the input spreads what it took over the job
+# slots (ceil(taken / slots) a job from then on); a batch of one stays whole
+diff_multi_args_with_count_spread_the_last_batch() {
+  seq 3 | par -j4 -k -m -L2 echo
+  seq 10 | par -j3 -k -X -N4 echo
+  seq 8 | par -j3 -k -X -N4 echo
+  seq 10 | par -j30 -k -X -L2 echo
+  seq 20 | par -j3 -k -n3 -m echo
+  printf '1 2\n3\n4 5\n6\n' | par -j3 -k -L2 -m echo
+  printf '1 2\n3\n4 5\n6\n7\n' | par -j3 -k -L2 -m echo
+  seq 12 | par -j2 -k -N5 -X echo {#}:{}
+  par -j3 -k -X -N3 echo {1}-{2} ::: a b c d
+  seq 10 | par -j3 -k -N4 echo
+  par -j4 -k -X echo ::: 1 2 3
+}
+# ::::+ with several files links every one of them (after only -a files, just the first: GNU's quirk)
+diff_quad_colon_plus_links_every_file() {
+  seq 3 >a3; seq 21 23 >b3; seq 21 22 >b2; printf 'a\nb\nc\n' >f3
+  par -k echo ::: 11 22 33 ::::+ a3 b3 ::: a b c :::+ aa bb cc
+  par -k echo :::: f3 ::::+ a3 b3
+  par -k echo ::: x y ::::+ a3 b2 ::: p q
+  par -k -a f3 echo ::::+ a3 b3
+}
+# --results: a value's tab is written \t in its directory name, and a name is cut to 255 bytes
+diff_results_dir_names_quote_tabs_and_cut_long_values() {
+  long=$(printf '1234567890%.0s' $(seq 26))
+  par --results r echo ::: "$(printf 'a\tb/c\\d')" "$long" "${long:0:255}" >/dev/null
+  ls r/1 | od -c | sed -n 1,2p; ls r/1 | wc -c
+}
+# --results DIR: each argument's columns ordered by their names (numeric value first, then text), and the
+# numbering starts again for each argument of a job (-N2)
+diff_results_tree_orders_columns_by_name() {
+  par --header : --results r echo ::: 10x 1 ::: 2b 2 ::: B 3 ::: a 4 >/dev/null; find r -type d | LC_ALL=C sort | tail -1
+  par --results s --header : -k echo ::: foo bar baz ::: A B C >/dev/null; find s | LC_ALL=C sort
+  par -N2 --results t echo ::: a b c d >/dev/null; find t | LC_ALL=C sort
+}
+# --wd: the job sees what `cd DIR` leaves: pwd keeps the name as given (/bin, not where the link points) and
+# $OLDPWD is where the run started
+diff_wd_job_sees_pwd_and_oldpwd() {
+  mkdir sub; export HERE=$PWD
+  par --wd /bin 'pwd; [ "$OLDPWD" = "$HERE" ] && echo oldpwd ok' ::: a
+  par --wd sub 'pwd | sed "s:^$HERE:HERE:"; [ "$OLDPWD" = "$HERE" ] && echo oldpwd ok' ::: a
+  par --wd ./sub/ 'echo "$PWD" | sed "s:^$HERE:HERE:"' ::: a
+  par --wd / pwd ::: a
+  par --wd /proc/no-such-dir pwd ::: a; echo "rc=$?"
+}
+# --pipe-part with --header / --skip-first-line: per file, the first line is skipped, then its header heads
+# every part cut from the rest
+diff_pipe_part_header_and_skip_first_line() {
+  (echo h1; echo h2; seq 20) >hf; (echo H; seq 5) >hg; (echo "$(seq 100)"; echo MyHeader; seq 10) >sk
+  par -k --pipe-part --header : --block 10 -a hf 'echo job; cat'
+  par -k --pipe-part --header 2 --block 10 -a hf -a hg 'echo job; cat'
+  par -k --pipe-part --header 'h.*\n' --block 10 -a hf 'echo job; cat'
+  par -k --pipe-part --skip-first-line --block 10 -a hf -a hg 'echo job; cat'
+  par -k --pipe-part --header 30 --block 10 -a hf 'echo job; cat'
+  par -k --skip-first-line --pipe-part -a sk --block 10 --header 1 cat
+}
+# --pipe-part with ::: values: no job gets them as arguments; they only count in sizing the blocks per slot
+diff_pipe_part_triple_colon_values_only_size_the_blocks() {
+  printf 'a\nb\nc\n' >f3; seq 1000 >s
+  par -k --pipe-part -a f3 --block 1 'echo job {}; cat' ::: x y
+  par -k --pipe-part --block 2 'echo job {}; cat' :::: f3 ::: x y
+  par -k --pipe-part 'echo job {}; cat' ::: x y; echo "rc=$?"
+  par -k --pipe-part -a f3 'echo job {}; cat' ::: 1 2 3 4 5 6 7 8 9
+  par -k -j1 --pipe-part -a s 'wc -l' ::: $(seq 300)
+}
 # --onall / --nonall without -S: this machine is the one host (":" in --tag)
 diff_onall_without_hosts_runs_here() { par --onall --tag -k echo ::: a b; par --nonall --tag echo hi; }
 # File transfers with no remote host: one warning naming the first option that asked (GNU's order), jobs run here
