@@ -211,6 +211,7 @@ void finish_local_options(config& cfg) {
         continue;
       }
       for (auto& v : src.values) {
+        if (v.empty()) throw usage_error("Error: Cannot open input file `': No such file or directory.");
         input_source f;
         f.type = v == "-" ? input_source::kind::standard_input : input_source::kind::file;
         f.path = v;

@@ -932,6 +932,8 @@ diff_shebang_wrap_pipe() {
   echo STDIN | ./sw f1 | tail -n +2; echo "rc=$?"
   # no arguments: the script reads standard input
   echo STDIN | ./sw | tail -n +2; echo "rc=$?"
+  # an empty file name is an input file that cannot be opened
+  echo STDIN | ./sw "''"; echo "rc=$?"
 }
 
 # ---------------------------------------------------------------- --resume after a kill, --semaphore, --color/--ctag/--files/--compress, --delay/--load/--memfree
