@@ -1106,13 +1106,13 @@ diff_block_timeout_sends_partial_block() {
 diff_bad_block_timeout() { par --pipe --blocktimeout 0.5 cat </dev/null; echo "rc=$?"; }
 diff_bad_template_file() { par --tmpl nofile=x echo ::: a; echo "rc=$?"; }
 # --dry-run with the --pipe wrappers: {} is $PARALLEL_TMP under --cat/--fifo, --tee shows its fifos,
-# --round-robin prints nothing (and GNU dies of SIGPIPE when there is input)
+# --round-robin prints nothing. With input GNU usually dies of SIGPIPE (exit 141, as sluice does), but on a
+# loaded machine its block write can win the race and it prints the command and exits 0: not compared.
 diff_dry_run_with_pipe_wrappers() {
   seq 4 | par --dry-run --pipe -N2 --cat -k 'wc -l {}'; echo "rc=$?"
   seq 4 | par --dry-run --pipe -N2 --fifo -k 'wc -l {}'; echo "rc=$?"
   seq 4 | par --dry-run --pipe -N2 --cat -k 'wc -l'; seq 4 | par --dry-run --cat -N2 -k 'wc -l'
   seq 4 | par --dry-run --pipe --tee -k 'wc -l {}' ::: a b c | sed 's|/fif[A-Za-z0-9]\{5\}|/F|g'; echo "rc=$?"
-  seq 100 | par --dry-run --pipe --round-robin -j2 -k 'wc -l'; echo "rc=$?"
   true | par --dry-run --pipe --round-robin -j2 -k 'wc -l'; echo "rc=$?"
 }
 # -N0 with several input sources: an empty value per source, unquoted
