@@ -74,6 +74,14 @@ check_input_is_streamed() {
   [ -e ran_b ] || fail "job b did not run"
 }
 
+# --bin with -X and fewer values than slots: the slots past the values get an empty {} (GNU parallel
+# 20221122's output; it is not a diff case because GNU hangs on this command about one run in thirty)
+check_bin_with_x_fills_the_slots_past_the_values() {
+  local got
+  got=$(seq 6 | par --pipe --bin 1 -j6 -k -X 'echo job {}-{#}; cat' ::: a b c | tr '\n' ' ')
+  expect_eq "--bin -X output" "$got" "job a-1 1 job b-2 2 job c-3 3 job -4 4 job -5 5 job -6 6 "
+}
+
 check_stops_when_output_is_closed() {
   local start took first
   start=$SECONDS

@@ -261,7 +261,6 @@ diff_shard_with_input_sources() {
 # (the same, split in two: GNU takes over 25 s for all of them on a loaded machine)
 diff_shard_with_input_sources_more() {
   seq 6 | par --pipe --bin 1 -j5 -k 'echo job {1}-{2}; cat' ::: a b ::: c d
-  seq 6 | par --pipe --bin 1 -j6 -k -X 'echo job {}-{#}; cat' ::: a b c
   seq 6 | par --pipe --bin 1 -j3 -k --round-robin 'echo job {#}; cat'
   seq 6 | par --pipe --tee --bin 1 -j3 -k 'echo job {}; cat' ::: a b
 }
