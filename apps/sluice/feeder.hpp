@@ -180,8 +180,7 @@ class feeder {
         if (!spread_done && at_end) {
           spread_done = true;
           if (cur.records.size() > 1) {
-            const std::size_t slots = std::max<std::size_t>(cfg_.jobs, 1);
-            per_job = (cur.records.size() + slots - 1) / slots;
+            per_job = spread_over_slots(cur.records.size());
             for (std::size_t at = 0; at < cur.records.size(); at += per_job) {
               job_args part;
               const std::size_t stop = std::min(cur.records.size(), at + per_job);
@@ -235,7 +234,7 @@ class feeder {
         len += length_of(pending[k]);
         if (k > 0 && len > limit) return;
       }
-      per_job = (pending.size() + cfg_.jobs - 1) / cfg_.jobs;
+      per_job = spread_over_slots(pending.size());
     };
     for (;;) {
       if (pending.empty() && !eof) {
@@ -261,6 +260,12 @@ class feeder {
       }
       if (!emit(std::move(cur))) return;
     }
+  }
+
+  // GNU's spreading of the last arguments (-X/-m): n of them over the job slots, ceil(n / slots) a job.
+  std::size_t spread_over_slots(std::size_t n) const {
+    const std::size_t slots = std::max<std::size_t>(cfg_.jobs, 1);
+    return (n + slots - 1) / slots;
   }
 
   // The next argument record; under --shuf, all of them are read first and handed out in random order (the

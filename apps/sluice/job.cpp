@@ -449,9 +449,7 @@ aio::task<void> runner::execute(job& j) {
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_[j.order] = &j;
   if (cfg_.tee || cfg_.shard) {
     // The job's stdin is fed by tee_input, once every job runs.
-    tee_writers_.push_back(std::move(proc.in()));
-    tee_writer_seq_.push_back(j.args.seq);
-    tee_framed_.push_back(remote);
+    tee_writers_.push_back({std::move(proc.in()), j.args.seq, remote});
     ++tee_started_;
     tee_ready_.set();
   } else if (cfg_.pipe && (!cfg_.cat || remote)) {
@@ -640,12 +638,12 @@ aio::task<void> runner::tee_input() {
     } catch (const sluice::queue_shut_down&) {
     }
     if (!parts) break;
-    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
-      auto& w = tee_writers_[k];
-      std::size_t part = tee_writer_seq_[k] - 1;
+    for (auto& t : tee_writers_) {
+      auto& w = t.in;
+      const std::size_t part = t.seq - 1;
       if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
       try {
-        w.write(tee_framed_[k] ? frame_block((*parts)[part]) : (*parts)[part]);
+        w.write(t.framed ? frame_block((*parts)[part]) : (*parts)[part]);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {
@@ -661,11 +659,11 @@ aio::task<void> runner::tee_input() {
     } catch (const sluice::queue_shut_down&) {
     }
     if (!b) break;
-    for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
-      auto& w = tee_writers_[k];
+    for (auto& t : tee_writers_) {
+      auto& w = t.in;
       if (!w.valid() || w.is_closing()) continue;
       try {
-        w.write(tee_framed_[k] ? frame_block(*b) : *b);
+        w.write(t.framed ? frame_block(*b) : *b);
         auto drained = w.drain();
         co_await drained;
       } catch (const std::system_error&) {
@@ -673,10 +671,10 @@ aio::task<void> runner::tee_input() {
       }
     }
   }
-  for (std::size_t k = 0; k < tee_writers_.size(); ++k) {
-    auto& w = tee_writers_[k];
+  for (auto& t : tee_writers_) {
+    auto& w = t.in;
     if (!w.valid()) continue;
-    if (tee_framed_[k] && !w.is_closing()) {
+    if (t.framed && !w.is_closing()) {
       // A remote job's stdin ends; its connection stays open until the job ends (see deal_blocks).
       try {
         w.write(end_of_blocks);

@@ -216,14 +216,18 @@ class runner {
   std::vector<aio::handle<void>> dealers_;  // --round-robin: the deal_blocks tasks
   std::size_t live_dealers_ = 0;
   std::vector<aio::stream_writer> held_writers_;  // remote --round-robin jobs' stdin after their last block
-  std::vector<aio::stream_writer> tee_writers_;  // --tee: every job's stdin
+  // --tee / --shard / --bin: a job's stdin, fed by tee_input.
+  struct tee_writer {
+    aio::stream_writer in;
+    std::size_t seq;  // the job's seq (--shard/--bin: its part is seq - 1)
+    bool framed;      // a remote job's: blocks go framed (frame_block)
+  };
+  std::vector<tee_writer> tee_writers_;
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
   std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
   // --shard / --bin: each block dealt out, a part per job (index = the job's seq - 1), from tee_thread_
   std::unique_ptr<sluice::queue<std::vector<std::string>>> shard_blocks_;
-  std::vector<std::size_t> tee_writer_seq_;  // the seq of the job whose stdin tee_writers_[k] is
-  std::vector<bool> tee_framed_;  // tee_writers_[k] is a remote job's: blocks go framed (frame_block)
   std::thread tee_thread_;
   // Set by tee_thread_ once it has read all its input; shared, since a detached tee_thread_ may outlive the runner.
   std::shared_ptr<std::atomic<bool>> tee_read_all_ = std::make_shared<std::atomic<bool>>(false);

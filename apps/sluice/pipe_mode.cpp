@@ -329,13 +329,25 @@ std::optional<std::string> block_reader::next_part() {
 
 // --pipe-part with --skip-first-line / --header, as GNU: in each file, its first line is skipped, then its
 // header is found (the same rules as under --pipe, on the file's start); the parts are cut from what follows.
+// The stdin reader's buffer and state are lent to the file for this, and given back even if a read throws.
 void block_reader::start_part_file() {
-  const int stdin_fd = fd_;
-  const bool drop_blank = skip_blank_lines_;
-  fd_ = part_fd_;  // (just opened: read from its start)
-  skip_blank_lines_ = false;
-  buf_.clear();
-  eof_ = false;
+  struct lend_reader {
+    block_reader& r;
+    const int fd = r.fd_;
+    const bool drop_blank = r.skip_blank_lines_;
+    explicit lend_reader(block_reader& reader, int file) : r(reader) {
+      r.fd_ = file;  // (just opened: read from its start)
+      r.skip_blank_lines_ = false;
+      r.buf_.clear();
+      r.eof_ = false;
+    }
+    ~lend_reader() {
+      r.fd_ = fd;
+      r.skip_blank_lines_ = drop_blank;
+      r.buf_.clear();
+      r.eof_ = false;
+    }
+  } lent(*this, part_fd_);
   std::size_t skipped = 0;
   if (skip_first_line_) {
     std::size_t nl;
@@ -346,10 +358,6 @@ void block_reader::start_part_file() {
   header_.clear();
   if (want_header_) read_header();
   part_pos_ = skipped + header_.size();
-  fd_ = stdin_fd;
-  skip_blank_lines_ = drop_blank;
-  buf_.clear();
-  eof_ = false;
 }
 
 bool block_reader::fill(std::size_t want) {
