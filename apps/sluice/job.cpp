@@ -1,39 +1,26 @@
-// One job from spawn to exit, as a task of the job loop (see job_loop.hpp): its command and options, the
-// process in its own group, its output pumped into spools, its --pipe block, --timeout and --term-seq.
-#include <algorithm>
+// One job from spawn to exit, as a task of the job loop (see job_loop.hpp): its spawn options and variables,
+// the process in its own group, its output pumped into spools, its --pipe block, --timeout and --term-seq.
+// Before it: job_prepare.cpp; its stdin shared with other jobs (--round-robin, --tee, --shard): job_input.cpp.
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
-#include <climits>
 #include <cstring>
 #include <filesystem>
-#include <csignal>
 #include <string>
 #include <system_error>
 #include <vector>
 
-
 #include <sluice/system.hpp>
 
-#include "color.hpp"
 #include "job_loop.hpp"
-#include "limits.hpp"
-#include "perl_expr.hpp"
-#include "remote.hpp"
 #include "slurm.hpp"
-#include "text.hpp"
 
 namespace sluice::app {
-
-namespace {
-// --dry-run with --cat / --fifo: stands for the block's file name until the command is composed (letters only,
-// so that it is never quoted), then shown as $PARALLEL_TMP.
-constexpr const char* k_tmp_marker = "SLUICExPARALLELxTMPxMARKER";
 
 double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-}  // namespace
 
 aio::task<void> settle(aio::handle<void> h) {
   if (!h.valid()) co_return;
@@ -44,158 +31,6 @@ aio::task<void> settle(aio::handle<void> h) {
   }
 }
 
-// A job's command, slot and tag. Null under --dry-run, which prints the command instead.
-std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_t order) {
-  auto j = std::make_unique<job>();
-  j->args = std::move(args);
-  j->attempt = attempt;
-  j->order = order;
-  j->slot = take_slot();
-  j->out.compress_from_now();  // --compress
-  j->err.compress_from_now();
-  // -S with --cat / --fifo: the block's file is made on the host the job runs on, {} naming it there as
-  // $PARALLEL_TMP (GNU's way); a job that lands on this machine (":") gets its file here, below.
-  const bool tmp_on_host = remote_ && !cfg_.dry_run && (cfg_.cat || cfg_.fifo);
-  const bool tmp_marked = (cfg_.cat || cfg_.fifo) && (cfg_.dry_run || tmp_on_host);
-  if (tmp_marked) {
-    j->args.records = {arg_record{k_tmp_marker}};  // shown as $PARALLEL_TMP, as GNU shows it
-  } else if (cfg_.cat) {
-    // --cat: the block goes to a file, and {} (or the appended argument) is its name.
-    j->cat_file = write_temp_file(j->args.block);
-    j->block_bytes = j->args.block.size();
-    j->args.records = {arg_record{j->cat_file}};
-    if (cfg_.retries <= 1) std::string().swap(j->args.block);  // no retry will need it
-  } else if (cfg_.fifo) {
-    // --fifo: {} names a named pipe that the block flows through (the job's shell makes it, see execute).
-    j->cat_file = write_temp_file(std::string());  // (reserves the name)
-    j->args.records = {arg_record{j->cat_file}};
-  }
-  job_numbers nums{j->args.seq, j->slot, total_};
-  const command_template& tpl = j->args.tpl ? *j->args.tpl : *tpl_;
-  j->attempts = cfg_.retries;
-  if (cfg_.retries_template) {
-    // As GNU: the count is the expanded text taken as a number (0: until it succeeds; not a number: once).
-    std::string n = tpl.expand_plain(*cfg_.retries_template, j->args, nums);
-    j->attempts = 1;
-    if (!n.empty() && n.size() < 10 && n.find_first_not_of("0123456789") == std::string::npos)
-      j->attempts = std::stoul(n) == 0 ? UINT_MAX : static_cast<unsigned>(std::stoul(n));
-  }
-  j->cmd = tpl.compose(j->args, nums);
-  if (tmp_marked) {
-    for (std::size_t at; (at = j->cmd.shell_command.find(k_tmp_marker)) != std::string::npos;)
-      j->cmd.shell_command.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
-    j->cmd.argv.reset();  // the shell expands it
-  }
-  for (const auto& f : cfg_.filters) {
-    // --filter: Perl that decides, after substitution, whether the job runs (a skipped job, as skip()).
-    if (j->cmd.skip) break;
-    if (!perl_expr::truth(tpl.expand_plain(f, j->args, nums))) j->cmd.skip = true;
-  }
-  if (!templates_.empty() && !j->cmd.skip) j->template_copies = fill_templates(templates_, tpl, j->args, nums);
-  if (cfg_.shell_quote > 0 && !cfg_.dry_run) {
-    // --shell-quote: the job prints its command, quoted once per time the option was given, and runs nothing.
-    std::string text = j->cmd.shell_command;
-    for (int k = 0; k < cfg_.shell_quote; ++k) text = shell_quote(text);
-    std::string printf_path = find_program("printf");
-    if (!printf_path.empty()) {
-      j->cmd.argv = std::vector<std::string>{"printf", "%s\n", text};
-      j->cmd.program = printf_path;
-    }
-  }
-  if (cfg_.output != output_mode::ungroup && (cfg_.tag || cfg_.tagstring)) {
-    if (cfg_.tagstring) {
-      j->tag = tpl.expand_plain(*cfg_.tagstring, j->args, nums) + "\t";
-    } else {
-      std::string t;
-      bool first = true;
-      for (const auto& r : j->args.records)
-        for (const auto& v : r) {
-          if (!first) t += ' ';  // (an empty value counts too: -N0 of two sources tags " ")
-          first = false;
-          t += v;
-        }
-      j->tag = t + "\t";
-    }
-    for (std::size_t at; tmp_marked && (at = j->tag.find(k_tmp_marker)) != std::string::npos;)
-      j->tag.replace(at, std::strlen(k_tmp_marker), "$PARALLEL_TMP");
-  }
-  if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
-    // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
-    std::string shown;
-    if (!j->args.records.empty())
-      for (const auto& v : j->args.records.back()) shown += (shown.empty() ? "" : " ") + v;
-    std::string m = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
-    write_all(2, m.data(), m.size());
-    release_slot(j->slot);
-    final_status_ = 255;
-    stop_starting_ = true;
-    return nullptr;
-  }
-  if (cfg_.interactive && !cfg_.dry_run && !ask_user(j->cmd.shell_command)) {
-    release_slot(j->slot);  // -p: not run, not logged, as in GNU
-    return nullptr;
-  }
-  if (cfg_.color && cfg_.output != output_mode::ungroup) j->color = job_color(j->args.seq);
-  if (remote_ && !cfg_.dry_run) assign_host(*j);
-  if (tmp_on_host && !remote_job(*j)) {
-    j->cat_file = write_temp_file(cfg_.cat ? j->args.block : std::string());  // $PARALLEL_TMP here
-    if (cfg_.cat) j->block_bytes = j->args.block.size();
-  }
-  // --workdir DIR with replacement strings: the job's own directory, as GNU parallel fills them in.
-  const bool named_workdir = cfg_.workdir && *cfg_.workdir != "." && *cfg_.workdir != "..." &&
-                             cfg_.workdir->find('{') != std::string::npos;
-  std::string filled_workdir = named_workdir ? tpl.expand_plain(*cfg_.workdir, j->args, nums) : std::string();
-  if (named_workdir && !j->workdir.empty()) j->workdir = filled_workdir;
-  if (cfg_.workdir && !cfg_.dry_run && (!j->host || remote_->host(*j->host).login.local) && !j->cmd.skip) {
-    // GNU parallel makes the directory and runs the job there; one it cannot enter ends the run with 255.
-    j->local_workdir = named_workdir ? filled_workdir : local_workdir(cfg_, j->args.seq);
-    std::error_code ec;
-    std::filesystem::create_directories(j->local_workdir, ec);
-    if (!sluice::can_access(j->local_workdir, sluice::access_mode::execute)) {
-      std::string why = ec ? ec.message() : std::string(std::strerror(errno));
-      std::string m = "sluice: Error: Cannot change into non-executable dir " + j->local_workdir + ": " + why + "\n";
-      write_all(2, m.data(), m.size());
-      release_slot(j->slot);
-      final_status_ = 255;
-      stop_starting_ = true;
-      return nullptr;
-    }
-  }
-  ++started_;
-  if (j->cmd.skip && !cfg_.dry_run) {
-    // {= skip() =}: not run. GNU parallel 20221122 logs such a job with Exitval -2 and counts it as failed.
-    j->skipped = true;
-    j->exited = true;
-    j->start_epoch = epoch_now();
-    j->start = clock_type::now();
-    finish(*j);
-    return nullptr;
-  }
-  if (cfg_.dry_run) {
-    output_chunk c;
-    std::string line = j->cmd.shell_command + "\n";
-    c.out.append(line.data(), line.size());
-    if (cfg_.keep_order) held_.emplace(order, std::move(c));
-    else emit_chunk(std::move(c));
-    release_slot(j->slot);
-    ++completed_;
-    if (j->cmd.skip) ++failed_;  // GNU prints a skipped job's command under --dry-run, and counts it failed
-    else ++succeeded_;
-    if (cfg_.keep_order) flush_ordered();
-    return nullptr;
-  }
-  if (cfg_.trace) {  // -t: on stderr as the job starts, never grouped
-    std::string line = j->cmd.shell_command + "\n";
-    write_all(2, line.data(), line.size());
-  }
-  if (cfg_.verbose) {
-    std::string line = j->cmd.shell_command + "\n";
-    if (cfg_.output == output_mode::ungroup) write_all(1, line.data(), line.size());
-    else j->out.append(line.data(), line.size());
-  }
-
-  return j;
-}
 
 namespace {
 // A job's variables (PARALLEL_SEQ, PARALLEL_JOBSLOT, PARALLEL_PID) live in the runner's own environment,
@@ -572,121 +407,6 @@ void runner::signal_group(job& j, int sig) {
     j.proc->send_signal_to_group(sig);
   } catch (const std::system_error&) {
     // EPERM from a group that turned setuid: nothing more we can do about it.
-  }
-}
-
-}  // namespace sluice::app
-
-namespace sluice::app {
-
-// -p: "command ?..." on stderr, the answer read from the terminal; only one starting with y or Y runs the job.
-bool runner::ask_user(const std::string& command) {
-  std::string prompt = command + " ?...";
-  write_all(2, prompt.data(), prompt.size());
-  std::string answer;
-  char c = 0;
-  try {
-    while (sluice::read_some(tty_.get(), &c, 1) == 1 && c != '\n') answer += c;
-  } catch (const std::system_error&) {
-  }
-  return !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
-}
-
-aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
-  try {
-    for (;;) {
-      auto get = feed_->next_dealt();
-      std::optional<std::string> b = co_await get;
-      if (!b) break;
-      w.write(framed ? frame_block(*b) : *b);
-      auto drained = w.drain();
-      co_await drained;
-    }
-    if (framed) {
-      w.write(end_of_blocks);
-      auto drained = w.drain();
-      co_await drained;
-    }
-  } catch (const std::system_error&) {
-    // The job stopped reading: it gets no more. When no job reads any more, the rest of the input is left
-    // unread (GNU parallel dies of the SIGPIPE then).
-  }
-  if (--live_dealers_ == 0) feed_->stop_dealing();
-  if (framed) {
-    // A remote job's stdin ended with end_of_blocks; the connection stays open, as its end tells the host
-    // that the runner is gone.
-    held_writers_.push_back(std::move(w));
-    co_return;
-  }
-  w.close();
-  auto closed = w.wait_closed();
-  co_await closed;
-}
-
-aio::task<void> runner::tee_input() {
-  while (tee_started_ < total_) {
-    tee_ready_.clear();
-    auto w = tee_ready_.wait();
-    co_await w;
-  }
-  while (shard_blocks_) {
-    // --shard / --bin: each job gets its part.
-    auto get = aio::get(*shard_blocks_);
-    std::optional<std::vector<std::string>> parts;
-    try {
-      parts = co_await get;
-    } catch (const sluice::queue_shut_down&) {
-    }
-    if (!parts) break;
-    for (auto& t : tee_writers_) {
-      auto& w = t.in;
-      const std::size_t part = t.seq - 1;
-      if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
-      try {
-        w.write(t.framed ? frame_block((*parts)[part]) : (*parts)[part]);
-        auto drained = w.drain();
-        co_await drained;
-      } catch (const std::system_error&) {
-        w.close();  // this job stopped reading; the others go on
-      }
-    }
-  }
-  for (; !shard_blocks_;) {
-    auto get = aio::get(*tee_blocks_);
-    std::optional<std::string> b;
-    try {
-      b = co_await get;
-    } catch (const sluice::queue_shut_down&) {
-    }
-    if (!b) break;
-    for (auto& t : tee_writers_) {
-      auto& w = t.in;
-      if (!w.valid() || w.is_closing()) continue;
-      try {
-        w.write(t.framed ? frame_block(*b) : *b);
-        auto drained = w.drain();
-        co_await drained;
-      } catch (const std::system_error&) {
-        w.close();  // this job stopped reading; the others go on
-      }
-    }
-  }
-  for (auto& t : tee_writers_) {
-    auto& w = t.in;
-    if (!w.valid()) continue;
-    if (t.framed && !w.is_closing()) {
-      // A remote job's stdin ends; its connection stays open until the job ends (see deal_blocks).
-      try {
-        w.write(end_of_blocks);
-        auto drained = w.drain();
-        co_await drained;
-        continue;
-      } catch (const std::system_error&) {
-      }
-    }
-    w.close();
-    auto closed = w.wait_closed();
-    co_await closed;
   }
 }
 

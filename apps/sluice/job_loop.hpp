@@ -74,6 +74,8 @@ struct job {
 
 // Cancels a helper task unless it already ended, and waits for it; its cancellation is no error.
 aio::task<void> settle(aio::handle<void> h);
+// Now, in seconds since the epoch (a joblog's Starttime).
+double epoch_now();
 
 class runner {
  public:
