@@ -83,14 +83,17 @@ aio::task<bool> runner::connect_hosts() {
     final_status_ = 255;
     co_return false;
   }
-  if ((cfg_.tee || cfg_.shard) && total_known_ && total_ > slots) {
-    // Every --tee (--shard) job must run at once: as the local check (count_jobs) says it, in GNU's words.
-    std::string m = "sluice: Error: --tee requires --jobs to be higher. Try --jobs 0.\n";
+  if ((cfg_.tee || !cfg_.all_at_once.empty()) && total_known_ && total_ > slots) {
+    // Every --tee (--shard, --bin) job must run at once: as the local check (count_jobs) says it, in GNU's words.
+    std::string m = "sluice: " + (cfg_.tee ? std::string("Error: --tee requires --jobs to be higher. Try --jobs 0.")
+                                           : all_at_once_error()) + "\n";
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;
   }
   cfg_.jobs = slots;
+  // --shard with -S: a job for every slot of every host, as GNU's.
+  if (!cfg_.all_at_once.empty() && !cfg_.dry_run) deal_to_every_slot();
   remote_->watch_files();
   co_return true;
 }

@@ -597,26 +597,38 @@ void runner::count_jobs() {
   } else if (cfg_.tee) {
     total_ = feed_->preload();
     total_known_ = true;
-    if (total_ > cfg_.jobs) throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
+    // With -S the check waits for every host's slots (connect_hosts).
+    if ((!remote_ || cfg_.dry_run) && total_ > cfg_.jobs)
+      throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
     start_tee_reader();
   } else if (!cfg_.all_at_once.empty()) {
     // --shard / --bin: every job at once (a job per command line, padded to one per slot); a thread deals each
     // line to the job its key picks. Under --pipe-part the file's parts are the jobs, and only the check applies.
+    // With -S the slots are every host's, known once the hosts are logged in to (see connect_hosts).
     total_ = feed_->preload();
-    if (total_ > cfg_.jobs)
-      throw usage_error("Error: " + cfg_.all_at_once + " requires --jobs to be higher than the number of\nsluice: Error: arguments. Increase --jobs.");
-    if (cfg_.shard) {
-      feed_->pad_to(cfg_.jobs);
-      total_ = cfg_.jobs;
-    }
     total_known_ = true;
-    if (cfg_.shard && !cfg_.dry_run) start_shard_reader();
+    const bool slots_known = !remote_ || cfg_.dry_run;
+    if (slots_known && total_ > cfg_.jobs) throw usage_error(all_at_once_error());
+    if (slots_known) deal_to_every_slot();
   } else if (need_total && !total_known_ && !cfg_.round_robin) {
     total_ = feed_->preload();
     total_known_ = true;
   } else {
     feed_->start();
   }
+}
+
+// --shard: a job for every slot (the arguments' jobs padded with argument-less ones), and the thread that deals
+// each line to the job its key picks.
+void runner::deal_to_every_slot() {
+  if (!cfg_.shard) return;
+  feed_->pad_to(cfg_.jobs);
+  total_ = cfg_.jobs;
+  if (!cfg_.dry_run) start_shard_reader();
+}
+
+std::string runner::all_at_once_error() const {
+  return "Error: " + cfg_.all_at_once + " requires --jobs to be higher than the number of\nsluice: Error: arguments. Increase --jobs.";
 }
 
 // After the loop: the input threads joined, or, stopped early, left to exit with the process.

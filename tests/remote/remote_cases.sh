@@ -193,6 +193,21 @@ diff_pipe_round_robin_tee() {
   echo "rc=${PIPESTATUS[1]}"
 }
 
+diff_pipe_shard_a_job_per_slot_of_every_host() {
+  hosts 2
+  # --shard / --bin -S: one job for every slot of every host (5 here), not -j's; each line to one of them.
+  # Which job a --shard key goes to is the hash's (GNU's changes each run), so the lines are counted.
+  seq 100 | par --ssh "$SSH_WRAP" -S 2/sl1,3/sl2 --pipe --shard 1 'wc -l' | awk '{s += $1} END {print s, NR}'
+  echo "rc=${PIPESTATUS[1]}"
+  seq 100 | par --ssh "$SSH_WRAP" -S 2/sl1,3/sl2 --pipe --bin 1 -k 'sort -n | head -1' | sort -n
+  echo "rc=${PIPESTATUS[1]}"
+  # more arguments than slots over all hosts: refused before any job
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,1/sl2 --pipe --bin 1 'echo {}; wc -l' ::: a b c
+  echo "rc=$?"
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,2/sl2 --pipe --bin 1 -k 'echo {}; wc -l' ::: a b c
+  echo "rc=$?"
+}
+
 diff_rsync_opts() {
   hosts 1
   printf 'x\n' >data
