@@ -474,8 +474,6 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if (cfg.shard) {
     const char* opt = cfg.shard_is_bin ? "--bin" : "--shard";
     cfg.all_at_once = opt;
-    if (cfg.cat || cfg.fifo)
-      throw usage_error(std::string(opt) + " with --cat or --fifo is not implemented in sluice");
     if (cfg.pipe_part) {
       // GNU: the file's parts are the jobs (no line is dealt by key), but they must all run at once.
       cfg.shard.reset();

@@ -110,7 +110,7 @@ std::filesystem::path logical_cwd() {
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
   sluice::options opts;
-  if (cfg_.pipe && !cfg_.cat) opts.in = sluice::redirect::pipe;
+  if (cfg_.pipe && (!cfg_.cat || streamed_cat())) opts.in = sluice::redirect::pipe;
   else if (cfg_.cat) opts.in = sluice::redirect::devnull;
   else if (!cfg_.stdin_file.empty()) opts.in = sluice::stream(sluice::open_file(cfg_.stdin_file));
   else if (cfg_.open_tty && tty_) opts.in = sluice::stream(tty_.get());  // (no terminal: as without -o)
@@ -227,7 +227,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo && cfg_.env_prelude.empty()) {
+  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo && !streamed_cat() && cfg_.env_prelude.empty()) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -256,6 +256,13 @@ aio::task<void> runner::execute(job& j) {
             "rm -f \"$1\"\n"
             "exit $s\n";
         argv = {job_shell().path, "-c", k_fifo_wrap, "sluice", j.cat_file, job_shell().path, j.cmd.shell_command};
+      } else if (streamed_cat()) {
+        // --cat with --tee / --shard / --bin: the block arrives on stdin while every job runs; the shell
+        // writes it to the file, then runs the command on the whole of it, as GNU's --cat wrapper does.
+        static const char k_cat_wrap[] =
+            "cat > \"$1\" || exit 255\n"
+            "\"$2\" -c \"$3\" \"$1\" </dev/null\n";
+        argv = {job_shell().path, "-c", k_cat_wrap, "sluice", j.cat_file, job_shell().path, j.cmd.shell_command};
       }
       if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);

@@ -92,6 +92,8 @@ class runner {
   // --tee, --shard: the thread that reads the blocks for them (pipe_input.cpp), and its end.
   void start_tee_reader();
   void start_shard_reader();
+  // --cat whose block reaches the job on stdin as it runs (--tee, --shard, --bin): its shell writes the file.
+  bool streamed_cat() const { return cfg_.cat && (cfg_.tee || cfg_.shard); }
   void deal_to_every_slot();             // --shard: pads the jobs to one per slot, starts the reader
   std::string all_at_once_error() const;  // --shard / --bin with more jobs than slots, in GNU's words
   void stop_pipe_reader();

@@ -58,7 +58,7 @@ std::string quoted_words(const std::vector<std::string>& words);
 std::string send_files_command(const config& cfg, bool rsync, std::vector<std::string> ssh, const std::vector<std::string>& files,
                                const std::string& workdir);
 
-// A block as a --round-robin / --tee remote job's stdin takes it (block_file::stream): its size on a line,
+// A block as a --round-robin / --tee / --shard remote job takes it (job_argv's streamed): its size on a line,
 // then its bytes; end_of_blocks ends the stream (the job's stdin ends there; the connection stays open).
 std::string frame_block(std::string_view block);
 inline constexpr std::string_view end_of_blocks = "0\n";
@@ -163,14 +163,14 @@ class remote_hosts {
   // (NAME=value pairs) set there, in the --workdir. With `block` (--pipe), the job's stdin there is the
   // first that many bytes the runner writes to the ssh's stdin (which then stays open, as always); or, `as`
   // cat / fifo (--cat, --fifo), a temp file / named pipe on the host holding them, named by $PARALLEL_TMP.
-  // With `as` stream (--round-robin, --tee), the job's stdin is the blocks the runner sends framed by
-  // frame_block, until end_of_blocks.
-  enum class block_file { standard_input, cat, fifo, stream };
+  // With `streamed` (--round-robin, --tee, --shard) the blocks are those the runner sends framed by
+  // frame_block, until end_of_blocks, instead of `block` bytes; as cat, the job starts once all have come.
+  enum class block_file { standard_input, cat, fifo };
   std::vector<std::string> job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,
                                     const std::string& workdir,
                                     std::optional<std::size_t> block = std::nullopt,
-                                    block_file as = block_file::standard_input) const;
+                                    block_file as = block_file::standard_input, bool streamed = false) const;
   // The shell command line a job runs on a host: `exports` set, in `workdir` (made when missing), `command`.
   static std::string remote_command(const std::string& command,
                                     const std::vector<std::pair<std::string, std::string>>& exports,

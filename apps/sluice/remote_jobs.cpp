@@ -153,9 +153,8 @@ std::vector<std::string> runner::remote_argv(job& j) {
   if (cfg_.pipe || cfg_.pipe_part) block = j.args.block.size();
   using as = remote_hosts::block_file;
   return remote_->job_argv(*j.host, j.host_slot, j.cmd.shell_command, exports, j.workdir, block,
-                           cfg_.round_robin || cfg_.tee || cfg_.shard ? as::stream : cfg_.cat ? as::cat
-                                                   : cfg_.fifo                   ? as::fifo
-                                                                                 : as::standard_input);
+                           cfg_.cat ? as::cat : cfg_.fifo ? as::fifo : as::standard_input,
+                           cfg_.round_robin || cfg_.tee || cfg_.shard);
 }
 
 // The session path takes the common case. A job keeps an ssh of its own (the per-job path) when its

@@ -26,15 +26,23 @@ namespace {
 // stdin, or with $3 = cat (--cat) that file itself, or with $3 = fifo (--fifo) a named pipe the file is copied
 // into while the job runs; either is named by $PARALLEL_TMP (which {} stands for) and removed after the job.
 // (A --fifo job that never opens its pipe ends anyway: the copy is killed with the job's end.)
-// With $2 = "-" (--round-robin, --tee) the job reads a stream of blocks, each sent as its size on a line and
-// then its bytes, "0" ending the stream; each is copied whole to a temp file first, so that a job that stops
-// reading never leaves part of one unread (the rest are dropped), and the liveness watch starts after "0".
+// With $2 = "-" (--round-robin, --tee, --shard) the job reads a stream of blocks, each sent as its size on a
+// line and then its bytes, "0" ending the stream; each is copied whole to a temp file first, so that a job that
+// stops reading never leaves part of one unread (the rest are dropped), and the liveness watch starts after "0".
+// The stream goes through a named pipe: the job's stdin, or with $3 = fifo $PARALLEL_TMP; with $3 = cat it is
+// all written to the file $PARALLEL_TMP before the job starts.
 constexpr const char* k_remote_wrapper =
     "exec 3<&0 </dev/null\n"
     "f= in=/dev/null\n"
     "if [ \"$2\" = - ]; then\n"
-    "  f=${TMPDIR:-/tmp}/sluice-block.$$ in=$f\n"
-    "  rm -f \"$f\"; mkfifo -m 600 \"$f\" || exit 255\n"
+    "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
+    "  if [ \"$3\" = cat ]; then\n"
+    "    { trap '' PIPE\n"
+    "      while read -r n && [ \"$n\" -gt 0 ]; do head -c \"$n\" >\"$f.b\" && cat \"$f.b\"; done >\"$f\"; } <&3 2>/dev/null\n"
+    "  else\n"
+    "    rm -f \"$f\"; mkfifo -m 600 \"$f\" || exit 255\n"
+    "  fi\n"
+    "  case $3 in cat|fifo) PARALLEL_TMP=$f; export PARALLEL_TMP ;; *) in=$f ;; esac\n"
     "elif [ -n \"$2\" ]; then\n"
     "  f=${TMPDIR:-/tmp}/sluice-block.$$\n"
     "  head -c \"$2\" <&3 >\"$f\" && [ $(($(wc -c <\"$f\"))) -eq \"$2\" ] || { rm -f \"$f\"; exit 255; }\n"
@@ -47,7 +55,7 @@ constexpr const char* k_remote_wrapper =
     "fi\n"
     "if command -v setsid >/dev/null 2>&1; then setsid sh -c \"$1\" <\"$in\" & else set -m; sh -c \"$1\" <\"$in\" & fi\n"
     "p=$!\n"
-    "if [ \"$2\" = - ]; then\n"
+    "if [ \"$2\" = - ] && [ \"$3\" != cat ]; then\n"
     "  { trap '' PIPE\n"
     "    while read -r n && [ \"$n\" -gt 0 ]; do head -c \"$n\" >\"$f.b\" && cat \"$f.b\"; done >\"$f\"\n"
     "    while read -r _; do :; done; kill -TERM -$p; sleep 1; kill -KILL -$p; } <&3 2>/dev/null &\n"
@@ -57,7 +65,7 @@ constexpr const char* k_remote_wrapper =
     "w=$!\n"
     "exec 3<&-\n"
     "q=\n"
-    "if [ \"$3\" = fifo ]; then cat \"$f\" >\"$PARALLEL_TMP\" & q=$!; fi\n"
+    "if [ \"$3\" = fifo ] && [ \"$2\" != - ]; then cat \"$f\" >\"$PARALLEL_TMP\" & q=$!; fi\n"
     "wait $p\n"
     "s=$?\n"
     "kill $w $q 2>/dev/null\n"
@@ -151,11 +159,12 @@ std::string remote_hosts::remote_command(const std::string& command,
 std::vector<std::string> remote_hosts::job_argv(std::size_t h, std::size_t slot, const std::string& command,
                                                 const std::vector<std::pair<std::string, std::string>>& exports,
                                                 const std::string& workdir,
-                                                std::optional<std::size_t> block, block_file as) const {
+                                                std::optional<std::size_t> block, block_file as,
+                                                bool streamed) const {
   std::string inner = remote_command(command, exports, workdir);
   std::vector<std::string> a = ssh_argv(h, slot);
   const char* mode = as == block_file::cat ? " cat" : as == block_file::fifo ? " fifo" : "";
-  std::string size = as == block_file::stream ? " -" : block ? " " + std::to_string(*block) + mode : std::string();
+  std::string size = streamed ? std::string(" -") + mode : block ? " " + std::to_string(*block) + mode : std::string();
   a.push_back("exec sh -c " + shell_quote(k_remote_wrapper) + " sluice " + shell_quote(inner) + size);
   return a;
 }

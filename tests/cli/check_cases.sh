@@ -626,7 +626,6 @@ check_bad_embed_cannot_apply() { expect_bad_input 'embed cannot apply.*compiled'
 check_bad_template_without_name() { expect_bad_input 'tmpl.*requires a value' --tmpl only.tmpl touch started ::: a; }
 check_bad_shard_perl_does_not_compile() { expect_bad_input 'Perl expression.*x\(' --pipe --shard '1 x(' touch started; }
 check_bad_bin_column_not_in_header() { expect_bad_input "Column 'nosuch'" --pipe --bin nosuch --colsep , touch started; }
-check_bad_shard_with_cat() { expect_bad_input 'shard.*not implemented' --pipe --shard 1 --cat touch started; }
 check_bad_parens_too_short() { expect_bad_input 'parens' --parens x touch started ::: a; }
 check_bad_regexp_invalid() { expect_bad_input 'regexp.*invalid' --pipe --regexp --recend '(' touch started; }
 # --shard/--bin feed every job at once, each line to one job only: nothing lost, nothing twice, big input.

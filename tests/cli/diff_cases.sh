@@ -264,6 +264,18 @@ diff_shard_with_input_sources_more() {
   seq 6 | par --pipe --bin 1 -j3 -k --round-robin 'echo job {#}; cat'
   seq 6 | par --pipe --tee --bin 1 -j3 -k 'echo job {}; cat' ::: a b
 }
+# --cat / --fifo with --tee, --shard, --bin: {} is the job's file or named pipe, filled as the input is dealt
+# (--shard's keys go where GNU's per-run hash sends them, so its lines are only counted)
+diff_cat_and_fifo_with_streamed_jobs() {
+  seq 10 | par --pipe --bin 1 -j3 -k --cat 'echo {#}; sort -n {} | head -2'
+  seq 10 | par --pipe --bin 1 -j3 -k --fifo 'echo {#}; sort -n < {} | head -2'
+  seq 10 | par --pipe --bin 1 -k --cat 'echo $(basename {} | cut -c1-3); sort -n {} | tail -1; exit {#}' ::: a b; echo "rc=$?"
+  seq 10 | par --pipe --tee --cat -k 'echo $(basename {} | cut -c1-3); wc -l < {}' ::: a b
+  seq 10 | par --pipe --tee --fifo -k 'wc -l < {}; echo {}' ::: a b | sed 's,/.*/,/DIR/,; s,/par.*,/parX,'
+  seq 100 | par --pipe --shard 1 -j4 --cat 'wc -l < {}' | awk '{s += $1} END {print s, NR}'
+  seq 100 | par --pipe --shard 1 -j4 --fifo 'wc -l < {}' | awk '{s += $1} END {print s, NR}'
+  ls
+}
 # --pipe-part with --shard/--bin: the file's parts are the jobs (nothing dealt by key), all at once or an error
 diff_pipe_part_with_shard_needs_a_slot_per_part() {
   seq 6 >f6; seq 10 >f10

@@ -206,6 +206,10 @@ diff_pipe_shard_a_job_per_slot_of_every_host() {
   echo "rc=$?"
   seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,2/sl2 --pipe --bin 1 -k 'echo {}; wc -l' ::: a b c
   echo "rc=$?"
+  # with --cat / --fifo: {} is the job's file or named pipe on its host
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,2/sl2 --pipe --bin 1 -k --cat 'sort -n {} | head -1'
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,2/sl2 --pipe --bin 1 -k --fifo 'sort -n < {} | head -1'
+  seq 10 | par --ssh "$SSH_WRAP" -S 1/sl1,1/sl2 --pipe --tee -k --cat 'wc -l < {}' ::: a b
 }
 
 diff_rsync_opts() {
