@@ -37,14 +37,7 @@
 #endif
 
 #ifdef SLUICE_BENCH_HAVE_BOOST_PROCESS
-// As in subprocess_bench.cpp: Boost 1.81's Process v2 with std::filesystem forgets two names its headers use.
-#define BOOST_PROCESS_USE_STD_FS 1
-#include <type_traits>
-#include <boost/optional.hpp>
-namespace boost::process::v2::posix {
-using std::decay;
-}
-#include <boost/process/v2/process.hpp>
+#include "boost_process_v2.hpp"
 #endif
 #if defined(SLUICE_BENCH_HAVE_BOOST_PROCESS) || defined(SLUICE_BENCH_HAVE_ASIO_CHANNEL)
 #include <boost/asio/co_spawn.hpp>

@@ -33,17 +33,9 @@
 #endif
 
 #ifdef SLUICE_BENCH_HAVE_BOOST_PROCESS
-// Boost 1.81's Process v2 is header-only by default; with std::filesystem it forgets two names its own
-// headers use (boost::optional and an unqualified decay), so they are supplied before it is included.
-#define BOOST_PROCESS_USE_STD_FS 1
-#include <type_traits>
-#include <boost/optional.hpp>
-namespace boost::process::v2::posix {
-using std::decay;
-}
+#include "boost_process_v2.hpp"
 #include <boost/asio/io_context.hpp>
 #include <boost/process/child.hpp>
-#include <boost/process/v2/process.hpp>
 #endif
 
 extern char** environ;
