@@ -1,7 +1,7 @@
 // bench/harness.hpp -- timing and reporting shared by sluice's benchmarks (not installed).
 //
 // The machines these run on are shared and noisy, so absolute times mean little: every figure is
-// compared with a peer measured in the same process, the contenders take turns (A B C A B C ...),
+// compared with a peer measured in the same process, the contenders take turns (A B C, then B C A, ...),
 // each side's median is shown and the ratio is the median of the per-round ratios. Each benchmark prints markdown table rows
 //   | case | sluice | peer | ratio | target | met? |
 // plus "note: ..." lines; scripts/bench.sh gathers them into docs/benchmarks.md.

@@ -148,7 +148,7 @@ kept=""
 # sluice benchmarks
 
 Produced by \`scripts/bench.sh\` (Release build in \`build/bench\`). Every figure is measured in the same run
-on the same machine as the peer it is compared with; the contenders take turns (A B C A B C ...), each
+on the same machine as the peer it is compared with; the contenders take turns (in the C++ benchmarks each round starts with the next one: A B C, B C A, ...), each
 side shows its median over the rounds, and the ratio is the median of the per-round ratios (the two figures
 of a round were taken moments apart, under the same load). The machine is shared: absolute figures mean little, ratios a little more.
 
