@@ -40,6 +40,19 @@ aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
   co_await closed;
 }
 
+// One block to one --tee/--shard job, framed for a remote one; a job that stopped reading gets no more.
+aio::task<void> runner::send_block(tee_writer& t, const std::string& block) {
+  aio::stream_writer& w = t.in;
+  if (!w.valid() || w.is_closing()) co_return;
+  try {
+    w.write(t.framed ? frame_block(block) : block);
+    auto drained = w.drain();
+    co_await drained;
+  } catch (const std::system_error&) {
+    w.close();  // the others go on
+  }
+}
+
 aio::task<void> runner::tee_input() {
   while (tee_started_ < total_) {
     tee_ready_.clear();
@@ -56,16 +69,10 @@ aio::task<void> runner::tee_input() {
     }
     if (!parts) break;
     for (auto& t : tee_writers_) {
-      auto& w = t.in;
       const std::size_t part = t.seq - 1;
-      if (part >= parts->size() || (*parts)[part].empty() || !w.valid() || w.is_closing()) continue;
-      try {
-        w.write(t.framed ? frame_block((*parts)[part]) : (*parts)[part]);
-        auto drained = w.drain();
-        co_await drained;
-      } catch (const std::system_error&) {
-        w.close();  // this job stopped reading; the others go on
-      }
+      if (part >= parts->size() || (*parts)[part].empty()) continue;
+      auto sent = send_block(t, (*parts)[part]);
+      co_await sent;
     }
   }
   for (; !shard_blocks_;) {
@@ -77,15 +84,8 @@ aio::task<void> runner::tee_input() {
     }
     if (!b) break;
     for (auto& t : tee_writers_) {
-      auto& w = t.in;
-      if (!w.valid() || w.is_closing()) continue;
-      try {
-        w.write(t.framed ? frame_block(*b) : *b);
-        auto drained = w.drain();
-        co_await drained;
-      } catch (const std::system_error&) {
-        w.close();  // this job stopped reading; the others go on
-      }
+      auto sent = send_block(t, *b);
+      co_await sent;
     }
   }
   for (auto& t : tee_writers_) {

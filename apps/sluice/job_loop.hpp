@@ -229,6 +229,7 @@ class runner {
     bool framed;      // a remote job's: blocks go framed (frame_block)
   };
   std::vector<tee_writer> tee_writers_;
+  aio::task<void> send_block(tee_writer& t, const std::string& block);
   std::size_t tee_started_ = 0;                  // --tee: jobs started (or failed to)
   aio::event tee_ready_;
   std::unique_ptr<sluice::queue<std::string>> tee_blocks_;  // --tee: the blocks, from tee_thread_
