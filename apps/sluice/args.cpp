@@ -329,31 +329,29 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     if (is_marker(a)) break;
     cfg.command.push_back(a);
   }
-  // Sources after the markers; `-a` sources come first, as GNU orders them.
+  // Sources after the markers; `-a` sources come first, as GNU orders them. As in GNU, :::+ and ::::+ stand for
+  // --linkinputsource values (one per value group, one per file), which go after those given by hand; the k-th
+  // value links source k to the one before it. So after -a files the links land one source early, as GNU's do.
   std::vector<input_source> marker_sources;
+  std::vector<bool> links = cfg.link_input_sources;
   while (i < args.size()) {
     const std::string marker = args[i++];
     bool files = marker == fsep || marker == fsep + "+";
     bool linked = marker == vsep + "+" || marker == fsep + "+";
     if (files) {
-      bool first = true;
-      // `::::+ a b`: as GNU, every file is linked (to the source before, and to each other); only after nothing
-      // but -a files is just the first linked (GNU's quirk).
-      const bool link_all = linked && !(marker_sources.empty() && !cfg.sources.empty());
-      while (i < args.size() && !is_marker(args[i])) {
+      const std::size_t before = marker_sources.size();
+      for (; i < args.size() && !is_marker(args[i]); ++i) {
         input_source src;
         src.type = args[i] == "-" ? input_source::kind::standard_input : input_source::kind::file;
         src.path = args[i];
-        src.linked_to_previous = link_all ? !(first && marker_sources.empty() && cfg.sources.empty()) : linked && first;
-        first = false;
         marker_sources.push_back(std::move(src));
-        ++i;
+        links.push_back(linked);
       }
-      if (first) throw usage_error(marker + " needs at least one file");
+      if (marker_sources.size() == before) throw usage_error(marker + " needs at least one file");
     } else {
       input_source src;
       src.type = input_source::kind::values;
-      src.linked_to_previous = linked;
+      links.push_back(linked);
       while (i < args.size() && !is_marker(args[i])) {
         // A value holding the record delimiter (-d, a newline by default) becomes several arguments, as in GNU.
         if (cfg.delimiter_text.size() > 1) {
@@ -372,9 +370,8 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   }
   for (auto& s : marker_sources) cfg.sources.push_back(std::move(s));
   if (cfg.sources.empty()) cfg.sources.push_back(input_source{});
+  for (std::size_t k = 1; k < cfg.sources.size() && k < links.size(); ++k) cfg.sources[k].linked_to_previous = links[k];
   check_remote_options(cfg);
-  if (!cfg.sources.empty() && cfg.sources.front().linked_to_previous)
-    throw usage_error(":::+ / ::::+ need a source before them to link to");
   for (const auto& s : cfg.sources) {
     if (s.type != input_source::kind::file || (cfg.pipe_part && !cfg.tee)) continue;  // (--pipe-part: below)
     try {

@@ -55,6 +55,7 @@ struct config {
   std::vector<std::string> command{};  // the command words
   std::vector<input_source> sources{};
   bool link = false;
+  std::vector<bool> link_input_sources{};  // --linkinputsource N...: is source k linked to the one before
   std::string arg_sep = ":::";        // --arg-sep
   std::string arg_file_sep = "::::";  // --arg-file-sep
 
@@ -110,6 +111,7 @@ struct config {
   bool dry_run = false;
   bool verbose = false;
   bool trace = false;  // -t: each job's command on stderr as it starts
+  std::string debug{};  // -D/--debug: what to trace on stderr: init, run or all (GNU's other names: nothing)
   std::optional<std::string> timeout_spec{};
   double timeout_seconds = 0;  // absolute, when !timeout_percent
   double timeout_percent = 0;  // N% of the median runtime

@@ -180,6 +180,12 @@ aio::task<void> runner::job_task(std::unique_ptr<job> j) {
   try {
     for (;;) {
       co_await execute(*j);
+      if (!cfg_.debug.empty()) {
+        const double took = std::chrono::duration<double>(clock_type::now() - j->start).count();
+        const std::string how = j->returncode < 0 ? "signal " + std::to_string(-j->returncode) : "exit " + std::to_string(j->returncode);
+        debug_line("run", "job " + std::to_string(j->args.seq) + " attempt " + std::to_string(j->attempt) + ": " + how +
+                              (j->timed_out ? " (timed out)" : "") + " after " + std::to_string(took) + " s");
+      }
       if (remote_) {
         auto lost = requeue_if_lost(*j);
         if (co_await lost) {  // its host died: the same attempt again, elsewhere

@@ -89,6 +89,8 @@ class runner {
   void count_jobs();
   void release_inputs();
   int exit_status() const;
+  // -D: a line on stderr when its category (init, run) or all was asked for.
+  void debug_line(std::string_view category, const std::string& text) const;
   // --tee, --shard: the thread that reads the blocks for them (pipe_input.cpp), and its end.
   void start_tee_reader();
   void start_shard_reader();

@@ -162,6 +162,9 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     if (cfg_.keep_order) flush_ordered();
     return nullptr;
   }
+  if (!cfg_.debug.empty())
+    debug_line("run", "job " + std::to_string(j->args.seq) + " attempt " + std::to_string(attempt) + " starts in slot " +
+                          std::to_string(j->slot) + ": " + j->cmd.shell_command);
   if (cfg_.trace) {  // -t: on stderr as the job starts, never grouped
     std::string line = j->cmd.shell_command + "\n";
     write_all(2, line.data(), line.size());

@@ -51,6 +51,14 @@ void add_input_options(option_table& t) {
   t.flag({"no-run-if-empty", "norunifempty"}, 'r', [](c& g) { g.skip_empty = true; });
   t.val({"header"}, '\0', [](c& g, s v) { g.header = true; g.header_text = v; });
   t.flag({"link", "xapply"}, '\0', [](c& g) { g.link = true; });
+  // What :::+ and ::::+ stand for: the k-th value says whether input source k is linked to the one before it.
+  t.val({"linkinputsource", "xapplyinputsource"}, '\0', [](c& g, s v) {
+    const bool negative = !v.empty() && v[0] == '-';
+    const std::string digits = negative ? v.substr(1) : v;
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+      throw usage_error("--linkinputsource needs a whole number (0: not linked), not '" + v + "'");
+    g.link_input_sources.push_back(digits.find_first_not_of('0') != std::string::npos);
+  });
   t.flag({"pipe", "spreadstdin"}, '\0', [](c& g) { g.pipe = true; });
   t.val({"block", "block-size", "blocksize"}, '\0', [](c& g, s v) {
     g.block_given = true;

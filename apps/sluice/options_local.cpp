@@ -101,34 +101,18 @@ void add_retired_options(std::vector<option_spec>& o) {
 
 // GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
 void add_not_implemented_options(std::vector<option_spec>& o) {
-  static const char* const k_not_implemented[] = {
-      // Only what is still missing: an option implemented since is skipped below in any case.
-      "linkinputsource", "xapplyinputsource",
-  };
   // GNU's --tmux/--tmuxpane run each job in a window (pane) of a new tmux session; sluice has no tmux driver.
   for (const char* name : {"tmux", "tmuxpane", "tmux-pane"})
     o.push_back({{std::string_view(name)}, '\0', arg_kind::none, [](config&, const std::string&) {
                    throw usage_error("--tmux and --tmuxpane are not implemented in sluice: it does not run jobs in tmux "
                                      "windows; --latest-line or --line-buffer show the running jobs' output instead");
                  }});
-  // GNU's -D/--debug takes what to trace; sluice has no such trace.
-  o.push_back({{"debug"}, 'D', arg_kind::required,
-               [](config&, const std::string&) { throw usage_error("-D/--debug is not implemented in sluice"); }});
   // GNU's --embed prints its own Perl source inside a shell script; sluice is a compiled program, so there is
   // no source to print: said, and why.
   o.push_back({{"embed"}, '\0', arg_kind::none, [](config&, const std::string&) {
                  throw usage_error("--embed cannot apply to sluice: it is a compiled program, not a script that can "
                                    "be pasted into yours. Install the sluice binary where the script runs.");
                }});
-  for (const char* name : k_not_implemented) {
-    std::string n = name;
-    if (std::any_of(o.begin(), o.end(), [&](const option_spec& sp) {
-          return std::find(sp.longs.begin(), sp.longs.end(), n) != sp.longs.end();
-        }))
-      continue;  // implemented by now
-    o.push_back({{std::string_view(name)}, '\0', arg_kind::optional,
-                 [n](config&, const std::string&) { throw usage_error("--" + n + " is not implemented in sluice"); }});
-  }
 }
 
 std::vector<std::string> expand_shebang(std::vector<std::string> args) {

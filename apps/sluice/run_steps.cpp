@@ -147,10 +147,23 @@ int runner::exit_status() const {
   return static_cast<int>(std::min<std::size_t>(failed_, 101));
 }
 
+void runner::debug_line(std::string_view category, const std::string& text) const {
+  if (cfg_.debug != "all" && cfg_.debug != category) return;
+  std::string line = "sluice: debug " + std::string(category) + ": " + text + "\n";
+  write_all(2, line.data(), line.size());
+}
+
 int runner::run() {
   if (auto status = open_inputs()) return *status;
   set_up_jobs();
   count_jobs();
+  if (!cfg_.debug.empty()) {
+    static const char* const k_modes[] = {"group", "line-buffer", "ungroup"};
+ debug_line("init", "job slots " + std::to_string(cfg_.jobs) + ", input sources " + std::to_string(cfg_.sources.size()) +
+                           ", jobs " + (total_known_ ? std::to_string(total_) : "not counted") +
+                           ", output " + k_modes[static_cast<int>(cfg_.output)] + (cfg_.keep_order ? " in order" : "") +
+                           ", shell " + job_shell().path);
+  }
   if (cfg_.bar || cfg_.progress || cfg_.eta)
     progress_ = std::make_unique<progress_meter>(cfg_, total_known_ ? total_ : 0, cfg_.jobs);
 

@@ -619,6 +619,20 @@ check_latest_line_rows_without_a_terminal() {
   expect_eq latest-line-cut "$got" "$want"
 }
 check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
+# -D/--debug CATEGORY traces the run on stderr (init: the settings; run: each job's start and end; all: both),
+# leaves the output alone, and traces nothing for a category sluice does not have
+check_debug_traces_on_stderr() {
+  par -D all -k echo ::: a b >out.txt 2>err.txt || fail "-D all exited $?"
+  expect_eq debug-output "$(cat out.txt)" "$(printf 'a\nb')"
+  expect_eq debug-init "$(grep -c '^sluice: debug init: job slots ' err.txt)" 1
+  expect_eq debug-starts "$(grep -c '^sluice: debug run: job [12] attempt 1 starts in slot [12]: echo [ab]$' err.txt)" 2
+  expect_eq debug-ends "$(grep -c '^sluice: debug run: job [12] attempt 1: exit 0 after ' err.txt)" 2
+  par --debug=run 'exit {}' ::: 3 >out.txt 2>err.txt
+  expect_eq debug-status "$?" 1
+  expect_eq debug-run-only "$(grep -c 'debug init' err.txt) $(grep -c ': exit 3 after ' err.txt)" "0 1"
+  par -D filter echo ::: a >out.txt 2>err.txt || fail "-D filter exited $?"
+  expect_eq debug-other-category "$(cat out.txt) $(wc -c <err.txt)" "a 0"
+}
 # --embed prints GNU's Perl source into a script; sluice has none, and says so (and why) in one line
 check_bad_embed_cannot_apply() { expect_bad_input 'embed cannot apply.*compiled' --embed touch started ::: a; }
 # Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its

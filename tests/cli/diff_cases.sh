@@ -327,6 +327,18 @@ diff_quad_colon_plus_links_every_file() {
   par -k echo ::: x y ::::+ a3 b2 ::: p q
   par -k -a f3 echo ::::+ a3 b3
 }
+# --linkinputsource N (GNU's option behind :::+ and ::::+): the k-th value links source k to the one before;
+# the values the markers stand for come after those given by hand, and -a files shift them one source early
+diff_link_input_source_option() {
+  seq 3 >f1; printf 'a\nb\nc\n' >f2; printf 'x\ny\n' >f3
+  par -k --linkinputsource 0 --linkinputsource 1 echo :::: f1 f2
+  par -k --linkinputsource 0 --linkinputsource 0 --linkinputsource 1 echo :::: f1 f2 f3
+  par -k --xapplyinputsource=0 --linkinputsource=-1 echo ::: a b ::: c d e
+  par -k --linkinputsource 2 echo ::: a ::: b c
+  par -k -a f1 echo ::: x y z :::+ p q
+  par -k -a f1 -a f3 echo ::: x y :::+ p q
+  par -k echo :::+ a b
+}
 # --results: a value's tab is written \t in its directory name, and a name is cut to 255 bytes
 diff_results_dir_names_quote_tabs_and_cut_long_values() {
   long=$(printf '1234567890%.0s' $(seq 26))
