@@ -20,9 +20,9 @@ esac
 # The job runner's differential tests compare against GNU parallel (which brings perl); its checks measure
 # peak RSS with GNU time and look for leftover processes with pgrep; the examples pipe through openssl.
 # The package test (plain builds only) needs dpkg-shlibdeps and pkg-config. GNU parallel's --csv needs Perl's
-# Text::CSV; the terminal-warning case runs under script(1) (bsdutils).
+# Text::CSV; the terminal-warning case runs under script(1) (bsdutils); --tmux cases need tmux.
 ensure_packages "${SLUICE_BUILD_PACKAGES[@]}" libgtest-dev parallel libtext-csv-perl bsdutils openssl time procps \
-  dpkg-dev pkgconf
+  dpkg-dev pkgconf tmux
 # The remote suite (tests/remote, plain builds) starts sshd hosts in network namespaces: openssh-server (its
 # own service kept from starting), the ssh client, rsync for transfers, iproute2 for `ip netns`.
 if [ -z "$sanitize" ]; then

@@ -105,7 +105,7 @@ std::vector<option_spec> make_options() {
   // env_parallel's: it records the shell's names in $PARALLEL_IGNORED_NAMES itself; GNU parallel ignores it.
   t.flag({"session"}, '\0', [](c&) {});
   t.val({"shell-completion", "shellcompletion"}, '\0', [](c& g, s v) { g.shell_completion = v; });
-  add_not_implemented_options(o);
+  add_inapplicable_options(o);
   // Read before the rest of the command line (see default_words): nothing left to do when they come by.
   t.val({"profile"}, 'J', [](c&, s) {});
   t.flag({"plain"}, '\0', [](c&) {});
@@ -301,6 +301,7 @@ std::optional<config> parse_command_line(int argc, char** argv) {
       break;
     }
   }
+  if (cfg.fg_given && !cfg.tmux) cfg.semaphore = true;  // (with --tmux, --fg attaches to the session instead)
   if (cfg.tollef && !cfg.gnu)
     throw usage_error("Error: --tollef has been retired.\nsluice: Error: Remove --tollef or use --gnu to override --tollef.");
   if (want_help) {

@@ -111,6 +111,8 @@ struct config {
   bool dry_run = false;
   bool verbose = false;
   bool trace = false;  // -t: each job's command on stderr as it starts
+  bool tmux = false;        // --tmux: each job in a tmux window (tmux.hpp)
+  bool tmux_panes = false;  // --tmuxpane: in a pane of the first window
   std::string debug{};  // -D/--debug: what to trace on stderr: init, run or all (GNU's other names: nothing)
   std::optional<std::string> timeout_spec{};
   double timeout_seconds = 0;  // absolute, when !timeout_percent
@@ -153,6 +155,7 @@ struct config {
   std::optional<std::string> semaphore_name{};  // --id; default: stdin's terminal
   double semaphore_timeout = 0;  // --st: > 0 take a slot anyway after that long, < 0 give up (exit 1)
   bool semaphore_fg = false;     // --fg (else --bg)
+  bool fg_given = false;         // --fg: a semaphore's, or with --tmux, attach in the foreground
   bool semaphore_wait = false;   // --wait
   int semaphore_status = 0;      // the command's status, as sem returns it (set by the runner)
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <sluice/system.hpp>
@@ -206,6 +207,19 @@ aio::task<void> runner::job_task(std::unique_ptr<job> j) {
   changed_.set();
 }
 
+std::vector<std::string> runner::tmux_argv(job& j) {
+  if (j.status_fifo.empty()) {
+    const std::string hint = tmux_attach_hint(*tmux_);
+    if (!std::exchange(tmux_hint_shown_, true)) {
+      write_all(2, hint.data(), hint.size());
+      if (cfg_.fg_given) tmux_attach_.emplace(tmux_attach_argv(*tmux_));
+    }
+  }
+  j.status_fifo = temp_name("tmx");
+  const std::string command = cfg_.env_prelude.empty() ? j.cmd.shell_command : cfg_.env_prelude + "\n" + j.cmd.shell_command;
+  return tmux_job_argv(*tmux_, job_shell().path, command, j.status_fifo);
+}
+
 // Spawns the job, streams its output into its spools, writes its --pipe block, times it out, and waits for
 // its exit.
 aio::task<void> runner::execute(job& j) {
@@ -233,7 +247,7 @@ aio::task<void> runner::execute(job& j) {
     }
   }
   // Named variables only around co_await (g++ 12, see sluice/aio.hpp).
-  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo && !streamed_cat() && cfg_.env_prelude.empty()) {
+  if (j.cmd.argv && !remote && !cfg_.slurm && !cfg_.fifo && !streamed_cat() && !tmux_ && cfg_.env_prelude.empty()) {
     try {
       sluice::options opts = spawn_options(j);
       opts.executable = j.cmd.program;
@@ -270,6 +284,7 @@ aio::task<void> runner::execute(job& j) {
             "\"$2\" -c \"$3\" \"$1\" </dev/null\n";
         argv = {job_shell().path, "-c", k_cat_wrap, "sluice", j.cat_file, job_shell().path, j.cmd.shell_command};
       }
+      if (tmux_) argv = tmux_argv(j);
       if (cfg_.slurm) argv = slurm_step_argv(cfg_, std::move(argv));  // one job step each
       sluice::options opts = spawn_options(j);
       auto spawn = aio::create_subprocess_exec(std::move(argv), std::move(opts));

@@ -30,6 +30,7 @@
 #include "records.hpp"
 #include "remote.hpp"
 #include "sql_queue.hpp"
+#include "tmux.hpp"
 
 namespace sluice::app {
 
@@ -59,6 +60,7 @@ struct job {
   int returncode = 0;
   std::string tag;
   std::string cat_file;  // --cat: the block's temp file, removed when the attempt ends
+  std::string status_fifo;  // --tmux: where the window's shell writes the status (removed when the attempt ends)
   std::vector<std::string> template_copies;  // --template: the files written for it (--cleanup removes them)
   std::string color;  // --color: the escape that starts each of its lines
   bool skipped = false;  // {= skip() =}
@@ -211,6 +213,10 @@ class runner {
   double delay_ = 0;                                   // --delay, as --delay auto adapted it
   std::unique_ptr<remote_hosts> remote_;
   std::unique_ptr<latest_line_display> latest_;  // --latest-line
+  std::optional<tmux_session> tmux_;                 // --tmux, --tmuxpane
+  std::optional<sluice::process> tmux_attach_;       // --tmux --fg: attached once the first window opens
+  std::vector<std::string> tmux_argv(job& j);        // the job's wrapper; the first one tells how to watch
+  bool tmux_hint_shown_ = false;
   void show_latest(std::string text);
   sluice::fd tty_;  // -o, --tty, -p: the controlling terminal, when there is one
   std::optional<std::pair<double, double>> swap_seen_;  // --noswap: pswpin, pswpout when last read

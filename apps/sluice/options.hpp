@@ -59,9 +59,8 @@ void add_local_options(std::vector<option_spec>& o);
 // GNU's retired options (-g -B -T -U -W -Y -H --sql --ctrlc --noctrlc): each gives GNU's messages and stops.
 void add_retired_options(std::vector<option_spec>& o);
 
-// GNU's options sluice lacks: "--name is not implemented in sluice", never "unknown option". Added last: one
-// already in `o` is skipped.
-void add_not_implemented_options(std::vector<option_spec>& o);
+// GNU's options that cannot apply to sluice (--embed): refused with the reason, never "unknown option".
+void add_inapplicable_options(std::vector<option_spec>& o);
 
 // --shell-completion: prints the shell code (bash or zsh; "auto" from $SHELL) that completes the options of
 // `specs` (completion.cpp).

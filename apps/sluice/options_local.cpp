@@ -99,14 +99,8 @@ void add_retired_options(std::vector<option_spec>& o) {
   o.push_back({{"noctrlc", "no-ctrlc", "no-ctrl-c"}, '\0', arg_kind::none, retired});
 }
 
-// GNU parallel's options that sluice does not have (yet): named as such, never "unknown".
-void add_not_implemented_options(std::vector<option_spec>& o) {
-  // GNU's --tmux/--tmuxpane run each job in a window (pane) of a new tmux session; sluice has no tmux driver.
-  for (const char* name : {"tmux", "tmuxpane", "tmux-pane"})
-    o.push_back({{std::string_view(name)}, '\0', arg_kind::none, [](config&, const std::string&) {
-                   throw usage_error("--tmux and --tmuxpane are not implemented in sluice: it does not run jobs in tmux "
-                                     "windows; --latest-line or --line-buffer show the running jobs' output instead");
-                 }});
+// GNU parallel's options that cannot apply to sluice: refused with the reason, never "unknown".
+void add_inapplicable_options(std::vector<option_spec>& o) {
   // GNU's --embed prints its own Perl source inside a shell script; sluice is a compiled program, so there is
   // no source to print: said, and why.
   o.push_back({{"embed"}, '\0', arg_kind::none, [](config&, const std::string&) {

@@ -25,6 +25,8 @@ void add_output_options(option_table& t) {
   t.flag({"verbose"}, '\0', [](c& g) { g.trace = true; });  // GNU 20221122: --verbose is -t, not -v
   t.flag({}, 't', [](c& g) { g.trace = true; });
   t.val({"debug"}, 'D', [](c& g, s v) { g.debug = v; });
+  t.flag({"tmux"}, '\0', [](c& g) { g.tmux = true; });
+  t.flag({"tmuxpane", "tmux-pane"}, '\0', [](c& g) { g.tmux = g.tmux_panes = true; });
   t.val({"joblog", "jl"}, '\0', [](c& g, s v) {
     if (v.empty()) throw usage_error("--joblog needs a file name");
     if (v[0] == '+') {

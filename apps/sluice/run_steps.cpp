@@ -55,6 +55,12 @@ void runner::set_up_jobs() {
     spool::decompress_program = cfg_.decompress_program;
   }
   if (cfg_.open_tty || cfg_.interactive) tty_ = sluice::open_terminal();
+  if (cfg_.tmux && (!cfg_.sshlogins.empty() || !cfg_.sshloginfiles.empty() || cfg_.slurm || sql_))
+    throw usage_error("--tmux is not implemented with -S, --slurm or an SQL job queue in sluice");
+  if (cfg_.tmux && !cfg_.dry_run) {
+    tmux_ = make_tmux_session();
+    tmux_->panes = cfg_.tmux_panes;
+  }
   if (cfg_.interactive && !tty_ && !cfg_.dry_run)
     throw usage_error("-p/--interactive asks on the terminal, and there is none (/dev/tty cannot be opened)");
   joblog_ = std::make_unique<joblog>(cfg_);
@@ -180,6 +186,7 @@ int runner::run() {
     latest_ = std::make_unique<latest_line_display>(terminal, rows, columns);
   }
   aio::run(loop_main());
+  if (tmux_attach_) tmux_attach_->wait();  // --fg: until the user detaches or the session ends
   if (sql_) sql_->finish_all();
   release_inputs();
   writer_->finish();

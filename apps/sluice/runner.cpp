@@ -172,6 +172,11 @@ bool runner::finish(job& j) {
     std::filesystem::remove(j.cat_file, ec);
     j.cat_file.clear();
   }
+  if (!j.status_fifo.empty()) {  // (the wrapper removes it, unless it was killed)
+    std::error_code ec;
+    std::filesystem::remove(j.status_fifo, ec);
+    j.status_fifo.clear();
+  }
   if (!j.local_workdir.empty() && cfg_.workdir == "...") {  // a directory of the job's own: gone after it
     std::error_code ec;
     std::filesystem::remove_all(j.local_workdir, ec);

@@ -618,7 +618,8 @@ check_latest_line_rows_without_a_terminal() {
   want=$(printf '\r%079d>\n' 0 | od -c)
   expect_eq latest-line-cut "$got" "$want"
 }
-check_bad_not_implemented_tmux() { expect_bad_input 'tmux.*not implemented' --tmux touch started ::: a; }
+# --tmux with -S is not built (the window would have to wrap the ssh command): refused as such
+check_bad_tmux_with_remote_hosts() { expect_bad_input 'tmux.*not implemented' --tmux -S localhost touch started ::: a; }
 # -D/--debug CATEGORY traces the run on stderr (init: the settings; run: each job's start and end; all: both),
 # leaves the output alone, and traces nothing for a category sluice does not have
 check_debug_traces_on_stderr() {

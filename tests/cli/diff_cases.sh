@@ -339,6 +339,25 @@ diff_link_input_source_option() {
   par -k -a f1 -a f3 echo ::: x y :::+ p q
   par -k echo :::+ a b
 }
+# --tmux / --tmuxpane: each job runs in a window of the run's own tmux session (how to attach is said on stderr,
+# nothing reaches stdout), the run's status counts the windows' exit codes; PARALLEL_TMUX names the program
+diff_tmux_runs_jobs_in_windows() {
+  for opt in --tmux --tmuxpane; do
+    par -k -j3 $opt 'echo {} > out.{}; exit {}' ::: 0 1 2 2>err
+    echo "exit $?"
+    sed 's:/tms[A-Za-z0-9]*:/tmsXXXXX:' err
+    cat out.0 out.1 out.2
+    tmux -S "$(grep -o '/[^ ]*/tms[A-Za-z0-9]*' err)" kill-server 2>/dev/null || :
+  done
+  PARALLEL_TMUX=not-a-tmux par --tmux echo ::: 1
+  echo "exit $?"
+  # --fg attaches in the foreground (here without a terminal, so tmux says it cannot) and is not a semaphore
+  par --tmux --fg 'echo {} > fg.{}' ::: 1 </dev/null 2>err
+  echo "exit $?"
+  sed 's:/tms[A-Za-z0-9]*:/tmsXXXXX:' err
+  cat fg.1
+  tmux -S "$(grep -o '/[^ ]*/tms[A-Za-z0-9]*' err)" kill-server 2>/dev/null || :  # (GNU's --fg child removes the socket)
+}
 # --results: a value's tab is written \t in its directory name, and a name is cut to 255 bytes
 diff_results_dir_names_quote_tabs_and_cut_long_values() {
   long=$(printf '1234567890%.0s' $(seq 26))
