@@ -492,6 +492,11 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
+  if (cfg.xargs_fill && !cfg.xargs_context && !cfg.multi_args) {
+    // --xargs alone: -m's filling, but as xargs, the last arguments are not shared out among the job slots.
+    cfg.multi_args = true;
+    cfg.spread_last = false;
+  }
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }

@@ -90,7 +90,9 @@ struct config {
   std::size_t max_args = 1;    // -n / -N / -X / -m / -L
   bool max_replace_args = false;  // -N: {1}..{N} index the arguments
   bool xargs_context = false;     // -X
-  bool multi_args = false;        // -m
+  bool multi_args = false;        // -m (also --xargs alone)
+  bool xargs_fill = false;        // --xargs
+  bool spread_last = true;        // -X/-m share the last arguments out among the job slots; --xargs alone does not
   bool args_given = false;        // -n/-N/-L given explicitly
   std::size_t max_line_length = 0;  // -s; 0 until resolved: GNU's usable command length (limits.hpp)
 

@@ -82,6 +82,12 @@ diff_single_pass_stdin_value() { printf '{}\n{.}\n' | par -k echo 'x{}y'; }
 diff_missing_positional_inserts_nothing() { par -k echo x{3}y ::: a; }
 diff_env_seq_and_slot() { par -j1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {%}' ::: a b; }
 
+# ---------------------------------------------------------------- the tutorial's and examples' commands
+# --xargs fills lines as -m does but leaves the rest in the last line (no sharing out among job slots)
+diff_tutorial_xargs_does_not_spread() { seq 30000 | par -j4 --xargs echo | awk '{print NF}'; par -j4 -k --xargs echo a{}b ::: 1 2 3 4 5; }
+diff_tutorial_xargs_with_s() { seq 30000 | par --xargs -s 10000 echo | awk '{print NF}'; }
+diff_tutorial_xargs_with_X_spreads() { par -j4 -k --xargs -X echo a{}b ::: 1 2 3 4 5 6 7; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
