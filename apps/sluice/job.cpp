@@ -11,6 +11,9 @@
 #include <system_error>
 #include <vector>
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <sluice/system.hpp>
 
 #include "job_loop.hpp"
@@ -95,6 +98,22 @@ void runner::watch_group(char op, pid_t pgid) noexcept {
 
 namespace {
 
+std::vector<int>& inherited_descriptors() {
+  static std::vector<int> fds;
+  return fds;
+}
+
+// The inherited descriptors still open and still inheritable (sluice may have closed or adopted one since, as
+// `sem --bg`'s copy adopts its slot).
+std::vector<int> descriptors_for_jobs() {
+  std::vector<int> keep;
+  for (int fd : inherited_descriptors()) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) keep.push_back(fd);
+  }
+  return keep;
+}
+
 // The working directory as the shell names it: $PWD when it is this directory (it keeps symlinks), else the
 // real path.
 std::filesystem::path logical_cwd() {
@@ -106,6 +125,20 @@ std::filesystem::path logical_cwd() {
 }
 
 }  // namespace
+
+void note_inherited_descriptors() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return;
+  const int own = ::dirfd(d);
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd <= 2 || fd == own) continue;
+    const int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) inherited_descriptors().push_back(static_cast<int>(fd));
+  }
+  ::closedir(d);
+}
 
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
@@ -121,6 +154,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
   opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
   if (!j.local_workdir.empty()) opts.cwd = j.local_workdir;
+  if (!inherited_descriptors().empty()) opts.pass_fds = descriptors_for_jobs();
   if (group_watcher_) opts.parent_death_signal = SIGKILL;  // see start_group_watcher
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);

@@ -88,6 +88,9 @@ diff_tutorial_xargs_does_not_spread() { seq 30000 | par -j4 --xargs echo | awk '
 diff_tutorial_xargs_with_s() { seq 30000 | par --xargs -s 10000 echo | awk '{print NF}'; }
 diff_tutorial_xargs_with_X_spreads() { par -j4 -k --xargs -X echo a{}b ::: 1 2 3 4 5 6 7; }
 
+# a descriptor the caller opened for parallel (`3>file`) is open in every job too
+diff_tutorial_jobs_inherit_callers_descriptors() { par -k -j1 'echo to3 {} >&3; echo out {}' ::: a b 3>side; cat side; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
