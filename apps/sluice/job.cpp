@@ -347,13 +347,27 @@ aio::task<void> runner::execute(job& j) {
     err_pump = aio::create_task(pump(j, proc.err(), j.err, false));
   }
 
-  if (auto t = timeout_for_job()) {
+  if (cfg_.timeout_seconds > 0 || cfg_.timeout_percent > 0) {
+    // --timeout N%: the median moves as jobs end (and is unknown until three have), so a running job's limit
+    // is looked at again every half second, as GNU's is; a job started early is cut once the median is known.
+    const bool moving = cfg_.timeout_seconds <= 0;
     bool expired = false;
-    try {
-      auto waited = aio::wait_for(proc.wait(), sluice::seconds(*t));
-      co_await waited;
-    } catch (const sluice::timeout_error&) {
-      expired = true;
+    for (bool exited = false; !exited && !expired;) {
+      const auto t = timeout_for_job();
+      const double ran = std::chrono::duration<double>(clock_type::now() - j.start).count();
+      if (t && *t <= ran) {
+        expired = true;
+        break;
+      }
+      if (!t && !moving) break;
+      const double left = t ? *t - ran : 0.5;
+      try {
+        auto waited = aio::wait_for(proc.wait(), sluice::seconds(moving ? std::min(left, 0.5) : left));
+        co_await waited;
+        exited = true;
+      } catch (const sluice::timeout_error&) {
+        if (!moving) expired = true;
+      }
     }
     if (expired && !j.killing) {
       j.timed_out = true;

@@ -91,6 +91,9 @@ diff_tutorial_xargs_with_X_spreads() { par -j4 -k --xargs -X echo a{}b ::: 1 2 3
 # a descriptor the caller opened for parallel (`3>file`) is open in every job too
 diff_tutorial_jobs_inherit_callers_descriptors() { par -k -j1 'echo to3 {} >&3; echo out {}' ::: a b 3>side; cat side; }
 
+# --timeout N%: a job started before three runtimes were known is cut once the median says so
+diff_tutorial_timeout_percent_reaches_running_job() { par -k -j2 --timeout 300% 'sleep {}; echo {}' ::: 0.3 0.3 0.3 6; echo "rc=$?"; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
