@@ -94,6 +94,10 @@ diff_tutorial_jobs_inherit_callers_descriptors() { par -k -j1 'echo to3 {} >&3; 
 # --timeout N%: a job started before three runtimes were known is cut once the median says so
 diff_tutorial_timeout_percent_reaches_running_job() { par -k -j2 --timeout 300% 'sleep {}; echo {}' ::: 0.3 0.3 0.3 6; echo "rc=$?"; }
 
+# --plus {Nchoose_k} / {Nuniq}: argument N, with the job filtered as by {choose_k} / {uniq}
+diff_tutorial_plus_positional_choose_k() { par -k --plus echo 2{2choose_k} 1{1choose_k} ::: A B C D ::: A B C D; echo "rc=$?"; }
+diff_tutorial_plus_positional_uniq() { par -k --plus echo {1uniq}+{2uniq}+{3uniq} ::: A B C ::: A B C ::: A B C; echo "rc=$?"; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
