@@ -98,6 +98,13 @@ diff_tutorial_timeout_percent_reaches_running_job() { par -k -j2 --timeout 300% 
 diff_tutorial_plus_positional_choose_k() { par -k --plus echo 2{2choose_k} 1{1choose_k} ::: A B C D ::: A B C D; echo "rc=$?"; }
 diff_tutorial_plus_positional_uniq() { par -k --plus echo {1uniq}+{2uniq}+{3uniq} ::: A B C ::: A B C ::: A B C; echo "rc=$?"; }
 
+# a script run through `sem --shebang-wrap` with options: the #! line's word is split after the sem's --semaphore
+diff_tutorial_sem_shebang_wrap_options() {
+  ln -s "$P" sem
+  printf '#!%s --shebang-wrap -u --id tutwrap --fg /bin/sh\necho run "$1"\nsleep 0.5\necho alone\n' "$PWD/sem" >s.sh
+  chmod +x s.sh; ./s.sh a & ./s.sh b; wait; echo "rc=$?"
+}
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
