@@ -105,6 +105,10 @@ diff_tutorial_sem_shebang_wrap_options() {
   chmod +x s.sh; ./s.sh a & ./s.sh b; wait; echo "rc=$?"
 }
 
+# --pipe --header with a repeating regex takes every header line it fits, as GNU's match over what it read
+diff_tutorial_pipe_header_repeating_regex() { (echo %head1; echo %head2; seq 7) | par -k --header '(%.*\n)*' --pipe -N3 echo JOB{#}\;cat; }
+diff_tutorial_pipe_header_one_line_regex() { (echo %head1; echo %head2; seq 4) | par -k --header '%.*\n' --pipe -N2 echo JOB{#}\;cat; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
