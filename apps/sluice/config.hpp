@@ -99,6 +99,7 @@ struct config {
   // Running.
   std::string jobs_spec = "100%";
   std::size_t jobs = 1;  // resolved
+  std::string jobs_procfile;  // -j FILE: the file, read again as jobs end
   bool jobs_fd_capped = false;  // the descriptor limit (ulimit -n) lowered `jobs`: warned as GNU warns
   bool jobs_given = false;  // -j / -P given (a semaphore's default is 1)
   output_mode output = output_mode::group;

@@ -187,6 +187,9 @@ bool runner::finish(job& j) {
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
   if (remote_ && j.host) remote_->release(*j.host, j.host_slot);
+  // -j FILE: GNU reads the file again as each job ends, so the number of jobs can be changed while running.
+  if (!remote_ && !cfg_.jobs_procfile.empty())
+    if (auto n = jobs_from_procfile(cfg_)) job_limit_ = *n;
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_.erase(j.order);
   const double runtime = std::chrono::duration<double>(clock_type::now() - j.start).count();
   int exitval = 0, sig = 0;
@@ -359,7 +362,7 @@ aio::task<void> runner::feed() {
   std::deque<std::pair<job_args, std::size_t>> waiting;
   bool read_all = false;
   for (;;) {
-    while (!stop_starting_ && (active_ >= cfg_.jobs || (cfg_.keep_order && held_.size() >= max_held && waiting.empty()) ||
+    while (!stop_starting_ && (active_ >= (job_limit_ ? job_limit_ : cfg_.jobs) || (cfg_.keep_order && held_.size() >= max_held && waiting.empty()) ||
                                outbox_.size() >= max_outbox)) {
       changed_.clear();
       auto w = changed_.wait();

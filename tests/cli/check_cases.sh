@@ -184,6 +184,19 @@ check_job_is_process_group_leader() {
   expect_eq "each job leads its own process group" "$got" "$(printf 'leader a\nleader b')"
 }
 
+check_jobs_file_read_again_as_jobs_end() {
+  # -j FILE: the file is read again as each job ends (the tutorial's "echo 0 > my_jobs" while running).
+  # One at a time for two seconds, then four at a time: about 4 s, where reading it once takes 10.
+  echo 1 >procfile
+  local start=$SECONDS
+  (sleep 1.5; echo 4 >procfile) &
+  seq 10 | par -N0 -j procfile sleep 1
+  wait
+  local took
+  took=$(elapsed_since "$start")
+  [ "$took" -le 7 ] || fail "took $took s: the file was not read again"
+}
+
 # ---------------------------------------------------------------- output
 check_group_never_interleaves() {
   # four jobs writing 200000 lines each, as fast as they can, at the same time
