@@ -110,7 +110,9 @@ void runner::flush_ordered() {
 }
 
 void runner::note_halt(const job& j, bool failed) {
-  if (cfg_.halt.when == halt_when::never || halt_status_) return;
+  // A job --halt now killed says nothing more; one that ends after --halt soon stopped the starting is still
+  // reported ("This job failed:"), as GNU does.
+  if (cfg_.halt.when == halt_when::never || (halt_status_ && j.abandoned)) return;
   std::size_t count = 0;
   bool relevant = false;
   const char* what = "";
@@ -133,6 +135,7 @@ void runner::note_halt(const job& j, bool failed) {
   output_chunk note;
   note.err.append(msg.data(), msg.size());
   emit_chunk(std::move(note));
+  if (halt_status_) return;
   double need = cfg_.halt.percent ? cfg_.halt.count * static_cast<double>(total_) : cfg_.halt.count;
   if (static_cast<double>(count) < need) return;
   int status = 0;

@@ -109,6 +109,9 @@ diff_tutorial_sem_shebang_wrap_options() {
 diff_tutorial_pipe_header_repeating_regex() { (echo %head1; echo %head2; seq 7) | par -k --header '(%.*\n)*' --pipe -N3 echo JOB{#}\;cat; }
 diff_tutorial_pipe_header_one_line_regex() { (echo %head1; echo %head2; seq 4) | par -k --header '%.*\n' --pipe -N2 echo JOB{#}\;cat; }
 
+# --halt soon: a job that fails while the others finish is still reported ("This job failed:")
+diff_tutorial_halt_soon_reports_later_failures() { par -k -j2 --halt soon,fail=1 'sleep 0.{}; echo {}; exit {}' ::: 0 0 1 8; echo "rc=$?"; }
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
