@@ -27,6 +27,7 @@ std::optional<std::size_t> jobs_from_procfile(const config& cfg);
 
 // GNU parallel's default options, which go before the command line's own: the profiles named by
 // -J/--profile, or else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain: none.
-std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain);
+// One list of words a source (a file may end with command words, which the caller moves to the command).
+std::vector<std::vector<std::string>> default_words(const std::vector<std::string>& profiles, bool plain);
 
 }  // namespace sluice::app

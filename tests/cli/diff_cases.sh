@@ -112,6 +112,14 @@ diff_tutorial_pipe_header_one_line_regex() { (echo %head1; echo %head2; seq 4) |
 # --halt soon: a job that fails while the others finish is still reported ("This job failed:")
 diff_tutorial_halt_soon_reports_later_failures() { par -k -j2 --halt soon,fail=1 'sleep 0.{}; echo {}; exit {}' ::: 0 0 1 8; echo "rc=$?"; }
 
+# a profile ending with command words: they go before the command, after all the command line's options
+diff_tutorial_profile_command_words_before_command() {
+  mkdir ph; echo 'echo pre' >ph/cmd; echo '--tagstring P' >ph/tag
+  PARALLEL_HOME=$PWD/ph par -J cmd -k x ::: a b; PARALLEL_HOME=$PWD/ph par -J cmd -k ::: c d
+  PARALLEL_HOME=$PWD/ph par -J cmd -k -- x ::: e; PARALLEL_HOME=$PWD/ph PARALLEL=-k par -J cmd -j1 y ::: f g
+  PARALLEL_HOME=$PWD/ph par -J tag --tagstring C echo ::: h
+}
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
