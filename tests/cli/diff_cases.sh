@@ -84,8 +84,8 @@ diff_env_seq_and_slot() { par -j1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {
 
 # ---------------------------------------------------------------- the tutorial's and examples' commands
 # --xargs fills lines as -m does but leaves the rest in the last line (no sharing out among job slots)
-diff_tutorial_xargs_does_not_spread() { seq 30000 | par -j4 --xargs echo | awk '{print NF}'; par -j4 -k --xargs echo a{}b ::: 1 2 3 4 5; }
-diff_tutorial_xargs_with_s() { seq 30000 | par --xargs -s 10000 echo | awk '{print NF}'; }
+diff_tutorial_xargs_does_not_spread() { seq 30000 | par -k -j4 --xargs echo | awk '{print NF}'; par -j4 -k --xargs echo a{}b ::: 1 2 3 4 5; }
+diff_tutorial_xargs_with_s() { seq 30000 | par -k --xargs -s 10000 echo | awk '{print NF}'; }
 diff_tutorial_xargs_with_X_spreads() { par -j4 -k --xargs -X echo a{}b ::: 1 2 3 4 5 6 7; }
 
 # a descriptor the caller opened for parallel (`3>file`) is open in every job too
