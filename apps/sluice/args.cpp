@@ -244,7 +244,50 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     }
     for (auto it = cut.rbegin(); it != cut.rend(); ++it)
       args.erase(args.begin() + static_cast<std::ptrdiff_t>(it->first), args.begin() + static_cast<std::ptrdiff_t>(it->second));
-    std::vector<std::string> defaults = default_words(profiles, plain);
+    const std::vector<std::vector<std::string>> sources = default_words(profiles, plain);
+    // As GNU: the defaults' options go first, the command line's next; command words a profile ends with
+    // (`-J pre_perl` holding "perl -e ...;") go before the command, after all the command line's options.
+    const auto first_word = [&](const std::vector<std::string>& w) {
+      std::size_t k = 0;
+      for (; k < w.size(); ++k) {
+        const std::string& a = w[k];
+        if (a == "--" || a.size() < 2 || a[0] != '-' || a == ":::" || a == "::::") break;
+        const option_spec* sp = nullptr;
+        std::optional<std::string> value;
+        if (a[1] == '-') {
+          auto [name, v] = split_long_option(a);
+          value = v;
+          try {
+            sp = find_long(name);
+          } catch (const usage_error&) {
+          }
+        } else {
+          for (std::size_t m = 1; m < a.size() && sp == nullptr; ++m) {
+            const option_spec* s = find_short(a[m]);
+            if (s == nullptr || s->kind != arg_kind::none) {
+              sp = s;
+              if (m + 1 < a.size()) value = a.substr(m + 1);
+            }
+          }
+        }
+        if (sp == nullptr || sp->kind == arg_kind::none || value) continue;
+        if (sp->kind == arg_kind::required) ++k;
+        else if (k + 1 < w.size() && optional_value_follows(*sp, w[k + 1])) ++k;
+      }
+      return std::min(k, w.size());
+    };
+    std::vector<std::string> defaults, command_words;
+    for (const auto& words : sources) {
+      const std::size_t own = first_word(words);
+      defaults.insert(defaults.end(), words.begin(), words.begin() + static_cast<std::ptrdiff_t>(own));
+      if (own < words.size() && words[own] == "--") continue;
+      command_words.insert(command_words.end(), words.begin() + static_cast<std::ptrdiff_t>(own), words.end());
+    }
+    if (!command_words.empty()) {
+      std::size_t at = first_word(args);
+      if (at < args.size() && args[at] == "--") ++at;
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(at), command_words.begin(), command_words.end());
+    }
     args.insert(args.begin(), defaults.begin(), defaults.end());
   }
 
@@ -490,6 +533,11 @@ std::optional<config> parse_command_line(int argc, char** argv) {
   if ((cfg.resume || cfg.resume_failed) && !cfg.joblog && cfg.results == results_kind::none)
     throw usage_error("--resume and --resume-failed require --joblog or --results");
   if (cfg.max_args == 0 && !cfg.max_replace_args) cfg.max_args = 1;
+  if (cfg.xargs_fill && !cfg.xargs_context && !cfg.multi_args) {
+    // --xargs alone: -m's filling, but as xargs, the last arguments are not shared out among the job slots.
+    cfg.multi_args = true;
+    cfg.spread_last = false;
+  }
   if (cfg.xargs_context || cfg.multi_args) {
     if (!cfg.args_given) cfg.max_args = 0;  // as many as fit on the line
   }

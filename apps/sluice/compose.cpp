@@ -279,6 +279,13 @@ std::vector<command_template::token> command_template::parse(const std::string& 
         t.position = std::atoi(inner.substr(0, digits).c_str());
         t.op = op;
         if (t.position == 0) ok = false;
+      } else if (cfg_.plus && digits <= 9 && k == digits &&
+                 (inner.substr(k) == "choose_k" || inner.substr(k) == "uniq")) {
+        // {2choose_k}, {1uniq}: that argument, and the job runs only under the same condition as {choose_k}'s.
+        t.type = token::kind::value;
+        t.position = std::atoi(inner.substr(0, digits).c_str());
+        (inner.substr(k) == "uniq" ? skip_unless_unique_ : skip_unless_ascending_) = true;
+        if (t.position == 0) ok = false;
       } else if (cfg_.plus && digits <= 9 && inner.size() > k + 1 && plus_operation(inner.substr(k), t)) {
         t.type = token::kind::value;  // {2/a/b}, {-1%.gz}: a --plus operation on one argument, as GNU
         t.position = std::atoi(inner.substr(0, digits).c_str());

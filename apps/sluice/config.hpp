@@ -91,13 +91,16 @@ struct config {
   std::size_t max_args = 1;    // -n / -N / -X / -m / -L
   bool max_replace_args = false;  // -N: {1}..{N} index the arguments
   bool xargs_context = false;     // -X
-  bool multi_args = false;        // -m
+  bool multi_args = false;        // -m (also --xargs alone)
+  bool xargs_fill = false;        // --xargs
+  bool spread_last = true;        // -X/-m share the last arguments out among the job slots; --xargs alone does not
   bool args_given = false;        // -n/-N/-L given explicitly
   std::size_t max_line_length = 0;  // -s; 0 until resolved: GNU's usable command length (limits.hpp)
 
   // Running.
   std::string jobs_spec = "100%";
   std::size_t jobs = 1;  // resolved
+  std::string jobs_procfile;  // -j FILE: the file, read again as jobs end
   bool jobs_fd_capped = false;  // the descriptor limit (ulimit -n) lowered `jobs`: warned as GNU warns
   bool jobs_given = false;  // -j / -P given (a semaphore's default is 1)
   output_mode output = output_mode::group;

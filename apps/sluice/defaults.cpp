@@ -34,14 +34,15 @@ std::vector<std::string> file_words(const std::string& path) {
 // GNU parallel's default options, which go before the command line's own: the profiles named by
 // -J/--profile (files in $PARALLEL_HOME, default ~/.parallel; a name starting with / or ./ is a path), or
 // else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain ignores them all.
-std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain) {
-  std::vector<std::string> words;
+std::vector<std::vector<std::string>> default_words(const std::vector<std::string>& profiles, bool plain) {
+  std::vector<std::vector<std::string>> words;
   if (plain) return words;
   std::string home;
   if (const char* ph = std::getenv("PARALLEL_HOME"); ph != nullptr && *ph != '\0') home = ph;
   else if (const char* h = std::getenv("HOME"); h != nullptr) home = std::string(h) + "/.parallel";
   auto add = [&](const std::string& path) {
-    for (auto& w : file_words(path)) words.push_back(std::move(w));
+    auto w = file_words(path);
+    if (!w.empty()) words.push_back(std::move(w));
   };
   if (profiles.empty()) {
     add("/etc/parallel/config");
@@ -55,7 +56,7 @@ std::vector<std::string> default_words(const std::vector<std::string>& profiles,
   }
   if (const char* env = std::getenv("PARALLEL"); env != nullptr && *env != '\0') {
     try {
-      for (auto& w : sluice::shlex::split(env)) words.push_back(std::move(w));
+      words.push_back(sluice::shlex::split(env));
     } catch (const std::invalid_argument&) {
       throw usage_error(std::string("unbalanced quotes in $PARALLEL: ") + env);
     }

@@ -158,7 +158,7 @@ class feeder {
       // -n/-N/-L: batches of that many. With -X/-m (GNU's rule), the first job whose batch takes the input to its
       // end spreads what it took over the job slots instead: ceil(taken / slots) a job, from then on. Knowing the
       // end means reading one record ahead, so only they do.
-      const bool spread = cfg_.xargs_context || cfg_.multi_args;
+      const bool spread = (cfg_.xargs_context || cfg_.multi_args) && cfg_.spread_last;
       std::size_t per_job = batch;
       bool spread_done = !spread;
       std::optional<arg_record> ahead;  // read to learn whether the input ended: the next batch's first
@@ -228,7 +228,7 @@ class feeder {
     // job slots (ceil(rest / slots) arguments a job from then on).
     std::size_t per_job = SIZE_MAX;
     auto spread_rest = [&] {
-      if (per_job != SIZE_MAX || !eof || pending.empty()) return;
+      if (per_job != SIZE_MAX || !eof || pending.empty() || !cfg_.spread_last) return;
       std::size_t len = 0;
       for (std::size_t k = 0; k < pending.size(); ++k) {
         len += length_of(pending[k]);

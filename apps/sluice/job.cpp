@@ -12,6 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <sluice/system.hpp>
 
 #include "job_loop.hpp"
@@ -96,6 +99,22 @@ void runner::watch_group(char op, pid_t pgid) noexcept {
 
 namespace {
 
+std::vector<int>& inherited_descriptors() {
+  static std::vector<int> fds;
+  return fds;
+}
+
+// The inherited descriptors still open and still inheritable (sluice may have closed or adopted one since, as
+// `sem --bg`'s copy adopts its slot).
+std::vector<int> descriptors_for_jobs() {
+  std::vector<int> keep;
+  for (int fd : inherited_descriptors()) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) keep.push_back(fd);
+  }
+  return keep;
+}
+
 // The working directory as the shell names it: $PWD when it is this directory (it keeps symlinks), else the
 // real path.
 std::filesystem::path logical_cwd() {
@@ -107,6 +126,20 @@ std::filesystem::path logical_cwd() {
 }
 
 }  // namespace
+
+void note_inherited_descriptors() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return;
+  const int own = ::dirfd(d);
+  while (const dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd <= 2 || fd == own) continue;
+    const int flags = ::fcntl(static_cast<int>(fd), F_GETFD);
+    if (flags >= 0 && (flags & FD_CLOEXEC) == 0) inherited_descriptors().push_back(static_cast<int>(fd));
+  }
+  ::closedir(d);
+}
 
 sluice::options runner::spawn_options(const job& j) {
   const bool ungroup = cfg_.output == output_mode::ungroup;
@@ -122,6 +155,7 @@ sluice::options runner::spawn_options(const job& j) {
   opts.process_group = 0;  // its own group, so --term-seq and interrupts reach what it started too
   opts.niceness = cfg_.nice;  // --nice: absolute, as GNU's setpriority(0, 0, N)
   if (!j.local_workdir.empty()) opts.cwd = j.local_workdir;
+  if (!inherited_descriptors().empty()) opts.pass_fds = descriptors_for_jobs();
   if (group_watcher_) opts.parent_death_signal = SIGKILL;  // see start_group_watcher
   set_job_var(job_vars[0], j.args.seq);
   set_job_var(job_vars[1], j.slot);
@@ -334,13 +368,27 @@ aio::task<void> runner::execute(job& j) {
     err_pump = aio::create_task(pump(j, proc.err(), j.err, false));
   }
 
-  if (auto t = timeout_for_job()) {
+  if (cfg_.timeout_seconds > 0 || cfg_.timeout_percent > 0) {
+    // --timeout N%: the median moves as jobs end (and is unknown until three have), so a running job's limit
+    // is looked at again every half second, as GNU's is; a job started early is cut once the median is known.
+    const bool moving = cfg_.timeout_seconds <= 0;
     bool expired = false;
-    try {
-      auto waited = aio::wait_for(proc.wait(), sluice::seconds(*t));
-      co_await waited;
-    } catch (const sluice::timeout_error&) {
-      expired = true;
+    for (bool exited = false; !exited && !expired;) {
+      const auto t = timeout_for_job();
+      const double ran = std::chrono::duration<double>(clock_type::now() - j.start).count();
+      if (t && *t <= ran) {
+        expired = true;
+        break;
+      }
+      if (!t && !moving) break;
+      const double left = t ? *t - ran : 0.5;
+      try {
+        auto waited = aio::wait_for(proc.wait(), sluice::seconds(moving ? std::min(left, 0.5) : left));
+        co_await waited;
+        exited = true;
+      } catch (const sluice::timeout_error&) {
+        if (!moving) expired = true;
+      }
     }
     if (expired && !j.killing) {
       j.timed_out = true;

@@ -189,6 +189,7 @@ class runner {
   std::exception_ptr fatal_;  // an error of the runner itself (not of a job), rethrown once all is stopped
   std::vector<std::size_t> free_slots_;
   std::size_t max_slot_ = 0;
+  std::size_t job_limit_ = 0;  // -j FILE: what the file said when a job last ended (0: cfg_.jobs)
   std::size_t total_ = 0;
   bool total_known_ = false;
   std::size_t next_order_ = 0;

@@ -12,6 +12,7 @@
 
 int main(int argc, char** argv) {
   using namespace sluice::app;
+  note_inherited_descriptors();
   try {
     // Called as `sem` (a link to sluice): GNU parallel's --semaphore.
     std::vector<char*> words(argv, argv + argc);

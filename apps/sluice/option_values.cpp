@@ -199,7 +199,8 @@ void resolve_jobs(config& cfg, bool from_procfile) {
     n = std::floor(std::min(*d, k_max_jobs));
     if (n == 0) n = 2000;  // "as many as possible": bounded by processes here, by descriptors below
   } else if (!from_procfile && sluice::can_access(v, sluice::access_mode::read)) {
-    // A procfile: read once here (GNU re-reads it as jobs end; see the report).
+    // A procfile: read here, and again as each job ends (jobs_from_procfile).
+    cfg.jobs_procfile = v;
     std::FILE* f = std::fopen(v.c_str(), "r");
     char buf[64] = {};
     std::string content;
@@ -227,6 +228,19 @@ void resolve_jobs(config& cfg, bool from_procfile) {
       cfg.jobs_fd_capped = true;
     }
   }
+}
+
+std::optional<std::size_t> jobs_from_procfile(const config& cfg) {
+  if (cfg.jobs_procfile.empty()) return std::nullopt;
+  config now;
+  now.cpu_unit = cfg.cpu_unit;
+  now.jobs_spec = cfg.jobs_procfile;
+  try {
+    resolve_jobs(now);
+  } catch (const usage_error&) {
+    return std::nullopt;  // gone or not a number for now: the last value holds
+  }
+  return now.jobs;
 }
 
 std::string unquote_printf(const std::string& s) {

@@ -2,6 +2,7 @@
 // command-line parser (args.cpp) and the option tables. Each throws usage_error naming the option.
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +22,12 @@ std::size_t cpu_threads();                                                // the
 std::size_t cpu_count(const std::string& what);  // "threads", "cores" or "sockets", as GNU parallel counts them
 // -j: cfg.jobs from cfg.jobs_spec (N, N%, +N, -N, 0, or a procfile holding one of those).
 void resolve_jobs(config& cfg, bool from_procfile = false);
+// -j FILE: the number of jobs the file says now (nothing when it cannot be read or holds no -j value).
+std::optional<std::size_t> jobs_from_procfile(const config& cfg);
 
 // GNU parallel's default options, which go before the command line's own: the profiles named by
 // -J/--profile, or else /etc/parallel/config and $PARALLEL_HOME/config; then $PARALLEL. --plain: none.
-std::vector<std::string> default_words(const std::vector<std::string>& profiles, bool plain);
+// One list of words a source (a file may end with command words, which the caller moves to the command).
+std::vector<std::vector<std::string>> default_words(const std::vector<std::string>& profiles, bool plain);
 
 }  // namespace sluice::app

@@ -74,8 +74,9 @@ void add_command_options(option_table& t) {
   t.val({"max-chars", "maxchars"}, 's', [](c& g, s v) {
     g.max_line_length = parse_count("-s", v);
   });
-  t.flag({"xargs"}, 'X', [](c& g) { g.xargs_context = true; });
+  t.flag({}, 'X', [](c& g) { g.xargs_context = true; });
   t.flag({}, 'm', [](c& g) { g.multi_args = true; });
+  t.flag({"xargs"}, '\0', [](c& g) { g.xargs_fill = true; });
 }
 
 }  // namespace sluice::app

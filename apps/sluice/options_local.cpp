@@ -111,6 +111,13 @@ void add_inapplicable_options(std::vector<option_spec>& o) {
 
 std::vector<std::string> expand_shebang(std::vector<std::string> args) {
   if (args.empty()) return args;
+  if (args[0] == "--semaphore" && args.size() > 1 && args[1].rfind("--", 0) == 0 &&
+      (args[1].find("bang") != std::string::npos)) {
+    // #!/usr/bin/sem --shebang-wrap ...: `sem` put --semaphore before the #! line's word.
+    auto out = expand_shebang(std::vector<std::string>(args.begin() + 1, args.end()));
+    out.insert(out.begin(), "--semaphore");
+    return out;
+  }
   std::string first = args[0];
   if (strip_prefix(first, "--shebang-wrap") || strip_prefix(first, "--shebangwrap")) {
     // #!/usr/bin/sluice --shebang-wrap [options] interpreter: the options and interpreter came as one word,

@@ -497,8 +497,8 @@ std::size_t block_reader::last_cut_within(std::size_t limit) const {
 
 // --header (or --group-by a column name): the header, given at the head of every block. As GNU: `:` is the
 // first line, a number N the first N lines, anything else a regular expression: the input is taken a line at
-// a time until the lines taken so far start with a match of it, and the match is the header (none when the
-// input ends first).
+// a time until the lines taken so far start with a match of it, and on while the match takes them all (a
+// repeating pattern goes on over the lines it fits); the match is the header (none when the input ends first).
 void block_reader::read_header() {
   header_read_ = true;
   auto line_end = [&](std::size_t from) {
@@ -528,12 +528,16 @@ void block_reader::read_header() {
     }
     for (std::size_t taken = 0;;) {
       std::size_t next = line_end(taken);
-      if (next == taken) break;  // the input ended without a match: no header
+      if (next == taken) break;  // the input ended (without a match: no header)
       taken = next;
       std::smatch m;
       if (std::regex_search(buf_.cbegin(), buf_.cbegin() + static_cast<std::ptrdiff_t>(taken), m, re,
                             std::regex_constants::match_continuous)) {
         end = static_cast<std::size_t>(m.length(0));
+        // GNU matches against all it has read: while the match takes every line so far, a repeating pattern
+        // such as '(%.*\n)*' may take the next line too.
+        if (end < taken) break;
+      } else if (end > 0) {
         break;
       }
     }

@@ -315,7 +315,7 @@ void load_failed_jobs(config& cfg) {
   cfg.colsep.reset();
   cfg.max_args = 1;
   cfg.args_given = false;
-  cfg.xargs_context = cfg.multi_args = cfg.max_replace_args = false;
+  cfg.xargs_context = cfg.multi_args = cfg.xargs_fill = cfg.max_replace_args = false;
 }
 
 }  // namespace sluice::app

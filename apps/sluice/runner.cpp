@@ -110,7 +110,9 @@ void runner::flush_ordered() {
 }
 
 void runner::note_halt(const job& j, bool failed) {
-  if (cfg_.halt.when == halt_when::never || halt_status_) return;
+  // A job --halt now killed says nothing more; one that ends after --halt soon stopped the starting is still
+  // reported ("This job failed:"), as GNU does.
+  if (cfg_.halt.when == halt_when::never || (halt_status_ && j.abandoned)) return;
   std::size_t count = 0;
   bool relevant = false;
   const char* what = "";
@@ -133,6 +135,7 @@ void runner::note_halt(const job& j, bool failed) {
   output_chunk note;
   note.err.append(msg.data(), msg.size());
   emit_chunk(std::move(note));
+  if (halt_status_) return;
   double need = cfg_.halt.percent ? cfg_.halt.count * static_cast<double>(total_) : cfg_.halt.count;
   if (static_cast<double>(count) < need) return;
   int status = 0;
@@ -192,6 +195,9 @@ bool runner::finish(job& j) {
   if (it != running_.end()) running_.erase(it);  // a job that could not start never ran
   release_slot(j.slot);
   if (remote_ && j.host) remote_->release(*j.host, j.host_slot);
+  // -j FILE: GNU reads the file again as each job ends, so the number of jobs can be changed while running.
+  if (!remote_ && !cfg_.jobs_procfile.empty())
+    if (auto n = jobs_from_procfile(cfg_)) job_limit_ = *n;
   if (cfg_.keep_order && cfg_.output == output_mode::line_buffer) live_.erase(j.order);
   const double runtime = std::chrono::duration<double>(clock_type::now() - j.start).count();
   int exitval = 0, sig = 0;
@@ -364,7 +370,7 @@ aio::task<void> runner::feed() {
   std::deque<std::pair<job_args, std::size_t>> waiting;
   bool read_all = false;
   for (;;) {
-    while (!stop_starting_ && (active_ >= cfg_.jobs || (cfg_.keep_order && held_.size() >= max_held && waiting.empty()) ||
+    while (!stop_starting_ && (active_ >= (job_limit_ ? job_limit_ : cfg_.jobs) || (cfg_.keep_order && held_.size() >= max_held && waiting.empty()) ||
                                outbox_.size() >= max_outbox)) {
       changed_.clear();
       auto w = changed_.wait();

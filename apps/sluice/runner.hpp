@@ -17,4 +17,8 @@ int run_jobs(config& cfg);
 // The job loop fed by an SQL job table's rows instead of the input (sql_queue.hpp).
 int run_jobs(config& cfg, sql_worker* sql);
 
+// Notes the descriptors past stderr that sluice was started with (a caller's `3>file`), before sluice opens any
+// of its own: local jobs inherit them, as GNU parallel's do.
+void note_inherited_descriptors();
+
 }  // namespace sluice::app

@@ -92,12 +92,18 @@ check_stops_when_output_is_closed() {
 }
 
 check_jobs_inherit_only_std_fds() {
-  # a job sees stdin, stdout, stderr and nothing else of the runner (ls adds its own fd 3)
-  local direct shell
+  # a job sees stdin, stdout, stderr and what the caller gave the runner past them (as GNU's jobs do), nothing
+  # of the runner's own: the same descriptors as a program the caller starts itself (ls adds its own one)
+  local direct shell want want_shell
+  want=$(ls /proc/self/fd | tr '\n' ' ')
+  want_shell=$(sh -c 'ls /proc/self/fd; true' | tr '\n' ' ')
   direct=$(par -N0 ls /proc/self/fd ::: 1 | tr '\n' ' ')
   shell=$(par -N0 'ls /proc/self/fd; true' ::: 1 | tr '\n' ' ')
-  expect_eq "fds of a directly executed job" "$direct" "0 1 2 3 "
-  expect_eq "fds of a job run by the shell" "$shell" "0 1 2 3 "
+  expect_eq "fds of a directly executed job" "$direct" "$want"
+  expect_eq "fds of a job run by the shell" "$shell" "$want_shell"
+  want=$( (ls /proc/self/fd | tr '\n' ' ') 7>/dev/null)
+  direct=$( (par -N0 ls /proc/self/fd ::: 1 | tr '\n' ' ') 7>/dev/null)
+  expect_eq "fds of a job given a descriptor 7" "$direct" "$want"
 }
 
 # pipe_peak_rss MIB: peak RSS (KiB) of the runner while MIB MiB of lines go through --pipe -j2 to jobs
@@ -182,6 +188,19 @@ check_job_is_process_group_leader() {
   local got
   got=$(par -j2 -k 'test "$(ps -o pgid= -p $$ | tr -d " ")" = "$$" && echo leader {}' ::: a b)
   expect_eq "each job leads its own process group" "$got" "$(printf 'leader a\nleader b')"
+}
+
+check_jobs_file_read_again_as_jobs_end() {
+  # -j FILE: the file is read again as each job ends (the tutorial's "echo 0 > my_jobs" while running).
+  # One at a time for two seconds, then four at a time: about 4 s, where reading it once takes 10.
+  echo 1 >procfile
+  local start=$SECONDS
+  (sleep 1.5; echo 4 >procfile) &
+  seq 10 | par -N0 -j procfile sleep 1
+  wait
+  local took
+  took=$(elapsed_since "$start")
+  [ "$took" -le 7 ] || fail "took $took s: the file was not read again"
 }
 
 # ---------------------------------------------------------------- output

@@ -82,6 +82,44 @@ diff_single_pass_stdin_value() { printf '{}\n{.}\n' | par -k echo 'x{}y'; }
 diff_missing_positional_inserts_nothing() { par -k echo x{3}y ::: a; }
 diff_env_seq_and_slot() { par -j1 -k 'echo $PARALLEL_SEQ $PARALLEL_JOBSLOT {#} {%}' ::: a b; }
 
+# ---------------------------------------------------------------- the tutorial's and examples' commands
+# --xargs fills lines as -m does but leaves the rest in the last line (no sharing out among job slots)
+diff_tutorial_xargs_does_not_spread() { seq 30000 | par -k -j4 --xargs echo | awk '{print NF}'; par -j4 -k --xargs echo a{}b ::: 1 2 3 4 5; }
+diff_tutorial_xargs_with_s() { seq 30000 | par -k --xargs -s 10000 echo | awk '{print NF}'; }
+diff_tutorial_xargs_with_X_spreads() { par -j4 -k --xargs -X echo a{}b ::: 1 2 3 4 5 6 7; }
+
+# a descriptor the caller opened for parallel (`3>file`) is open in every job too
+diff_tutorial_jobs_inherit_callers_descriptors() { par -k -j1 'echo to3 {} >&3; echo out {}' ::: a b 3>side; cat side; }
+
+# --timeout N%: a job started before three runtimes were known is cut once the median says so
+diff_tutorial_timeout_percent_reaches_running_job() { par -k -j2 --timeout 300% 'sleep {}; echo {}' ::: 0.3 0.3 0.3 6; echo "rc=$?"; }
+
+# --plus {Nchoose_k} / {Nuniq}: argument N, with the job filtered as by {choose_k} / {uniq}
+diff_tutorial_plus_positional_choose_k() { par -k --plus echo 2{2choose_k} 1{1choose_k} ::: A B C D ::: A B C D; echo "rc=$?"; }
+diff_tutorial_plus_positional_uniq() { par -k --plus echo {1uniq}+{2uniq}+{3uniq} ::: A B C ::: A B C ::: A B C; echo "rc=$?"; }
+
+# a script run through `sem --shebang-wrap` with options: the #! line's word is split after the sem's --semaphore
+diff_tutorial_sem_shebang_wrap_options() {
+  ln -s "$P" sem
+  printf '#!%s --shebang-wrap -u --id tutwrap --fg /bin/sh\necho run "$1"\nsleep 0.5\necho alone\n' "$PWD/sem" >s.sh
+  chmod +x s.sh; ./s.sh a & ./s.sh b; wait; echo "rc=$?"
+}
+
+# --pipe --header with a repeating regex takes every header line it fits, as GNU's match over what it read
+diff_tutorial_pipe_header_repeating_regex() { (echo %head1; echo %head2; seq 7) | par -k --header '(%.*\n)*' --pipe -N3 echo JOB{#}\;cat; }
+diff_tutorial_pipe_header_one_line_regex() { (echo %head1; echo %head2; seq 4) | par -k --header '%.*\n' --pipe -N2 echo JOB{#}\;cat; }
+
+# --halt soon: a job that fails while the others finish is still reported ("This job failed:")
+diff_tutorial_halt_soon_reports_later_failures() { par -k -j2 --halt soon,fail=1 'sleep 0.{}; echo {}; exit {}' ::: 0 0 1 8; echo "rc=$?"; }
+
+# a profile ending with command words: they go before the command, after all the command line's options
+diff_tutorial_profile_command_words_before_command() {
+  mkdir ph; echo 'echo pre' >ph/cmd; echo '--tagstring P' >ph/tag
+  PARALLEL_HOME=$PWD/ph par -J cmd -k x ::: a b; PARALLEL_HOME=$PWD/ph par -J cmd -k ::: c d
+  PARALLEL_HOME=$PWD/ph par -J cmd -k -- x ::: e; PARALLEL_HOME=$PWD/ph PARALLEL=-k par -J cmd -j1 y ::: f g
+  PARALLEL_HOME=$PWD/ph par -J tag --tagstring C echo ::: h
+}
+
 # ---------------------------------------------------------------- quoting and the shell
 diff_quote_special_values() {
   par -k printf '[%s]\\n' ::: 'a b' "it's" '$HOME' '*' 'a"b' '' '\' "tab$(printf '\t')x" '`id`' '$(id)' ';ls' '&' 'a|b' '~' 'x>y'
