@@ -177,6 +177,13 @@ diff_low_descriptor_limit_caps_jobs() {
   (ulimit -n 1024; par -j0 'echo {}' ::: 1 2 3 | wc -l)
 }
 diff_timeout_warned_per_attempt() { par --retries 2 --timeout 0.2 'echo {}; sleep 2; false' ::: 1; echo "rc=$?"; }
+# --pipe-part --regexp cuts at the expressions (recend+recstart), not at plain newlines
+diff_pipe_part_regexp_recend() {
+  seq 10 >ten
+  par --pipepart -a ten -k --block 2 --regexp --recend '3\n' 'echo foo; cat'
+  par --pipepart -a ten -k --block 1 --regexp --recstart '^[13579]' 'echo foo; cat'
+  par --pipepart -a ten -k --block 2 --regexp --recend 3 'echo foo; cat' 2>/dev/null
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
