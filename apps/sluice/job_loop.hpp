@@ -191,6 +191,7 @@ class runner {
   std::size_t print_order_ = 0;  // -k: the next order to print
   std::map<std::size_t, output_chunk> held_;  // -k: finished but not yet printable
   std::size_t held_memory_ = 0;               // bytes of held_ kept in memory
+  std::map<std::size_t, std::pair<std::string, std::string>> held_records_;  // -k: --results x.csv records by order
   std::map<std::size_t, job*> live_;          // -k --line-buffer: running jobs by order
   bool input_done_ = false;
   bool stop_starting_ = false;

@@ -95,6 +95,10 @@ void runner::flush_ordered() {
   for (;;) {
     auto it = held_.find(print_order_);
     if (it != held_.end()) {
+      if (auto rec = held_records_.find(print_order_); rec != held_records_.end()) {
+        results_->put(rec->second.first, rec->second.second);
+        held_records_.erase(rec);
+      }
       held_memory_ -= std::min(held_memory_, it->second.out.mem_.size() + it->second.err.mem_.size());
       emit_chunk(std::move(it->second));
       held_.erase(it);
@@ -247,6 +251,7 @@ bool runner::finish(job& j) {
     const bool as_files = cfg_.results == results_kind::tree || cfg_.results == results_kind::templated;
     auto text = [&](const spool& s) { return as_files && s.compressed() ? s.read_raw() : s.read_all(); };
     results_->write(rec, j.args.records, text(j.out), text(j.err), name);
+    if (auto held = results_->take_held()) held_records_.emplace(j.order, std::move(*held));
     print = false;
     if (cfg_.files && cfg_.output != output_mode::ungroup) {
       // --files --results: the name of the results file of its stdout

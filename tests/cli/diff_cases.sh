@@ -184,6 +184,15 @@ diff_pipe_part_regexp_recend() {
   par --pipepart -a ten -k --block 1 --regexp --recstart '^[13579]' 'echo foo; cat'
   par --pipepart -a ten -k --block 2 --regexp --recend 3 'echo foo; cat' 2>/dev/null
 }
+# -k --results x.csv/x.tsv/x.json: the records are written in the jobs' order, not as they finish
+diff_results_table_keeps_order() {
+  par -k --results x.csv 'sleep {}; echo {}' ::: 0.4 0.1 0.2
+  normalize_table , x.csv
+  par -k --results x.json 'sleep {}; echo {}' ::: 0.4 0.1
+  normalize_json x.json
+  par -k --results -.tsv 'sleep {}; echo {}' ::: 0.4 0.1 >y.tsv
+  normalize_table "$(printf '\t')" y.tsv
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
