@@ -193,6 +193,15 @@ diff_results_table_keeps_order() {
   par -k --results -.tsv 'sleep {}; echo {}' ::: 0.4 0.1 >y.tsv
   normalize_table "$(printf '\t')" y.tsv
 }
+# DOS text: --header names lose the CR (and the header is no value for the CR-NL hint); --colsep's default
+# trim takes CR (and \f, \v) as blanks, as Perl's \s in GNU; --trim n keeps it
+diff_crlf_header_and_colsep_trim() {
+  printf 'foo\r\nbar\r\nbaz\r\n' | par -k --colsep , --header : echo {foo} 2>&1
+  printf 'foo\r\nbar\r\n' | par --header : echo {foo} | od -c
+  printf 'foo,x\r\nbar,y\r\n' | par --colsep , --header : echo {foo}-{x}
+  printf 'a\r, b \r\r\n' | par --colsep , echo {1}.{2}. | od -c
+  printf 'a,b\r\n' | par --colsep , --trim n echo {2}. | od -c
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
