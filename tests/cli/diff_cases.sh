@@ -202,6 +202,12 @@ diff_crlf_header_and_colsep_trim() {
   printf 'a\r, b \r\r\n' | par --colsep , echo {1}.{2}. | od -c
   printf 'a,b\r\n' | par --colsep , --trim n echo {2}. | od -c
 }
+# -q -N0 / --nonall: an empty command word ('') is an argument of its own; only a word that held {} goes
+diff_quote_keeps_empty_words() {
+  par -q --nonall perl -le 'print scalar @ARGV' a b ''
+  par -q -N0 perl -le 'print scalar @ARGV' a '' '' ::: x
+  par -q -N0 perl -le 'print scalar @ARGV' a {} '' ::: x
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
