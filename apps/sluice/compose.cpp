@@ -258,7 +258,13 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     token t;
     bool ok = !renamed_away(inner);
     int op = 0;
-    if (inner == "#") t.type = token::kind::seq;
+    // A --header name wins over the built-in strings, as in GNU ({1} is the column named 1, {/a/b} under
+    // --header 0 the file /a/b's value).
+    auto named_col = names_.find(inner);
+    if (named_col != names_.end()) {
+      t.type = token::kind::value;
+      t.position = static_cast<int>(named_col->second);
+    } else if (inner == "#") t.type = token::kind::seq;
     else if (inner == "%") t.type = token::kind::slot;
     else if (cfg_.plus && inner == "##") t.type = token::kind::total;
     else if (cfg_.plus && inner == "0#") t.type = token::kind::seq_padded;
@@ -286,9 +292,6 @@ std::vector<command_template::token> command_template::parse(const std::string& 
       } else {
         ok = false;
       }
-    } else if (auto it = names_.find(inner); it != names_.end()) {
-      t.type = token::kind::value;
-      t.position = static_cast<int>(it->second);
     } else if (auto named = named_with_op(inner)) {
       // {name.} {name/} {name//} {name/.}: a --header column with an operation, as GNU.
       t.type = token::kind::value;

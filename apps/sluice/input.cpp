@@ -134,7 +134,11 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   }
   streaming_ = sources_.size() == 1;
 
-  if (cfg.header) {
+  if (cfg.header && cfg.header_text == "0") {
+    // --header 0: no line is a header; a file's values are named by the file's path ({path}), as in GNU.
+    for (std::size_t i = 0; i < cfg.sources.size(); ++i)
+      if (cfg.sources[i].type == input_source::kind::file) names_[cfg.sources[i].path] = i + 1;
+  } else if (cfg.header) {
     std::size_t col = 1;
     reading_header_ = true;  // (a header line is no value for the CR-NL hint, as in GNU)
     for (auto& s : sources_) {

@@ -208,6 +208,13 @@ diff_quote_keeps_empty_words() {
   par -q -N0 perl -le 'print scalar @ARGV' a '' '' ::: x
   par -q -N0 perl -le 'print scalar @ARGV' a {} '' ::: x
 }
+# --header 0: no header line; a file's values are {its path}, which wins over {1} and over --plus's {/a/b}
+diff_header_zero_names_files() {
+  seq 1 >1; seq 2 >2; seq 3 >3; printf 'a\nb\n' >f
+  par -k --header 0 echo {1} :::: 3 2 1
+  par -k --header 0 echo {f}-{2} :::: f 2
+  par -k --header 0 --plus echo {"$PWD/f"} :::: "$PWD/f"
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
