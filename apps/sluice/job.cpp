@@ -149,20 +149,24 @@ sluice::options runner::spawn_options(const job& j) {
   return opts;
 }
 
+// GNU's words when the descriptors allow fewer jobs at once than asked for; said once.
+void runner::warn_fd_cap() {
+  if (fd_cap_warned_) return;
+  fd_cap_warned_ = true;
+  std::string n = std::to_string(cfg_.jobs);
+  std::string m = "sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
+                  "sluice: Warning: Try running 'sluice -j0 -N " + n + " --pipe sluice -j0'\n"
+                  "sluice: Warning: or increasing 'ulimit -n' (try: ulimit -n `ulimit -Hn`)\n"
+                  "sluice: Warning: or increasing 'nofile' in /etc/security/limits.conf\n"
+                  "sluice: Warning: or increasing /proc/sys/fs/file-max\n";
+  write_all(2, m.data(), m.size());
+}
+
 void runner::start(job_args args, unsigned attempt, std::size_t order) {
   last_start_ = clock_type::now();
   // More jobs than descriptors allow at once: said once, when the first job has to wait (-j0) or at the
   // start (-j N asked for more), in GNU's words.
-  if (cfg_.jobs_fd_capped && !fd_cap_warned_ && (cfg_.jobs_spec != "0" || args.seq > cfg_.jobs)) {
-    fd_cap_warned_ = true;
-    std::string n = std::to_string(cfg_.jobs);
-    std::string m = "sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
-                    "sluice: Warning: Try running 'sluice -j0 -N " + n + " --pipe sluice -j0'\n"
-                    "sluice: Warning: or increasing 'ulimit -n' (try: ulimit -n `ulimit -Hn`)\n"
-                    "sluice: Warning: or increasing 'nofile' in /etc/security/limits.conf\n"
-                    "sluice: Warning: or increasing /proc/sys/fs/file-max\n";
-    write_all(2, m.data(), m.size());
-  }
+  if (cfg_.jobs_fd_capped && (cfg_.jobs_spec != "0" || args.seq > cfg_.jobs)) warn_fd_cap();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
   if (progress_) {

@@ -120,6 +120,7 @@ class runner {
   aio::task<void> tee_input();                        // --tee: the whole input to every job
 
   void start(job_args args, unsigned attempt, std::size_t order);
+  void warn_fd_cap();  // the descriptor limit caps -j (GNU's warning, once)
   std::unique_ptr<job> prepare(job_args args, unsigned attempt, std::size_t order);
   sluice::options spawn_options(const job& j);
   void drain(job& j, aio::stream_reader& r, spool& s, bool is_out);
