@@ -215,6 +215,29 @@ diff_header_zero_names_files() {
   par -k --header 0 echo {f}-{2} :::: f 2
   par -k --header 0 --plus echo {"$PWD/f"} :::: "$PWD/f"
 }
+# --tag / --tagstring: a carriage return starts a line too, as GNU's (a progress line redrawn with \r)
+diff_tag_after_carriage_return() {
+  par --tag printf "'a\rb\r\nc\r'" ::: x | od -c
+  par -k --tagstring '<{}>' printf "'a\rb\r\nc\rd'" ::: x y | od -c
+  par --tag --lb printf "'a\rb\rc\r\n'" ::: x | od -c
+}
+# {= =} holds no {= of its own: "{= {= e =}" is the text "{= " and then {= e =}, as GNU parses it
+diff_perl_expression_innermost_opening() {
+  par echo {= s/a/b/=}{= {= s/a/b/=} ::: a
+  par echo {= {= =} =} ::: a
+  par echo {= s/a/b/ =} {={==} ::: a
+}
+# A dynamic --rpl tag: its (...) groups are expressions, the text around them literal ({^(.+?)}, {a.(.)})
+diff_rpl_dynamic_tag_literal_text() {
+  par --rpl '{^(.+?)} s/^($$1)/uc($1)/e;' echo {^a} ::: abc
+  par --rpl '{^^(.+?)} s/($$1)/uc($1)/eg;' echo {^^a} ::: abca
+  par --rpl '{a.(.+?)} $_=$$1' --rpl '{[b](.)} $_=$$1' echo {a.x} {abx} '{[b]y}' {by} ::: q
+}
+# A low descriptor limit that cuts -j0 below --tee's jobs: GNU's warning comes before the error
+diff_tee_fd_cap_warns_before_error() {
+  ignore_stderr
+  (ulimit -n 40; seq 3 | par -k --tag --pipe -j0 --tee grep {} ::: {1..100} 2>err; echo "rc=$?"; grep -c Warning err; grep -c 'Error: --tee' err)
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
