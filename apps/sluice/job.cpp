@@ -305,7 +305,8 @@ aio::task<void> runner::execute(job& j) {
     if (!j.args.block.empty()) in.write(remote && cfg_.round_robin ? frame_block(j.args.block) : j.args.block);
     if (cfg_.round_robin) {
       ++live_dealers_;
-      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote)));
+      j.dealt_bytes = std::make_shared<std::atomic<std::size_t>>(0);
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote, j.dealt_bytes)));
     }
     else if (!remote) in.close();  // a remote job's stdin stays open: its end tells the host the runner is gone
     // No retry will need it: free it now (a remote job keeps it, to run again elsewhere if its host dies).

@@ -45,6 +45,7 @@ struct job {
   composed_command cmd;
   std::optional<aio::process> proc;
   std::size_t block_bytes = 0;  // --pipe: the block's size, the joblog's Send even if the job stopped reading
+  std::shared_ptr<std::atomic<std::size_t>> dealt_bytes;  // --round-robin: the later blocks dealt to it (Send)
   spool out;
   spool err;
   std::size_t received = 0;
@@ -116,7 +117,7 @@ class runner {
   void kill_youngest();  // --memfree, --limit: the running job with the highest Seq, by --term-seq                           // --memsuspend
   bool ask_user(const std::string& command);           // -p: the terminal's answer
   // --round-robin: one job's further blocks (`framed` for a remote job: see frame_block).
-  aio::task<void> deal_blocks(aio::stream_writer w, bool framed);
+  aio::task<void> deal_blocks(aio::stream_writer w, bool framed, std::shared_ptr<std::atomic<std::size_t>> dealt);
   aio::task<void> tee_input();                        // --tee: the whole input to every job
 
   void start(job_args args, unsigned attempt, std::size_t order);

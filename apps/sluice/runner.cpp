@@ -233,7 +233,7 @@ bool runner::finish(job& j) {
   rec.seq = j.args.seq;
   rec.start_time = j.start_epoch;
   rec.runtime = runtime;
-  rec.send = cfg_.pipe ? j.block_bytes : 0;
+  rec.send = cfg_.pipe ? j.block_bytes + (j.dealt_bytes ? j.dealt_bytes->load() : 0) : 0;
   rec.receive = j.received;
   rec.exitval = exitval;
   rec.signal = sig;
