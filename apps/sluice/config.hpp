@@ -151,6 +151,7 @@ struct config {
   std::optional<std::string> semaphore_name{};  // --id; default: stdin's terminal
   double semaphore_timeout = 0;  // --st: > 0 take a slot anyway after that long, < 0 give up (exit 1)
   bool semaphore_fg = false;     // --fg (else --bg)
+  bool semaphore_bg = false;     // --bg given (GNU refuses it with -p)
   bool semaphore_wait = false;   // --wait
   int semaphore_status = 0;      // the command's status, as sem returns it (set by the runner)
 

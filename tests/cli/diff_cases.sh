@@ -238,6 +238,16 @@ diff_tee_fd_cap_warns_before_error() {
   ignore_stderr
   (ulimit -n 40; seq 3 | par -k --tag --pipe -j0 --tee grep {} ::: {1..100} 2>err; echo "rc=$?"; grep -c Warning err; grep -c 'Error: --tee' err)
 }
+# --bg semaphore jobs see the caller's exported bash functions; -p with --bg is refused (no one to ask)
+diff_semaphore_bg_exported_function() {
+  f() { echo "in f $1"; }
+  export -f f
+  export PARALLEL_SHELL=bash  # (a job shell that knows exported functions, whatever runs the case)
+  par --semaphore --id bgf --bg 'f 1 >out1'; par --semaphore --id bgf --bg 'f 2 >out2'
+  par --semaphore --id bgf --wait; cat out1 out2
+  sleep 1  # (GNU's background copy cleans up after releasing the slot)
+  par -p --bg echo x 2>&1 | sed 's/^[a-z]*: //'; echo "rc=${PIPESTATUS[0]}"
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
