@@ -114,7 +114,11 @@ void runner::flush_ordered() {
 }
 
 void runner::note_halt(const job& j, bool failed) {
-  if (cfg_.halt.when == halt_when::never || halt_status_) return;
+  if (cfg_.halt.when == halt_when::never) return;
+  // Halted already: under soon, as GNU, each later job that counts is named again with the jobs still running
+  // (the exit status stays the first's).
+  const bool again = halt_status_.has_value();
+  if (again && cfg_.halt.when == halt_when::now) return;
   std::size_t count = 0;
   bool relevant = false;
   const char* what = "";
@@ -139,6 +143,15 @@ void runner::note_halt(const job& j, bool failed) {
   emit_chunk(std::move(note));
   double need = cfg_.halt.percent ? cfg_.halt.count * static_cast<double>(total_) : cfg_.halt.count;
   if (static_cast<double>(count) < need) return;
+  if (again) {
+    if (!running_.empty()) {
+      std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
+      output_chunk more;
+      more.err.append(m.data(), m.size());
+      emit_chunk(std::move(more));
+    }
+    return;
+  }
   int status = 0;
   if (cfg_.halt.why != halt_why::success) {
     if (cfg_.halt.percent)
@@ -202,11 +215,9 @@ bool runner::finish(job& j) {
 
   if (j.abandoned && !j.timed_out) {
     // Killed because everything stops (SIGINT, SIGTERM, --halt now): as GNU parallel does, neither logged
-    // nor printed, so that --resume runs it again.
-    if (cfg_.keep_order) {
-      held_.emplace(j.order, output_chunk{});
-      flush_ordered();
-    }
+    // nor printed, so that --resume runs it again. Under -k the output stops there, as GNU's: what later jobs
+    // printed stays held behind it and is dropped at the end.
+    if (cfg_.keep_order) cut_order_ = std::min(cut_order_, j.order);
     if (progress_) progress_->update(running_.size());
     return false;
   }
@@ -515,8 +526,9 @@ aio::task<int> runner::loop_main() {
   auto stop_limit_watch = settle(limit_watch);
   co_await stop_limit_watch;
   if (progress_) progress_->finish(running_.size());
-  // -k: anything still held (a halt left gaps) goes out in order.
-  for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
+  // -k: anything still held goes out in order, up to the first job that was killed because everything stopped.
+  for (auto& [order, chunk] : held_)
+    if (order < cut_order_) emit_chunk(std::move(chunk));
   held_.clear();
   outbox_closed_ = true;
   outbox_ready_.set();

@@ -248,6 +248,16 @@ diff_semaphore_bg_exported_function() {
   sleep 1  # (GNU's background copy cleans up after releasing the slot)
   par -p --bg echo x 2>&1 | sed 's/^[a-z]*: //'; echo "rc=${PIPESTATUS[0]}"
 }
+# --halt now under -k: the output ends at the first job killed (later jobs' output held behind it is dropped)
+diff_halt_now_keep_order_stops_at_killed_job() {
+  par -k -j3 --halt now,fail=1 'sleep {}; echo {}; exit {= $_ = $_ == 0.5 ? 1 : 0 =}' ::: 0.1 3 0.5 0.2 2>err
+  echo "rc=$?"; sed 's/^[a-z]*: //' err
+}
+# --halt soon: every later job that counts is named too, with the jobs still running; the status is the first's
+diff_halt_soon_names_every_later_failure() {
+  par -j4 --halt soon,fail=1 'sleep {}; exit {#}' ::: 0.1 0.8 1.6 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+  par -j4 --halt soon,success=1 'sleep {}' ::: 0.1 0.8 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
