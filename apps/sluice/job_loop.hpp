@@ -191,6 +191,7 @@ class runner {
   bool total_known_ = false;
   std::size_t next_order_ = 0;
   std::size_t print_order_ = 0;  // -k: the next order to print
+  std::string closing_error_;  // printed after every job's output (a command line too long)
   std::size_t cut_order_ = SIZE_MAX;  // -k: the first job killed because everything stopped (output ends there)
   std::map<std::size_t, output_chunk> held_;  // -k: finished but not yet printable
   std::size_t held_memory_ = 0;               // bytes of held_ kept in memory

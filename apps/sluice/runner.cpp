@@ -529,6 +529,11 @@ aio::task<int> runner::loop_main() {
   // -k: anything still held goes out in order, up to the first job that was killed because everything stopped.
   for (auto& [order, chunk] : held_)
     if (order < cut_order_) emit_chunk(std::move(chunk));
+  if (!closing_error_.empty()) {
+    output_chunk c;
+    c.err.append(closing_error_.data(), closing_error_.size());
+    emit_chunk(std::move(c));
+  }
   held_.clear();
   outbox_closed_ = true;
   outbox_ready_.set();

@@ -258,6 +258,13 @@ diff_halt_soon_names_every_later_failure() {
   par -j4 --halt soon,fail=1 'sleep {}; exit {#}' ::: 0.1 0.8 1.6 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
   par -j4 --halt soon,success=1 'sleep {}' ::: 0.1 0.8 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
 }
+# A command line too long: the error comes after the output of the jobs that ran, as GNU's
+diff_too_long_error_after_running_jobs() {
+  f() { sleep 0.3; echo "$@"; }
+  export -f f
+  export PARALLEL_SHELL=bash
+  (seq 1 10; echo 12345678; seq 12 15) | par -j1 -kX -s 10 -x f 2>&1 | sed 's/^[a-z]*: //'
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
