@@ -349,7 +349,8 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 // Appends the values a token stands for. Several values (several sources, -n, -m) are separate words,
 // each quoted on its own. `words` (direct exec) receives the same split without any quoting.
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
-                                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
+                                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted,
+                                     bool joined) const {
   if (cfg_.semaphore) return;  // a semaphore's command has no argument: {} is nothing, as GNU's "\0noarg"
   if (cfg_.quote_command && cfg_.max_replace_args && cfg_.max_args == 0) return;  // -q -N0: GNU inserts nothing
   std::vector<const std::string*> vals;
@@ -391,7 +392,7 @@ void command_template::append_values(std::string& out, const token& t, const job
       v = apply_op(*vals[k], t);
     }
     if (k > 0) {
-      out += ' ';
+      if (!joined) out += ' ';
       if (words) *word_open = false;
     }
     out += quote_this ? shell_quote(v) : v;
@@ -498,7 +499,8 @@ composed_command command_template::compose(const job_args& job, const job_number
   return c;
 }
 
-std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const {
+std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n,
+                                           bool joined) const {
   bool any = false;
   auto toks = parse(text, any);
   if (has_perl_) begin_perl_job(job, n);
@@ -506,7 +508,7 @@ std::string command_template::expand_plain(const std::string& text, const job_ar
     std::string out;
     for (const auto& t : ts) {
       if (t.type == token::kind::literal) out += t.text;
-      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr);
+      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr, nullptr, joined);
       else out += scalar(t, a, n);
     }
     return out;

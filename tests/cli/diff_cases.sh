@@ -265,6 +265,12 @@ diff_too_long_error_after_running_jobs() {
   export PARALLEL_SHELL=bash
   (seq 1 10; echo 12345678; seq 12 15) | par -j1 -kX -s 10 -x f 2>&1 | sed 's/^[a-z]*: //'
 }
+# --tmpl: a string standing for several values (--colsep, several sources) gives them with nothing between
+diff_template_joins_values() {
+  printf 'All:{} A1:{1} A-1:{-1} P:{=$_.="+"=}\n' >t
+  par -k --colsep , --tmpl t=o.{#} 'cat o.{#}' ::: 1,a 2,b
+  par -k --tmpl t=o.{#} 'cat o.{#}' ::: 1 2 ::: a
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
