@@ -255,8 +255,9 @@ diff_halt_now_keep_order_stops_at_killed_job() {
 }
 # --halt soon: every later job that counts is named too, with the jobs still running; the status is the first's
 diff_halt_soon_names_every_later_failure() {
-  par -j4 --halt soon,fail=1 'sleep {}; exit {#}' ::: 0.1 0.8 1.6 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
-  par -j4 --halt soon,success=1 'sleep {}' ::: 0.1 0.8 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+  # (a second between the ends: under load GNU takes a while to start its jobs)
+  par -j4 --halt soon,fail=1 'sleep {}; exit {#}' ::: 1 2 3 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+  par -j4 --halt soon,success=1 'sleep {}' ::: 1 2 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
 }
 # A command line too long: the error comes after the output of the jobs that ran, as GNU's
 diff_too_long_error_after_running_jobs() {
