@@ -484,6 +484,9 @@ std::optional<config> parse_command_line(int argc, char** argv) {
     }
   }
   if (cfg.semaphore) {
+    // (the job of a --bg semaphore runs after sluice returned: there is no one left to ask)
+    if (cfg.interactive && cfg.semaphore_bg && !cfg.semaphore_fg)
+      throw usage_error("Error: Jobs running in the background cannot be interactive.");
     if (cfg.semaphore_wait) cfg.command = {"true"};
     if (!cfg.jobs_given) cfg.jobs_spec = "1";
   }

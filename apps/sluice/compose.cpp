@@ -258,7 +258,13 @@ std::vector<command_template::token> command_template::parse(const std::string& 
     token t;
     bool ok = !renamed_away(inner);
     int op = 0;
-    if (inner == "#") t.type = token::kind::seq;
+    // A --header name wins over the built-in strings, as in GNU ({1} is the column named 1, {/a/b} under
+    // --header 0 the file /a/b's value).
+    auto named_col = names_.find(inner);
+    if (named_col != names_.end()) {
+      t.type = token::kind::value;
+      t.position = static_cast<int>(named_col->second);
+    } else if (inner == "#") t.type = token::kind::seq;
     else if (inner == "%") t.type = token::kind::slot;
     else if (cfg_.plus && inner == "##") t.type = token::kind::total;
     else if (cfg_.plus && inner == "0#") t.type = token::kind::seq_padded;
@@ -293,9 +299,6 @@ std::vector<command_template::token> command_template::parse(const std::string& 
       } else {
         ok = false;
       }
-    } else if (auto it = names_.find(inner); it != names_.end()) {
-      t.type = token::kind::value;
-      t.position = static_cast<int>(it->second);
     } else if (auto named = named_with_op(inner)) {
       // {name.} {name/} {name//} {name/.}: a --header column with an operation, as GNU.
       t.type = token::kind::value;
@@ -353,7 +356,8 @@ std::string command_template::scalar(const token& t, const job_args& job, const 
 // Appends the values a token stands for. Several values (several sources, -n, -m) are separate words,
 // each quoted on its own. `words` (direct exec) receives the same split without any quoting.
 void command_template::append_values(std::string& out, const token& t, const job_args& job, bool quote,
-                                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted) const {
+                                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted,
+                                     bool joined) const {
   if (cfg_.semaphore) return;  // a semaphore's command has no argument: {} is nothing, as GNU's "\0noarg"
   if (cfg_.quote_command && cfg_.max_replace_args && cfg_.max_args == 0) return;  // -q -N0: GNU inserts nothing
   std::vector<const std::string*> vals;
@@ -395,7 +399,7 @@ void command_template::append_values(std::string& out, const token& t, const job
       v = apply_op(*vals[k], t);
     }
     if (k > 0) {
-      out += ' ';
+      if (!joined) out += ' ';
       if (words) *word_open = false;
     }
     out += quote_this ? shell_quote(v) : v;
@@ -502,7 +506,8 @@ composed_command command_template::compose(const job_args& job, const job_number
   return c;
 }
 
-std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const {
+std::string command_template::expand_plain(const std::string& text, const job_args& job, const job_numbers& n,
+                                           bool joined) const {
   bool any = false;
   auto toks = parse(text, any);
   if (has_perl_) begin_perl_job(job, n);
@@ -510,7 +515,7 @@ std::string command_template::expand_plain(const std::string& text, const job_ar
     std::string out;
     for (const auto& t : ts) {
       if (t.type == token::kind::literal) out += t.text;
-      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr);
+      else if (t.type == token::kind::value) append_values(out, t, a, false, nullptr, nullptr, nullptr, joined);
       else out += scalar(t, a, n);
     }
     return out;

@@ -44,8 +44,9 @@ class command_template {
   command_template(const config& cfg, const std::map<std::string, std::size_t>& header_names);
 
   composed_command compose(const job_args& job, const job_numbers& n) const;
-  // A plain template (tagstring, results name): replacement strings substituted, nothing quoted.
-  std::string expand_plain(const std::string& text, const job_args& job, const job_numbers& n) const;
+  // A plain template (tagstring, results name): replacement strings substituted, nothing quoted. `joined`: a
+  // string standing for several values gives them with nothing between (--tmpl's files, as GNU's), not a space.
+  std::string expand_plain(const std::string& text, const job_args& job, const job_numbers& n, bool joined = false) const;
   bool uses_total() const noexcept { return uses_total_; }
   bool has_replacements() const noexcept { return has_replacements_; }
   bool has_perl() const noexcept { return has_perl_; }
@@ -73,7 +74,8 @@ class command_template {
  private:
   std::vector<token> parse(const std::string& text, bool& any) const;
   void append_values(std::string& out, const token& t, const job_args& job, bool quote,
-                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted = nullptr) const;
+                     std::vector<std::string>* words, bool* word_open, bool* raw_inserted = nullptr,
+                     bool joined = false) const;
   bool perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const;
   bool plus_operation(const std::string& inner, token& t) const;
   std::optional<std::pair<int, int>> named_with_op(const std::string& inner) const;

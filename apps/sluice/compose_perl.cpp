@@ -85,6 +85,26 @@ const char* plus_perl_code(int op) {
   }
 }
 
+// A dynamic --rpl tag as GNU reads it: its (...) groups are regular expressions, the text around them is
+// literal ("{^(.+?)}" matches "{^a}", the ^ is no anchor). An escape outside the groups stays as written.
+std::string tag_pattern(const std::string& tag) {
+  std::string out;
+  int depth = 0;
+  for (std::size_t k = 0; k < tag.size(); ++k) {
+    const char c = tag[k];
+    if (c == '\\' && k + 1 < tag.size()) {
+      out += c;
+      out += tag[++k];
+      continue;
+    }
+    if (c == '(') ++depth;
+    if (depth == 0 && std::string_view("{}[]^$.|?*+").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+    if (c == ')' && depth > 0) --depth;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool command_template::perl_token_at(const std::string& text, std::size_t i, token& t, std::size_t& end) const {
@@ -97,6 +117,9 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
   const std::string_view parens(cfg_.parens), left = parens.substr(0, half), right = parens.substr(half);
   if (text.compare(i, left.size(), left) == 0) {
     auto close = text.find(right, i + left.size());
+    // As GNU: an expression holds no opening of its own; "{= {= e =}" is the text "{= " and then {= e =}.
+    if (close != std::string::npos && text.substr(i + left.size(), close - i - left.size()).find(left) != std::string::npos)
+      return false;
     if (close != std::string::npos) {
       expr = text.substr(i + left.size(), close - i - left.size());
       position = take_position(expr);
@@ -140,7 +163,7 @@ bool command_template::perl_token_at(const std::string& text, std::size_t i, tok
           end = from + tag.size();
           found = true;
         }
-      } else if (auto m = perl_expr::match_tag(tag, text, from); m && m->length > 0) {
+      } else if (auto m = perl_expr::match_tag(tag_pattern(tag), text, from); m && m->length > 0) {
         expr = group_variables(d.expr);
         groups = std::move(m->groups);
         end = from + m->length;

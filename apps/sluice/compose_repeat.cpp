@@ -115,7 +115,8 @@ void command_template::compose_quoted(const job_args& job, const job_numbers& n,
       for (const auto& t : w)
         render(std::vector<token>{t}, repeats_per_argument(t) ? *one : job, n, false, word, nullptr, &open,
                raw_inserted);
-    if (word.empty() && insert_none) return;  // a word -N0 left empty is dropped, as GNU drops it
+    // A word that -N0 left empty is dropped, as GNU drops it; a word that was empty to begin with ('') stays.
+    if (word.empty() && insert_none && !w.empty()) return;
     if (!out.empty()) out += ' ';
     out += shell_quote(word);
     argv.push_back(std::move(word));

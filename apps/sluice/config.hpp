@@ -159,6 +159,7 @@ struct config {
   double semaphore_timeout = 0;  // --st: > 0 take a slot anyway after that long, < 0 give up (exit 1)
   bool semaphore_fg = false;     // --fg (else --bg)
   bool fg_given = false;         // --fg: a semaphore's, or with --tmux, attach in the foreground
+  bool semaphore_bg = false;     // --bg given (GNU refuses it with -p)
   bool semaphore_wait = false;   // --wait
   int semaphore_status = 0;      // the command's status, as sem returns it (set by the runner)
 

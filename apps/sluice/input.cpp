@@ -134,17 +134,24 @@ input_reader::input_reader(const config& cfg) : cfg_(cfg) {
   }
   streaming_ = sources_.size() == 1;
 
-  if (cfg.header) {
+  if (cfg.header && cfg.header_text == "0") {
+    // --header 0: no line is a header; a file's values are named by the file's path ({path}), as in GNU.
+    for (std::size_t i = 0; i < cfg.sources.size(); ++i)
+      if (cfg.sources[i].type == input_source::kind::file) names_[cfg.sources[i].path] = i + 1;
+  } else if (cfg.header) {
     std::size_t col = 1;
+    reading_header_ = true;  // (a header line is no value for the CR-NL hint, as in GNU)
     for (auto& s : sources_) {
       auto v = next_value(s);
       if (!v) continue;
+      if (!v->empty() && v->back() == '\r') v->pop_back();  // DOS text: the names are without the CR, as GNU's
       if (cfg.colsep) {
         for (auto& name : split_columns(*v)) names_[name] = col++;
       } else {
         names_[*v] = col++;
       }
     }
+    reading_header_ = false;
   }
   if (!streaming_) {
     // Read every source now; --link wraps, :::+ truncates, the product walks them lazily.
@@ -243,7 +250,7 @@ std::optional<std::string> input_reader::next_raw_value(source_state& s) {
       v = s.values[s.pos++];
     }
     if (!v) return std::nullopt;
-    if (s.reader && crlf_seen_ < 3 && cfg_.delimiter_text.empty()) {
+    if (s.reader && crlf_seen_ < 3 && cfg_.delimiter_text.empty() && !reading_header_) {
       // GNU's hint for DOS text: the first three values read all end in CR.
       const bool cr = !v->empty() && v->back() == '\r';
       if (!cr) {

@@ -70,6 +70,7 @@ class input_reader {
   bool lines_mode() const noexcept;
   std::optional<std::string> next_raw_value(source_state& s);
   int crlf_seen_ = 0;  // values read so far that end in CR (3: checked)
+  bool reading_header_ = false;  // --header: the first value of each source is being read as names
   // Combined tuples when several sources are used.
   std::vector<arg_record> combined_;
   std::size_t combined_pos_ = 0;

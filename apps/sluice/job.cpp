@@ -184,20 +184,24 @@ sluice::options runner::spawn_options(const job& j) {
   return opts;
 }
 
+// GNU's words when the descriptors allow fewer jobs at once than asked for; said once.
+void runner::warn_fd_cap() {
+  if (fd_cap_warned_) return;
+  fd_cap_warned_ = true;
+  std::string n = std::to_string(cfg_.jobs);
+  std::string m = "sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
+                  "sluice: Warning: Try running 'sluice -j0 -N " + n + " --pipe sluice -j0'\n"
+                  "sluice: Warning: or increasing 'ulimit -n' (try: ulimit -n `ulimit -Hn`)\n"
+                  "sluice: Warning: or increasing 'nofile' in /etc/security/limits.conf\n"
+                  "sluice: Warning: or increasing /proc/sys/fs/file-max\n";
+  write_all(2, m.data(), m.size());
+}
+
 void runner::start(job_args args, unsigned attempt, std::size_t order) {
   last_start_ = clock_type::now();
   // More jobs than descriptors allow at once: said once, when the first job has to wait (-j0) or at the
   // start (-j N asked for more), in GNU's words.
-  if (cfg_.jobs_fd_capped && !fd_cap_warned_ && (cfg_.jobs_spec != "0" || args.seq > cfg_.jobs)) {
-    fd_cap_warned_ = true;
-    std::string n = std::to_string(cfg_.jobs);
-    std::string m = "sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
-                    "sluice: Warning: Try running 'sluice -j0 -N " + n + " --pipe sluice -j0'\n"
-                    "sluice: Warning: or increasing 'ulimit -n' (try: ulimit -n `ulimit -Hn`)\n"
-                    "sluice: Warning: or increasing 'nofile' in /etc/security/limits.conf\n"
-                    "sluice: Warning: or increasing /proc/sys/fs/file-max\n";
-    write_all(2, m.data(), m.size());
-  }
+  if (cfg_.jobs_fd_capped && (cfg_.jobs_spec != "0" || args.seq > cfg_.jobs)) warn_fd_cap();
   std::unique_ptr<job> j = prepare(std::move(args), attempt, order);
   if (!j) return;
   if (progress_) {
@@ -356,7 +360,8 @@ aio::task<void> runner::execute(job& j) {
     if (!j.args.block.empty()) in.write(remote && cfg_.round_robin ? frame_block(j.args.block) : j.args.block);
     if (cfg_.round_robin) {
       ++live_dealers_;
-      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote)));
+      j.dealt_bytes = std::make_shared<std::atomic<std::size_t>>(0);
+      dealers_.push_back(aio::create_task(deal_blocks(std::move(in), remote, j.dealt_bytes)));
     }
     else if (!remote) in.close();  // a remote job's stdin stays open: its end tells the host the runner is gone
     // No retry will need it: free it now (a remote job keeps it, to run again elsewhere if its host dies).

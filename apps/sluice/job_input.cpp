@@ -9,7 +9,7 @@
 
 namespace sluice::app {
 
-aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
+aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed, std::shared_ptr<std::atomic<std::size_t>> dealt) {
   try {
     for (;;) {
       auto get = feed_->next_dealt();
@@ -18,6 +18,7 @@ aio::task<void> runner::deal_blocks(aio::stream_writer w, bool framed) {
       w.write(framed ? frame_block(*b) : *b);
       auto drained = w.drain();
       co_await drained;
+      *dealt += b->size();  // (the job's Send in the joblog counts every block it was dealt, as GNU's)
     }
     if (framed) {
       w.write(end_of_blocks);

@@ -46,6 +46,7 @@ struct job {
   composed_command cmd;
   std::optional<aio::process> proc;
   std::size_t block_bytes = 0;  // --pipe: the block's size, the joblog's Send even if the job stopped reading
+  std::shared_ptr<std::atomic<std::size_t>> dealt_bytes;  // --round-robin: the later blocks dealt to it (Send)
   spool out;
   spool err;
   std::size_t received = 0;
@@ -120,10 +121,11 @@ class runner {
   void kill_youngest();  // --memfree, --limit: the running job with the highest Seq, by --term-seq                           // --memsuspend
   bool ask_user(const std::string& command);           // -p: the terminal's answer
   // --round-robin: one job's further blocks (`framed` for a remote job: see frame_block).
-  aio::task<void> deal_blocks(aio::stream_writer w, bool framed);
+  aio::task<void> deal_blocks(aio::stream_writer w, bool framed, std::shared_ptr<std::atomic<std::size_t>> dealt);
   aio::task<void> tee_input();                        // --tee: the whole input to every job
 
   void start(job_args args, unsigned attempt, std::size_t order);
+  void warn_fd_cap();  // the descriptor limit caps -j (GNU's warning, once)
   std::unique_ptr<job> prepare(job_args args, unsigned attempt, std::size_t order);
   sluice::options spawn_options(const job& j);
   void drain(job& j, aio::stream_reader& r, spool& s, bool is_out);
@@ -194,8 +196,11 @@ class runner {
   bool total_known_ = false;
   std::size_t next_order_ = 0;
   std::size_t print_order_ = 0;  // -k: the next order to print
+  std::string closing_error_;  // printed after every job's output (a command line too long)
+  std::size_t cut_order_ = SIZE_MAX;  // -k: the first job killed because everything stopped (output ends there)
   std::map<std::size_t, output_chunk> held_;  // -k: finished but not yet printable
   std::size_t held_memory_ = 0;               // bytes of held_ kept in memory
+  std::map<std::size_t, std::pair<std::string, std::string>> held_records_;  // -k: --results x.csv records by order
   std::map<std::size_t, job*> live_;          // -k --line-buffer: running jobs by order
   bool input_done_ = false;
   bool stop_starting_ = false;

@@ -99,11 +99,11 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
   }
   if (!cfg_.pipe && j->cmd.shell_command.size() >= cfg_.max_line_length) {
     // GNU: the command is refused, naming the input; the jobs already running end, nothing more starts, exit 255.
+    // The error comes after their output, as GNU's (said at the end of the run).
     std::string shown;
     if (!j->args.records.empty())
       for (const auto& v : j->args.records.back()) shown += (shown.empty() ? "" : " ") + v;
-    std::string m = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
-    write_all(2, m.data(), m.size());
+    closing_error_ = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
     release_slot(j->slot);
     final_status_ = 255;
     stop_starting_ = true;

@@ -75,7 +75,7 @@ void add_job_options(option_table& t) {
     g.semaphore_timeout = negative ? -t : t;
   });
   t.flag({"fg"}, '\0', [](c& g) { g.fg_given = g.semaphore_fg = true; });  // (a semaphore's unless --tmux)
-  t.flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; });
+  t.flag({"bg"}, '\0', [](c& g) { g.semaphore = true; g.semaphore_fg = false; g.semaphore_bg = true; });
   t.flag({"wait"}, '\0', [](c& g) { g.semaphore_wait = true; });  // the SQL master's --wait, else the semaphore's
   t.val({"limit"}, '\0', [](c& g, s v) { g.limit = v; });
   t.val({"memsuspend"}, '\0', [](c& g, s v) { g.memsuspend = static_cast<double>(parse_size("--memsuspend", v)); });

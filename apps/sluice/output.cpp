@@ -31,6 +31,7 @@ int open_temp_file() {
 }
 
 // Copies text to fd, putting prefix before each line start; at_line_start carries over between calls.
+// As GNU's --tag, a carriage return starts a line too (a progress line redrawn with \r keeps its tag).
 // 0 or the errno that stopped it.
 int write_prefixed(int fd, const char* data, std::size_t n, const std::string& prefix, bool& at_line_start) {
   if (prefix.empty()) return sluice::try_write_all(fd, {data, n});
@@ -42,7 +43,7 @@ int write_prefixed(int fd, const char* data, std::size_t n, const std::string& p
       at_line_start = false;
     }
     buf += data[i];
-    if (data[i] == '\n') at_line_start = true;
+    if (data[i] == '\n' || data[i] == '\r') at_line_start = true;
   }
   return sluice::try_write_all(fd, buf);
 }

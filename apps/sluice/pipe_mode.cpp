@@ -292,7 +292,9 @@ std::optional<std::string> block_reader::next_part() {
   const std::uint64_t from = start + block_size_;
   const std::string sep = recend_ + recstart_;
   if (from < part_size_) {
-    if (sep.empty()) {
+    if (cut_re_) {
+      end = regex_part_end(from);
+    } else if (sep.empty()) {
       end = from;
     } else {
       // Read forward from `from` until recend+recstart shows up (GNU reads 128 KiB at a time).
@@ -325,6 +327,29 @@ std::optional<std::string> block_reader::next_part() {
   part_pos_ = got < end - start ? part_size_ : end;
   if (got == 0) return next_part();
   return block;
+}
+
+// --pipe-part --regexp: where the part that reaches `from` ends, the end of the first recend+recstart match
+// after it (the file's end when there is none). The window starts a byte early so that ^ knows whether a
+// line starts at `from`; a match near the window's end waits for more bytes, as the lookahead may need them.
+std::uint64_t block_reader::regex_part_end(std::uint64_t from) const {
+  constexpr std::size_t chunk = 131072, margin = 4096;
+  const std::uint64_t base = from - 1;  // (from > 0: a block holds at least a byte)
+  std::string window;
+  for (;;) {
+    std::size_t old = window.size();
+    window.resize(old + chunk);
+    std::size_t n = sluice::read_some_at(part_fd_, window.data() + old, chunk, base + old);
+    window.resize(old + n);
+    for (auto it = std::sregex_iterator(window.begin() + 1, window.end(), *cut_re_, std::regex_constants::match_prev_avail);
+         it != std::sregex_iterator(); ++it) {
+      const std::size_t cut = 1 + static_cast<std::size_t>(it->position(0) + it->length(0));
+      if (cut <= 1) continue;
+      if (n == 0 || cut + margin <= window.size()) return base + cut;
+      break;
+    }
+    if (n == 0) return part_size_;
+  }
 }
 
 // --pipe-part with --skip-first-line / --header, as GNU: in each file, its first line is skipped, then its

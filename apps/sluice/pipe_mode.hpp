@@ -29,6 +29,7 @@ class block_reader {
 
  private:
   std::optional<std::string> next_part();  // --pipe-part
+  std::uint64_t regex_part_end(std::uint64_t from) const;
   void start_part_file();                  // --pipe-part: a new file's first line and header
   bool fill(std::size_t want);                  // reads until the buffer holds want bytes or EOF; false at EOF
   void drop_blank_lines(std::size_t from);      // -r

@@ -233,9 +233,8 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
     case results_kind::csv:
     case results_kind::tsv: {
       char sep = cfg_.results == results_kind::csv ? ',' : '\t';
+      std::string h;
       if (!header_written_) {
-        header_written_ = true;
-        std::string h;
         for (const char* c : {"Seq", "Host", "Starttime", "JobRuntime", "Send", "Receive", "Exitval", "Signal", "Command"}) {
           h += c;
           h += sep;
@@ -247,7 +246,6 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
         h += "Stdout";
         h += sep;
         h += "Stderr\n";
-        std::fputs(h.c_str(), file_);
       }
       char buf[256];
       std::snprintf(buf, sizeof buf, "%zu%c:%c%.3f%c%.3f%c%zu%c%zu%c%d%c%d%c", r.seq, sep, sep, r.start_time, sep,
@@ -263,8 +261,7 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
       line += sep;
       line += csv_field(err, sep);
       line += '\n';
-      std::fwrite(line.data(), 1, line.size(), file_);
-      std::fflush(file_);
+      record(std::move(h), std::move(line));
       return;
     }
     case results_kind::json: {
@@ -281,11 +278,38 @@ void results_writer::write(const job_record& r, const std::vector<arg_record>& a
         line += json_string(values[i]);
       }
       line += " ], \"Stdout\": " + json_string(out) + ", \"Stderr\": " + json_string(err) + " }\n";
-      std::fwrite(line.data(), 1, line.size(), file_);
-      std::fflush(file_);
+      record({}, std::move(line));
       return;
     }
   }
+}
+
+// A CSV/TSV/JSON record: written at once, or under -k kept for put() when its job's turn comes (as GNU writes
+// the records in the order of the jobs then). `header` is the CSV/TSV header line, written before the first.
+void results_writer::record(std::string header, std::string line) {
+  if (cfg_.keep_order) {
+    held_header_ = std::move(header);
+    held_line_ = std::move(line);
+    return;
+  }
+  put(header, line);
+}
+
+void results_writer::put(const std::string& header, const std::string& line) {
+  if (!header_written_ && !header.empty()) {
+    std::fwrite(header.data(), 1, header.size(), file_);
+    header_written_ = true;
+  }
+  std::fwrite(line.data(), 1, line.size(), file_);
+  std::fflush(file_);
+}
+
+std::optional<std::pair<std::string, std::string>> results_writer::take_held() {
+  if (held_line_.empty()) return std::nullopt;
+  auto r = std::make_pair(std::move(held_header_), std::move(held_line_));
+  held_header_.clear();
+  held_line_.clear();
+  return r;
 }
 
 // --retry-failed --joblog FILE: the jobs are the logged commands, by Seq, and --resume-failed skips those that

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
@@ -71,6 +72,9 @@ class results_writer {
   // `name` is the expanded template for results_kind::templated.
   void write(const job_record& r, const std::vector<arg_record>& args, const std::string& out,
              const std::string& err, const std::string& name);
+  // Under -k, the CSV/TSV/JSON record that write() just made ({header, line}), for put() in the jobs' order.
+  std::optional<std::pair<std::string, std::string>> take_held();
+  void put(const std::string& header, const std::string& line);
 
  private:
   // The tree form's directory of a job: DIR/1/value1/2/value2/..., a column's name in place of its number.
@@ -80,7 +84,10 @@ class results_writer {
 
   const config& cfg_;
   std::FILE* file_ = nullptr;
+  void record(std::string header, std::string line);
+
   bool header_written_ = false;
+  std::string held_header_, held_line_;
   std::vector<std::string> column_names_;  // --header :: by position - 1
 };
 

@@ -94,8 +94,10 @@ void runner::count_jobs() {
     total_ = feed_->preload();
     total_known_ = true;
     // With -S the check waits for every host's slots (connect_hosts).
-    if ((!remote_ || cfg_.dry_run) && total_ > cfg_.jobs)
+    if ((!remote_ || cfg_.dry_run) && total_ > cfg_.jobs) {
+      if (cfg_.jobs_fd_capped) warn_fd_cap();  // (-j0 was cut down by the descriptor limit: GNU says so first)
       throw usage_error("Error: --tee requires --jobs to be higher. Try --jobs 0.");
+    }
     start_tee_reader();
   } else if (!cfg_.all_at_once.empty()) {
     // --shard / --bin: every job at once (a job per command line, padded to one per slot); a thread deals each

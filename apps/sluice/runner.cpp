@@ -95,6 +95,10 @@ void runner::flush_ordered() {
   for (;;) {
     auto it = held_.find(print_order_);
     if (it != held_.end()) {
+      if (auto rec = held_records_.find(print_order_); rec != held_records_.end()) {
+        results_->put(rec->second.first, rec->second.second);
+        held_records_.erase(rec);
+      }
       held_memory_ -= std::min(held_memory_, it->second.out.mem_.size() + it->second.err.mem_.size());
       emit_chunk(std::move(it->second));
       held_.erase(it);
@@ -110,9 +114,11 @@ void runner::flush_ordered() {
 }
 
 void runner::note_halt(const job& j, bool failed) {
-  // A job --halt now killed says nothing more; one that ends after --halt soon stopped the starting is still
-  // reported ("This job failed:"), as GNU does.
-  if (cfg_.halt.when == halt_when::never || (halt_status_ && j.abandoned)) return;
+  if (cfg_.halt.when == halt_when::never) return;
+  // Halted already: under soon, as GNU, each later job that counts is named again with the jobs still running
+  // (the exit status stays the first's); a job --halt now killed says nothing more.
+  const bool again = halt_status_.has_value();
+  if (again && cfg_.halt.when == halt_when::now) return;
   std::size_t count = 0;
   bool relevant = false;
   const char* what = "";
@@ -135,9 +141,17 @@ void runner::note_halt(const job& j, bool failed) {
   output_chunk note;
   note.err.append(msg.data(), msg.size());
   emit_chunk(std::move(note));
-  if (halt_status_) return;
   double need = cfg_.halt.percent ? cfg_.halt.count * static_cast<double>(total_) : cfg_.halt.count;
   if (static_cast<double>(count) < need) return;
+  if (again) {
+    if (!running_.empty()) {
+      std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
+      output_chunk more;
+      more.err.append(m.data(), m.size());
+      emit_chunk(std::move(more));
+    }
+    return;
+  }
   int status = 0;
   if (cfg_.halt.why != halt_why::success) {
     if (cfg_.halt.percent)
@@ -209,11 +223,9 @@ bool runner::finish(job& j) {
 
   if (j.abandoned && !j.timed_out) {
     // Killed because everything stops (SIGINT, SIGTERM, --halt now): as GNU parallel does, neither logged
-    // nor printed, so that --resume runs it again.
-    if (cfg_.keep_order) {
-      held_.emplace(j.order, output_chunk{});
-      flush_ordered();
-    }
+    // nor printed, so that --resume runs it again. Under -k the output stops there, as GNU's: what later jobs
+    // printed stays held behind it and is dropped at the end.
+    if (cfg_.keep_order) cut_order_ = std::min(cut_order_, j.order);
     if (progress_) progress_->update(running_.size());
     return false;
   }
@@ -240,7 +252,7 @@ bool runner::finish(job& j) {
   rec.seq = j.args.seq;
   rec.start_time = j.start_epoch;
   rec.runtime = runtime;
-  rec.send = cfg_.pipe ? j.block_bytes : 0;
+  rec.send = cfg_.pipe ? j.block_bytes + (j.dealt_bytes ? j.dealt_bytes->load() : 0) : 0;
   rec.receive = j.received;
   rec.exitval = exitval;
   rec.signal = sig;
@@ -258,6 +270,7 @@ bool runner::finish(job& j) {
     const bool as_files = cfg_.results == results_kind::tree || cfg_.results == results_kind::templated;
     auto text = [&](const spool& s) { return as_files && s.compressed() ? s.read_raw() : s.read_all(); };
     results_->write(rec, j.args.records, text(j.out), text(j.err), name);
+    if (auto held = results_->take_held()) held_records_.emplace(j.order, std::move(*held));
     print = false;
     if (cfg_.files && cfg_.output != output_mode::ungroup) {
       // --files --results: the name of the results file of its stdout
@@ -521,8 +534,14 @@ aio::task<int> runner::loop_main() {
   auto stop_limit_watch = settle(limit_watch);
   co_await stop_limit_watch;
   if (progress_) progress_->finish(running_.size());
-  // -k: anything still held (a halt left gaps) goes out in order.
-  for (auto& [order, chunk] : held_) emit_chunk(std::move(chunk));
+  // -k: anything still held goes out in order, up to the first job that was killed because everything stopped.
+  for (auto& [order, chunk] : held_)
+    if (order < cut_order_) emit_chunk(std::move(chunk));
+  if (!closing_error_.empty()) {
+    output_chunk c;
+    c.err.append(closing_error_.data(), closing_error_.size());
+    emit_chunk(std::move(c));
+  }
   held_.clear();
   outbox_closed_ = true;
   outbox_ready_.set();

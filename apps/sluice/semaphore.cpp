@@ -17,6 +17,8 @@
 #include <system_error>
 #include <thread>
 
+#include <unistd.h>
+
 
 #include <sluice/file_lock.hpp>
 #include <sluice/subprocess.hpp>
@@ -201,7 +203,15 @@ int run_semaphore(config& cfg, const std::vector<std::string>& args) {
       int fd = slot->native_handle();
       int saved_in = fd == 3 ? 4 : 3;
       std::string s = std::to_string(saved_in);
-      std::vector<std::string> argv{"/bin/sh", "-c", "exec " + s + "<&0; \"$0\" \"$@\" <&" + s + " " + s + "<&- &",
+      // bash when there is one: a POSIX sh such as dash drops the exported bash functions (BASH_FUNC_f%%) from
+      // the environment, and the command may call one.
+      std::string sh = "/bin/sh";
+      for (const char* b : {"/bin/bash", "/usr/bin/bash"})
+        if (::access(b, X_OK) == 0) {
+          sh = b;
+          break;
+        }
+      std::vector<std::string> argv{sh, "-c", "exec " + s + "<&0; \"$0\" \"$@\" <&" + s + " " + s + "<&- &",
                                     self.string(), "--semaphore"};
       argv.insert(argv.end(), args.begin(), args.end());
       sluice::options opts;

@@ -32,8 +32,8 @@ std::vector<std::string> fill_templates(const std::vector<job_template>& templat
                                         const job_args& job, const job_numbers& n) {
   std::vector<std::string> names;
   for (const auto& t : templates) {
-    std::string name = tpl.expand_plain(t.name, job, n);
-    std::string text = tpl.expand_plain(t.contents, job, n);
+    std::string name = tpl.expand_plain(t.name, job, n, true);
+    std::string text = tpl.expand_plain(t.contents, job, n, true);
     std::ofstream f(name, std::ios::binary | std::ios::trunc);
     f.write(text.data(), static_cast<std::streamsize>(text.size()));
     f.flush();

@@ -75,7 +75,8 @@ std::string json_string(std::string_view s) {
 }
 
 std::string trim_string(std::string_view s, std::string_view how) {
-  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  // Perl's \s less the newline, as GNU's --trim: a CR of DOS text goes too.
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; };
   bool left = how.find('l') != std::string_view::npos;
   bool right = how.find('r') != std::string_view::npos;
   std::size_t b = 0, e = s.size();

@@ -806,6 +806,12 @@ check_bad_memfree() { expect_bad_input 'memfree' --memfree lots touch started ::
 # --pipe-part without a file: GNU parallel 20221122 silently runs nothing (exit 0); sluice says what is missing
 check_bad_pipe_part_without_file() { expect_bad_input 'pipe-part.*file' --pipe-part touch started; }
 
+# --round-robin: a job's Send in the joblog counts every block dealt to it (GNU's too; which job gets which
+# block is timing, so only the total is fixed)
+check_round_robin_joblog_send_counts_every_block() {
+  seq 1000 | "$P" --joblog jl --block 1111 -j2 --pipe --round-robin cat >/dev/null
+  expect_eq "Send summed over the jobs" "$(awk -F'\t' 'NR > 1 { s += $5 } END { print s }' jl)" "$(seq 1000 | wc -c)"
+}
 # --round-robin whose jobs stop reading early: the rest of the input is left unread and sluice ends with the
 # jobs' status (GNU parallel 20221122 dies of SIGPIPE, status 141, losing the other job's output).
 check_round_robin_jobs_that_stop_reading() {

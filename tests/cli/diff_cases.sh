@@ -215,6 +215,101 @@ diff_low_descriptor_limit_caps_jobs() {
   (ulimit -n 1024; par -j0 'echo {}' ::: 1 2 3 | wc -l)
 }
 diff_timeout_warned_per_attempt() { par --retries 2 --timeout 0.2 'echo {}; sleep 2; false' ::: 1; echo "rc=$?"; }
+# --pipe-part --regexp cuts at the expressions (recend+recstart), not at plain newlines
+diff_pipe_part_regexp_recend() {
+  seq 10 >ten
+  par --pipepart -a ten -k --block 2 --regexp --recend '3\n' 'echo foo; cat'
+  par --pipepart -a ten -k --block 1 --regexp --recstart '^[13579]' 'echo foo; cat'
+  par --pipepart -a ten -k --block 2 --regexp --recend 3 'echo foo; cat' 2>/dev/null
+}
+# -k --results x.csv/x.tsv/x.json: the records are written in the jobs' order, not as they finish
+diff_results_table_keeps_order() {
+  par -k --results x.csv 'sleep {}; echo {}' ::: 0.4 0.1 0.2
+  normalize_table , x.csv
+  par -k --results x.json 'sleep {}; echo {}' ::: 0.4 0.1
+  normalize_json x.json
+  par -k --results -.tsv 'sleep {}; echo {}' ::: 0.4 0.1 >y.tsv
+  normalize_table "$(printf '\t')" y.tsv
+}
+# DOS text: --header names lose the CR (and the header is no value for the CR-NL hint); --colsep's default
+# trim takes CR (and \f, \v) as blanks, as Perl's \s in GNU; --trim n keeps it
+diff_crlf_header_and_colsep_trim() {
+  printf 'foo\r\nbar\r\nbaz\r\n' | par -k --colsep , --header : echo {foo} 2>&1
+  printf 'foo\r\nbar\r\n' | par --header : echo {foo} | od -c
+  printf 'foo,x\r\nbar,y\r\n' | par --colsep , --header : echo {foo}-{x}
+  printf 'a\r, b \r\r\n' | par --colsep , echo {1}.{2}. | od -c
+  printf 'a,b\r\n' | par --colsep , --trim n echo {2}. | od -c
+}
+# -q -N0 / --nonall: an empty command word ('') is an argument of its own; only a word that held {} goes
+diff_quote_keeps_empty_words() {
+  par -q --nonall perl -le 'print scalar @ARGV' a b ''
+  par -q -N0 perl -le 'print scalar @ARGV' a '' '' ::: x
+  par -q -N0 perl -le 'print scalar @ARGV' a {} '' ::: x
+}
+# --header 0: no header line; a file's values are {its path}, which wins over {1} and over --plus's {/a/b}
+diff_header_zero_names_files() {
+  seq 1 >1; seq 2 >2; seq 3 >3; printf 'a\nb\n' >f
+  par -k --header 0 echo {1} :::: 3 2 1
+  par -k --header 0 echo {f}-{2} :::: f 2
+  par -k --header 0 --plus echo {"$PWD/f"} :::: "$PWD/f"
+}
+# --tag / --tagstring: a carriage return starts a line too, as GNU's (a progress line redrawn with \r)
+diff_tag_after_carriage_return() {
+  par --tag printf "'a\rb\r\nc\r'" ::: x | od -c
+  par -k --tagstring '<{}>' printf "'a\rb\r\nc\rd'" ::: x y | od -c
+  par --tag --lb printf "'a\rb\rc\r\n'" ::: x | od -c
+}
+# {= =} holds no {= of its own: "{= {= e =}" is the text "{= " and then {= e =}, as GNU parses it
+diff_perl_expression_innermost_opening() {
+  par echo {= s/a/b/=}{= {= s/a/b/=} ::: a
+  par echo {= {= =} =} ::: a
+  par echo {= s/a/b/ =} {={==} ::: a
+}
+# A dynamic --rpl tag: its (...) groups are expressions, the text around them literal ({^(.+?)}, {a.(.)})
+diff_rpl_dynamic_tag_literal_text() {
+  par --rpl '{^(.+?)} s/^($$1)/uc($1)/e;' echo {^a} ::: abc
+  par --rpl '{^^(.+?)} s/($$1)/uc($1)/eg;' echo {^^a} ::: abca
+  par --rpl '{a.(.+?)} $_=$$1' --rpl '{[b](.)} $_=$$1' echo {a.x} {abx} '{[b]y}' {by} ::: q
+}
+# A low descriptor limit that cuts -j0 below --tee's jobs: GNU's warning comes before the error
+diff_tee_fd_cap_warns_before_error() {
+  ignore_stderr
+  (ulimit -n 40; seq 3 | par -k --tag --pipe -j0 --tee grep {} ::: {1..100} 2>err; echo "rc=$?"; grep -c Warning err; grep -c 'Error: --tee' err)
+}
+# --bg semaphore jobs see the caller's exported bash functions; -p with --bg is refused (no one to ask)
+diff_semaphore_bg_exported_function() {
+  f() { echo "in f $1"; }
+  export -f f
+  export PARALLEL_SHELL=bash  # (a job shell that knows exported functions, whatever runs the case)
+  par --semaphore --id bgf --bg 'f 1 >out1'; par --semaphore --id bgf --bg 'f 2 >out2'
+  par --semaphore --id bgf --wait; cat out1 out2
+  sleep 1  # (GNU's background copy cleans up after releasing the slot)
+  par -p --bg echo x 2>&1 | sed 's/^[a-z]*: //'; echo "rc=${PIPESTATUS[0]}"
+}
+# --halt now under -k: the output ends at the first job killed (later jobs' output held behind it is dropped)
+diff_halt_now_keep_order_stops_at_killed_job() {
+  par -k -j3 --halt now,fail=1 'sleep {}; echo {}; exit {= $_ = $_ == 0.5 ? 1 : 0 =}' ::: 0.1 3 0.5 0.2 2>err
+  echo "rc=$?"; sed 's/^[a-z]*: //' err
+}
+# --halt soon: every later job that counts is named too, with the jobs still running; the status is the first's
+diff_halt_soon_names_every_later_failure() {
+  # (a second between the ends: under load GNU takes a while to start its jobs)
+  par -j4 --halt soon,fail=1 'sleep {}; exit {#}' ::: 1 2 3 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+  par -j4 --halt soon,success=1 'sleep {}' ::: 1 2 2>err; echo "rc=$?"; sed 's/^[a-z]*: //' err
+}
+# A command line too long: the error comes after the output of the jobs that ran, as GNU's
+diff_too_long_error_after_running_jobs() {
+  f() { sleep 0.3; echo "$@"; }
+  export -f f
+  export PARALLEL_SHELL=bash
+  (seq 1 10; echo 12345678; seq 12 15) | par -j1 -kX -s 10 -x f 2>&1 | sed 's/^[a-z]*: //'
+}
+# --tmpl: a string standing for several values (--colsep, several sources) gives them with nothing between
+diff_template_joins_values() {
+  printf 'All:{} A1:{1} A-1:{-1} P:{=$_.="+"=}\n' >t
+  par -k --colsep , --tmpl t=o.{#} 'cat o.{#}' ::: 1,a 2,b
+  par -k --tmpl t=o.{#} 'cat o.{#}' ::: 1 2 ::: a
+}
 # --plus pattern strings are Perl regular expressions, as in GNU: the man page's {#z.*z.} / {%.z.*z} forms,
 # {##*/} (a quantified ^), (?i), a replacement that stays literal ($1), /# and /% anchors, positional forms
 diff_plus_patterns_as_perl() {
