@@ -75,7 +75,7 @@ void input_reader::warn_about_terminal_input() const {
         "sluice: Warning: ::: or :::: or -a or to pipe data into parallel. If so\n"
         "sluice: Warning: consider going through the tutorial: man parallel_tutorial\n"
         "sluice: Warning: Press CTRL-D to exit.\n";
-    sluice::try_write_all(2, std::string_view(k_warning, sizeof k_warning - 1));
+    sluice::try_write_all(2, named(k_warning));
   }
 }
 
@@ -257,7 +257,7 @@ std::optional<std::string> input_reader::next_raw_value(source_state& s) {
         crlf_seen_ = 3;  // not DOS text: no more checks
       } else if (++crlf_seen_ == 3) {
         static const char k_hint[] = "sluice: Warning: The first three values end in CR-NL. Consider using -d \"\\r\\n\"\n";
-        sluice::try_write_all(2, std::string_view(k_hint, sizeof k_hint - 1));
+        sluice::try_write_all(2, named(k_hint));
       }
     }
     if (s.reader && v->find('\0') != std::string::npos) {
@@ -272,7 +272,7 @@ std::optional<std::string> input_reader::next_raw_value(source_state& s) {
           "sluice: Warning: A NUL character in the input was replaced with \\0.\n"
           "sluice: Warning: NUL cannot be passed through in the argument list.\n"
           "sluice: Warning: Did you mean to use the --null option?\n";
-      sluice::try_write_all(2, std::string_view(k_nul, sizeof k_nul - 1));
+      sluice::try_write_all(2, named(k_nul));
     }
     if (cfg_.csv && s.reader) {
       // A quoted CSV field may hold the delimiter: the record goes on until its quotes balance.

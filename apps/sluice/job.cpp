@@ -19,6 +19,7 @@
 
 #include "job_loop.hpp"
 #include "slurm.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -189,11 +190,11 @@ void runner::warn_fd_cap() {
   if (fd_cap_warned_) return;
   fd_cap_warned_ = true;
   std::string n = std::to_string(cfg_.jobs);
-  std::string m = "sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
-                  "sluice: Warning: Try running 'sluice -j0 -N " + n + " --pipe sluice -j0'\n"
+  std::string m = named("sluice: Warning: Only enough file handles to run " + n + " jobs in parallel.\n"
+                  "sluice: Warning: Try running '" + program_name() + " -j0 -N " + n + " --pipe " + program_name() + " -j0'\n"
                   "sluice: Warning: or increasing 'ulimit -n' (try: ulimit -n `ulimit -Hn`)\n"
                   "sluice: Warning: or increasing 'nofile' in /etc/security/limits.conf\n"
-                  "sluice: Warning: or increasing /proc/sys/fs/file-max\n";
+                  "sluice: Warning: or increasing /proc/sys/fs/file-max\n");
   write_all(2, m.data(), m.size());
 }
 
@@ -338,7 +339,7 @@ aio::task<void> runner::execute(job& j) {
       tee_ready_.set();
     }
     // Could not start even the shell (out of processes or descriptors): the job fails with 255.
-    std::string msg = "sluice: cannot start job: " + cannot_start + "\n";
+    std::string msg = named("sluice: cannot start job: " + cannot_start + "\n");
     j.err.append(msg.data(), msg.size());
     j.exited = true;
     j.returncode = 255;

@@ -13,6 +13,7 @@
 #include "job_loop.hpp"
 #include "limits.hpp"
 #include "perl_expr.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -103,7 +104,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     std::string shown;
     if (!j->args.records.empty())
       for (const auto& v : j->args.records.back()) shown += (shown.empty() ? "" : " ") + v;
-    closing_error_ = "sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n";
+    closing_error_ = named("sluice: " + too_long_message(j->cmd.shell_command.size(), cfg_.max_line_length, shown) + "\n");
     release_slot(j->slot);
     final_status_ = 255;
     stop_starting_ = true;
@@ -131,7 +132,7 @@ std::unique_ptr<job> runner::prepare(job_args args, unsigned attempt, std::size_
     std::filesystem::create_directories(j->local_workdir, ec);
     if (!sluice::can_access(j->local_workdir, sluice::access_mode::execute)) {
       std::string why = ec ? ec.message() : std::string(std::strerror(errno));
-      std::string m = "sluice: Error: Cannot change into non-executable dir " + j->local_workdir + ": " + why + "\n";
+      std::string m = named("sluice: Error: Cannot change into non-executable dir " + j->local_workdir + ": " + why + "\n");
       write_all(2, m.data(), m.size());
       release_slot(j->slot);
       final_status_ = 255;

@@ -9,10 +9,12 @@
 #include "config.hpp"
 #include "runner.hpp"
 #include "semaphore.hpp"
+#include "text.hpp"
 
 int main(int argc, char** argv) {
   using namespace sluice::app;
   note_inherited_descriptors();
+  set_program_name(argv[0]);
   try {
     // Called as `sem` (a link to sluice): GNU parallel's --semaphore.
     std::vector<char*> words(argv, argv + argc);
@@ -27,11 +29,8 @@ int main(int argc, char** argv) {
     return run_jobs(*cfg);
   } catch (const exit_request& e) {
     return e.status;
-  } catch (const usage_error& e) {
-    std::fprintf(stderr, "sluice: %s\n", e.what());
-    return 255;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sluice: %s\n", e.what());
+  } catch (const std::exception& e) {  // usage_error included: one message, under the program's name
+    std::fputs(named("sluice: " + std::string(e.what()) + "\n").c_str(), stderr);
     return 255;
   }
 }

@@ -14,6 +14,7 @@
 
 #include "limits.hpp"
 #include "options.hpp"
+#include "text.hpp"
 
 extern char** environ;
 
@@ -178,7 +179,7 @@ void finish_local_options(config& cfg) {
   if (cfg.max_line_length == 0) {
     cfg.max_line_length = usable;
   } else if (cfg.max_line_length > usable) {
-    std::fprintf(stderr, "sluice: Warning: Value for option -s should be < %zu.\n", usable);
+    std::fprintf(stderr, "%s: Warning: Value for option -s should be < %zu.\n", program_name().c_str(), usable);
     cfg.max_line_length = usable;
   }
   if (cfg.show_limits) {

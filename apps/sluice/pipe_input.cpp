@@ -24,7 +24,7 @@ void read_into(Queue& out, std::atomic<bool>& done, Body body) {
     body();
   } catch (const sluice::queue_shut_down&) {
   } catch (const std::exception& e) {
-    std::string m = std::string("sluice: ") + e.what() + "\n";
+    std::string m = named(std::string("sluice: ") + e.what() + "\n");
     write_all(2, m.data(), m.size());
   }
   out.close();

@@ -241,7 +241,7 @@ bool block_reader::fill_until(std::size_t want, std::chrono::steady_clock::time_
         try {
           n = sluice::read_some(fd, chunk.data(), chunk.size());
         } catch (const std::system_error& e) {
-          std::string m = std::string("sluice: reading stdin: ") + e.what() + "\n";
+          std::string m = named(std::string("sluice: reading stdin: ") + e.what() + "\n");
           write_all(2, m.data(), m.size());
         }
         chunk.resize(n);
@@ -658,8 +658,8 @@ std::optional<std::string> block_reader::next() {
       if (eof_ && buf_.size() <= block_size_) continue;
       // A record longer than the block: grow the block by 30% for good, as GNU parallel does.
       std::size_t grown = (block_size_ * 13 + 9) / 10 + 1;
-      std::string m = "sluice: Warning: A record was longer than " + std::to_string(block_size_) +
-                      ". Increasing to --blocksize " + std::to_string(grown) + ".\n";
+      std::string m = named("sluice: Warning: A record was longer than " + std::to_string(block_size_) +
+                      ". Increasing to --blocksize " + std::to_string(grown) + ".\n");
       if (warn_) {
         warn_(m);
       } else {

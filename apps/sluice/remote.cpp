@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "output.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -82,7 +83,7 @@ void warn_transfers_without_remote_hosts(const config& cfg) {
                       : !cfg.basefiles.empty()          ? "--basefile"
                                                         : "";
   if (which.empty()) return;
-  std::string m = "sluice: Warning: " + which + " ignored as there are no remote --sshlogin.\n";
+  std::string m = named("sluice: Warning: " + which + " ignored as there are no remote --sshlogin.\n");
   std::fputs(m.c_str(), stderr);
 }
 
@@ -237,7 +238,7 @@ void remote_hosts::reread(std::vector<sshlogin>& added) {
   try {
     now = all_logins(cfg_);
   } catch (const usage_error& e) {
-    std::string m = std::string("sluice: Warning: --sshloginfile not re-read: ") + e.what() + "\n";
+    std::string m = named(std::string("sluice: Warning: --sshloginfile not re-read: ") + e.what() + "\n");
     write_all(2, m.data(), m.size());
     return;
   }

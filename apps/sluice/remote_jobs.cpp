@@ -72,21 +72,21 @@ aio::task<bool> runner::connect_hosts() {
     for (std::size_t h = 0; h < remote_->size(); ++h)
       if (!remote_->host(h).alive) removed += " " + remote_->host(h).login.name;
     if (!removed.empty()) {
-      std::string m = "sluice: Warning: Removed" + removed + ".\n";
+      std::string m = named("sluice: Warning: Removed" + removed + ".\n");
       write_all(2, m.data(), m.size());
     }
   }
   if (slots == 0) {
-    std::string m = cfg_.filter_hosts ? "sluice: Error: Cannot run any jobs.\n"  // GNU's words
-                                      : "sluice: no host could be reached; no job was run\n";
+    std::string m = named(cfg_.filter_hosts ? "sluice: Error: Cannot run any jobs.\n"  // GNU's words
+                                      : "sluice: no host could be reached; no job was run\n");
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;
   }
   if ((cfg_.tee || !cfg_.all_at_once.empty()) && total_known_ && total_ > slots) {
     // Every --tee (--shard, --bin) job must run at once: as the local check (count_jobs) says it, in GNU's words.
-    std::string m = "sluice: " + (cfg_.tee ? std::string("Error: --tee requires --jobs to be higher. Try --jobs 0.")
-                                           : all_at_once_error()) + "\n";
+    std::string m = named("sluice: " + (cfg_.tee ? std::string("Error: --tee requires --jobs to be higher. Try --jobs 0.")
+                                                 : all_at_once_error()) + "\n");
     write_all(2, m.data(), m.size());
     final_status_ = 255;
     co_return false;
@@ -307,7 +307,7 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
   if (!(co_await probe)) co_return false;
   if (remote_->alive_count() == 0) {
     if (!stop_starting_) {
-      std::string m = "sluice: no host is left to run jobs on\n";
+      std::string m = named("sluice: no host is left to run jobs on\n");
       write_all(2, m.data(), m.size());
       final_status_ = 255;
       stop_starting();
@@ -337,7 +337,7 @@ aio::task<bool> runner::requeue_if_lost(job& j) {
     if (stop_starting_) co_return false;
     if (!remote_->any_alive(j.args.hostgroups)) {  // the hosts that were still logging in all failed
       if (!stop_starting_) {
-        std::string m = "sluice: no host is left to run jobs on\n";
+        std::string m = named("sluice: no host is left to run jobs on\n");
         write_all(2, m.data(), m.size());
         final_status_ = 255;
         stop_starting();
@@ -378,14 +378,14 @@ aio::task<void> runner::take_hostgroups(job_args& a) {
     if (remote_->known_group(g)) co_return;
   std::string names;
   for (const auto& g : a.hostgroups) names += (names.empty() ? "" : " ") + g;
-  std::string m = "sluice: Warning: Adding hostgroups: " + names + "\n";
+  std::string m = named("sluice: Warning: Adding hostgroups: " + names + "\n");
   write_all(2, m.data(), m.size());
   for (const auto& g : a.hostgroups) {
     try {
       auto added = remote_->add(parse_sshlogin(g));
       co_await added;
     } catch (const usage_error& e) {
-      std::string err = std::string("sluice: ") + e.what() + "\n";
+      std::string err = named(std::string("sluice: ") + e.what() + "\n");
       write_all(2, err.data(), err.size());
       final_status_ = 255;
       stop_starting();

@@ -215,7 +215,7 @@ aio::task<void> remote_hosts::open(std::size_t hi) {
       if (failure.empty()) failure = last_line(err).empty() ? "ssh exited with " + std::to_string(rc) : last_line(err);
       // --filter-hosts: the hosts that are down are named together once all logins are done (connect_hosts).
       if (cfg_.filter_hosts) co_return;
-      std::string m = "sluice: Warning: host " + h.login.name + " is not reachable, left out: " + failure + "\n";
+      std::string m = named("sluice: Warning: host " + h.login.name + " is not reachable, left out: " + failure + "\n");
       write_all(2, m.data(), m.size());
       co_return;
     }
@@ -404,9 +404,9 @@ aio::task<bool> remote_hosts::lost(std::size_t hi) {
   // Its sessions go at once (their jobs' answers will never come); the host ends the jobs when they drop.
   for (auto& [key, s] : sessions_)
     if (key.first == hi && s->proc && !s->proc->returncode()) s->proc->kill();
-  std::string m = "sluice: Warning: host " + h.login.name + " stopped answering (" +
+  std::string m = named("sluice: Warning: host " + h.login.name + " stopped answering (" +
                   (why.empty() ? std::string("its connection dropped") : why) +
-                  "), left out; its running jobs go to the other hosts\n";
+                  "), left out; its running jobs go to the other hosts\n");
   write_all(2, m.data(), m.size());
   co_return true;
 }

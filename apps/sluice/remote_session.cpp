@@ -204,7 +204,7 @@ aio::task<void> remote_hosts::session_start(std::size_t h, std::size_t slot, slo
     s.proc.emplace(std::move(p));
   } catch (const std::exception& e) {
     if (paced) logins_.release();
-    std::string m = std::string("sluice: cannot start ssh: ") + e.what() + "\n";
+    std::string m = named(std::string("sluice: cannot start ssh: ") + e.what() + "\n");
     if (s.err.to != nullptr) s.err.to->append(m.data(), m.size());
     s.dead = true;
     s.answered.set();

@@ -83,7 +83,7 @@ aio::task<void> remote_hosts::send_basefiles(std::size_t hi) {
   auto run = run_here(std::move(cmd));
   std::string failed = co_await run;
   if (!failed.empty()) {
-    std::string m = "sluice: Warning: --basefile to " + h.login.name + " failed: " + failed + "\n";
+    std::string m = named("sluice: Warning: --basefile to " + h.login.name + " failed: " + failed + "\n");
     write_all(2, m.data(), m.size());
   }
 }

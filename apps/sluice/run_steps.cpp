@@ -12,6 +12,7 @@
 
 #include "job_loop.hpp"
 #include "slurm.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -157,7 +158,7 @@ int runner::exit_status() const {
 
 void runner::debug_line(std::string_view category, const std::string& text) const {
   if (cfg_.debug != "all" && cfg_.debug != category) return;
-  std::string line = "sluice: debug " + std::string(category) + ": " + text + "\n";
+  std::string line = named("sluice: debug " + std::string(category) + ": " + text + "\n");
   write_all(2, line.data(), line.size());
 }
 

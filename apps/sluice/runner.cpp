@@ -137,7 +137,7 @@ void runner::note_halt(const job& j, bool failed) {
   }
   if (!relevant) return;
   // Through the writer, after the job's own output, as GNU prints it.
-  std::string msg = std::string("sluice: This job ") + what + ":\n" + j.cmd.shell_command + "\n";
+  std::string msg = named(std::string("sluice: This job ") + what + ":\n" + j.cmd.shell_command + "\n");
   output_chunk note;
   note.err.append(msg.data(), msg.size());
   emit_chunk(std::move(note));
@@ -145,7 +145,7 @@ void runner::note_halt(const job& j, bool failed) {
   if (static_cast<double>(count) < need) return;
   if (again) {
     if (!running_.empty()) {
-      std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
+      std::string m = named("sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n");
       output_chunk more;
       more.err.append(m.data(), m.size());
       emit_chunk(std::move(more));
@@ -168,7 +168,7 @@ void runner::note_halt(const job& j, bool failed) {
   if (cfg_.halt.when == halt_when::now) {
     for (job* r : running_) abandon(*r);
   } else if (!running_.empty()) {
-    std::string m = "sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n";
+    std::string m = named("sluice: Starting no more jobs. Waiting for " + std::to_string(running_.size()) + " jobs to finish.\n");
     output_chunk note;
     note.err.append(m.data(), m.size());
     emit_chunk(std::move(note));
@@ -180,7 +180,7 @@ bool runner::finish(job& j) {
   const bool out_ok = j.out.seal(), err_ok = j.err.seal();
   if (!out_ok || !err_ok) {
     // As GNU: the compressor's failure is reported and the job counts as failed with 255.
-    std::string m = "sluice: Error: " + spool::compress_program + " failed.\n";
+    std::string m = named("sluice: Error: " + spool::compress_program + " failed.\n");
     write_all(2, m.data(), m.size());
     j.returncode = 255;
   }
@@ -230,8 +230,8 @@ bool runner::finish(job& j) {
     return false;
   }
   if (j.timed_out) {  // every attempt that timed out, as GNU parallel warns
-    std::string m = "sluice: Warning: This job was killed because it timed out:\nsluice: Warning: " +
-                    j.cmd.shell_command + "\n";
+    std::string m = named("sluice: Warning: This job was killed because it timed out:\nsluice: Warning: " +
+                    j.cmd.shell_command + "\n");
     write_all(2, m.data(), m.size());
   }
   if (failed && j.attempt < j.attempts && !stop_starting_ && !j.skipped) {
@@ -341,7 +341,7 @@ bool runner::already_in_results(const job_args& a) {
   if (cfg_.results == results_kind::csv || cfg_.results == results_kind::tsv || cfg_.results == results_kind::json) {
     if (!joblog_->active() && !warned_results_resume_) {
       warned_results_resume_ = true;
-      std::string m = "sluice: Warning: --resume --results .csv/.tsv/.json is not supported yet\n\n";  // (GNU's blank line too)
+      std::string m = named("sluice: Warning: --resume --results .csv/.tsv/.json is not supported yet\n\n");  // (GNU's blank line too)
       write_all(2, m.data(), m.size());
     }
     return false;
@@ -419,7 +419,7 @@ aio::task<void> runner::feed() {
       input_done_ = true;
       std::string err = feed_->error();
       if (!err.empty()) {
-        std::string m = "sluice: " + err + "\n";
+        std::string m = named("sluice: " + err + "\n");
         write_all(2, m.data(), m.size());
         final_status_ = 255;
       }

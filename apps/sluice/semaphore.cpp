@@ -26,6 +26,7 @@
 
 #include "runner.hpp"
 #include "output.hpp"
+#include "text.hpp"
 
 namespace sluice::app {
 
@@ -87,7 +88,7 @@ std::optional<double> time_left(std::optional<clock_type::time_point> deadline) 
 }
 
 void warn(const std::string& m) {
-  std::string line = "sluice: Warning: " + m + "\n";
+  std::string line = named("sluice: Warning: " + m + "\n");
   write_all(2, line.data(), line.size());
 }
 

@@ -366,7 +366,7 @@ void sql_worker::write_results(std::deque<result>& batch) {
   });
   batch.clear();
   for (std::size_t seq : lost) {
-    std::string m = "sluice: Warning: job " + std::to_string(seq) + " ran, but its row had been given to another worker: its result was not written to the table\n";
+    std::string m = named("sluice: Warning: job " + std::to_string(seq) + " ran, but its row had been given to another worker: its result was not written to the table\n");
     write_all(2, m.data(), m.size());
   }
 }
@@ -553,7 +553,7 @@ int run_sql(config& cfg) {
     sql_worker w(cfg, u);
     status = run_jobs(cfg, &w);
     if (!w.error().empty()) {
-      std::string m = "sluice: " + w.error() + "\n";
+      std::string m = named("sluice: " + w.error() + "\n");
       write_all(2, m.data(), m.size());
       status = 255;
     }

@@ -7,6 +7,39 @@
 
 namespace sluice::app {
 
+namespace {
+std::string& program_name_storage() {
+  static std::string name = "sluice";
+  return name;
+}
+}  // namespace
+
+void set_program_name(std::string_view argv0) {
+  const auto slash = argv0.rfind('/');
+  if (slash != std::string_view::npos) argv0.remove_prefix(slash + 1);
+  program_name_storage() = argv0 == "parallel" ? "parallel" : "sluice";
+}
+
+const std::string& program_name() { return program_name_storage(); }
+
+std::string named(std::string_view message) {
+  static constexpr std::string_view k_own = "sluice: ";
+  const std::string& name = program_name();
+  if (name == "sluice") return std::string(message);
+  std::string out;
+  for (std::size_t at = 0; at < message.size();) {
+    if (message.compare(at, k_own.size(), k_own) == 0) {
+      out += name + ": ";
+      at += k_own.size();
+    }
+    const auto end = message.find('\n', at);
+    const auto stop = end == std::string_view::npos ? message.size() : end + 1;
+    out.append(message.substr(at, stop - at));
+    at = stop;
+  }
+  return out;
+}
+
 std::vector<std::string> split_string(std::string_view s, char sep) {
   std::vector<std::string> out;
   std::size_t start = 0;

@@ -9,6 +9,13 @@ namespace sluice::app {
 
 std::vector<std::string> split_string(std::string_view s, char sep);
 
+// The name sluice's messages start with: "parallel" when it was run under that name (a drop-in link in place
+// of GNU parallel, whose messages and the scripts that read them say "parallel: "), else "sluice".
+void set_program_name(std::string_view argv0);
+const std::string& program_name();
+// A message as written in the code ("sluice: Warning: ...", line by line) under the program's name.
+std::string named(std::string_view message);
+
 // GNU parallel's quoting for Bourne shells: a value with any byte outside [-_.+A-Za-z0-9/] is wrapped in
 // single quotes (each ' becoming '"'"', with needless '' trimmed at the ends); "" becomes ''.
 std::string shell_quote(std::string_view s);

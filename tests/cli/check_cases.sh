@@ -653,6 +653,20 @@ check_debug_traces_on_stderr() {
   par -D filter echo ::: a >out.txt 2>err.txt || fail "-D filter exited $?"
   expect_eq debug-other-category "$(cat out.txt) $(wc -c <err.txt)" "a 0"
 }
+# Run under the name parallel (a drop-in link), every message says "parallel: " as GNU's do, also the lines of
+# a several-line message and the suggestion to rerun; under any other name, "sluice: "
+check_messages_under_the_invoked_name() {
+  mkdir bin && ln -s "$P" bin/parallel && ln -s "$P" bin/other
+  bin/parallel --tollef echo 2>err.txt
+  expect_eq name-status "$?" 255
+  expect_eq name-usage "$(cat err.txt)" "$(printf 'parallel: Error: --tollef has been retired.\nparallel: Error: Remove --tollef or use --gnu to override --tollef.')"
+  bin/parallel --timeout 0.1 sleep ::: 5 2>err.txt
+  expect_eq name-run "$(cat err.txt)" "$(printf 'parallel: Warning: This job was killed because it timed out:\nparallel: Warning: sleep 5')"
+  printf 'a\0b\n' | bin/parallel echo >/dev/null 2>err.txt
+  expect_eq name-input "$(grep -c '^parallel: Warning: ' err.txt) $(grep -c sluice err.txt)" "3 0"
+  bin/other --timeout 0.1 sleep ::: 5 2>err.txt
+  expect_eq name-other "$(cut -d: -f1 err.txt | sort -u)" sluice
+}
 # --embed prints GNU's Perl source into a script; sluice has none, and says so (and why) in one line
 check_bad_embed_cannot_apply() { expect_bad_input 'embed cannot apply.*compiled' --embed touch started ::: a; }
 # Bad values of the options GNU parallel 20221122 reports differently (a usage screen, or an error from its
